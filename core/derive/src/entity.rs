@@ -1,0 +1,172 @@
+//! The expansion of `#[derive(Entity)]`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, LitStr};
+
+/// Names every table has; a field may not take them.
+const RESERVED: [(&str, &str); 3] = [
+    ("id", "Record::id()"),
+    ("created_at", "Record::created_at()"),
+    ("updated_at", "Record::updated_at()"),
+];
+
+struct FieldSpec {
+    ident: syn::Ident,
+    column: String,
+    ty: syn::Type,
+    unique: bool,
+    indexed: bool,
+}
+
+pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
+    let name = &input.ident;
+    let fields = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(named) => &named.named,
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "#[derive(Entity)] needs a struct with named fields: each field becomes a column named after it",
+                ))
+            }
+        },
+        Data::Enum(data) => {
+            return Err(syn::Error::new(
+                data.enum_token.span,
+                "#[derive(Entity)] needs a struct with named fields; to store an enum, make it a field of type String",
+            ))
+        }
+        Data::Union(data) => {
+            return Err(syn::Error::new(data.union_token.span, "#[derive(Entity)] needs a struct with named fields"))
+        }
+    };
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            input.generics.span(),
+            "#[derive(Entity)] does not support generic structs: a table has one fixed set of column types",
+        ));
+    }
+
+    let table_name = table_name(&input)?;
+    let specs = fields.iter().map(field_spec).collect::<syn::Result<Vec<_>>>()?;
+
+    let vis = &input.vis;
+    let columns_ident = format_ident!("{}Columns", name);
+    let column_defs = specs.iter().map(|f| {
+        let (column, ty) = (&f.column, &f.ty);
+        let field = quote_spanned!(ty.span()=> <#ty as ::plinth::Field>);
+        let unique = f.unique.then(|| quote!(.unique()));
+        let indexed = f.indexed.then(|| quote!(.indexed()));
+        quote!(::plinth::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed)
+    });
+    let column_count = specs.len();
+    let idents: Vec<_> = specs.iter().map(|f| &f.ident).collect();
+    let column_names: Vec<_> = specs.iter().map(|f| &f.column).collect();
+    let types: Vec<_> = specs.iter().map(|f| &f.ty).collect();
+    let timestamp = quote!(::plinth::__private::Timestamp);
+    let columns_doc = format!("Typed columns of [`{name}`] (table `{table_name}`), for queries.");
+    let field_docs = column_names.iter().map(|c| format!("The `{c}` column."));
+
+    Ok(quote! {
+        #[doc = #columns_doc]
+        #[derive(Clone, Copy, Debug)]
+        #vis struct #columns_ident {
+            /// The `id` column.
+            pub id: ::plinth::Column<#name, i64>,
+            #(
+                #[doc = #field_docs]
+                pub #idents: ::plinth::Column<#name, #types>,
+            )*
+            /// The `created_at` column.
+            pub created_at: ::plinth::Column<#name, #timestamp>,
+            /// The `updated_at` column.
+            pub updated_at: ::plinth::Column<#name, #timestamp>,
+        }
+
+        #[automatically_derived]
+        impl ::plinth::Entity for #name {
+            type Columns = #columns_ident;
+
+            fn table() -> &'static ::plinth::Table {
+                static COLUMNS: [::plinth::ColumnDef; #column_count] = [#(#column_defs),*];
+                static TABLE: ::plinth::Table = ::plinth::Table::new(#table_name, &COLUMNS);
+                &TABLE
+            }
+
+            fn columns() -> #columns_ident {
+                #columns_ident {
+                    id: ::plinth::Column::new("id"),
+                    #( #idents: ::plinth::Column::new(#column_names), )*
+                    created_at: ::plinth::Column::new("created_at"),
+                    updated_at: ::plinth::Column::new("updated_at"),
+                }
+            }
+
+            fn to_row(&self) -> ::plinth::Row {
+                ::plinth::Row::new(::std::vec![#( ::plinth::Field::to_value(&self.#idents) ),*])
+            }
+
+            fn from_row(row: ::plinth::Row) -> ::std::result::Result<Self, ::plinth::DecodeError> {
+                let mut values = row.into_values().into_iter();
+                let entity = Self {
+                    #( #idents: ::plinth::__private::decode_field::<#types>(&mut values, #column_names)?, )*
+                };
+                ::plinth::__private::finish_row(values)?;
+                ::std::result::Result::Ok(entity)
+            }
+        }
+    })
+}
+
+/// `#[entity(table = "…")]`, or the type name lower-cased (the Unicode way) plus `s`.
+fn table_name(input: &DeriveInput) -> syn::Result<String> {
+    let mut table = None;
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("entity")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("table") {
+                let lit: LitStr = meta.value()?.parse()?;
+                if lit.value().is_empty() {
+                    return Err(syn::Error::new(lit.span(), "the table name may not be empty"));
+                }
+                table = Some(lit.value());
+                Ok(())
+            } else {
+                Err(meta.error("unknown entity attribute; on a struct, use #[entity(table = \"name\")]"))
+            }
+        })?;
+    }
+    Ok(table.unwrap_or_else(|| format!("{}s", unraw(&input.ident).to_lowercase())))
+}
+
+fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
+    let ident = field.ident.clone().ok_or_else(|| syn::Error::new(field.span(), "expected a named field"))?;
+    let column = unraw(&ident);
+    if let Some((_, accessor)) = RESERVED.iter().find(|(reserved, _)| *reserved == column) {
+        return Err(syn::Error::new(
+            ident.span(),
+            format!("`{column}` is a column every Plinth table has (read it with {accessor}); rename this field"),
+        ));
+    }
+    let (mut unique, mut indexed) = (false, false);
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("entity")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("unique") {
+                unique = true;
+                Ok(())
+            } else if meta.path.is_ident("index") {
+                indexed = true;
+                Ok(())
+            } else {
+                Err(meta.error("unknown entity attribute; on a field, use #[entity(unique)] or #[entity(index)]"))
+            }
+        })?;
+    }
+    Ok(FieldSpec { ident, column, ty: field.ty.clone(), unique, indexed: indexed && !unique })
+}
+
+fn unraw(ident: &syn::Ident) -> String {
+    let name = ident.to_string();
+    name.strip_prefix("r#").map_or(name.clone(), str::to_owned)
+}

@@ -1,0 +1,90 @@
+//! The traits a backend implements. User code does not call these; it uses
+//! [`Database`](crate::Database) and [`Session`](crate::Session).
+//!
+//! Futures are `Send` on native targets (so a session can live in an axum handler) and
+//! not on wasm32, where JavaScript futures never are: one trait, two `async_trait`
+//! attributes, and the [`SendOutsideWasm`] / [`SyncOutsideWasm`] markers for bounds.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::query::Select;
+use crate::row::{Row, RowMeta, StoredRow};
+use crate::table::Table;
+
+/// `Send` on native targets; nothing on wasm32.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait SendOutsideWasm: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + ?Sized> SendOutsideWasm for T {}
+
+/// `Send` on native targets; nothing on wasm32.
+#[cfg(target_arch = "wasm32")]
+pub trait SendOutsideWasm {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> SendOutsideWasm for T {}
+
+/// `Sync` on native targets; nothing on wasm32.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait SyncOutsideWasm: Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Sync + ?Sized> SyncOutsideWasm for T {}
+
+/// `Sync` on native targets; nothing on wasm32.
+#[cfg(target_arch = "wasm32")]
+pub trait SyncOutsideWasm {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> SyncOutsideWasm for T {}
+
+/// A storage engine: creates tables and begins transactions.
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
+    /// A short name for messages: `memory`, `postgres`, `sqlite`, `localStorage`…
+    fn name(&self) -> &'static str;
+
+    /// Creates the tables that do not exist yet, with their constraints and indexes.
+    /// Running it again is harmless; a table that exists with another schema is
+    /// [`Error::SchemaMismatch`](crate::Error::SchemaMismatch).
+    async fn create_all(&self, tables: &[&'static Table]) -> Result<()>;
+
+    /// Begins a transaction.
+    async fn begin(&self) -> Result<Box<dyn Transaction>>;
+}
+
+/// One transaction: every read sees its own writes, no other session sees them before
+/// [`commit`](Transaction::commit), and dropping it rolls it back.
+///
+/// Rows passed in have been checked with [`Table::check_row`]; selects have been bound
+/// with [`Select::bind`]. Timestamps are UTC with microsecond precision.
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+pub trait Transaction: SendOutsideWasm {
+    /// Inserts rows, returning their ids (ascending, in input order) and timestamps
+    /// (`created_at == updated_at`). A unique violation inserts none of them.
+    async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>>;
+
+    /// The row with this id, if it exists.
+    async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>>;
+
+    /// Replaces the fields of row `id`, keeping `created_at` and moving `updated_at`
+    /// forward (never backward). [`Error::NotFound`](crate::Error::NotFound) if it is gone.
+    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta>;
+
+    /// Deletes row `id`; [`Error::NotFound`](crate::Error::NotFound) if it is gone.
+    async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()>;
+
+    /// The rows matching `select`, in its order.
+    async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>>;
+
+    /// How many rows [`select`](Transaction::select) would return.
+    async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64>;
+
+    /// Makes every write visible at once, or none of them.
+    async fn commit(self: Box<Self>) -> Result<()>;
+
+    /// Discards every write.
+    async fn rollback(self: Box<Self>) -> Result<()>;
+}

@@ -1,0 +1,70 @@
+//! [`Database`]: the handle an application keeps, like SQLAlchemy's engine plus its
+//! session maker.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::session::Session;
+use crate::table::Table;
+
+/// A cheap, clonable handle over a backend picked at run time: `plinth::memory()`,
+/// `plinth_sqlx::connect("postgres://…")`, `plinth_browser::connect("local://app")`.
+/// Code written against `Database` runs unchanged on every backend.
+///
+/// ```
+/// # use plinth::Entity;
+/// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
+/// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let db = plinth::memory();
+/// db.create_all(&[User::table()]).await?;
+///
+/// let mut session = db.session().await?;
+/// let ada = session
+///     .add(User { username: "ada".into(), email_address: "ada@example.com".into() })
+///     .await?;
+/// session.commit().await?;
+///
+/// let found = db.session().await?.get::<User>(ada.id()).await?;
+/// assert_eq!(found.as_ref().map(|u| u.email_address.as_str()), Some("ada@example.com"));
+/// # Ok::<(), plinth::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Database {
+    backend: Arc<dyn Backend>,
+}
+
+impl Database {
+    /// A database over `backend`.
+    pub fn new(backend: impl Backend + 'static) -> Self {
+        Database { backend: Arc::new(backend) }
+    }
+
+    /// A database over a shared backend.
+    pub fn from_arc(backend: Arc<dyn Backend>) -> Self {
+        Database { backend }
+    }
+
+    /// The backend's name (`memory`, `postgres`, `sqlite`, `localStorage`…).
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Creates the tables that do not exist yet, like SQLAlchemy's `metadata.create_all`.
+    pub async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
+        self.backend.create_all(tables).await
+    }
+
+    /// Begins a session (one transaction), like calling `async_session_maker()`.
+    pub async fn session(&self) -> Result<Session> {
+        Ok(Session::new(self.backend.begin().await?))
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database").field("backend", &self.backend).finish()
+    }
+}

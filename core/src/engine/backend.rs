@@ -1,0 +1,44 @@
+//! [`EngineBackend`]: a [`Backend`] made of the record engine and a store.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::backend::{Backend, Transaction};
+use crate::engine::{EngineTransaction, RecordStore};
+use crate::error::Result;
+use crate::table::Table;
+
+/// The record engine over store `S`, as a [`Backend`].
+#[derive(Debug)]
+pub struct EngineBackend<S> {
+    store: Arc<S>,
+}
+
+impl<S: RecordStore> EngineBackend<S> {
+    /// A backend over `store`.
+    pub fn new(store: S) -> Self {
+        EngineBackend { store: Arc::new(store) }
+    }
+
+    /// The store underneath, for backend-specific operations.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+impl<S: RecordStore> Backend for EngineBackend<S> {
+    fn name(&self) -> &'static str {
+        self.store.name()
+    }
+
+    async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
+        self.store.create_tables(tables).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>> {
+        Ok(Box::new(EngineTransaction::new(Arc::clone(&self.store))))
+    }
+}

@@ -1,0 +1,146 @@
+//! [`MemoryStore`]: committed rows in process memory, the reference backend.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+
+use crate::engine::{check_unique, Change, RecordStore};
+use crate::error::{Error, Result};
+use crate::row::StoredRow;
+use crate::table::Table;
+use crate::value::{IndexKey, Value};
+
+/// Rows in ordered maps (get and insert in O(log n)), a hash index per unique column,
+/// and an id sequence per table, behind one lock taken only for the length of a call.
+///
+/// Use it through [`plinth::memory()`](crate::memory); it is the backend tests swap in.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tables: Mutex<HashMap<&'static str, MemoryTable>>,
+}
+
+#[derive(Debug)]
+struct MemoryTable {
+    table: &'static Table,
+    rows: BTreeMap<i64, StoredRow>,
+    last_id: i64,
+    /// For each column: its unique index, if the column is unique.
+    unique: Vec<Option<HashMap<IndexKey, i64>>>,
+}
+
+impl MemoryTable {
+    fn new(table: &'static Table) -> Self {
+        let unique = table.columns().iter().map(|c| c.is_unique().then(HashMap::new)).collect();
+        MemoryTable { table, rows: BTreeMap::new(), last_id: 0, unique }
+    }
+
+    fn index(&mut self, row: &StoredRow, insert: bool) {
+        for (column, index) in self.unique.iter_mut().enumerate() {
+            let (Some(index), Some(value)) = (index, row.row.values().get(column)) else { continue };
+            if value.is_null() {
+                continue;
+            }
+            let key = IndexKey(value.clone());
+            if insert {
+                index.insert(key, row.meta.id);
+            } else if index.get(&key) == Some(&row.meta.id) {
+                index.remove(&key);
+            }
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<&'static str, MemoryTable>> {
+        // Every critical section leaves the maps consistent before it can panic, so a
+        // poisoned lock still guards valid data.
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn table_of<'m>(tables: &'m mut HashMap<&'static str, MemoryTable>, table: &Table) -> Result<&'m mut MemoryTable> {
+    tables.get_mut(table.name()).ok_or_else(|| Error::NoSuchTable { table: table.name().to_owned() })
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+impl RecordStore for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
+        let mut state = self.lock();
+        for table in tables {
+            if let Some(existing) = state.get(table.name()) {
+                if existing.table != *table {
+                    return Err(Error::SchemaMismatch {
+                        table: table.name().to_owned(),
+                        detail: format!("stored columns {:?}, entity columns {:?}", existing.table.columns(), table.columns()),
+                    });
+                }
+            }
+        }
+        for table in tables {
+            state.entry(table.name()).or_insert_with(|| MemoryTable::new(table));
+        }
+        Ok(())
+    }
+
+    async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+        Ok(table_of(&mut self.lock(), table)?.rows.get(&id).cloned())
+    }
+
+    async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
+        Ok(table_of(&mut self.lock(), table)?.rows.values().cloned().collect())
+    }
+
+    async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
+        let mut state = self.lock();
+        let index = table_of(&mut state, table)?.unique.get(column).and_then(Option::as_ref);
+        Ok(index.and_then(|index| index.get(&IndexKey(value.clone())).copied()))
+    }
+
+    async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
+        let mut state = self.lock();
+        let data = table_of(&mut state, table)?;
+        let count = i64::try_from(count).map_err(|e| Error::backend("memory", e))?;
+        let first = data.last_id + 1;
+        data.last_id = data.last_id.checked_add(count).ok_or_else(|| {
+            Error::backend("memory", format!("table `{}`: the id sequence is exhausted", table.name()))
+        })?;
+        Ok(first)
+    }
+
+    async fn apply(&self, changes: Vec<Change>) -> Result<()> {
+        let mut state = self.lock();
+        for change in &changes {
+            let data = table_of(&mut state, change.table)?;
+            if data.rows.get(&change.id) != change.before.as_ref() {
+                return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
+            }
+        }
+        check_unique(&changes, |table, column, value| {
+            let data = table_of(&mut state, table)?;
+            Ok(data.unique[column].as_ref().and_then(|index| index.get(&IndexKey(value.clone())).copied()))
+        })?;
+        for change in changes {
+            let data = table_of(&mut state, change.table)?;
+            if let Some(before) = &change.before {
+                data.index(before, false);
+                data.rows.remove(&change.id);
+            }
+            if let Some(after) = change.after {
+                data.index(&after, true);
+                data.rows.insert(change.id, after);
+            }
+        }
+        Ok(())
+    }
+}

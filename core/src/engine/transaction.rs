@@ -1,0 +1,236 @@
+//! [`EngineTransaction`]: a session's staged writes over a [`RecordStore`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::backend::Transaction;
+use crate::clock;
+use crate::engine::{run_select, Change, RecordStore};
+use crate::error::{Error, Result};
+use crate::query::{CompareOp, Predicate, Select};
+use crate::row::{Row, RowMeta, StoredRow};
+use crate::table::{ColumnRef, Table};
+use crate::value::{IndexKey, Value};
+
+type RowKey = (&'static str, i64);
+type ClaimKey = (&'static str, usize, IndexKey);
+
+#[derive(Debug)]
+struct Staged {
+    table: &'static Table,
+    before: Option<StoredRow>,
+    after: Option<StoredRow>,
+}
+
+/// A session of the record engine: writes are staged here, reads see them over the
+/// store's committed rows, and [`commit`](Transaction::commit) hands them to
+/// [`RecordStore::apply`] as one change set.
+#[derive(Debug)]
+pub struct EngineTransaction<S> {
+    store: Arc<S>,
+    staged: BTreeMap<RowKey, Staged>,
+    /// Unique values held by staged rows, and which row holds each.
+    claims: HashMap<ClaimKey, i64>,
+}
+
+/// A query that names one row by id or by a unique column, so no scan is needed.
+enum PointLookup {
+    Id(i64),
+    Unique(usize, Value),
+}
+
+impl<S: RecordStore> EngineTransaction<S> {
+    /// A new, empty session over `store`.
+    pub fn new(store: Arc<S>) -> Self {
+        EngineTransaction { store, staged: BTreeMap::new(), claims: HashMap::new() }
+    }
+
+    async fn current(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+        match self.staged.get(&(table.name(), id)) {
+            Some(staged) => Ok(staged.after.clone()),
+            None => self.store.get(table, id).await,
+        }
+    }
+
+    fn unique_values<'r>(table: &'static Table, row: &'r Row) -> impl Iterator<Item = (usize, &'r Value)> + 'r {
+        table
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, def)| def.is_unique())
+            .map(move |(i, _)| (i, &row.values()[i]))
+            .filter(|(_, v)| !v.is_null())
+    }
+
+    /// Refuses `row` (to be stored as row `id`, `None` if new) if another row, staged or
+    /// committed, holds one of its unique values.
+    async fn check_unique(&self, table: &'static Table, id: Option<i64>, row: &Row) -> Result<()> {
+        for (column, value) in Self::unique_values(table, row) {
+            let violation = || Error::UniqueViolation {
+                table: table.name().to_owned(),
+                column: table.columns()[column].name().to_owned(),
+            };
+            let key = (table.name(), column, IndexKey(value.clone()));
+            if let Some(&holder) = self.claims.get(&key) {
+                if Some(holder) != id {
+                    return Err(violation());
+                }
+                continue;
+            }
+            if let Some(holder) = self.store.find_unique(table, column, value).await? {
+                if Some(holder) != id && !self.staged.contains_key(&(table.name(), holder)) {
+                    return Err(violation());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn release_claims(&mut self, table: &'static Table, id: i64, row: &Row) {
+        for (column, value) in Self::unique_values(table, row) {
+            let key = (table.name(), column, IndexKey(value.clone()));
+            if self.claims.get(&key) == Some(&id) {
+                self.claims.remove(&key);
+            }
+        }
+    }
+
+    fn stage(&mut self, table: &'static Table, id: i64, committed: Option<StoredRow>, after: Option<StoredRow>) {
+        if let Some(row) = &after {
+            for (column, value) in Self::unique_values(table, &row.row) {
+                self.claims.insert((table.name(), column, IndexKey(value.clone())), id);
+            }
+        }
+        self.staged
+            .entry((table.name(), id))
+            .and_modify(|staged| staged.after = after.clone())
+            .or_insert(Staged { table, before: committed, after });
+    }
+
+    fn staged_rows(&self, table: &'static Table) -> impl Iterator<Item = &StoredRow> {
+        self.staged
+            .range((table.name(), i64::MIN)..=(table.name(), i64::MAX))
+            .filter_map(|(_, staged)| staged.after.as_ref())
+    }
+
+    fn point_lookup(table: &'static Table, predicate: &Predicate) -> Option<PointLookup> {
+        match predicate {
+            Predicate::Compare { column: ColumnRef::Id, op: CompareOp::Eq, value: Value::I64(id) } => {
+                Some(PointLookup::Id(*id))
+            }
+            Predicate::Compare { column: ColumnRef::Field(i), op: CompareOp::Eq, value }
+                if table.columns()[*i].is_unique() =>
+            {
+                Some(PointLookup::Unique(*i, value.clone()))
+            }
+            Predicate::And(parts) => parts.iter().find_map(|p| Self::point_lookup(table, p)),
+            _ => None,
+        }
+    }
+
+    /// The rows `select` could match: one committed row when the filter names it by id
+    /// or unique column, every committed row otherwise; with the session's own writes.
+    async fn candidates(&self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
+        let lookup = select.filter.as_ref().and_then(|f| Self::point_lookup(table, f));
+        let mut rows: Vec<StoredRow> = match lookup {
+            Some(PointLookup::Id(id)) => self.store.get(table, id).await?.into_iter().collect(),
+            Some(PointLookup::Unique(column, value)) => match self.store.find_unique(table, column, &value).await? {
+                Some(id) => self.store.get(table, id).await?.into_iter().collect(),
+                None => Vec::new(),
+            },
+            None => self.store.scan(table).await?,
+        };
+        rows.retain(|row| !self.staged.contains_key(&(table.name(), row.meta.id)));
+        rows.extend(self.staged_rows(table).cloned());
+        Ok(rows)
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+impl<S: RecordStore> Transaction for EngineTransaction<S> {
+    async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+        let mut in_batch: HashSet<(usize, IndexKey)> = HashSet::new();
+        for row in rows {
+            for (column, value) in Self::unique_values(table, row) {
+                if !in_batch.insert((column, IndexKey(value.clone()))) {
+                    return Err(Error::UniqueViolation {
+                        table: table.name().to_owned(),
+                        column: table.columns()[column].name().to_owned(),
+                    });
+                }
+            }
+            self.check_unique(table, None, row).await?;
+        }
+        let count = u64::try_from(rows.len()).map_err(|e| Error::backend(self.store.name(), e))?;
+        let first = self.store.allocate_ids(table, count).await?;
+        let now = clock::now();
+        let mut metas = Vec::with_capacity(rows.len());
+        for (id, row) in (first..).zip(rows) {
+            let meta = RowMeta { id, created_at: now, updated_at: now };
+            self.stage(table, id, None, Some(StoredRow { meta, row: row.clone() }));
+            metas.push(meta);
+        }
+        Ok(metas)
+    }
+
+    async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+        self.current(table, id).await
+    }
+
+    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
+        let current = self
+            .current(table, id)
+            .await?
+            .ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
+        self.check_unique(table, Some(id), row).await?;
+        let meta = RowMeta {
+            id,
+            created_at: current.meta.created_at,
+            updated_at: clock::now_after(current.meta.updated_at),
+        };
+        self.release_claims(table, id, &current.row);
+        let committed = Some(current);
+        self.stage(table, id, committed, Some(StoredRow { meta, row: row.clone() }));
+        Ok(meta)
+    }
+
+    async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
+        let current = self
+            .current(table, id)
+            .await?
+            .ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
+        self.release_claims(table, id, &current.row);
+        self.stage(table, id, Some(current), None);
+        Ok(())
+    }
+
+    async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
+        let rows = self.candidates(table, select).await?;
+        Ok(run_select(rows, select))
+    }
+
+    async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
+        let rows = self.select(table, select).await?;
+        u64::try_from(rows.len()).map_err(|e| Error::backend(self.store.name(), e))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        let changes: Vec<Change> = self
+            .staged
+            .into_iter()
+            .filter(|(_, s)| s.before.is_some() || s.after.is_some())
+            .map(|((_, id), s)| Change { table: s.table, id, before: s.before, after: s.after })
+            .collect();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.store.apply(changes).await
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}

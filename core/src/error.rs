@@ -1,0 +1,172 @@
+//! The one error type every backend returns.
+
+use crate::value::ColumnType;
+
+/// A boxed error from a backend's driver, kept as the [`source`](std::error::Error::source).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, with the same variant for the same fault on every backend.
+///
+/// Faults a caller handles the same way everywhere (a unique violation, a missing row,
+/// full storage) have their own variants; a driver's other errors are kept, boxed, in
+/// [`Error::Backend`].
+///
+/// ```
+/// use plinth::Error;
+/// let err = Error::UniqueViolation { table: "users".into(), column: "username".into() };
+/// assert_eq!(
+///     err.to_string(),
+///     "table `users`: unique constraint on `username` violated: another row already has this value",
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The row to update or delete does not exist (or is not visible to this session).
+    #[error("table `{table}`: no row with id {id}")]
+    NotFound {
+        /// The table looked in.
+        table: String,
+        /// The id that was not found.
+        id: i64,
+    },
+
+    /// A write would have given two rows the same value in a unique column.
+    /// Nothing was written, and the session can go on.
+    #[error("table `{table}`: unique constraint on `{column}` violated: another row already has this value")]
+    UniqueViolation {
+        /// The table written to.
+        table: String,
+        /// The unique column.
+        column: String,
+    },
+
+    /// A database URL that cannot be used.
+    #[error("invalid database URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL as given (passwords removed).
+        url: String,
+        /// What is wrong and what would be accepted.
+        reason: String,
+    },
+
+    /// Stored data that does not fit the entity's column (edited by hand, corrupted, or
+    /// written by an incompatible schema). Other rows are unaffected.
+    #[error("table `{table}`, {record}, column `{column}`: cannot decode stored data: {found}")]
+    Decode {
+        /// The table read from.
+        table: String,
+        /// Which record: `id 7`, or a storage key where the backend has one.
+        record: String,
+        /// The column that failed, or `*` for the record as a whole.
+        column: String,
+        /// What was found instead of a valid value.
+        found: String,
+    },
+
+    /// The storage is full (browser quota); the commit was rolled back and nothing changed.
+    #[error("storage quota exceeded: {detail}; the commit was rolled back, free some space and retry")]
+    QuotaExceeded {
+        /// What the storage reported.
+        detail: String,
+    },
+
+    /// Another session changed or deleted a row this session wrote; nothing was committed.
+    #[error("table `{table}`, id {id}: changed by another session since this one read it; nothing was committed, retry the session")]
+    Conflict {
+        /// The table written to.
+        table: String,
+        /// The row that changed underneath.
+        id: i64,
+    },
+
+    /// A query or write names a column the table does not have.
+    #[error("table `{table}` has no column `{column}`")]
+    UnknownColumn {
+        /// The table queried.
+        table: String,
+        /// The misspelled column.
+        column: String,
+    },
+
+    /// A value of the wrong type for its column, caught before any I/O.
+    #[error("table `{table}`, column `{column}` holds {expected}, but the query gave {found}")]
+    TypeMismatch {
+        /// The table queried.
+        table: String,
+        /// The column compared.
+        column: String,
+        /// The column's type.
+        expected: ColumnType,
+        /// The value given, rendered.
+        found: String,
+    },
+
+    /// A value no backend can store exactly (NaN, a NUL character, a year past 9999…),
+    /// or an operation a column type does not support; caught before any I/O.
+    #[error("table `{table}`, column `{column}`: {reason}")]
+    InvalidValue {
+        /// The table written to or queried.
+        table: String,
+        /// The column.
+        column: String,
+        /// What is wrong with the value and what would be accepted.
+        reason: String,
+    },
+
+    /// The table was never created in this database.
+    #[error("table `{table}` does not exist; call `Database::create_all` with it first")]
+    NoSuchTable {
+        /// The missing table.
+        table: String,
+    },
+
+    /// The stored schema of a table differs from the entity's.
+    #[error("table `{table}` exists with a different schema: {detail}")]
+    SchemaMismatch {
+        /// The table.
+        table: String,
+        /// How the stored schema and the entity differ.
+        detail: String,
+    },
+
+    /// The backend cannot do this at all.
+    #[error("the {backend} backend does not support {feature}")]
+    Unsupported {
+        /// The backend's name.
+        backend: &'static str,
+        /// What was asked for.
+        feature: &'static str,
+    },
+
+    /// The connection to the database failed or was lost; the transaction (if any) was
+    /// rolled back by the server. The next session gets a fresh connection.
+    #[error("{backend}: connection failed: {source}")]
+    Connection {
+        /// The backend's name.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Any other error from the backend's driver.
+    #[error("{backend}: {source}")]
+    Backend {
+        /// The backend's name.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Wraps a driver error that has no variant of its own.
+    pub fn backend(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Backend { backend, source: source.into() }
+    }
+}

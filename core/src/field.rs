@@ -1,0 +1,137 @@
+//! Field types: the Rust types an entity field may have, and how each becomes a [`Value`].
+
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+
+use crate::value::{ColumnType, Value};
+
+/// A Rust type that can be an entity field.
+///
+/// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`,
+/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, `Vec<u8>`, and
+/// `Option<T>` of each (a nullable column). `#[derive(Entity)]` uses it to learn a
+/// field's column type and to convert the field without going through JSON text.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a Plinth column",
+    label = "unsupported field type",
+    note = "supported field types: bool, i16, i32, i64, f32, f64, String, chrono::DateTime<Utc>, chrono::NaiveDate, serde_json::Value, Vec<u8>, and Option<T> of these",
+    note = "store other data as one of these, e.g. an enum as a String or a nested struct as serde_json::Value"
+)]
+pub trait Field: Sized {
+    /// The column type this field is stored as.
+    const TYPE: ColumnType;
+    /// Whether the column accepts `NULL` (the field is an `Option`).
+    const NULLABLE: bool;
+    /// The non-optional type filters compare against (`String` for `Option<String>`).
+    type Scalar: Field;
+
+    /// The field as a value, normalized the way it is stored (timestamps to microseconds).
+    fn to_value(&self) -> Value;
+
+    /// The field back from a stored value; gives the value back if it has the wrong type.
+    fn from_value(value: Value) -> Result<Self, Value>;
+}
+
+/// A field type whose values can be tested for equality in a query (all but JSON).
+pub trait Comparable: Field {}
+
+/// A field type whose values have one order on every backend (all but JSON), so
+/// `lt`, `gt` and `order_by` apply.
+pub trait Ordered: Comparable {}
+
+/// A field type that can be `NULL`: an `Option`.
+pub trait Nullable: Field {}
+
+macro_rules! scalar_field {
+    ($ty:ty, $variant:ident, |$v:ident| $to:expr) => {
+        impl Field for $ty {
+            const TYPE: ColumnType = ColumnType::$variant;
+            const NULLABLE: bool = false;
+            type Scalar = $ty;
+
+            fn to_value(&self) -> Value {
+                let $v = self;
+                Value::$variant($to)
+            }
+
+            fn from_value(value: Value) -> Result<Self, Value> {
+                match value {
+                    Value::$variant(v) => Ok(v),
+                    other => Err(other),
+                }
+            }
+        }
+
+        impl Field for Option<$ty> {
+            const TYPE: ColumnType = ColumnType::$variant;
+            const NULLABLE: bool = true;
+            type Scalar = $ty;
+
+            fn to_value(&self) -> Value {
+                self.as_ref().map_or(Value::Null, Field::to_value)
+            }
+
+            fn from_value(value: Value) -> Result<Self, Value> {
+                match value {
+                    Value::Null => Ok(None),
+                    other => <$ty as Field>::from_value(other).map(Some),
+                }
+            }
+        }
+
+        impl Nullable for Option<$ty> {}
+    };
+}
+
+scalar_field!(bool, Bool, |v| *v);
+scalar_field!(i16, I16, |v| *v);
+scalar_field!(i32, I32, |v| *v);
+scalar_field!(i64, I64, |v| *v);
+scalar_field!(f32, F32, |v| if *v == 0.0 { 0.0 } else { *v });
+scalar_field!(f64, F64, |v| if *v == 0.0 { 0.0 } else { *v });
+scalar_field!(String, Text, |v| v.clone());
+scalar_field!(NaiveDate, Date, |v| *v);
+scalar_field!(DateTime<Utc>, Timestamp, |v| v.trunc_subsecs(6));
+scalar_field!(serde_json::Value, Json, |v| v.clone());
+scalar_field!(Vec<u8>, Bytes, |v| v.clone());
+
+macro_rules! ordered {
+    ($($ty:ty),*) => {$(
+        impl Comparable for $ty {}
+        impl Ordered for $ty {}
+    )*};
+}
+
+ordered!(bool, i16, i32, i64, f32, f64, String, NaiveDate, DateTime<Utc>, Vec<u8>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_are_stored_with_microseconds() {
+        let precise = Utc.timestamp_opt(1_700_000_000, 123_456_789).single();
+        let stored = precise.map(|t| t.to_value());
+        let expected = Utc.timestamp_opt(1_700_000_000, 123_456_000).single();
+        assert_eq!(stored, expected.map(Value::Timestamp));
+    }
+
+    #[test]
+    fn options_map_none_to_null_and_back() {
+        assert_eq!(None::<i32>.to_value(), Value::Null);
+        assert_eq!(Option::<i32>::from_value(Value::Null), Ok(None));
+        assert_eq!(Option::<i32>::from_value(Value::I32(4)), Ok(Some(4)));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_given_back() {
+        assert_eq!(i32::from_value(Value::from("4")), Err(Value::from("4")));
+        assert_eq!(String::from_value(Value::Null), Err(Value::Null));
+    }
+
+    #[test]
+    fn negative_zero_is_stored_as_zero() {
+        assert_eq!((-0.0_f64).to_value(), Value::F64(0.0));
+        assert!(matches!((-0.0_f64).to_value(), Value::F64(z) if z.is_sign_positive()));
+    }
+}

@@ -1,0 +1,228 @@
+//! [`Select`]: a query checked against its table, ready for a backend.
+
+use crate::error::{Error, Result};
+use crate::query::{CompareOp, Direction, Filter, LikePattern, Order};
+use crate::table::{ColumnRef, Table};
+use crate::value::{ColumnType, Value};
+
+/// A condition checked against a table: columns resolved, values converted to the
+/// column's type and known to be storable. Backends translate or evaluate this.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Predicate {
+    /// `column op value`; `value` is never `NULL`.
+    Compare {
+        /// The column.
+        column: ColumnRef,
+        /// The operator.
+        op: CompareOp,
+        /// The value, of the column's type.
+        value: Value,
+    },
+    /// `column LIKE pattern ESCAPE '\'`
+    Like {
+        /// The (text) column.
+        column: ColumnRef,
+        /// The pattern as written, for SQL backends.
+        pattern: String,
+        /// The parsed pattern, for backends that match in Rust.
+        matcher: LikePattern,
+    },
+    /// `column IN (values…)`; values of the column's type, never `NULL`.
+    In {
+        /// The column.
+        column: ColumnRef,
+        /// The values; empty matches nothing.
+        values: Vec<Value>,
+    },
+    /// `column IS NULL`
+    IsNull {
+        /// The column.
+        column: ColumnRef,
+    },
+    /// All hold.
+    And(Vec<Predicate>),
+    /// Any holds.
+    Or(Vec<Predicate>),
+    /// Does not hold.
+    Not(Box<Predicate>),
+}
+
+/// One resolved sort key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortKey {
+    /// The column.
+    pub column: ColumnRef,
+    /// The direction.
+    pub direction: Direction,
+}
+
+/// A query ready for a backend: everything in it has been checked against the table.
+/// Rows equal on every sort key are ordered by `id` ascending.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Select {
+    /// The condition; `None` matches every row.
+    pub filter: Option<Predicate>,
+    /// Sort keys, most significant first; `id` ascending is always the last tie-breaker.
+    pub order: Vec<SortKey>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+    /// Skip this many rows first.
+    pub offset: u64,
+}
+
+impl Select {
+    /// Checks filters (joined with AND) and sort keys against `table`.
+    pub fn bind(
+        table: &Table,
+        filters: Vec<Filter>,
+        order: Vec<Order>,
+        limit: Option<u64>,
+        offset: u64,
+    ) -> Result<Self> {
+        let filter = match filters.len() {
+            0 => None,
+            1 => filters.into_iter().next().map(|f| bind_filter(table, f)).transpose()?,
+            _ => Some(bind_filter(table, Filter::And(filters))?),
+        };
+        let order = order
+            .into_iter()
+            .map(|o| {
+                let (column, ty) = table.resolve(&o.column)?;
+                if !ty.is_ordered() {
+                    return Err(unsupported_on_json(table, &o.column, "sorted"));
+                }
+                Ok(SortKey { column, direction: o.direction })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Select { filter, order, limit, offset })
+    }
+}
+
+fn bind_filter(table: &Table, filter: Filter) -> Result<Predicate> {
+    Ok(match filter {
+        Filter::Compare { column, op, value } => {
+            let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
+            let value = bind_value(table, &column, ty, value)?;
+            Predicate::Compare { column: column_ref, op, value }
+        }
+        Filter::Like { column, pattern } => {
+            let (column_ref, ty) = table.resolve(&column)?;
+            if ty != ColumnType::Text {
+                return Err(Error::TypeMismatch {
+                    table: table.name().to_owned(),
+                    column: column.into_owned(),
+                    expected: ty,
+                    found: format!("the LIKE pattern {pattern:?} (LIKE applies to String columns)"),
+                });
+            }
+            table.check_storable(&column, &Value::Text(pattern.clone()))?;
+            let matcher = LikePattern::parse(&pattern).map_err(|reason| Error::InvalidValue {
+                table: table.name().to_owned(),
+                column: column.clone().into_owned(),
+                reason: reason.to_owned(),
+            })?;
+            Predicate::Like { column: column_ref, pattern, matcher }
+        }
+        Filter::In { column, values } => {
+            let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
+            let values = values
+                .into_iter()
+                .map(|v| bind_value(table, &column, ty, v))
+                .collect::<Result<_>>()?;
+            Predicate::In { column: column_ref, values }
+        }
+        Filter::IsNull { column } => Predicate::IsNull { column: table.resolve(&column)?.0 },
+        Filter::And(parts) => Predicate::And(bind_all(table, parts)?),
+        Filter::Or(parts) => Predicate::Or(bind_all(table, parts)?),
+        Filter::Not(inner) => Predicate::Not(Box::new(bind_filter(table, *inner)?)),
+    })
+}
+
+fn bind_all(table: &Table, filters: Vec<Filter>) -> Result<Vec<Predicate>> {
+    filters.into_iter().map(|f| bind_filter(table, f)).collect()
+}
+
+fn resolve_comparable(table: &Table, column: &str, verb: &str) -> Result<(ColumnRef, ColumnType)> {
+    let (column_ref, ty) = table.resolve(column)?;
+    if ty == ColumnType::Json {
+        return Err(unsupported_on_json(table, column, verb));
+    }
+    Ok((column_ref, ty))
+}
+
+fn unsupported_on_json(table: &Table, column: &str, verb: &str) -> Error {
+    Error::InvalidValue {
+        table: table.name().to_owned(),
+        column: column.to_owned(),
+        reason: format!("JSON columns cannot be {verb} (backends disagree on JSON equality and order); filter them only with is_null"),
+    }
+}
+
+fn bind_value(table: &Table, column: &str, ty: ColumnType, value: Value) -> Result<Value> {
+    if value.is_null() {
+        return Err(Error::InvalidValue {
+            table: table.name().to_owned(),
+            column: column.to_owned(),
+            reason: "a comparison with NULL is never true; use is_null or is_not_null".to_owned(),
+        });
+    }
+    let value = value.coerce(ty).map_err(|found| Error::TypeMismatch {
+        table: table.name().to_owned(),
+        column: column.to_owned(),
+        expected: ty,
+        found: found.to_string(),
+    })?;
+    table.check_storable(column, &value)?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::ColumnDef;
+
+    static COLUMNS: [ColumnDef; 3] = [
+        ColumnDef::new("name", ColumnType::Text, false),
+        ColumnDef::new("age", ColumnType::I16, true),
+        ColumnDef::new("doc", ColumnType::Json, true),
+    ];
+    static PEOPLE: Table = Table::new("people", &COLUMNS);
+
+    fn bind(filter: Filter) -> Result<Select> {
+        Select::bind(&PEOPLE, vec![filter], vec![], None, 0)
+    }
+
+    #[test]
+    fn values_are_converted_to_the_column_type() {
+        let select = bind(Filter::column("age").gt(30_i64)).ok();
+        let expected = Predicate::Compare { column: ColumnRef::Field(1), op: CompareOp::Gt, value: Value::I16(30) };
+        assert_eq!(select.and_then(|s| s.filter), Some(expected));
+    }
+
+    #[test]
+    fn mistakes_are_reported_before_any_io() {
+        assert!(matches!(bind(Filter::column("nmae").eq("x")), Err(Error::UnknownColumn { .. })));
+        assert!(matches!(bind(Filter::column("age").eq("x")), Err(Error::TypeMismatch { .. })));
+        assert!(matches!(bind(Filter::column("age").eq(100_000)), Err(Error::TypeMismatch { .. })));
+        assert!(matches!(bind(Filter::column("age").like("1%")), Err(Error::TypeMismatch { .. })));
+        assert!(matches!(bind(Filter::column("name").eq(Value::Null)), Err(Error::InvalidValue { .. })));
+        assert!(matches!(bind(Filter::column("name").like("x\\")), Err(Error::InvalidValue { .. })));
+        assert!(matches!(bind(Filter::column("doc").eq(serde_json::json!(1))), Err(Error::InvalidValue { .. })));
+        let sorted_on_json = Select::bind(&PEOPLE, vec![], vec![Order::asc("doc")], None, 0);
+        assert!(matches!(sorted_on_json, Err(Error::InvalidValue { .. })));
+    }
+
+    #[test]
+    fn several_filters_are_joined_with_and() {
+        let select = Select::bind(
+            &PEOPLE,
+            vec![Filter::column("age").is_null(), Filter::column("name").eq("a")],
+            vec![Order::desc("created_at")],
+            Some(5),
+            2,
+        );
+        let select = select.ok();
+        assert!(matches!(select.as_ref().and_then(|s| s.filter.as_ref()), Some(Predicate::And(parts)) if parts.len() == 2));
+        assert_eq!(select.map(|s| s.order), Some(vec![SortKey { column: ColumnRef::CreatedAt, direction: Direction::Desc }]));
+    }
+}

@@ -1,0 +1,54 @@
+//! Rows: what backends store and return, in column order. User code never sees them.
+
+use chrono::{DateTime, Utc};
+
+/// An entity's field values in column order, without `id` and the timestamps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row(Vec<crate::Value>);
+
+impl Row {
+    /// A row from values in column order.
+    pub fn new(values: Vec<crate::Value>) -> Self {
+        Row(values)
+    }
+
+    /// The values in column order.
+    pub fn values(&self) -> &[crate::Value] {
+        &self.0
+    }
+
+    /// Takes the values out.
+    pub fn into_values(self) -> Vec<crate::Value> {
+        self.0
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the row has no values (an entity without fields).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What a backend assigns when it writes a row: its id and timestamps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowMeta {
+    /// The primary key.
+    pub id: i64,
+    /// When the row was inserted (UTC, microseconds).
+    pub created_at: DateTime<Utc>,
+    /// When the row was last written (UTC, microseconds).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored row: its id and timestamps plus the field values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRow {
+    /// Id and timestamps.
+    pub meta: RowMeta,
+    /// The field values in column order.
+    pub row: Row,
+}

@@ -1,0 +1,153 @@
+//! [`Session`]: one unit of work, committed all at once or not at all.
+
+use std::fmt;
+
+use crate::backend::Transaction;
+use crate::entity::{DecodeError, Entity};
+use crate::error::{Error, Result};
+use crate::query::Query;
+use crate::record::Record;
+use crate::row::{Row, StoredRow};
+
+/// One transaction over a [`Database`](crate::Database): reads see the session's own
+/// writes, other sessions see none of them until [`commit`](Session::commit), and a
+/// session dropped without `commit` is rolled back.
+///
+/// ```
+/// # use plinth::Entity;
+/// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
+/// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use plinth::Error;
+///
+/// let db = plinth::memory();
+/// db.create_all(&[User::table()]).await?;
+/// let mut session = db.session().await?;
+/// let mut ada = session
+///     .add(User { username: "ada".into(), email_address: "ada@example.com".into() })
+///     .await?;
+///
+/// // A second "ada" is refused, writes nothing, and the session goes on.
+/// let dup = session.add(User { username: "ada".into(), email_address: "x@example.com".into() }).await;
+/// assert!(matches!(dup, Err(Error::UniqueViolation { ref column, .. }) if column == "username"));
+///
+/// ada.email_address = "ada@lovelace.org".into();
+/// session.update(&mut ada).await?;
+/// assert!(ada.updated_at() >= ada.created_at());
+///
+/// let c = User::columns();
+/// let found = session.query::<User>().filter(|c| c.username.like("a%")).all().await?;
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(session.query::<User>().filter(|_| c.email_address.eq("nobody")).count().await?, 0);
+/// session.commit().await?;
+/// # Ok::<(), plinth::Error>(()) }).unwrap();
+/// ```
+pub struct Session {
+    tx: Box<dyn Transaction>,
+}
+
+impl Session {
+    pub(crate) fn new(tx: Box<dyn Transaction>) -> Self {
+        Session { tx }
+    }
+
+    pub(crate) fn transaction(&mut self) -> &mut dyn Transaction {
+        self.tx.as_mut()
+    }
+
+    /// Stores a new entity and returns it as a record with its id and timestamps.
+    pub async fn add<E: Entity>(&mut self, entity: E) -> Result<Record<E>> {
+        let row = checked_row(&entity)?;
+        let meta = self.tx.insert(E::table(), std::slice::from_ref(&row)).await?;
+        let meta = meta.into_iter().next().ok_or_else(|| missing_meta::<E>(1, 0))?;
+        Ok(Record::new(meta, decode::<E>(meta.id, row)?))
+    }
+
+    /// Stores many new entities in one backend call (one statement per batch on SQL
+    /// backends), returning records in input order. If any of them violates a unique
+    /// constraint, none is stored.
+    pub async fn add_all<E: Entity>(&mut self, entities: impl IntoIterator<Item = E>) -> Result<Vec<Record<E>>> {
+        let rows = entities.into_iter().map(|e| checked_row(&e)).collect::<Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let metas = self.tx.insert(E::table(), &rows).await?;
+        if metas.len() != rows.len() {
+            return Err(missing_meta::<E>(rows.len(), metas.len()));
+        }
+        metas.into_iter().zip(rows).map(|(meta, row)| Ok(Record::new(meta, decode::<E>(meta.id, row)?))).collect()
+    }
+
+    /// The record with this id, or `None`.
+    pub async fn get<E: Entity>(&mut self, id: i64) -> Result<Option<Record<E>>> {
+        self.tx.get(E::table(), id).await?.map(record_from_stored).transpose()
+    }
+
+    /// Writes the record's fields back, keeping its id and `created_at` and moving its
+    /// `updated_at` forward.
+    pub async fn update<E: Entity>(&mut self, record: &mut Record<E>) -> Result<()> {
+        let row = checked_row(record.entity())?;
+        let meta = self.tx.update(E::table(), record.id(), &row).await?;
+        **record = decode::<E>(meta.id, row)?;
+        record.set_meta(meta);
+        Ok(())
+    }
+
+    /// Deletes the record.
+    pub async fn delete<E: Entity>(&mut self, record: Record<E>) -> Result<()> {
+        self.delete_by_id::<E>(record.id()).await
+    }
+
+    /// Deletes the row with this id; [`Error::NotFound`] if there is none.
+    pub async fn delete_by_id<E: Entity>(&mut self, id: i64) -> Result<()> {
+        self.tx.delete(E::table(), id).await
+    }
+
+    /// Starts a query on `E`'s table.
+    pub fn query<E: Entity>(&mut self) -> Query<'_, E> {
+        Query::new(self)
+    }
+
+    /// Makes every write of this session visible to other sessions, all at once.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await
+    }
+
+    /// Discards every write of this session (dropping the session does the same).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+fn checked_row<E: Entity>(entity: &E) -> Result<Row> {
+    let row = entity.to_row();
+    E::table().check_row(&row)?;
+    Ok(row)
+}
+
+pub(crate) fn record_from_stored<E: Entity>(stored: StoredRow) -> Result<Record<E>> {
+    let entity = decode::<E>(stored.meta.id, stored.row)?;
+    Ok(Record::new(stored.meta, entity))
+}
+
+fn decode<E: Entity>(id: i64, row: Row) -> Result<E> {
+    E::from_row(row).map_err(|DecodeError { column, found }| Error::Decode {
+        table: E::table().name().to_owned(),
+        record: format!("id {id}"),
+        column: column.to_owned(),
+        found,
+    })
+}
+
+fn missing_meta<E: Entity>(expected: usize, got: usize) -> Error {
+    Error::backend(
+        "plinth",
+        format!("table `{}`: the backend returned {got} ids for {expected} inserted rows", E::table().name()),
+    )
+}
