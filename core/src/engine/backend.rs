@@ -21,6 +21,12 @@ impl<S: RecordStore> EngineBackend<S> {
         EngineBackend { store: Arc::new(store) }
     }
 
+    /// A backend over a store shared with other backends: a second handle on the same
+    /// storage, as a second connection pool on one database.
+    pub fn with_store(store: Arc<S>) -> Self {
+        EngineBackend { store }
+    }
+
     /// The store underneath, for backend-specific operations.
     pub fn store(&self) -> &Arc<S> {
         &self.store

@@ -1,0 +1,66 @@
+//! Mistakes in queries are clear errors before any I/O.
+
+use plinth::{Error, Filter, Order};
+use serde_json::json;
+
+use crate::cases::{items, setup};
+use crate::entities::{Item, Sample};
+use crate::Fixture;
+
+/// A column the table does not have, in a filter or a sort key.
+pub async fn unknown_columns_are_refused_before_io(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    let mut session = db.session().await.expect("session");
+    let result = session.query::<Item>().filter_by(Filter::column("nmae").eq("apple")).all().await;
+    assert!(matches!(result, Err(Error::UnknownColumn { ref table, ref column }) if table == "items" && column == "nmae"), "{result:?}");
+    let result = session.query::<Item>().then_order(Order::asc("prize")).all().await;
+    assert!(matches!(result, Err(Error::UnknownColumn { ref column, .. }) if column == "prize"), "{result:?}");
+    let message = Error::UnknownColumn { table: "items".into(), column: "nmae".into() }.to_string();
+    assert_eq!(message, "table `items` has no column `nmae`");
+}
+
+/// A value of the wrong type, or one that does not fit the column.
+pub async fn wrong_types_are_refused_before_io(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    let mut session = db.session().await.expect("session");
+    let result = session.query::<Item>().filter_by(Filter::column("rank").eq("three")).count().await;
+    assert!(matches!(result, Err(Error::TypeMismatch { ref column, .. }) if column == "rank"), "{result:?}");
+    let result = session.query::<Item>().filter_by(Filter::column("rank").gt(i64::MAX)).count().await;
+    assert!(matches!(result, Err(Error::TypeMismatch { .. })), "{result:?}");
+    let result = session.query::<Item>().filter_by(Filter::column("price").like("1%")).count().await;
+    assert!(matches!(result, Err(Error::TypeMismatch { .. })), "{result:?}");
+    let result = session.query::<Item>().filter_by(Filter::column("name").eq(plinth::Value::Null)).count().await;
+    assert!(matches!(result, Err(Error::InvalidValue { .. })), "{result:?}");
+    let widened = session.query::<Item>().filter_by(Filter::column("rank").eq(3_i64)).count().await;
+    assert_eq!(widened.expect("an i64 that fits an i32 column is fine"), 2);
+}
+
+/// JSON columns take only `is_null`.
+pub async fn json_columns_refuse_comparisons(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut session = db.session().await.expect("session");
+    let result = session.query::<Sample>().filter_by(Filter::column("doc").eq(json!({"k": "v"}))).all().await;
+    assert!(matches!(result, Err(Error::InvalidValue { ref column, .. }) if column == "doc"), "{result:?}");
+    let result = session.query::<Sample>().then_order(Order::asc("doc")).all().await;
+    assert!(matches!(result, Err(Error::InvalidValue { .. })), "{result:?}");
+    let fine = session.query::<Sample>().filter(|c| c.maybe_doc.is_null()).count().await;
+    assert_eq!(fine.expect("is_null works on JSON"), 0);
+}
+
+/// Using a table before `create_all` names the table and says what to do.
+pub async fn a_table_never_created_is_reported(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    let mut session = db.session().await.expect("session");
+    let result = session.add(Item {
+        name: "x".into(),
+        rank: None,
+        price: 1.0,
+        label: None,
+        active: true,
+        added_on: crate::cases::date(2024, 1, 1),
+    })
+    .await;
+    assert!(matches!(result, Err(Error::NoSuchTable { ref table }) if table == "items"), "{result:?}");
+    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("create_all"), "{message}");
+}

@@ -1,0 +1,136 @@
+//! Rules 5–6: every filter gives the same rows on every backend (see
+//! [`items`](crate::cases::items) for the data).
+
+use plinth::{Entity, Filter};
+
+use crate::cases::{at, committed, date, item_ids, items, setup};
+use crate::entities::{Item, User};
+use crate::Fixture;
+
+fn c() -> <Item as Entity>::Columns {
+    Item::columns()
+}
+
+/// `eq` and `ne`; `ne` does not match `NULL`.
+pub async fn eq_and_ne_skip_nulls(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    assert_eq!(item_ids(&db, c().name.eq("apple")).await, [1]);
+    assert_eq!(item_ids(&db, c().label.eq("fruit")).await, [1, 2]);
+    assert_eq!(item_ids(&db, c().label.ne("fruit")).await, [4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, c().rank.ne(3)).await, [3, 5, 7]);
+    assert_eq!(item_ids(&db, c().price.eq(1.5)).await, [1, 7]);
+    assert_eq!(item_ids(&db, c().name.eq("APPLE")).await, Vec::<i64>::new());
+}
+
+/// Order comparisons on integers and floats; `NULL` never matches.
+pub async fn lt_le_gt_ge_on_numbers(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    assert_eq!(item_ids(&db, c().rank.lt(3)).await, [3, 5]);
+    assert_eq!(item_ids(&db, c().rank.le(3)).await, [1, 3, 4, 5]);
+    assert_eq!(item_ids(&db, c().rank.gt(3)).await, [7]);
+    assert_eq!(item_ids(&db, c().rank.ge(3)).await, [1, 4, 7]);
+    assert_eq!(item_ids(&db, c().price.gt(1.5)).await, [3, 6]);
+    assert_eq!(item_ids(&db, c().price.ge(1.5)).await, [1, 3, 6, 7]);
+    assert_eq!(item_ids(&db, c().price.lt(0.0)).await, [4]);
+    assert_eq!(item_ids(&db, c().price.le(0.0)).await, [4, 5]);
+}
+
+/// Text comparisons use UTF-8 byte order: upper case before lower, accents after.
+pub async fn text_compares_by_bytes(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    assert_eq!(item_ids(&db, c().name.gt("Zed")).await, [1, 3, 4, 5, 7]);
+    assert_eq!(item_ids(&db, c().name.lt("a")).await, [2, 6]);
+    assert_eq!(item_ids(&db, c().name.ge("apple")).await, [1, 3, 4, 5, 7]);
+    assert_eq!(item_ids(&db, c().name.gt("z")).await, [4, 5]);
+    assert_eq!(item_ids(&db, c().label.lt("a")).await, [4, 5, 7]);
+}
+
+/// LIKE: case-sensitive, `%` any run, `_` one character, `\` escapes.
+pub async fn like_is_case_sensitive_with_wildcards_and_escapes(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    assert_eq!(item_ids(&db, c().name.like("apple%")).await, [1, 7]);
+    assert_eq!(item_ids(&db, c().name.like("%pple")).await, [1, 4]);
+    assert_eq!(item_ids(&db, c().name.like("_pple")).await, [1, 4]);
+    assert_eq!(item_ids(&db, c().name.like("A%")).await, Vec::<i64>::new());
+    assert_eq!(item_ids(&db, c().name.like("%e%")).await, [1, 3, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, c().name.like("_ emoji")).await, [5]);
+    assert_eq!(item_ids(&db, c().label.like("50\\% off")).await, [5]);
+    assert_eq!(item_ids(&db, c().label.like("50\\%")).await, Vec::<i64>::new());
+    assert_eq!(item_ids(&db, c().label.like("a\\_b")).await, [6]);
+    assert_eq!(item_ids(&db, c().label.like("%")).await, [1, 2, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, c().label.like("")).await, [7]);
+    let typed = format!("%{}%", plinth::like_escape("% o"));
+    assert_eq!(item_ids(&db, c().label.like(typed)).await, [5]);
+}
+
+/// `is_in` matches any listed value; an empty list matches nothing.
+pub async fn in_matches_listed_values_and_empty_in_matches_nothing(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    assert_eq!(item_ids(&db, c().rank.is_in([1, 2])).await, [3, 5]);
+    assert_eq!(item_ids(&db, c().label.is_in(["fruit", "Fruit"])).await, [1, 2, 4]);
+    assert_eq!(item_ids(&db, c().name.is_in(Vec::<String>::new())).await, Vec::<i64>::new());
+    assert_eq!(item_ids(&db, !c().name.is_in(Vec::<String>::new())).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, c().id.is_in([7, 2, 99])).await, [2, 7]);
+}
+
+/// `is_null` and `is_not_null`.
+pub async fn is_null_and_is_not_null(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    assert_eq!(item_ids(&db, c().rank.is_null()).await, [2, 6]);
+    assert_eq!(item_ids(&db, c().label.is_null()).await, [3]);
+    assert_eq!(item_ids(&db, c().label.is_not_null()).await, [1, 2, 4, 5, 6, 7]);
+}
+
+/// `and`, `or` and `!` follow SQL's three-valued logic around `NULL`.
+pub async fn and_or_not_use_three_valued_logic(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    assert_eq!(item_ids(&db, c().rank.gt(1).and(c().active.eq(true))).await, [1, 4]);
+    assert_eq!(item_ids(&db, c().rank.eq(3).or(c().rank.is_null())).await, [1, 2, 4, 6]);
+    assert_eq!(item_ids(&db, !c().rank.eq(3)).await, [3, 5, 7]);
+    assert_eq!(item_ids(&db, !(c().rank.gt(100).or(c().label.eq("x")))).await, [1, 4, 5, 7]);
+    assert_eq!(item_ids(&db, Filter::And(vec![])).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, Filter::Or(vec![])).await, Vec::<i64>::new());
+    let nested = c().name.like("a%").and(c().price.gt(1.0).or(c().label.eq("fruit")));
+    assert_eq!(item_ids(&db, nested).await, [1, 7]);
+}
+
+/// Dates, booleans and timestamps filter like numbers.
+pub async fn dates_bools_and_timestamps_filter(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    let january_to_february = c().added_on.ge(date(2024, 1, 2)).and(c().added_on.lt(date(2024, 3, 1)));
+    assert_eq!(item_ids(&db, january_to_february).await, [1, 3, 5, 7]);
+    assert_eq!(item_ids(&db, c().active.eq(false)).await, [2, 5, 7]);
+    assert_eq!(item_ids(&db, c().created_at.le(plinth::clock::now())).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, c().created_at.lt(at("2000-01-01T00:00:00Z"))).await, Vec::<i64>::new());
+}
+
+/// Filters by id and by unique column find exactly their row, committed or staged.
+pub async fn filters_on_id_and_unique_columns(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    committed(&db, vec![User::named("a"), User::named("b")]).await;
+    let mut session = db.session().await.expect("session");
+    session.add(User::named("c")).await.expect("add");
+    let by_id = session.query::<User>().filter(|u| u.id.eq(2)).all().await.expect("query");
+    assert_eq!(by_id.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["b"]);
+    let staged = session.query::<User>().filter(|u| u.username.eq("c")).all().await.expect("query");
+    assert_eq!(staged.iter().map(|u| u.id()).collect::<Vec<_>>(), [3]);
+    let both = session.query::<User>().filter(|u| u.username.eq("a").and(u.id.eq(2))).count().await;
+    assert_eq!(both.expect("count"), 0);
+    let missing = session.query::<User>().filter(|u| u.username.eq("zz")).first().await.expect("query");
+    assert!(missing.is_none());
+}
+
+/// A query reflects the session's updates: a row edited to match is found, one
+/// edited away is not.
+pub async fn queries_see_the_sessions_own_writes(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    let mut session = db.session().await.expect("session");
+    let mut cherry = session.get::<Item>(3).await.expect("get").expect("exists");
+    cherry.label = Some("fruit".into());
+    session.update(&mut cherry).await.expect("update");
+    let mut apple = session.get::<Item>(1).await.expect("get").expect("exists");
+    apple.label = Some("gone".into());
+    session.update(&mut apple).await.expect("update");
+    let rows = session.query::<Item>().filter(|c| c.label.eq("fruit")).all().await.expect("query");
+    assert_eq!(rows.iter().map(|r| r.id()).collect::<Vec<_>>(), [2, 3]);
+}

@@ -1,0 +1,117 @@
+//! Records: `to_dict`, get, update and delete.
+
+use serde_json::json;
+
+use crate::cases::{at, committed, date, setup};
+use crate::entities::{Sample, User};
+use crate::Fixture;
+use plinth::Error;
+
+/// `to_dict` has `id`, the fields in declaration order, then the timestamps.
+pub async fn to_dict_lists_columns_in_order(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let user = committed(&db, vec![User::named("example_user")]).await.remove(0);
+    let dict = user.to_dict();
+    let keys: Vec<&str> = dict.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["id", "username", "email_address", "created_at", "updated_at"]);
+    assert_eq!(dict["id"], json!(1));
+    assert_eq!(dict["username"], json!("example_user"));
+    assert_eq!(dict["email_address"], json!("example_user@example.com"));
+}
+
+/// `to_dict` renders timestamps as RFC 3339 UTC with microseconds, dates as
+/// `YYYY-MM-DD`, bytes as numbers, `None` as null.
+pub async fn to_dict_formats_every_value_type(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut sample = Sample::plain();
+    sample.moment = at("2024-02-29T12:34:56.789012Z");
+    sample.maybe_text = Some("x".into());
+    let row = committed(&db, vec![sample]).await.remove(0);
+    let dict = row.to_dict();
+    assert_eq!(dict["flag"], json!(true));
+    assert_eq!(dict["small"], json!(1));
+    assert_eq!(dict["single"], json!(0.5));
+    assert_eq!(dict["day"], json!("2024-02-29"));
+    assert_eq!(dict["moment"], json!("2024-02-29T12:34:56.789012Z"));
+    assert_eq!(dict["doc"], json!({"k": "v"}));
+    assert_eq!(dict["blob"], json!([0, 1, 2]));
+    assert_eq!(dict["maybe_text"], json!("x"));
+    assert_eq!(dict["maybe_big"], json!(null));
+    let created = dict["created_at"].as_str().expect("created_at is a string");
+    assert_eq!(created.len(), "2024-02-29T12:34:56.789012Z".len(), "{created}");
+    assert!(created.ends_with('Z'), "{created}");
+    assert_eq!(at(created), row.created_at());
+}
+
+/// `get` returns the entity that was added, with the same id and timestamps.
+pub async fn get_returns_what_was_added(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let added = committed(&db, vec![User::named("a"), User::named("b")]).await;
+    let mut session = db.session().await.expect("session");
+    let read = session.get::<User>(added[1].id()).await.expect("get").expect("row 2 exists");
+    assert_eq!(read, added[1]);
+    assert_eq!(read.entity(), &User::named("b"));
+}
+
+/// `get` of an id that was never stored is `None`, not an error.
+pub async fn get_of_a_missing_id_is_none(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    committed(&db, vec![User::named("a")]).await;
+    let mut session = db.session().await.expect("session");
+    assert!(session.get::<User>(2).await.expect("get").is_none());
+    assert!(session.get::<User>(0).await.expect("get").is_none());
+    assert!(session.get::<User>(-1).await.expect("get").is_none());
+    assert!(session.get::<User>(i64::MAX).await.expect("get").is_none());
+}
+
+/// `update` stores every field.
+pub async fn update_writes_every_field(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut row = committed(&db, vec![Sample::plain()]).await.remove(0);
+    let mut session = db.session().await.expect("session");
+    row.flag = false;
+    row.big = -42;
+    row.text = "changed".into();
+    row.day = date(2000, 1, 1);
+    row.maybe_text = Some("now set".into());
+    row.maybe_doc = Some(json!([1, 2]));
+    session.update(&mut row).await.expect("update");
+    session.commit().await.expect("commit");
+    let read = db.session().await.expect("session").get::<Sample>(row.id()).await.expect("get");
+    assert_eq!(read.expect("row exists"), row);
+}
+
+/// Updating a row another session deleted is `NotFound`.
+pub async fn update_of_a_deleted_row_is_not_found(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut row = committed(&db, vec![User::named("a")]).await.remove(0);
+    let mut deleter = db.session().await.expect("session");
+    deleter.delete_by_id::<User>(row.id()).await.expect("delete");
+    deleter.commit().await.expect("commit");
+    let mut session = db.session().await.expect("session");
+    row.username = "b".into();
+    let result = session.update(&mut row).await;
+    assert!(matches!(result, Err(Error::NotFound { ref table, id }) if table == "users" && id == 1), "{result:?}");
+}
+
+/// A deleted row is gone for `get` and for queries.
+pub async fn delete_removes_the_row(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut rows = committed(&db, vec![User::named("a"), User::named("b")]).await;
+    let mut session = db.session().await.expect("session");
+    session.delete(rows.remove(0)).await.expect("delete");
+    session.commit().await.expect("commit");
+    let mut session = db.session().await.expect("session");
+    assert!(session.get::<User>(1).await.expect("get").is_none());
+    let left = session.query::<User>().all().await.expect("query");
+    assert_eq!(left, rows);
+}
+
+/// Deleting an id that does not exist is `NotFound`.
+pub async fn delete_of_a_missing_id_is_not_found(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut session = db.session().await.expect("session");
+    let result = session.delete_by_id::<User>(7).await;
+    assert!(matches!(result, Err(Error::NotFound { id: 7, .. })), "{result:?}");
+    session.add(User::named("still usable")).await.expect("the session goes on");
+}

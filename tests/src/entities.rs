@@ -1,0 +1,133 @@
+//! The entities the suite stores, covering every field type and naming rule.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use plinth::{Entity, Table};
+
+/// The seed's user: a unique username and an email address.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "users")]
+pub struct User {
+    /// Unique.
+    #[entity(unique)]
+    pub username: String,
+    /// Any text.
+    pub email_address: String,
+}
+
+impl User {
+    /// A user named `name` with an address derived from it.
+    pub fn named(name: &str) -> Self {
+        User { username: name.to_owned(), email_address: format!("{name}@example.com") }
+    }
+}
+
+/// One field of every supported type, plain and optional.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Sample {
+    pub flag: bool,
+    pub small: i16,
+    pub medium: i32,
+    pub big: i64,
+    pub single: f32,
+    pub double: f64,
+    pub text: String,
+    pub day: NaiveDate,
+    pub moment: DateTime<Utc>,
+    pub doc: serde_json::Value,
+    pub blob: Vec<u8>,
+    pub maybe_flag: Option<bool>,
+    pub maybe_small: Option<i16>,
+    pub maybe_medium: Option<i32>,
+    pub maybe_big: Option<i64>,
+    pub maybe_single: Option<f32>,
+    pub maybe_double: Option<f64>,
+    pub maybe_text: Option<String>,
+    pub maybe_day: Option<NaiveDate>,
+    pub maybe_moment: Option<DateTime<Utc>>,
+    pub maybe_doc: Option<serde_json::Value>,
+    pub maybe_blob: Option<Vec<u8>>,
+}
+
+impl Sample {
+    /// Ordinary values, every option `None`.
+    pub fn plain() -> Self {
+        Sample {
+            flag: true,
+            small: 1,
+            medium: 2,
+            big: 3,
+            single: 0.5,
+            double: 0.25,
+            text: "text".to_owned(),
+            day: NaiveDate::from_ymd_opt(2024, 2, 29).unwrap_or_default(),
+            moment: DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap_or_default(),
+            doc: serde_json::json!({"k": "v"}),
+            blob: vec![0, 1, 2],
+            maybe_flag: None,
+            maybe_small: None,
+            maybe_medium: None,
+            maybe_big: None,
+            maybe_single: None,
+            maybe_double: None,
+            maybe_text: None,
+            maybe_day: None,
+            maybe_moment: None,
+            maybe_doc: None,
+            maybe_blob: None,
+        }
+    }
+}
+
+/// The query data set: text with unicode, optional numbers and labels.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Item {
+    pub name: String,
+    pub rank: Option<i32>,
+    pub price: f64,
+    pub label: Option<String>,
+    pub active: bool,
+    pub added_on: NaiveDate,
+}
+
+/// A unique column that may be `NULL`, and an indexed one.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Tag {
+    #[entity(unique)]
+    pub label: Option<String>,
+    #[entity(index)]
+    pub weight: i32,
+}
+
+/// SQL keywords as table and column names.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "order")]
+#[allow(missing_docs)]
+pub struct Keyword {
+    pub select: String,
+    pub user: Option<String>,
+    #[entity(unique)]
+    pub r#where: String,
+}
+
+/// A non-ASCII type name: its table is `пользовательs`.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Пользователь {
+    #[entity(unique)]
+    pub имя: String,
+}
+
+/// Every table of the suite.
+pub fn all_tables() -> [&'static Table; 6] {
+    [User::table(), Sample::table(), Item::table(), Tag::table(), Keyword::table(), Пользователь::table()]
+}
+
+/// A two-word type name: its table is `orderitemchecks`. Never stored.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct OrderItemCheck {
+    pub quantity: i32,
+}

@@ -1,0 +1,105 @@
+//! The conformance suite: one async check per rule of Plinth's shared semantics, each
+//! asserting real values. Every backend runs the same checks through
+//! [`conformance_suite!`], natively with `#[tokio::test]` and in Chromium with
+//! `#[wasm_bindgen_test]`:
+//!
+//! ```ignore
+//! plinth_conformance::conformance_suite!(tokio::test, plinth_conformance::MemoryFixture::default());
+//! ```
+//!
+//! A backend is done when the whole suite passes on it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub mod cases;
+pub mod entities;
+mod fixture;
+
+pub use fixture::{Capabilities, Fixture, MemoryFixture};
+
+/// Expands to one test per check, each on a fresh database from `$fixture` (an
+/// expression evaluated anew for every test), marked with the test attribute `$test`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($test:meta, $fixture:expr) => {
+        $crate::conformance_suite!(@cases $test, $fixture, [
+            ids::ids_start_at_one_and_grow,
+            ids::ids_are_not_reused_after_delete,
+            ids::ids_keep_growing_after_a_rollback,
+            ids::each_table_has_its_own_ids,
+            timestamps::created_at_equals_updated_at_on_insert,
+            timestamps::timestamps_are_utc_microseconds_near_now,
+            timestamps::update_keeps_id_and_created_at_and_moves_updated_at,
+            timestamps::update_in_a_later_session_moves_updated_at_forward,
+            timestamps::timestamps_read_back_exactly,
+            records::to_dict_lists_columns_in_order,
+            records::to_dict_formats_every_value_type,
+            records::get_returns_what_was_added,
+            records::get_of_a_missing_id_is_none,
+            records::update_writes_every_field,
+            records::update_of_a_deleted_row_is_not_found,
+            records::delete_removes_the_row,
+            records::delete_of_a_missing_id_is_not_found,
+            isolation::uncommitted_writes_are_invisible_to_other_sessions,
+            isolation::commit_publishes_every_write_at_once,
+            isolation::dropping_a_session_rolls_it_back,
+            isolation::rollback_discards_inserts_updates_and_deletes,
+            isolation::a_session_sees_its_own_writes,
+            isolation::sessions_on_different_rows_both_commit,
+            unique::unique_violation_names_table_and_column,
+            unique::unique_violation_writes_nothing_and_session_goes_on,
+            unique::unique_violation_against_a_committed_row,
+            unique::unique_violation_in_add_all_writes_none_of_the_batch,
+            unique::unique_violation_on_update,
+            unique::a_value_freed_by_delete_can_be_reused,
+            unique::nulls_never_collide_in_unique_columns,
+            filters::eq_and_ne_skip_nulls,
+            filters::lt_le_gt_ge_on_numbers,
+            filters::text_compares_by_bytes,
+            filters::like_is_case_sensitive_with_wildcards_and_escapes,
+            filters::in_matches_listed_values_and_empty_in_matches_nothing,
+            filters::is_null_and_is_not_null,
+            filters::and_or_not_use_three_valued_logic,
+            filters::dates_bools_and_timestamps_filter,
+            filters::filters_on_id_and_unique_columns,
+            filters::queries_see_the_sessions_own_writes,
+            ordering::nulls_sort_last_ascending_and_first_descending,
+            ordering::several_keys_then_id_break_ties,
+            ordering::text_sorts_by_bytes,
+            ordering::numbers_dates_and_bools_sort,
+            paging::limit_and_offset_page_through_results,
+            paging::count_counts_what_all_returns,
+            paging::first_returns_the_first_in_order,
+            bulk::add_all_of_1000_rows_keeps_input_order,
+            bulk::add_all_of_nothing_returns_nothing,
+            values::awkward_strings_round_trip,
+            values::extreme_integers_round_trip,
+            values::floats_round_trip,
+            values::non_finite_floats_are_refused,
+            values::nul_characters_are_refused,
+            values::options_round_trip,
+            values::json_round_trips,
+            values::bytes_round_trip,
+            values::dates_and_timestamps_round_trip,
+            values::out_of_range_dates_are_refused,
+            values::timestamps_are_truncated_to_microseconds,
+            errors::unknown_columns_are_refused_before_io,
+            errors::wrong_types_are_refused_before_io,
+            errors::json_columns_refuse_comparisons,
+            errors::a_table_never_created_is_reported,
+            schema::create_all_is_idempotent,
+            schema::keywords_and_unicode_names_work,
+            schema::committed_data_survives_reopening,
+        ]);
+    };
+    (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {
+        $(
+            #[$test]
+            async fn $case() {
+                let mut fixture = $fixture;
+                $crate::cases::$module::$case(&mut fixture).await;
+            }
+        )*
+    };
+}
