@@ -5,11 +5,9 @@ use crate::field::Field;
 use crate::value::Value;
 
 /// Takes the next value of a row for field `column` of type `T`.
-pub fn decode_field<T: Field>(
-    values: &mut std::vec::IntoIter<Value>,
-    column: &'static str,
-) -> Result<T, DecodeError> {
-    let value = values.next().ok_or_else(|| DecodeError { column, found: "no value (the row is too short)".to_owned() })?;
+pub fn decode_field<T: Field>(values: &mut std::vec::IntoIter<Value>, column: &'static str) -> Result<T, DecodeError> {
+    let value =
+        values.next().ok_or_else(|| DecodeError { column, found: "no value (the row is too short)".to_owned() })?;
     T::from_value(value).map_err(|found| DecodeError {
         column,
         found: match found.column_type() {

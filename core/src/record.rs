@@ -128,12 +128,7 @@ pub(crate) fn value_to_json(value: Value) -> Json {
         Value::I32(v) => Json::from(v),
         Value::I64(v) => Json::from(v),
         // Through the shortest decimal form, so 0.1_f32 shows as 0.1, not 0.100000001…
-        Value::F32(v) => v
-            .to_string()
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map_or(Json::Null, Json::Number),
+        Value::F32(v) => v.to_string().parse::<f64>().ok().and_then(Number::from_f64).map_or(Json::Null, Json::Number),
         Value::F64(v) => Number::from_f64(v).map_or(Json::Null, Json::Number),
         Value::Text(v) => Json::String(v),
         Value::Date(v) => Json::String(v.format("%Y-%m-%d").to_string()),

@@ -113,10 +113,7 @@ impl Table {
                 .iter()
                 .position(|c| c.name == name)
                 .map(|i| (ColumnRef::Field(i), self.columns[i].ty))
-                .ok_or_else(|| Error::UnknownColumn {
-                    table: self.name.to_owned(),
-                    column: name.to_owned(),
-                }),
+                .ok_or_else(|| Error::UnknownColumn { table: self.name.to_owned(), column: name.to_owned() }),
         }
     }
 
@@ -195,10 +192,8 @@ fn json_has_nul(doc: &serde_json::Value) -> bool {
 mod tests {
     use super::*;
 
-    static COLUMNS: [ColumnDef; 2] = [
-        ColumnDef::new("name", ColumnType::Text, false).unique(),
-        ColumnDef::new("score", ColumnType::F64, true),
-    ];
+    static COLUMNS: [ColumnDef; 2] =
+        [ColumnDef::new("name", ColumnType::Text, false).unique(), ColumnDef::new("score", ColumnType::F64, true)];
     static PEOPLE: Table = Table::new("people", &COLUMNS);
 
     #[test]

@@ -6,11 +6,8 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
 /// Names every table has; a field may not take them.
-const RESERVED: [(&str, &str); 3] = [
-    ("id", "Record::id()"),
-    ("created_at", "Record::created_at()"),
-    ("updated_at", "Record::updated_at()"),
-];
+const RESERVED: [(&str, &str); 3] =
+    [("id", "Record::id()"), ("created_at", "Record::created_at()"), ("updated_at", "Record::updated_at()")];
 
 struct FieldSpec {
     ident: syn::Ident,
@@ -23,15 +20,15 @@ struct FieldSpec {
 pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
     let fields = match &input.data {
-        Data::Struct(data) => match &data.fields {
-            Fields::Named(named) => &named.named,
-            other => {
-                return Err(syn::Error::new(
+        Data::Struct(data) => {
+            match &data.fields {
+                Fields::Named(named) => &named.named,
+                other => return Err(syn::Error::new(
                     other.span(),
                     "#[derive(Entity)] needs a struct with named fields: each field becomes a column named after it",
-                ))
+                )),
             }
-        },
+        }
         Data::Enum(data) => {
             return Err(syn::Error::new(
                 data.enum_token.span,

@@ -58,7 +58,11 @@ fn eval(predicate: &Predicate, row: &StoredRow) -> Option<bool> {
                     Some(true) => {}
                 }
             }
-            if unknown { None } else { Some(true) }
+            if unknown {
+                None
+            } else {
+                Some(true)
+            }
         }
         Predicate::Or(parts) => {
             let mut unknown = false;
@@ -69,7 +73,11 @@ fn eval(predicate: &Predicate, row: &StoredRow) -> Option<bool> {
                     Some(false) => {}
                 }
             }
-            if unknown { None } else { Some(false) }
+            if unknown {
+                None
+            } else {
+                Some(false)
+            }
         }
         Predicate::Not(inner) => eval(inner, row).map(|b| !b),
     }

@@ -82,7 +82,11 @@ impl RecordStore for MemoryStore {
                 if existing.table != *table {
                     return Err(Error::SchemaMismatch {
                         table: table.name().to_owned(),
-                        detail: format!("stored columns {:?}, entity columns {:?}", existing.table.columns(), table.columns()),
+                        detail: format!(
+                            "stored columns {:?}, entity columns {:?}",
+                            existing.table.columns(),
+                            table.columns()
+                        ),
                     });
                 }
             }

@@ -70,10 +70,8 @@ pub fn check_unique(
             if value.is_null() {
                 continue;
             }
-            let violation = || Error::UniqueViolation {
-                table: change.table.name().to_owned(),
-                column: def.name().to_owned(),
-            };
+            let violation =
+                || Error::UniqueViolation { table: change.table.name().to_owned(), column: def.name().to_owned() };
             if !claimed.insert((change.table.name(), column, IndexKey(value.clone()))) {
                 return Err(violation());
             }

@@ -103,10 +103,11 @@ impl<S: RecordStore> EngineTransaction<S> {
                 self.claims.insert((table.name(), column, IndexKey(value.clone())), id);
             }
         }
-        self.staged
-            .entry((table.name(), id))
-            .and_modify(|staged| staged.after = after.clone())
-            .or_insert(Staged { table, before: committed, after });
+        self.staged.entry((table.name(), id)).and_modify(|staged| staged.after = after.clone()).or_insert(Staged {
+            table,
+            before: committed,
+            after,
+        });
     }
 
     fn staged_rows(&self, table: &'static Table) -> impl Iterator<Item = &StoredRow> {
@@ -181,16 +182,11 @@ impl<S: RecordStore> Transaction for EngineTransaction<S> {
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
-        let current = self
-            .current(table, id)
-            .await?
-            .ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
+        let current =
+            self.current(table, id).await?.ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
         self.check_unique(table, Some(id), row).await?;
-        let meta = RowMeta {
-            id,
-            created_at: current.meta.created_at,
-            updated_at: clock::now_after(current.meta.updated_at),
-        };
+        let meta =
+            RowMeta { id, created_at: current.meta.created_at, updated_at: clock::now_after(current.meta.updated_at) };
         self.release_claims(table, id, &current.row);
         let committed = Some(current);
         self.stage(table, id, committed, Some(StoredRow { meta, row: row.clone() }));
@@ -198,10 +194,8 @@ impl<S: RecordStore> Transaction for EngineTransaction<S> {
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
-        let current = self
-            .current(table, id)
-            .await?
-            .ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
+        let current =
+            self.current(table, id).await?.ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
         self.release_claims(table, id, &current.row);
         self.stage(table, id, Some(current), None);
         Ok(())

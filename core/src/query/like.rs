@@ -32,9 +32,9 @@ impl LikePattern {
             tokens.push(match c {
                 '%' => Token::AnyRun,
                 '_' => Token::AnyOne,
-                '\\' => Token::Literal(chars.next().ok_or(
-                    "a LIKE pattern may not end with a lone `\\`; write `\\\\` for a backslash",
-                )?),
+                '\\' => Token::Literal(
+                    chars.next().ok_or("a LIKE pattern may not end with a lone `\\`; write `\\\\` for a backslash")?,
+                ),
                 c => Token::Literal(c),
             });
         }

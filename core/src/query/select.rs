@@ -125,10 +125,7 @@ fn bind_filter(table: &Table, filter: Filter) -> Result<Predicate> {
         }
         Filter::In { column, values } => {
             let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
-            let values = values
-                .into_iter()
-                .map(|v| bind_value(table, &column, ty, v))
-                .collect::<Result<_>>()?;
+            let values = values.into_iter().map(|v| bind_value(table, &column, ty, v)).collect::<Result<_>>()?;
             Predicate::In { column: column_ref, values }
         }
         Filter::IsNull { column } => Predicate::IsNull { column: table.resolve(&column)?.0 },
@@ -222,7 +219,12 @@ mod tests {
             2,
         );
         let select = select.ok();
-        assert!(matches!(select.as_ref().and_then(|s| s.filter.as_ref()), Some(Predicate::And(parts)) if parts.len() == 2));
-        assert_eq!(select.map(|s| s.order), Some(vec![SortKey { column: ColumnRef::CreatedAt, direction: Direction::Desc }]));
+        assert!(
+            matches!(select.as_ref().and_then(|s| s.filter.as_ref()), Some(Predicate::And(parts)) if parts.len() == 2)
+        );
+        assert_eq!(
+            select.map(|s| s.order),
+            Some(vec![SortKey { column: ColumnRef::CreatedAt, direction: Direction::Desc }])
+        );
     }
 }

@@ -12,7 +12,10 @@ pub async fn unknown_columns_are_refused_before_io(fx: &mut impl Fixture) {
     let db = items(fx).await;
     let mut session = db.session().await.expect("session");
     let result = session.query::<Item>().filter_by(Filter::column("nmae").eq("apple")).all().await;
-    assert!(matches!(result, Err(Error::UnknownColumn { ref table, ref column }) if table == "items" && column == "nmae"), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::UnknownColumn { ref table, ref column }) if table == "items" && column == "nmae"),
+        "{result:?}"
+    );
     let result = session.query::<Item>().then_order(Order::asc("prize")).all().await;
     assert!(matches!(result, Err(Error::UnknownColumn { ref column, .. }) if column == "prize"), "{result:?}");
     let message = Error::UnknownColumn { table: "items".into(), column: "nmae".into() }.to_string();
@@ -51,15 +54,16 @@ pub async fn json_columns_refuse_comparisons(fx: &mut impl Fixture) {
 pub async fn a_table_never_created_is_reported(fx: &mut impl Fixture) {
     let db = fx.open().await;
     let mut session = db.session().await.expect("session");
-    let result = session.add(Item {
-        name: "x".into(),
-        rank: None,
-        price: 1.0,
-        label: None,
-        active: true,
-        added_on: crate::cases::date(2024, 1, 1),
-    })
-    .await;
+    let result = session
+        .add(Item {
+            name: "x".into(),
+            rank: None,
+            price: 1.0,
+            label: None,
+            active: true,
+            added_on: crate::cases::date(2024, 1, 1),
+        })
+        .await;
     assert!(matches!(result, Err(Error::NoSuchTable { ref table }) if table == "items"), "{result:?}");
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("create_all"), "{message}");

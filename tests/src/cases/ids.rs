@@ -45,14 +45,7 @@ pub async fn ids_keep_growing_after_a_rollback(fx: &mut impl Fixture) {
 pub async fn each_table_has_its_own_ids(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     committed(&db, vec![User::named("a"), User::named("b")]).await;
-    let item = Item {
-        name: "x".into(),
-        rank: None,
-        price: 1.0,
-        label: None,
-        active: true,
-        added_on: date(2024, 1, 1),
-    };
+    let item = Item { name: "x".into(), rank: None, price: 1.0, label: None, active: true, added_on: date(2024, 1, 1) };
     let items = committed(&db, vec![item]).await;
     assert_eq!(ids(&items), [1]);
 }

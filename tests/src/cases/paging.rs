@@ -32,7 +32,10 @@ pub async fn count_counts_what_all_returns(fx: &mut impl Fixture) {
     assert_eq!(session.query::<Item>().filter(|c| c.rank.is_null()).count().await.expect("count"), 2);
     assert_eq!(session.query::<Item>().offset(5).count().await.expect("count"), 2);
     assert_eq!(session.query::<Item>().limit(3).count().await.expect("count"), 3);
-    assert_eq!(session.query::<Item>().filter(|c| c.active.eq(true)).limit(10).offset(1).count().await.expect("count"), 3);
+    assert_eq!(
+        session.query::<Item>().filter(|c| c.active.eq(true)).limit(10).offset(1).count().await.expect("count"),
+        3
+    );
 }
 
 /// `first` is the first row in the query's order, or `None`.

@@ -29,7 +29,7 @@ pub async fn keywords_and_unicode_names_work(fx: &mut impl Fixture) {
     committed(&db, vec![person.clone()]).await;
     let mut session = db.session().await.expect("session");
     let found = session.query::<Keyword>().filter(|c| c.r#where.eq("having").and(c.select.like("f%"))).all().await;
-    assert_eq!(found.expect("query"), [stored_keyword.clone()]);
+    assert_eq!(found.expect("query"), std::slice::from_ref(&stored_keyword));
     assert_eq!(stored_keyword.to_dict()["where"], "having");
     let people = session.query::<Пользователь>().filter(|c| c.имя.eq("Анна")).all().await.expect("query");
     assert_eq!(people.iter().map(|p| p.entity().clone()).collect::<Vec<_>>(), [person]);

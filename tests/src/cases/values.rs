@@ -156,7 +156,8 @@ pub async fn json_round_trips(fx: &mut impl Fixture) {
 pub async fn bytes_round_trip(fx: &mut impl Fixture) {
     let every_byte: Vec<u8> = (0..=255).collect();
     let blobs = [Vec::new(), every_byte, vec![0; 100_000], b"'; DROP TABLE x; --".to_vec()];
-    let samples = blobs.into_iter().map(|blob| Sample { maybe_blob: Some(blob.clone()), blob, ..Sample::plain() }).collect();
+    let samples =
+        blobs.into_iter().map(|blob| Sample { maybe_blob: Some(blob.clone()), blob, ..Sample::plain() }).collect();
     round_trip(fx, samples).await;
 }
 
@@ -171,7 +172,13 @@ pub async fn dates_and_timestamps_round_trip(fx: &mut impl Fixture) {
     ];
     let samples = cases
         .into_iter()
-        .map(|(day, moment)| Sample { day, moment, maybe_day: Some(day), maybe_moment: Some(moment), ..Sample::plain() })
+        .map(|(day, moment)| Sample {
+            day,
+            moment,
+            maybe_day: Some(day),
+            maybe_moment: Some(moment),
+            ..Sample::plain()
+        })
         .collect();
     round_trip(fx, samples).await;
 }

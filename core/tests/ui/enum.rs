@@ -1,0 +1,7 @@
+#[derive(plinth::Entity)]
+enum Status {
+    Active,
+    Closed,
+}
+
+fn main() {}

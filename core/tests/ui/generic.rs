@@ -1,0 +1,6 @@
+#[derive(plinth::Entity)]
+struct Wrapper<T> {
+    value: T,
+}
+
+fn main() {}

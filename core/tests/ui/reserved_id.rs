@@ -1,0 +1,7 @@
+#[derive(plinth::Entity)]
+struct Account {
+    id: i64,
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(plinth::Entity)]
+struct Pair(String, i32);
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(plinth::Entity)]
+struct Order {
+    amount: u64,
+}
+
+fn main() {}

@@ -1,0 +1,25 @@
+//! `cargo xtask`: the project's checks and tasks, in Rust so they run the same on
+//! every machine. `cargo xtask --help` lists the commands.
+
+mod flags;
+mod postgres;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::from_env_or_exit();
+    let result = match flags.subcommand {
+        flags::XtaskCmd::Test(cmd) => test::run(&cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
