@@ -26,6 +26,6 @@ mod select;
 pub use builder::Query;
 pub use column::Column;
 pub use filter::{CompareOp, DynColumn, Filter};
-pub use like::{like_escape, LikePattern};
+pub use like::{like_escape, LikePattern, LikePiece};
 pub use order::{Direction, Order};
 pub use select::{Predicate, Select, SortKey};

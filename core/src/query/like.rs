@@ -1,10 +1,13 @@
 //! LIKE patterns: parsed once, matched the same way PostgreSQL and SQLite do.
 
-/// One piece of a LIKE pattern.
+/// One piece of a parsed LIKE pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Token {
+pub enum LikePiece {
+    /// This character, literally.
     Literal(char),
+    /// `_`: exactly one character.
     AnyOne,
+    /// `%`: any run of characters, none included.
     AnyRun,
 }
 
@@ -20,7 +23,7 @@ enum Token {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LikePattern {
-    tokens: Vec<Token>,
+    tokens: Vec<LikePiece>,
 }
 
 impl LikePattern {
@@ -30,15 +33,20 @@ impl LikePattern {
         let mut chars = pattern.chars();
         while let Some(c) = chars.next() {
             tokens.push(match c {
-                '%' => Token::AnyRun,
-                '_' => Token::AnyOne,
-                '\\' => Token::Literal(
+                '%' => LikePiece::AnyRun,
+                '_' => LikePiece::AnyOne,
+                '\\' => LikePiece::Literal(
                     chars.next().ok_or("a LIKE pattern may not end with a lone `\\`; write `\\\\` for a backslash")?,
                 ),
-                c => Token::Literal(c),
+                c => LikePiece::Literal(c),
             });
         }
         Ok(LikePattern { tokens })
+    }
+
+    /// The pattern's pieces, escapes resolved (for backends that translate patterns).
+    pub fn pieces(&self) -> impl Iterator<Item = LikePiece> + '_ {
+        self.tokens.iter().copied()
     }
 
     /// Whether `text` matches the whole pattern.
@@ -49,15 +57,15 @@ impl LikePattern {
         let mut backtrack: Option<(usize, usize)> = None;
         while t < text.len() {
             match self.tokens.get(p) {
-                Some(Token::AnyRun) => {
+                Some(LikePiece::AnyRun) => {
                     backtrack = Some((p, t));
                     p += 1;
                 }
-                Some(Token::AnyOne) => {
+                Some(LikePiece::AnyOne) => {
                     t += 1;
                     p += 1;
                 }
-                Some(Token::Literal(c)) if *c == text[t] => {
+                Some(LikePiece::Literal(c)) if *c == text[t] => {
                     t += 1;
                     p += 1;
                 }
@@ -71,7 +79,7 @@ impl LikePattern {
                 },
             }
         }
-        self.tokens[p..].iter().all(|token| *token == Token::AnyRun)
+        self.tokens[p..].iter().all(|token| *token == LikePiece::AnyRun)
     }
 }
 

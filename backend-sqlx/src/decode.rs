@@ -1,0 +1,39 @@
+//! Turning a database row into a [`StoredRow`], naming the column that does not fit.
+
+use chrono::{DateTime, Utc};
+use plinth::{ColumnType, Error, Row, RowMeta, StoredRow, Table, Value};
+
+/// Builds a stored row from the system columns and `field`, which reads field `i`
+/// (at select position `i + 3`) as `ty`, or says what it found instead.
+pub(crate) fn stored_row(
+    table: &Table,
+    id: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    mut field: impl FnMut(usize, ColumnType) -> Result<Value, String>,
+) -> Result<StoredRow, Error> {
+    let values = table
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            field(i + 3, column.ty()).map_err(|found| Error::Decode {
+                table: table.name().to_owned(),
+                record: format!("id {id}"),
+                column: column.name().to_owned(),
+                found,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(StoredRow { meta: RowMeta { id, created_at, updated_at }, row: Row::new(values) })
+}
+
+/// A decode failure of a system column.
+pub(crate) fn system_column(table: &Table, column: &str, err: sqlx::Error) -> Error {
+    Error::Decode {
+        table: table.name().to_owned(),
+        record: "?".to_owned(),
+        column: column.to_owned(),
+        found: err.to_string(),
+    }
+}

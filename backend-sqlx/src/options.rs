@@ -1,0 +1,270 @@
+//! [`ConnectOptions`]: a database URL plus pool settings, checked before connecting.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use plinth::{Database, Error, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+use crate::{PostgresBackend, SqliteBackend};
+
+/// How to connect: the URL and the pool's size and timeouts.
+///
+/// Pool settings come from the builder methods or from the URL's query, where Plinth
+/// takes `max_connections`, `min_connections`, `connect_timeout`, `acquire_timeout` and
+/// `idle_timeout` (seconds) and passes every other parameter to the driver:
+///
+/// ```
+/// use std::time::Duration;
+/// let options = plinth_sqlx::ConnectOptions::new("postgres://app@db.internal/app?max_connections=20&sslmode=prefer")?
+///     .connect_timeout(Duration::from_secs(3));
+/// assert_eq!(options.pool_size(), 20);
+/// # Ok::<(), plinth::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    target: Target,
+    display_url: String,
+    max_connections: u32,
+    min_connections: u32,
+    connect_timeout: Duration,
+    acquire_timeout: Duration,
+    idle_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+enum Target {
+    Postgres(String),
+    Sqlite { url: String, in_memory: bool },
+}
+
+const POOL_KEYS: [&str; 5] =
+    ["max_connections", "min_connections", "connect_timeout", "acquire_timeout", "idle_timeout"];
+
+impl ConnectOptions {
+    /// Checks `url` — `postgres://…`, `postgresql://…`, `sqlite://path`, `sqlite::memory:` —
+    /// and reads pool settings from its query. A malformed URL, an unknown scheme or a bad
+    /// setting is [`Error::InvalidUrl`], naming what is wrong.
+    pub fn new(url: &str) -> Result<Self> {
+        let display_url = redact(url);
+        let invalid = |reason: String| Error::InvalidUrl { url: display_url.clone(), reason };
+        let (scheme, _) = url.split_once(':').ok_or_else(|| {
+            invalid("no scheme; use postgres://user@host/db, sqlite://path/to/file.db or sqlite::memory:".into())
+        })?;
+        let (base, query) = match url.split_once('?') {
+            Some((base, query)) => (base, query),
+            None => (url, ""),
+        };
+        let mut settings = Vec::new();
+        let mut passed_on = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if POOL_KEYS.contains(&key) {
+                settings.push((key, value));
+            } else {
+                passed_on.push(pair);
+            }
+        }
+        let driver_url = if passed_on.is_empty() { base.to_owned() } else { format!("{base}?{}", passed_on.join("&")) };
+        let target = match scheme {
+            "postgres" | "postgresql" => {
+                let parsed = url::Url::parse(&driver_url).map_err(|e| invalid(format!("not a valid URL: {e}")))?;
+                if parsed.host_str().is_none_or(str::is_empty) {
+                    return Err(invalid("no host; write postgres://user@host:5432/database".into()));
+                }
+                PgConnectOptions::from_str(&driver_url).map_err(|e| invalid(e.to_string()))?;
+                Target::Postgres(driver_url)
+            }
+            "sqlite" => {
+                let path = base.trim_start_matches("sqlite:").trim_start_matches("//");
+                if path.is_empty() {
+                    return Err(invalid("no file; write sqlite://path/to/file.db or sqlite::memory:".into()));
+                }
+                SqliteConnectOptions::from_str(&driver_url).map_err(|e| invalid(e.to_string()))?;
+                Target::Sqlite { url: driver_url, in_memory: path == ":memory:" }
+            }
+            other => {
+                return Err(invalid(format!(
+                    "unknown scheme `{other}`; plinth-sqlx takes postgres://, postgresql:// and sqlite:// \
+                     (browser storage URLs such as local:// belong to plinth-browser)"
+                )))
+            }
+        };
+        let mut options = ConnectOptions {
+            target,
+            display_url: display_url.clone(),
+            max_connections: 10,
+            min_connections: 0,
+            connect_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+        };
+        for (key, value) in settings {
+            let number: u64 =
+                value.parse().map_err(|_| invalid(format!("`{key}` must be a whole number, not `{value}`")))?;
+            let seconds = Duration::from_secs(number);
+            let count = u32::try_from(number).map_err(|_| invalid(format!("`{key}` is too large")))?;
+            match key {
+                "max_connections" if count == 0 => return Err(invalid("`max_connections` must be at least 1".into())),
+                "max_connections" => options.max_connections = count,
+                "min_connections" => options.min_connections = count,
+                "connect_timeout" => options.connect_timeout = seconds,
+                "acquire_timeout" => options.acquire_timeout = seconds,
+                _ => options.idle_timeout = Some(seconds).filter(|d| !d.is_zero()),
+            }
+        }
+        Ok(options)
+    }
+
+    /// At most this many connections (default 10).
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Keep at least this many connections open (default 0).
+    pub fn min_connections(mut self, n: u32) -> Self {
+        self.min_connections = n;
+        self
+    }
+
+    /// How long `connect` may take before it fails (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a session waits for a free connection (default 30 s).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Close connections idle this long (default 10 min; `None` keeps them).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// The pool size this will connect with (`sqlite::memory:` always uses one
+    /// connection, since each connection would otherwise see its own empty database).
+    pub fn pool_size(&self) -> u32 {
+        match self.target {
+            Target::Sqlite { in_memory: true, .. } => 1,
+            _ => self.max_connections,
+        }
+    }
+
+    /// Opens the pool and checks that the database answers, within the connect timeout.
+    pub async fn connect(self) -> Result<Database> {
+        let connecting = async {
+            match &self.target {
+                Target::Postgres(url) => {
+                    let options = PgConnectOptions::from_str(url).map_err(|e| self.connection_error(e))?;
+                    let pool = PgPoolOptions::new()
+                        .max_connections(self.max_connections)
+                        .min_connections(self.min_connections)
+                        .acquire_timeout(self.acquire_timeout)
+                        .idle_timeout(self.idle_timeout)
+                        .connect_with(options)
+                        .await
+                        .map_err(|e| self.connection_error(e))?;
+                    Ok(Database::new(PostgresBackend::new(pool)))
+                }
+                Target::Sqlite { url, in_memory } => {
+                    let mut options = SqliteConnectOptions::from_str(url)
+                        .map_err(|e| self.connection_error(e))?
+                        .create_if_missing(true)
+                        .busy_timeout(Duration::from_secs(5))
+                        .foreign_keys(true);
+                    if !in_memory {
+                        options = options.journal_mode(SqliteJournalMode::Wal);
+                    }
+                    let pool = SqlitePoolOptions::new()
+                        .max_connections(self.pool_size())
+                        .min_connections(if *in_memory { 1 } else { self.min_connections })
+                        .acquire_timeout(self.acquire_timeout)
+                        .idle_timeout(if *in_memory { None } else { self.idle_timeout })
+                        .max_lifetime(if *in_memory { None } else { Some(Duration::from_secs(1800)) })
+                        .connect_with(options)
+                        .await
+                        .map_err(|e| self.connection_error(e))?;
+                    Ok(Database::new(SqliteBackend::new(pool)))
+                }
+            }
+        };
+        match tokio::time::timeout(self.connect_timeout, connecting).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Connection {
+                backend: self.backend_name(),
+                source: format!("{}: no answer within {:?}", self.display_url, self.connect_timeout).into(),
+            }),
+        }
+    }
+
+    fn backend_name(&self) -> &'static str {
+        match self.target {
+            Target::Postgres(_) => "postgres",
+            Target::Sqlite { .. } => "sqlite",
+        }
+    }
+
+    fn connection_error(&self, err: sqlx::Error) -> Error {
+        Error::Connection { backend: self.backend_name(), source: format!("{}: {err}", self.display_url).into() }
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(url: &str) -> String {
+        match ConnectOptions::new(url) {
+            Err(Error::InvalidUrl { reason, .. }) => reason,
+            other => format!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_urls_say_what_is_wrong() {
+        assert!(reason("mysql://localhost/db").contains("unknown scheme `mysql`"));
+        assert!(reason("local://demo").contains("plinth-browser"));
+        assert!(reason("just some text").contains("no scheme"));
+        assert!(reason("sqlite://").contains("no file"));
+        assert!(reason("postgres:///db").contains("no host"));
+        assert!(reason("postgres://h/db?max_connections=lots").contains("whole number"));
+        assert!(reason("postgres://h/db?max_connections=0").contains("at least 1"));
+        assert!(reason("postgres://h:notaport/db").contains("not a valid URL"));
+    }
+
+    #[test]
+    fn pool_settings_come_from_the_query_and_the_rest_goes_to_the_driver() {
+        let options = ConnectOptions::new("postgres://u@h/db?max_connections=3&sslmode=disable&connect_timeout=2");
+        let options = options.ok();
+        assert_eq!(options.as_ref().map(ConnectOptions::pool_size), Some(3));
+        assert_eq!(options.as_ref().map(|o| o.connect_timeout), Some(Duration::from_secs(2)));
+        assert!(
+            matches!(options.map(|o| o.target), Some(Target::Postgres(url)) if url == "postgres://u@h/db?sslmode=disable")
+        );
+        assert_eq!(ConnectOptions::new("sqlite::memory:?max_connections=8").map(|o| o.pool_size()).ok(), Some(1));
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        let err = ConnectOptions::new("postgres://u:secret@h/db?max_connections=x").err();
+        let message = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(!message.contains("secret") && message.contains("***"), "{message}");
+    }
+}

@@ -1,0 +1,251 @@
+//! PostgreSQL: [`PostgresBackend`], a session per transaction on a [`PgPool`].
+
+mod codec;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use plinth::backend::{Backend, Transaction};
+use plinth::query::Select;
+use plinth::{Error, IndexKey, Result, Row, RowMeta, StoredRow, Table};
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::Row as _;
+
+use crate::errors::map_err;
+use crate::sql::Dialect::Postgres;
+use crate::sql::{
+    compile_count, compile_select, create_table, quote, SchemaQuery, Statement, StatementCache, TOUCH_UPDATED_AT,
+};
+use codec::PgQuery;
+
+const NAME: &str = "postgres";
+
+/// Plinth on PostgreSQL: a real table per entity, a transaction per session.
+///
+/// Build it with [`connect`](crate::connect) or, to keep an existing pool,
+/// [`from_pg_pool`](crate::from_pg_pool).
+#[derive(Debug)]
+pub struct PostgresBackend {
+    pool: PgPool,
+    statements: Arc<StatementCache>,
+}
+
+impl PostgresBackend {
+    /// A backend over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        PostgresBackend { pool, statements: Arc::new(StatementCache::new(Postgres)) }
+    }
+
+    /// The pool, for queries Plinth does not make.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn bind_all<'q>(statement: &'q Statement<'_>) -> PgQuery<'q> {
+    statement.binds.iter().fold(sqlx::query(&statement.sql), |q, b| codec::bind(q, &b.value, b.ty))
+}
+
+// Queries run through these functions, which box their futures: the box proves `Send`
+// where the connection's lifetime is concrete, which avoids rustc's "Executor is not
+// general enough" error when the async-trait method's future must be `Send`.
+type Boxed<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
+
+fn fetch_all<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, Vec<PgRow>> {
+    Box::pin(query.fetch_all(conn))
+}
+
+fn fetch_optional<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, Option<PgRow>> {
+    Box::pin(query.fetch_optional(conn))
+}
+
+fn fetch_one<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, PgRow> {
+    Box::pin(query.fetch_one(conn))
+}
+
+fn execute<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, u64> {
+    Box::pin(async move { query.execute(conn).await.map(|done| done.rows_affected()) })
+}
+
+fn execute_script(conn: &mut PgConnection, sql: String) -> Boxed<'_, ()> {
+    Box::pin(async move { sqlx::Executor::execute(conn, sql.as_str()).await.map(drop) })
+}
+
+fn read_schema(conn: &mut PgConnection, sql: String, table: String) -> Boxed<'_, Vec<(String, String, String)>> {
+    Box::pin(async move { sqlx::query_as(&sql).bind(&table).fetch_all(conn).await })
+}
+
+/// Creates the tables that are missing, in one transaction, after checking that
+/// existing ones have the entity's columns.
+async fn create_tables(pool: PgPool, tables: Vec<&'static Table>) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
+    execute_script(&mut tx, TOUCH_UPDATED_AT.to_owned()).await.map_err(|e| map_err(NAME, None, e))?;
+    for table in tables {
+        let found = read_schema(&mut tx, SchemaQuery::sql(Postgres), table.name().to_owned())
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
+        SchemaQuery::compare(Postgres, table, &found)
+            .map_err(|detail| Error::SchemaMismatch { table: table.name().to_owned(), detail })?;
+        for statement in create_table(Postgres, table) {
+            execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        }
+    }
+    tx.commit().await.map_err(|e| map_err(NAME, None, e))
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
+        create_tables(self.pool.clone(), tables.to_vec()).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>> {
+        let tx = self.pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
+        Ok(Box::new(PostgresTransaction { tx, statements: Arc::clone(&self.statements) }))
+    }
+}
+
+/// One session: one PostgreSQL transaction, rolled back if dropped uncommitted.
+#[derive(Debug)]
+struct PostgresTransaction {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    statements: Arc<StatementCache>,
+}
+
+impl PostgresTransaction {
+    /// After an insert skipped rows (`ON CONFLICT DO NOTHING`): removes the rows it did
+    /// insert, so the batch writes nothing, and names the violated column.
+    async fn undo_partial_insert(&mut self, table: &'static Table, rows: &[Row], inserted: &[RowMeta]) -> Error {
+        let ids: Vec<i64> = inserted.iter().map(|m| m.id).collect();
+        let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1)", quote(table.name()));
+        if let Err(err) = execute(&mut self.tx, sqlx::query(&delete).bind(&ids)).await {
+            return map_err(NAME, Some(table), err);
+        }
+        for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
+            let mut seen = HashSet::new();
+            let repeated =
+                rows.iter().map(|r| &r.values()[i]).filter(|v| !v.is_null()).any(|v| !seen.insert(IndexKey(v.clone())));
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ANY($1))",
+                quote(table.name()),
+                quote(column.name())
+            );
+            let taken = match repeated {
+                true => Ok(true),
+                false => self.exists(table, codec::bind_column_array(sqlx::query(&sql), rows, i, column.ty())).await,
+            };
+            match taken {
+                Ok(true) => return unique_violation(table, column.name()),
+                Ok(false) => {}
+                Err(err) => return err,
+            }
+        }
+        // Only the primary key is left: a row inserted by hand with an explicit id.
+        unique_violation(table, "id")
+    }
+
+    /// Runs a `SELECT EXISTS (…)`.
+    async fn exists(&mut self, table: &Table, query: PgQuery<'_>) -> Result<bool> {
+        let row = fetch_one(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        row.try_get::<bool, _>(0).map_err(|e| map_err(NAME, Some(table), e))
+    }
+}
+
+fn unique_violation(table: &Table, column: &str) -> Error {
+    Error::UniqueViolation { table: table.name().to_owned(), column: column.to_owned() }
+}
+
+#[async_trait]
+impl Transaction for PostgresTransaction {
+    async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+        let sql = self.statements.get(table);
+        let mut query = sqlx::query(&sql.insert);
+        if table.columns().is_empty() {
+            query = query.bind(i64::try_from(rows.len()).unwrap_or(i64::MAX));
+        }
+        for (i, column) in table.columns().iter().enumerate() {
+            query = codec::bind_column_array(query, rows, i, column.ty());
+        }
+        let returned = fetch_all(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let mut metas = returned.iter().map(|row| codec::meta(table, row)).collect::<Result<Vec<_>>>()?;
+        // Identity values are drawn in input order, so ascending ids are input order.
+        metas.sort_by_key(|m| m.id);
+        if metas.len() != rows.len() {
+            return Err(self.undo_partial_insert(table, rows, &metas).await);
+        }
+        Ok(metas)
+    }
+
+    async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+        let sql = self.statements.get(table);
+        let row = fetch_optional(&mut self.tx, sqlx::query(&sql.get).bind(id)).await;
+        row.map_err(|e| map_err(NAME, Some(table), e))?.map(|row| codec::decode(table, &row)).transpose()
+    }
+
+    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
+        let sql = self.statements.get(table);
+        let query = table
+            .columns()
+            .iter()
+            .zip(row.values())
+            .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
+        let returned = fetch_optional(&mut self.tx, query.bind(id)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        if let Some(returned) = returned {
+            return codec::meta(table, &returned);
+        }
+        if self.get(table, id).await?.is_none() {
+            return Err(Error::NotFound { table: table.name().to_owned(), id });
+        }
+        for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
+            let value = &row.values()[i];
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1 AND \"id\" <> $2)",
+                quote(table.name()),
+                quote(column.name())
+            );
+            let query = codec::bind(sqlx::query(&sql), value, column.ty()).bind(id);
+            if !value.is_null() && self.exists(table, query).await? {
+                return Err(unique_violation(table, column.name()));
+            }
+        }
+        Err(Error::Conflict { table: table.name().to_owned(), id })
+    }
+
+    async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
+        let sql = self.statements.get(table);
+        let done = execute(&mut self.tx, sqlx::query(&sql.delete).bind(id)).await;
+        match done.map_err(|e| map_err(NAME, Some(table), e))? {
+            0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
+            _ => Ok(()),
+        }
+    }
+
+    async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
+        let sql = self.statements.get(table);
+        let statement = compile_select(Postgres, table, &sql.columns, select);
+        let rows = fetch_all(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        rows.iter().map(|row| codec::decode(table, row)).collect()
+    }
+
+    async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
+        let statement = compile_count(Postgres, table, select);
+        let row = fetch_one(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(|e| map_err(NAME, None, e))
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.tx.rollback().await.map_err(|e| map_err(NAME, None, e))
+    }
+}

@@ -1,0 +1,82 @@
+//! SQL text for both databases: identifiers always quoted, every value a bound
+//! parameter. The drivers turn [`Statement`]s into sqlx queries.
+
+mod ddl;
+mod select;
+mod table;
+
+use std::borrow::Cow;
+
+use plinth::{ColumnRef, ColumnType, Table, Value};
+
+pub(crate) use ddl::{create_table, unique_constraint_name, SchemaQuery, TOUCH_UPDATED_AT};
+pub(crate) use select::{compile_count, compile_select};
+pub(crate) use table::{sqlite_insert, StatementCache};
+
+/// The SQL dialect a statement is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// Quotes an identifier, doubling embedded quotes: `order` → `"order"`.
+pub(crate) fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// The quoted name of a column.
+pub(crate) fn column_sql(table: &Table, column: ColumnRef) -> String {
+    quote(table.column_name(column))
+}
+
+/// `"id", "created_at", "updated_at", "field1", …`: what every row read selects, in
+/// the order the drivers decode.
+pub(crate) fn select_list(table: &Table, qualifier: Option<&str>) -> String {
+    let prefix = qualifier.map(|q| format!("{}.", quote(q))).unwrap_or_default();
+    Table::SYSTEM_COLUMNS
+        .iter()
+        .copied()
+        .chain(table.columns().iter().map(|c| c.name()))
+        .map(|name| format!("{prefix}{}", quote(name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A bound parameter: a value and the column type it is encoded as (needed for `NULL`).
+#[derive(Clone, Debug)]
+pub(crate) struct Bind<'v> {
+    pub(crate) value: Cow<'v, Value>,
+    pub(crate) ty: ColumnType,
+}
+
+/// SQL text with its parameters.
+#[derive(Debug)]
+pub(crate) struct Statement<'v> {
+    pub(crate) dialect: Dialect,
+    pub(crate) sql: String,
+    pub(crate) binds: Vec<Bind<'v>>,
+}
+
+impl<'v> Statement<'v> {
+    pub(crate) fn new(dialect: Dialect) -> Self {
+        Statement { dialect, sql: String::with_capacity(128), binds: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
+    /// Appends a placeholder for `value` and records the parameter.
+    pub(crate) fn push_bind(&mut self, value: Cow<'v, Value>, ty: ColumnType) {
+        self.binds.push(Bind { value, ty });
+        self.push_placeholder(self.binds.len());
+    }
+
+    fn push_placeholder(&mut self, n: usize) {
+        match self.dialect {
+            Dialect::Postgres => self.sql.push_str(&format!("${n}")),
+            Dialect::Sqlite => self.sql.push_str(&format!("?{n}")),
+        }
+    }
+}

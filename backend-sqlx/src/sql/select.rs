@@ -1,0 +1,178 @@
+//! Compiling a checked [`Select`] to parameterized SQL that returns exactly what the
+//! memory engine returns: byte-order text, NULLs last ascending, ties broken by id.
+
+use std::borrow::Cow;
+
+use plinth::query::{CompareOp, Direction, Predicate, Select};
+use plinth::{ColumnType, LikePattern, Table, Value};
+
+use super::{column_sql, quote, Dialect, Statement};
+
+/// `SELECT <every column> FROM table WHERE … ORDER BY … LIMIT … OFFSET …`
+pub(crate) fn compile_select<'v>(dialect: Dialect, table: &Table, columns: &str, select: &'v Select) -> Statement<'v> {
+    let mut statement = Statement::new(dialect);
+    statement.push(&format!("SELECT {columns} FROM {}", quote(table.name())));
+    push_where(&mut statement, table, select);
+    push_order_and_window(&mut statement, table, select);
+    statement
+}
+
+/// `SELECT count(*)` of what [`compile_select`] returns.
+pub(crate) fn compile_count<'v>(dialect: Dialect, table: &Table, select: &'v Select) -> Statement<'v> {
+    let mut statement = Statement::new(dialect);
+    let windowed = select.limit.is_some() || select.offset > 0;
+    if windowed {
+        statement.push(&format!("SELECT count(*) FROM (SELECT 1 FROM {}", quote(table.name())));
+    } else {
+        statement.push(&format!("SELECT count(*) FROM {}", quote(table.name())));
+    }
+    push_where(&mut statement, table, select);
+    if windowed {
+        push_order_and_window(&mut statement, table, select);
+        statement.push(") AS \"windowed\"");
+    }
+    statement
+}
+
+fn push_where<'v>(statement: &mut Statement<'v>, table: &Table, select: &'v Select) {
+    if let Some(filter) = &select.filter {
+        statement.push(" WHERE ");
+        push_predicate(statement, table, filter);
+    }
+}
+
+fn push_order_and_window(statement: &mut Statement<'_>, table: &Table, select: &Select) {
+    statement.push(" ORDER BY ");
+    for key in &select.order {
+        let column = ordered_column(statement.dialect, table, key.column);
+        let direction = match key.direction {
+            Direction::Asc => "ASC NULLS LAST",
+            Direction::Desc => "DESC NULLS FIRST",
+        };
+        statement.push(&format!("{column} {direction}, "));
+    }
+    statement.push("\"id\" ASC");
+    let limit = select.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let offset = i64::try_from(select.offset).unwrap_or(i64::MAX);
+    match (limit, statement.dialect) {
+        (Some(n), _) => {
+            statement.push(" LIMIT ");
+            statement.push_bind(Cow::Owned(Value::I64(n)), ColumnType::I64);
+        }
+        (None, Dialect::Sqlite) if offset > 0 => statement.push(" LIMIT -1"),
+        (None, _) => {}
+    }
+    if offset > 0 {
+        statement.push(" OFFSET ");
+        statement.push_bind(Cow::Owned(Value::I64(offset)), ColumnType::I64);
+    }
+}
+
+/// A column as compared with `<`/`>` or sorted: text in byte order on PostgreSQL too.
+fn ordered_column(dialect: Dialect, table: &Table, column: plinth::ColumnRef) -> String {
+    let name = column_sql(table, column);
+    let is_text = table.resolve(table.column_name(column)).map(|(_, ty)| ty == ColumnType::Text).unwrap_or(false);
+    if is_text && dialect == Dialect::Postgres {
+        format!("{name} COLLATE \"C\"")
+    } else {
+        name
+    }
+}
+
+fn push_predicate<'v>(statement: &mut Statement<'v>, table: &Table, predicate: &'v Predicate) {
+    match predicate {
+        Predicate::Compare { column, op, value } => {
+            let column_text = match op {
+                CompareOp::Eq | CompareOp::Ne => column_sql(table, *column),
+                _ => ordered_column(statement.dialect, table, *column),
+            };
+            let op = match op {
+                CompareOp::Eq => "=",
+                CompareOp::Ne => "<>",
+                CompareOp::Lt => "<",
+                CompareOp::Le => "<=",
+                CompareOp::Gt => ">",
+                CompareOp::Ge => ">=",
+            };
+            statement.push(&format!("{column_text} {op} "));
+            push_value(statement, value);
+        }
+        Predicate::Like { column, pattern, matcher } => {
+            statement.push(&column_sql(table, *column));
+            match statement.dialect {
+                Dialect::Postgres => {
+                    statement.push(" LIKE ");
+                    statement.push_bind(Cow::Owned(Value::Text(pattern.clone())), ColumnType::Text);
+                    statement.push(" ESCAPE '\\'");
+                }
+                Dialect::Sqlite => {
+                    // SQLite's LIKE ignores ASCII case; GLOB is case-sensitive and
+                    // UTF-8 aware, so the pattern is translated to it.
+                    statement.push(" GLOB ");
+                    statement.push_bind(Cow::Owned(Value::Text(glob(matcher))), ColumnType::Text);
+                }
+            }
+        }
+        Predicate::In { column, values } if values.is_empty() => {
+            let _ = column;
+            statement.push("(1 = 0)");
+        }
+        Predicate::In { column, values } => {
+            statement.push(&format!("{} IN (", column_sql(table, *column)));
+            for (i, value) in values.iter().enumerate() {
+                if i > 0 {
+                    statement.push(", ");
+                }
+                push_value(statement, value);
+            }
+            statement.push(")");
+        }
+        Predicate::IsNull { column } => statement.push(&format!("{} IS NULL", column_sql(table, *column))),
+        Predicate::And(parts) => push_joined(statement, table, parts, " AND ", "(1 = 1)"),
+        Predicate::Or(parts) => push_joined(statement, table, parts, " OR ", "(1 = 0)"),
+        Predicate::Not(inner) => {
+            statement.push("(NOT ");
+            push_predicate(statement, table, inner);
+            statement.push(")");
+        }
+    }
+}
+
+fn push_joined<'v>(statement: &mut Statement<'v>, table: &Table, parts: &'v [Predicate], joiner: &str, empty: &str) {
+    if parts.is_empty() {
+        statement.push(empty);
+        return;
+    }
+    statement.push("(");
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            statement.push(joiner);
+        }
+        push_predicate(statement, table, part);
+    }
+    statement.push(")");
+}
+
+fn push_value<'v>(statement: &mut Statement<'v>, value: &'v Value) {
+    let ty = value.column_type().unwrap_or(ColumnType::Text);
+    statement.push_bind(Cow::Borrowed(value), ty);
+}
+
+/// The GLOB pattern matching what `pattern` matches as LIKE.
+fn glob(pattern: &LikePattern) -> String {
+    use plinth::query::LikePiece;
+    let mut glob = String::new();
+    for piece in pattern.pieces() {
+        match piece {
+            LikePiece::AnyRun => glob.push('*'),
+            LikePiece::AnyOne => glob.push('?'),
+            LikePiece::Literal(c @ ('*' | '?' | '[')) => {
+                glob.push('[');
+                glob.push(c);
+                glob.push(']');
+            }
+            LikePiece::Literal(c) => glob.push(c),
+        }
+    }
+    glob
+}

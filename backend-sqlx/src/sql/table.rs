@@ -1,0 +1,142 @@
+//! [`TableSql`]: the statements for one table, built once and reused, so sqlx's
+//! prepared-statement cache hits on every repeated operation.
+
+use plinth::Table;
+
+use super::{quote, select_list, Dialect};
+
+/// The fixed statements of one table.
+#[derive(Debug)]
+pub(crate) struct TableSql {
+    pub(crate) table: &'static Table,
+    /// `"id", "created_at", "updated_at", fields…`
+    pub(crate) columns: String,
+    /// `SELECT … WHERE "id" = $1`
+    pub(crate) get: String,
+    /// PostgreSQL: one `INSERT … SELECT FROM UNNEST(…)` for any number of rows, one
+    /// array parameter per column. SQLite: one row's `INSERT … VALUES`, used when a batch
+    /// has a single row.
+    pub(crate) insert: String,
+    /// `UPDATE … WHERE "id" = … RETURNING` timestamps; on PostgreSQL it also refuses
+    /// (returns no row) when another row holds one of the new unique values.
+    pub(crate) update: String,
+    /// `DELETE … WHERE "id" = $1`
+    pub(crate) delete: String,
+}
+
+const RETURNING: &str = " RETURNING \"id\", \"created_at\", \"updated_at\"";
+
+impl TableSql {
+    pub(crate) fn new(dialect: Dialect, table: &'static Table) -> Self {
+        let name = quote(table.name());
+        let columns = select_list(table, None);
+        let fields: Vec<String> = table.columns().iter().map(|c| quote(c.name())).collect();
+        let n = fields.len();
+        let get = match dialect {
+            Dialect::Postgres => format!("SELECT {columns} FROM {name} WHERE \"id\" = $1"),
+            Dialect::Sqlite => format!("SELECT {columns} FROM {name} WHERE \"id\" = ?1"),
+        };
+        let delete = match dialect {
+            Dialect::Postgres => format!("DELETE FROM {name} WHERE \"id\" = $1"),
+            Dialect::Sqlite => format!("DELETE FROM {name} WHERE \"id\" = ?1"),
+        };
+        let insert = match dialect {
+            Dialect::Postgres if n == 0 => {
+                format!("INSERT INTO {name} (\"created_at\") SELECT now() FROM generate_series(1, $1){RETURNING}")
+            }
+            Dialect::Postgres => {
+                let arrays = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                format!(
+                    "INSERT INTO {name} ({}) SELECT * FROM UNNEST({arrays}) ON CONFLICT DO NOTHING{RETURNING}",
+                    fields.join(", ")
+                )
+            }
+            Dialect::Sqlite => sqlite_insert(table, 1),
+        };
+        let update = match dialect {
+            Dialect::Postgres => postgres_update(table, &name, &fields),
+            Dialect::Sqlite => {
+                let sets: Vec<String> = fields.iter().enumerate().map(|(i, f)| format!("{f} = ?{}", i + 1)).collect();
+                let sets = sets.into_iter().chain([format!("\"updated_at\" = max(?{}, \"updated_at\")", n + 1)]);
+                format!(
+                    "UPDATE {name} SET {} WHERE \"id\" = ?{}{RETURNING}",
+                    sets.collect::<Vec<_>>().join(", "),
+                    n + 2
+                )
+            }
+        };
+        TableSql { table, columns, get, insert, update, delete }
+    }
+}
+
+/// SQLite's insert of `rows` rows: `?1` is the timestamp shared by all of them, then
+/// each row's fields in order.
+pub(crate) fn sqlite_insert(table: &Table, rows: usize) -> String {
+    let fields: Vec<String> = table.columns().iter().map(|c| quote(c.name())).collect();
+    let n = fields.len();
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let values = (0..n).map(|i| format!("?{}", 2 + row * n + i));
+            let all: Vec<String> = values.chain(["?1".to_owned(), "?1".to_owned()]).collect();
+            format!("({})", all.join(", "))
+        })
+        .collect();
+    let names: Vec<String> = fields.into_iter().chain(["\"created_at\"".into(), "\"updated_at\"".into()]).collect();
+    format!("INSERT INTO {} ({}) VALUES {}{RETURNING}", quote(table.name()), names.join(", "), tuples.join(", "))
+}
+
+/// PostgreSQL's update: `$1…$n` the fields, `$n+1` the id. When the table has unique
+/// columns, the row is updated only if no other row holds its new unique values, so a
+/// violation returns no row instead of aborting the transaction.
+fn postgres_update(table: &Table, name: &str, fields: &[String]) -> String {
+    let n = fields.len();
+    let id = format!("${}", n + 1);
+    let sets: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{f} = ${}", i + 1))
+        .chain(["\"updated_at\" = GREATEST(now(), \"updated_at\")".to_owned()])
+        .collect();
+    let unique: Vec<String> = table
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_unique())
+        .map(|(i, c)| format!("\"other\".{} = ${}", quote(c.name()), i + 1))
+        .collect();
+    let guard = if unique.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " AND NOT EXISTS (SELECT 1 FROM {name} AS \"other\" WHERE \"other\".\"id\" <> {id} AND ({}))",
+            unique.join(" OR ")
+        )
+    };
+    format!("UPDATE {name} SET {} WHERE \"id\" = {id}{guard}{RETURNING}", sets.join(", "))
+}
+
+/// The [`TableSql`] of every table used so far, built on first use.
+#[derive(Debug)]
+pub(crate) struct StatementCache {
+    dialect: Dialect,
+    tables: std::sync::Mutex<std::collections::HashMap<&'static str, std::sync::Arc<TableSql>>>,
+}
+
+impl StatementCache {
+    pub(crate) fn new(dialect: Dialect) -> Self {
+        StatementCache { dialect, tables: Default::default() }
+    }
+
+    /// The statements of `table`, built once per table.
+    pub(crate) fn get(&self, table: &'static Table) -> std::sync::Arc<TableSql> {
+        let mut tables = self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match tables.get(table.name()) {
+            Some(sql) if std::ptr::eq(sql.table, table) || sql.table == table => std::sync::Arc::clone(sql),
+            _ => {
+                let sql = std::sync::Arc::new(TableSql::new(self.dialect, table));
+                tables.insert(table.name(), std::sync::Arc::clone(&sql));
+                sql
+            }
+        }
+    }
+}

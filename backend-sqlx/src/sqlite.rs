@@ -1,0 +1,231 @@
+//! SQLite: [`SqliteBackend`], the zero-set-up default for native apps.
+
+mod codec;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use plinth::backend::{Backend, Transaction};
+use plinth::query::Select;
+use plinth::{ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::Row as _;
+
+use crate::errors::map_err;
+use crate::sql::Dialect::Sqlite;
+use crate::sql::{compile_count, compile_select, create_table, sqlite_insert, SchemaQuery, Statement, StatementCache};
+use codec::SqliteQuery;
+
+const NAME: &str = "sqlite";
+
+/// SQLite's limit on parameters in one statement.
+const MAX_PARAMETERS: usize = 32_766;
+
+/// Plinth on SQLite: a `STRICT` table per entity, a transaction per session. SQLite
+/// allows one writer at a time: a second session that writes waits (up to the busy
+/// timeout) for the first to end.
+///
+/// Build it with [`connect`](crate::connect) or, to keep an existing pool,
+/// [`from_sqlite_pool`](crate::from_sqlite_pool).
+#[derive(Debug)]
+pub struct SqliteBackend {
+    pool: SqlitePool,
+    statements: Arc<StatementCache>,
+}
+
+impl SqliteBackend {
+    /// A backend over `pool`.
+    pub fn new(pool: SqlitePool) -> Self {
+        SqliteBackend { pool, statements: Arc::new(StatementCache::new(Sqlite)) }
+    }
+
+    /// The pool, for queries Plinth does not make.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn bind_all<'q>(statement: &'q Statement<'_>) -> SqliteQuery<'q> {
+    statement.binds.iter().fold(sqlx::query(&statement.sql), |q, b| codec::bind(q, &b.value, b.ty))
+}
+
+// Queries run through these functions, which box their futures: the box proves `Send`
+// where the connection's lifetime is concrete, which avoids rustc's "Executor is not
+// general enough" error when the async-trait method's future must be `Send`.
+type Boxed<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
+
+fn fetch_all<'c, 'q: 'c>(conn: &'c mut SqliteConnection, query: SqliteQuery<'q>) -> Boxed<'c, Vec<SqliteRow>> {
+    Box::pin(query.fetch_all(conn))
+}
+
+fn fetch_optional<'c, 'q: 'c>(conn: &'c mut SqliteConnection, query: SqliteQuery<'q>) -> Boxed<'c, Option<SqliteRow>> {
+    Box::pin(query.fetch_optional(conn))
+}
+
+fn fetch_one<'c, 'q: 'c>(conn: &'c mut SqliteConnection, query: SqliteQuery<'q>) -> Boxed<'c, SqliteRow> {
+    Box::pin(query.fetch_one(conn))
+}
+
+fn execute<'c, 'q: 'c>(conn: &'c mut SqliteConnection, query: SqliteQuery<'q>) -> Boxed<'c, u64> {
+    Box::pin(async move { query.execute(conn).await.map(|done| done.rows_affected()) })
+}
+
+fn execute_script(conn: &mut SqliteConnection, sql: String) -> Boxed<'_, ()> {
+    Box::pin(async move { sqlx::Executor::execute(conn, sql.as_str()).await.map(drop) })
+}
+
+fn read_schema(conn: &mut SqliteConnection, sql: String, table: String) -> Boxed<'_, Vec<(String, String, String)>> {
+    Box::pin(async move { sqlx::query_as(&sql).bind(&table).fetch_all(conn).await })
+}
+
+/// Creates the tables that are missing, in one transaction, after checking that
+/// existing ones have the entity's columns.
+async fn create_tables(pool: SqlitePool, tables: Vec<&'static Table>) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
+    for table in tables {
+        let found = read_schema(&mut tx, SchemaQuery::sql(Sqlite), table.name().to_owned())
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
+        SchemaQuery::compare(Sqlite, table, &found)
+            .map_err(|detail| Error::SchemaMismatch { table: table.name().to_owned(), detail })?;
+        for statement in create_table(Sqlite, table) {
+            execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        }
+    }
+    tx.commit().await.map_err(|e| map_err(NAME, None, e))
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
+        create_tables(self.pool.clone(), tables.to_vec()).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn Transaction>> {
+        let tx = self.pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
+        Ok(Box::new(SqliteTransaction { tx, statements: Arc::clone(&self.statements) }))
+    }
+}
+
+/// One session: one SQLite transaction, rolled back if dropped uncommitted. A failed
+/// statement (a unique violation) is undone alone; the transaction goes on.
+#[derive(Debug)]
+struct SqliteTransaction {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    statements: Arc<StatementCache>,
+}
+
+impl SqliteTransaction {
+    async fn run_script(&mut self, sql: &str) -> Result<()> {
+        execute_script(&mut self.tx, sql.to_owned()).await.map_err(|e| map_err(NAME, None, e))
+    }
+
+    /// Inserts `rows` with one multi-row statement, all stamped `now`.
+    async fn insert_chunk(&mut self, table: &'static Table, rows: &[Row], now: &Value) -> Result<Vec<RowMeta>> {
+        let cached;
+        let multi_row;
+        let sql: &str = if rows.len() == 1 {
+            cached = self.statements.get(table);
+            &cached.insert
+        } else {
+            multi_row = sqlite_insert(table, rows.len());
+            &multi_row
+        };
+        let mut query = codec::bind(sqlx::query(sql), now, ColumnType::Timestamp);
+        for row in rows {
+            for (column, value) in table.columns().iter().zip(row.values()) {
+                query = codec::bind(query, value, column.ty());
+            }
+        }
+        let returned = fetch_all(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        returned.iter().map(|row| codec::meta(table, row)).collect()
+    }
+}
+
+#[async_trait]
+impl Transaction for SqliteTransaction {
+    async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+        let now = Value::Timestamp(plinth::clock::now());
+        let per_statement = (MAX_PARAMETERS - 1) / table.columns().len().max(1);
+        let chunks: Vec<&[Row]> = rows.chunks(per_statement).collect();
+        if chunks.len() == 1 {
+            let mut metas = self.insert_chunk(table, rows, &now).await?;
+            metas.sort_by_key(|m| m.id);
+            return Ok(metas);
+        }
+        // Several statements: a savepoint makes the batch all-or-nothing.
+        self.run_script("SAVEPOINT \"plinth_add_all\"").await?;
+        let mut metas = Vec::with_capacity(rows.len());
+        for chunk in chunks {
+            match self.insert_chunk(table, chunk, &now).await {
+                Ok(chunk_metas) => metas.extend(chunk_metas),
+                Err(err) => {
+                    self.run_script("ROLLBACK TO \"plinth_add_all\"; RELEASE \"plinth_add_all\"").await?;
+                    return Err(err);
+                }
+            }
+        }
+        self.run_script("RELEASE \"plinth_add_all\"").await?;
+        metas.sort_by_key(|m| m.id);
+        Ok(metas)
+    }
+
+    async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+        let sql = self.statements.get(table);
+        let row = fetch_optional(&mut self.tx, sqlx::query(&sql.get).bind(id)).await;
+        row.map_err(|e| map_err(NAME, Some(table), e))?.map(|row| codec::decode(table, &row)).transpose()
+    }
+
+    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
+        let sql = self.statements.get(table);
+        let now = Value::Timestamp(plinth::clock::now());
+        let query = table
+            .columns()
+            .iter()
+            .zip(row.values())
+            .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
+        let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id);
+        let returned = fetch_optional(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        match returned {
+            Some(returned) => codec::meta(table, &returned),
+            None => Err(Error::NotFound { table: table.name().to_owned(), id }),
+        }
+    }
+
+    async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
+        let sql = self.statements.get(table);
+        let done = execute(&mut self.tx, sqlx::query(&sql.delete).bind(id)).await;
+        match done.map_err(|e| map_err(NAME, Some(table), e))? {
+            0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
+            _ => Ok(()),
+        }
+    }
+
+    async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
+        let sql = self.statements.get(table);
+        let statement = compile_select(Sqlite, table, &sql.columns, select);
+        let rows = fetch_all(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        rows.iter().map(|row| codec::decode(table, row)).collect()
+    }
+
+    async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
+        let statement = compile_count(Sqlite, table, select);
+        let row = fetch_one(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(|e| map_err(NAME, None, e))
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.tx.rollback().await.map_err(|e| map_err(NAME, None, e))
+    }
+}
