@@ -1,0 +1,168 @@
+//! What PostgreSQL itself sees of Plinth's tables: typed columns, constraints, the
+//! `updated_at` trigger, rows readable without Plinth, prepared statements reused,
+//! and connection errors. Needs a server, like `tests/postgres.rs`:
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p plinth-sqlx --test postgres_tables`.
+
+use std::time::{Duration, Instant};
+
+use plinth::{Entity, Error};
+use plinth_conformance::entities::{Sample, Tag, User};
+use sqlx::{PgPool, Row};
+
+fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A pool on a schema of its own (one connection, so statement reuse can be seen),
+/// and a guard that drops the schema.
+async fn schema(name: &str) -> (PgPool, SchemaGuard) {
+    let schema = format!("plinth_tables_{}_{name}", std::process::id());
+    let admin = PgPool::connect(&server_url()).await.expect("PostgreSQL is reachable (run `cargo xtask test`)");
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&admin).await.expect("drop");
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await.expect("create schema");
+    let options: sqlx::postgres::PgConnectOptions = server_url().parse().expect("a valid DATABASE_URL");
+    let options = options.options([("search_path", schema.as_str())]);
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with(options).await.expect("connect");
+    (pool, SchemaGuard { admin, schema })
+}
+
+struct SchemaGuard {
+    admin: PgPool,
+    schema: String,
+}
+
+impl SchemaGuard {
+    async fn drop_schema(self, pool: PgPool) {
+        pool.close().await;
+        let sql = format!("DROP SCHEMA \"{}\" CASCADE", self.schema);
+        sqlx::query(&sql).execute(&self.admin).await.expect("drop schema");
+    }
+}
+
+#[tokio::test]
+async fn tables_have_typed_columns_and_constraints() {
+    let (pool, guard) = schema("typed").await;
+    let db = plinth_sqlx::from_pg_pool(pool.clone());
+    db.create_all(&[User::table(), Sample::table(), Tag::table()]).await.expect("create_all");
+    let columns: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text, is_nullable::text, column_default::text \
+         FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'samples' \
+         ORDER BY ordinal_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("columns");
+    let typed: Vec<(&str, &str, &str)> =
+        columns.iter().map(|(n, t, null, _)| (n.as_str(), t.as_str(), null.as_str())).collect();
+    assert_eq!(
+        &typed[..12],
+        &[
+            ("id", "bigint", "NO"),
+            ("flag", "boolean", "NO"),
+            ("small", "smallint", "NO"),
+            ("medium", "integer", "NO"),
+            ("big", "bigint", "NO"),
+            ("single", "real", "NO"),
+            ("double", "double precision", "NO"),
+            ("text", "text", "NO"),
+            ("day", "date", "NO"),
+            ("moment", "timestamp with time zone", "NO"),
+            ("doc", "jsonb", "NO"),
+            ("blob", "bytea", "NO"),
+        ]
+    );
+    assert_eq!(typed[12], ("maybe_flag", "boolean", "YES"));
+    let created_at = columns.iter().find(|c| c.0 == "created_at").expect("created_at");
+    assert_eq!((created_at.1.as_str(), created_at.3.as_deref()), ("timestamp with time zone", Some("now()")));
+    let identity: String = sqlx::query_scalar(
+        "SELECT is_identity::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = 'users' AND column_name = 'id'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("identity");
+    assert_eq!(identity, "YES");
+    let constraints: Vec<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint WHERE connamespace = current_schema()::regnamespace ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("constraints");
+    assert!(constraints.contains(&"users_username_key".to_owned()), "{constraints:?}");
+    assert!(constraints.contains(&"tags_label_key".to_owned()), "{constraints:?}");
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()")
+            .fetch_all(&pool)
+            .await
+            .expect("indexes");
+    assert!(indexes.contains(&"tags_weight_idx".to_owned()), "{indexes:?}");
+    guard.drop_schema(pool).await;
+}
+
+#[tokio::test]
+async fn raw_sql_updates_move_updated_at_and_rows_read_without_plinth() {
+    let (pool, guard) = schema("trigger").await;
+    let db = plinth_sqlx::from_pg_pool(pool.clone());
+    db.create_all(&[User::table()]).await.expect("create_all");
+    let mut session = db.session().await.expect("session");
+    let ada = session.add(User::named("ada")).await.expect("add");
+    session.commit().await.expect("commit");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    sqlx::query("UPDATE users SET email_address = 'raw@example.com' WHERE username = 'ada'")
+        .execute(&pool)
+        .await
+        .expect("raw update");
+    let row = sqlx::query("SELECT username, email_address, created_at, updated_at FROM users WHERE id = $1")
+        .bind(ada.id())
+        .fetch_one(&pool)
+        .await
+        .expect("plain sqlx reads the row");
+    assert_eq!(row.get::<String, _>("username"), "ada");
+    assert_eq!(row.get::<String, _>("email_address"), "raw@example.com");
+    let created: chrono::DateTime<chrono::Utc> = row.get("created_at");
+    let updated: chrono::DateTime<chrono::Utc> = row.get("updated_at");
+    assert_eq!(created, ada.created_at());
+    assert!(updated > ada.updated_at(), "the trigger moved updated_at: {updated} vs {}", ada.updated_at());
+    guard.drop_schema(pool).await;
+}
+
+#[tokio::test]
+async fn repeated_operations_reuse_one_prepared_statement() {
+    let (pool, guard) = schema("prepared").await;
+    let db = plinth_sqlx::from_pg_pool(pool.clone());
+    db.create_all(&[User::table()]).await.expect("create_all");
+    let mut session = db.session().await.expect("session");
+    let users = session.add_all((0..5).map(|i| User::named(&format!("u{i}")))).await.expect("add_all");
+    for user in &users {
+        session.get::<User>(user.id()).await.expect("get");
+    }
+    session.commit().await.expect("commit");
+    // One connection, so this sees the statements Plinth prepared on it.
+    let prepared: Vec<String> = sqlx::query_scalar("SELECT statement FROM pg_prepared_statements")
+        .fetch_all(&pool)
+        .await
+        .expect("prepared statements");
+    let gets = prepared.iter().filter(|s| s.starts_with("SELECT \"id\"") && s.ends_with("WHERE \"id\" = $1")).count();
+    assert_eq!(gets, 1, "five gets, one prepared statement: {prepared:#?}");
+    guard.drop_schema(pool).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_connection_error_within_the_timeout() {
+    let started = Instant::now();
+    let result = plinth_sqlx::connect("postgres://postgres@127.0.0.1:9/test?connect_timeout=5").await;
+    assert!(matches!(result, Err(Error::Connection { backend: "postgres", .. })), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works_with_one_connection() {
+    let db = plinth_sqlx::connect("sqlite::memory:").await.expect("connect");
+    db.create_all(&[User::table()]).await.expect("create_all");
+    let mut session = db.session().await.expect("session");
+    session.add(User::named("ada")).await.expect("add");
+    session.commit().await.expect("commit");
+    let count = db.session().await.expect("session").query::<User>().count().await.expect("count");
+    assert_eq!(count, 1);
+}
