@@ -3,11 +3,17 @@
 xflags::xflags! {
     /// The project's own tasks.
     cmd xtask {
-        /// Every check: fmt, clippy, native tests on memory, SQLite and PostgreSQL, and
-        /// the wasm32 build.
+        /// Every check: fmt, clippy, native tests on memory, SQLite and PostgreSQL, the
+        /// conformance suite in headless Chromium, and the demo's browser test.
         cmd test {
             /// Skip the formatting and lint checks.
             optional --no-lint
+        }
+        /// Build the wasm demo and serve it on 127.0.0.1 (SQLite on the server side, or
+        /// PostgreSQL when DATABASE_URL is set). Ctrl-C stops it.
+        cmd demo {
+            /// The port to listen on (default 8080).
+            optional --port port: u16
         }
     }
 }

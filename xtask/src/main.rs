@@ -1,6 +1,8 @@
 //! `cargo xtask`: the project's checks and tasks, in Rust so they run the same on
 //! every machine. `cargo xtask --help` lists the commands.
 
+mod demo;
+mod e2e;
 mod flags;
 mod postgres;
 mod test;
@@ -14,6 +16,7 @@ fn main() -> ExitCode {
     let flags = flags::Xtask::from_env_or_exit();
     let result = match flags.subcommand {
         flags::XtaskCmd::Test(cmd) => test::run(&cmd),
+        flags::XtaskCmd::Demo(cmd) => demo::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,8 +3,8 @@
 use xshell::{cmd, Shell};
 
 use crate::flags::Test;
-use crate::tools::{ensure_wasm_target, step};
-use crate::{postgres, Result};
+use crate::tools::{ensure_wasm_target, step, workspace_root};
+use crate::{e2e, postgres, Result};
 
 pub(crate) fn run(flags: &Test) -> Result {
     let sh = Shell::new()?;
@@ -24,11 +24,7 @@ pub(crate) fn run(flags: &Test) -> Result {
     step("wasm32 build of plinth", || {
         Ok(cmd!(sh, "cargo build --locked -p plinth --target wasm32-unknown-unknown").run()?)
     })?;
+    step("the demo in headless Chromium", || e2e::run(&sh))?;
     println!("\nxtask: all checks passed");
     Ok(())
-}
-
-fn workspace_root() -> std::path::PathBuf {
-    let xtask_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
 }

@@ -22,3 +22,29 @@ pub(crate) fn step(name: &str, run: impl FnOnce() -> Result) -> Result {
     println!("xtask: ── {name}: ok ({:.1}s)", started.elapsed().as_secs_f64());
     Ok(())
 }
+
+/// Installs what building the wasm page needs: the wasm32 target, wasm-bindgen-cli at
+/// the version pinned in Cargo.toml, and wasm-pack (all from crates.io).
+pub(crate) fn ensure_wasm_tools(sh: &Shell) -> Result {
+    ensure_wasm_target(sh)?;
+    let pinned = WASM_BINDGEN_VERSION;
+    let installed = cmd!(sh, "wasm-bindgen --version").quiet().ignore_stderr().read().unwrap_or_default();
+    if installed.trim() != format!("wasm-bindgen {pinned}") {
+        println!("xtask: installing wasm-bindgen-cli {pinned} (a few minutes, once)");
+        cmd!(sh, "cargo install wasm-bindgen-cli --version {pinned}").run()?;
+    }
+    if cmd!(sh, "wasm-pack --version").quiet().ignore_stderr().read().is_err() {
+        println!("xtask: installing wasm-pack (a few minutes, once)");
+        cmd!(sh, "cargo install wasm-pack --locked").run()?;
+    }
+    Ok(())
+}
+
+/// The wasm-bindgen version pinned in the workspace's Cargo.toml; the CLI must match.
+pub(crate) const WASM_BINDGEN_VERSION: &str = "0.2.130";
+
+/// The workspace's root folder.
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    let xtask_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+}

@@ -1,0 +1,123 @@
+// The demo, used the way a person would: in each storage mode add users, reload, edit
+// one and watch updated_at move, try a duplicate username, delete; then server mode
+// shows rows the server stored. `cargo xtask test` starts the server and runs this with
+// DEMO_URL set; by hand: `DEMO_URL=http://127.0.0.1:8080 node --test` after `cargo xtask demo`.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const url = process.env.DEMO_URL ?? 'http://127.0.0.1:8080';
+const screenshot = process.env.DEMO_SCREENSHOT ?? '../../target/demo.png';
+let browser;
+let page;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
+  page.on('pageerror', (err) => console.error('page error:', err));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]');
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const rows = () => page.$$eval('#records tbody tr', (trs) => trs.map((tr) => Object.fromEntries(
+  [...tr.querySelectorAll('td[data-column]')].map((td) => [td.dataset.column, td.textContent]),
+)));
+const errorText = () => page.$eval('#error', (e) => (e.hidden ? '' : e.textContent));
+const row = (username) => page.locator('#records tbody tr', { hasText: username });
+
+async function chooseMode(mode) {
+  await page.click(`[data-mode="${mode}"]`);
+  await page.waitForFunction((m) => document.querySelector(`[data-mode="${m}"]`).getAttribute('aria-checked') === 'true'
+    && document.querySelector('#count').textContent.includes('users'), mode);
+}
+
+async function addUser(username, email) {
+  await page.fill('#user-form [name="username"]', username);
+  await page.fill('#user-form [name="email_address"]', email);
+  await page.click('#user-submit');
+  await page.waitForFunction(() => !document.querySelector('#user-form [name="username"]').value
+    || !document.querySelector('#error').hidden);
+}
+
+for (const mode of ['local', 'session', 'indexeddb']) {
+  test(`${mode}: add, reload, edit, duplicate, delete`, async () => {
+    await chooseMode(mode);
+    await addUser('ada', 'ada@example.com');
+    await addUser('bob', 'bob@example.com');
+    assert.equal(await errorText(), '');
+    assert.deepEqual((await rows()).map((r) => r.username).sort(), ['ada', 'bob']);
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.getAttribute(`[data-mode="${mode}"]`, 'aria-checked'), 'true');
+    const reloaded = await rows();
+    assert.deepEqual(reloaded.map((r) => r.username).sort(), ['ada', 'bob'], 'the users survive a reload');
+    const before = reloaded.find((r) => r.username === 'bob');
+    assert.equal(before.created_at, before.updated_at);
+
+    await page.waitForTimeout(20);
+    await row('bob').locator('[data-action="edit"]').click();
+    await page.fill('#user-form [name="email_address"]', 'robert@example.org');
+    await page.click('#user-submit');
+    await page.waitForFunction(() => document.querySelector('#records').textContent.includes('robert@example.org'));
+    const edited = (await rows()).find((r) => r.username === 'bob');
+    assert.equal(edited.created_at, before.created_at);
+    assert.ok(edited.updated_at > before.updated_at, `updated_at moved: ${before.updated_at} → ${edited.updated_at}`);
+    const dict = JSON.parse(await page.textContent('#dict'));
+    assert.deepEqual(Object.keys(dict), ['id', 'username', 'email_address', 'created_at', 'updated_at']);
+    assert.equal(dict.email_address, 'robert@example.org');
+
+    await addUser('ada', 'another@example.com');
+    assert.match(await errorText(), /already taken/);
+    await page.fill('#user-form [name="username"]', '');
+
+    await addUser('X', 'nope');
+    assert.match(await errorText(), /3 to 32 lower-case letters/, 'bad input is refused before it is sent');
+    await page.fill('#user-form [name="username"]', '');
+    await page.fill('#user-form [name="email_address"]', '');
+
+    await row('ada').locator('[data-action="delete"]').click();
+    await page.waitForFunction(() => !document.querySelector('#records').textContent.includes('ada@example.com'));
+    assert.deepEqual((await rows()).map((r) => r.username), ['bob']);
+    await row('bob').locator('[data-action="delete"]').click();
+    await page.waitForSelector('#empty:not([hidden])');
+  });
+}
+
+test('server: the page shows what the server stored', async () => {
+  const response = await fetch(`${url}/api/users`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'grace', email_address: 'grace@example.com' }),
+  });
+  assert.equal(response.status, 201);
+  const duplicate = await fetch(`${url}/api/users`, {
+    method: 'POST', body: JSON.stringify({ username: 'grace', email_address: 'g@example.com' }),
+  });
+  assert.equal(duplicate.status, 409);
+  assert.equal((await fetch(`${url}/api/users/999999`, { method: 'DELETE' })).status, 404);
+  assert.equal((await fetch(`${url}/api/users`, { method: 'POST', body: '{"username":"G"}' })).status, 422);
+
+  await chooseMode('server');
+  assert.ok((await rows()).some((r) => r.username === 'grace'));
+  await addUser('linus', 'linus@example.com');
+  const stored = await (await fetch(`${url}/api/users?sort=name`)).json();
+  assert.deepEqual(stored.map((u) => u.username).filter((u) => u === 'grace' || u === 'linus'), ['grace', 'linus']);
+
+  await page.click('[data-kind="notes"]');
+  await page.fill('#note-form [name="title"]', 'Pour the plinth');
+  await page.fill('#note-form [name="tags"]', 'concrete, base');
+  await page.check('#note-form [name="pinned"]');
+  await page.click('#note-submit');
+  await page.waitForFunction(() => document.querySelector('#records').textContent.includes('Pour the plinth'));
+  await page.click('[data-kind="users"]');
+  await page.locator('#records tbody tr', { hasText: 'grace' }).click();
+  await page.screenshot({ path: screenshot, fullPage: true });
+});

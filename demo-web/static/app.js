@@ -1,0 +1,231 @@
+// The page: a little JavaScript around the wasm exports. Browser modes run the demo's
+// Rust service (the same code the server runs) on browser storage through Plinth;
+// server mode calls the server's JSON API, which runs it on SQLite or PostgreSQL.
+import init, { DemoStore } from './pkg/plinth_demo.js';
+
+const URLS = { local: 'local://plinth-demo', session: 'session://plinth-demo', indexeddb: 'indexeddb://plinth-demo' };
+const NOTES = {
+  local: 'localStorage: one key per record under plinth/plinth-demo/…; survives reloads and restarts.',
+  session: 'sessionStorage: like localStorage, but this tab only; survives reloads, gone when the tab closes.',
+  indexeddb: 'IndexedDB: object stores, every commit one readwrite transaction; survives reloads and restarts.',
+  server: 'Server: the same service on plinth-sqlx, through a JSON API.',
+};
+const COLUMNS = {
+  users: ['id', 'username', 'email_address', 'created_at', 'updated_at'],
+  notes: ['id', 'title', 'body', 'pinned', 'tags', 'created_at', 'updated_at'],
+};
+
+const problem = (message, status = 422) => ({ status, message });
+
+// Each store answers the same calls with the same JSON; failures are {status, message}.
+class BrowserStore {
+  constructor(store) { this.store = store; }
+  static async open(url) {
+    try { return new BrowserStore(await DemoStore.open(url)); } catch (e) { throw parseError(e); }
+  }
+  describe() { return this.store.backend(); }
+  async call(promise) {
+    try { const text = await promise; return text == null ? null : JSON.parse(text); } catch (e) { throw parseError(e); }
+  }
+  list(kind, q, sort) { return this.call(this.store.list(kind, q, sort)); }
+  create(kind, body) { return this.call(this.store.create(kind, JSON.stringify(body))); }
+  update(kind, id, body) { return this.call(this.store.update(kind, id, JSON.stringify(body))); }
+  remove(kind, id) { return this.call(this.store.remove(kind, id)); }
+}
+
+class ServerStore {
+  static async open() {
+    const store = new ServerStore();
+    const info = await store.request('GET', '/api/info');
+    store.database = info.database;
+    return store;
+  }
+  describe() { return `server (${this.database})`; }
+  async request(method, path, body) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (e) {
+      throw problem('The server cannot be reached; is `cargo xtask demo` still running?', 503);
+    }
+    if (response.status === 204) return null;
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw data && data.message ? data : problem(`The server answered ${response.status}.`, response.status);
+    return data;
+  }
+  list(kind, q, sort) { return this.request('GET', `/api/${kind}?q=${encodeURIComponent(q)}&sort=${sort}`); }
+  create(kind, body) { return this.request('POST', `/api/${kind}`, body); }
+  update(kind, id, body) { return this.request('PUT', `/api/${kind}/${id}`, body); }
+  remove(kind, id) { return this.request('DELETE', `/api/${kind}/${id}`); }
+}
+
+function parseError(e) {
+  const text = typeof e === 'string' ? e : (e && e.message) || String(e);
+  try { return JSON.parse(text); } catch { return problem(text, 500); }
+}
+
+// What the forms hold, checked before anything is sent (the service checks again).
+function readUser(form) {
+  const username = form.username.value.trim();
+  const email_address = form.email_address.value.trim();
+  if (!/^[a-z0-9_]{3,32}$/.test(username)) throw problem('A username is 3 to 32 lower-case letters, digits or underscores.');
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email_address)) throw problem('Enter an email address such as ada@example.com.');
+  return { username, email_address };
+}
+
+function readNote(form) {
+  const title = form.title.value.trim();
+  if (!title || title.length > 120) throw problem('A note needs a title of 1 to 120 characters.');
+  const body = form.body.value.trim() || null;
+  const tags = form.tags.value.split(',').map((t) => t.trim()).filter(Boolean);
+  return { title, body, pinned: form.pinned.checked, tags };
+}
+
+const $ = (selector) => document.querySelector(selector);
+const state = { mode: localStorage.getItem('plinth-demo-mode') || 'local', kind: 'users', store: null, rows: [], selected: null, editing: null };
+const forms = { users: $('#user-form'), notes: $('#note-form') };
+
+function showError(err) {
+  const box = $('#error');
+  if (!err) { box.hidden = true; box.textContent = ''; return; }
+  box.hidden = false;
+  box.textContent = err.message || String(err);
+}
+
+async function guarded(action) {
+  try { showError(null); await action(); } catch (err) { showError(err); }
+}
+
+function cell(column, value) {
+  const td = document.createElement('td');
+  if (column === 'created_at' || column === 'updated_at') td.className = 'time';
+  if (column === 'tags' && Array.isArray(value)) {
+    value.forEach((tag) => { const pill = document.createElement('span'); pill.className = 'pill'; pill.textContent = tag; td.append(pill); });
+  } else if (value === null) {
+    td.textContent = '—';
+  } else {
+    td.textContent = column === 'pinned' ? (value ? '📌' : '') : String(value);
+  }
+  td.dataset.column = column;
+  return td;
+}
+
+function render() {
+  const columns = COLUMNS[state.kind];
+  const head = document.createElement('tr');
+  [...columns, ''].forEach((c) => { const th = document.createElement('th'); th.textContent = c; head.append(th); });
+  $('#records thead').replaceChildren(head);
+  const body = state.rows.map((row) => {
+    const tr = document.createElement('tr');
+    tr.dataset.id = row.id;
+    if (state.selected === row.id) tr.className = 'selected';
+    columns.forEach((c) => tr.append(cell(c, row[c])));
+    const actions = document.createElement('td');
+    const edit = document.createElement('button');
+    edit.className = 'row-action'; edit.textContent = 'Edit'; edit.dataset.action = 'edit';
+    const remove = document.createElement('button');
+    remove.className = 'row-action danger'; remove.textContent = 'Delete'; remove.dataset.action = 'delete';
+    actions.append(edit, remove);
+    tr.append(actions);
+    return tr;
+  });
+  $('#records tbody').replaceChildren(...body);
+  $('#empty').hidden = state.rows.length > 0;
+  $('#count').textContent = `${state.rows.length} ${state.kind} · ${state.store ? state.store.describe() : ''}`;
+  const chosen = state.rows.find((r) => r.id === state.selected);
+  $('#dict').textContent = chosen ? JSON.stringify(chosen, null, 2) : 'Select a row.';
+}
+
+async function refresh() {
+  state.rows = await state.store.list(state.kind, $('#filter').value, $('#sort').value);
+  render();
+}
+
+function stopEditing() {
+  state.editing = null;
+  Object.values(forms).forEach((form) => {
+    form.reset();
+    form.querySelector('[data-cancel]').hidden = true;
+  });
+  $('#user-submit').textContent = 'Add user';
+  $('#note-submit').textContent = 'Add note';
+}
+
+function startEditing(row) {
+  state.editing = row.id;
+  const form = forms[state.kind];
+  if (state.kind === 'users') {
+    form.username.value = row.username; form.email_address.value = row.email_address;
+    $('#user-submit').textContent = `Save user ${row.id}`;
+  } else {
+    form.title.value = row.title; form.body.value = row.body || ''; form.tags.value = (row.tags || []).join(', ');
+    form.pinned.checked = row.pinned;
+    $('#note-submit').textContent = `Save note ${row.id}`;
+  }
+  form.querySelector('[data-cancel]').hidden = false;
+}
+
+async function switchMode(mode) {
+  state.mode = mode;
+  localStorage.setItem('plinth-demo-mode', mode);
+  document.querySelectorAll('[data-mode]').forEach((b) => b.setAttribute('aria-checked', String(b.dataset.mode === mode)));
+  $('#storage-note').textContent = NOTES[mode];
+  state.store = null; state.rows = []; state.selected = null;
+  stopEditing();
+  render();
+  state.store = mode === 'server' ? await ServerStore.open() : await BrowserStore.open(URLS[mode]);
+  await refresh();
+}
+
+function switchKind(kind) {
+  state.kind = kind; state.selected = null;
+  stopEditing();
+  document.querySelectorAll('[data-kind][role="tab"]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.kind === kind)));
+  Object.entries(forms).forEach(([k, form]) => { form.hidden = k !== kind; });
+  return refresh();
+}
+
+Object.entries(forms).forEach(([kind, form]) => {
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const body = kind === 'users' ? readUser(form) : readNote(form);
+      const saved = state.editing ? await state.store.update(kind, state.editing, body) : await state.store.create(kind, body);
+      state.selected = saved.id;
+      stopEditing();
+      await refresh();
+    });
+  });
+  form.querySelector('[data-cancel]').addEventListener('click', stopEditing);
+});
+
+$('#records tbody').addEventListener('click', (event) => {
+  const tr = event.target.closest('tr');
+  if (!tr) return;
+  const row = state.rows.find((r) => String(r.id) === tr.dataset.id);
+  const action = event.target.dataset.action;
+  guarded(async () => {
+    if (action === 'delete') {
+      await state.store.remove(state.kind, row.id);
+      if (state.selected === row.id) state.selected = null;
+      if (state.editing === row.id) stopEditing();
+      await refresh();
+      return;
+    }
+    state.selected = row.id;
+    if (action === 'edit') startEditing(row);
+    render();
+  });
+});
+
+document.querySelectorAll('[data-mode]').forEach((b) => b.addEventListener('click', () => guarded(() => switchMode(b.dataset.mode))));
+document.querySelectorAll('[data-kind][role="tab"]').forEach((b) => b.addEventListener('click', () => guarded(() => switchKind(b.dataset.kind))));
+$('#filter').addEventListener('input', () => guarded(refresh));
+$('#sort').addEventListener('change', () => guarded(refresh));
+
+await init();
+document.querySelectorAll('[data-kind][role="tab"]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.kind === state.kind)));
+await guarded(() => switchMode(state.mode in NOTES ? state.mode : 'local'));
+document.body.dataset.ready = 'true';

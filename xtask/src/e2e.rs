@@ -1,0 +1,51 @@
+//! The demo's end-to-end test: the built page and server, driven in headless Chromium
+//! by `demo-web/e2e` (playwright-core with the system's Chromium, from npm).
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use xshell::{cmd, Shell};
+
+use crate::demo::{build, start_server};
+use crate::Result;
+
+/// A port unlikely to clash with a demo a developer has running on 8080.
+const PORT: u16 = 18_080;
+
+pub(crate) fn run(sh: &Shell) -> Result {
+    build(sh)?;
+    let root = sh.current_dir();
+    let database = root.join("target").join("plinth-demo-e2e.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    let e2e = root.join("demo-web").join("e2e");
+    if !e2e.join("node_modules").join("playwright-core").exists() {
+        let _dir = sh.push_dir(&e2e);
+        cmd!(sh, "npm ci --no-audit --no-fund").run()?;
+    }
+    let mut server = start_server(sh, PORT, Some(&format!("sqlite://{}", database.display())))?;
+    let outcome = wait_for_port(PORT).and_then(|()| {
+        let _dir = sh.push_dir(&e2e);
+        let screenshot = root.join("target").join("demo.png");
+        let _url = sh.push_env("DEMO_URL", format!("http://127.0.0.1:{PORT}"));
+        let _shot = sh.push_env("DEMO_SCREENSHOT", &screenshot);
+        cmd!(sh, "node --test demo.test.mjs").run()?;
+        println!("xtask: demo screenshot saved to {}", screenshot.display());
+        Ok(())
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    outcome
+}
+
+fn wait_for_port(port: u16) -> Result {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("the demo server did not listen on port {port} within 30 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
