@@ -61,6 +61,11 @@
 //! `INSERT … SELECT FROM UNNEST(…)` on PostgreSQL, multi-row `VALUES` chunked under the
 //! parameter limit on SQLite.
 //!
+//! A session is one transaction, begun at its first write: reads before that run on
+//! any pooled connection in autocommit mode, which at READ COMMITTED sees exactly what
+//! the transaction would, and a read-only session costs no `BEGIN`/`COMMIT`. Dropping a
+//! session without `commit` rolls its transaction back.
+//!
 //! A unique violation leaves the session usable: PostgreSQL inserts use `ON CONFLICT DO
 //! NOTHING` and updates check the unique columns in the same statement, so no round
 //! trip is spent on savepoints; SQLite undoes just the failing statement. (On
@@ -70,6 +75,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod connection;
 mod decode;
 mod errors;
 mod options;

@@ -14,6 +14,7 @@ use plinth::{Error, IndexKey, Result, Row, RowMeta, StoredRow, Table};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::Row as _;
 
+use crate::connection::LazyTransaction;
 use crate::errors::map_err;
 use crate::sql::Dialect::Postgres;
 use crate::sql::{
@@ -107,7 +108,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
-        let tx = self.pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
+        let tx = LazyTransaction::new(self.pool.clone());
         Ok(Box::new(PostgresTransaction { tx, statements: Arc::clone(&self.statements) }))
     }
 }
@@ -115,7 +116,7 @@ impl Backend for PostgresBackend {
 /// One session: one PostgreSQL transaction, rolled back if dropped uncommitted.
 #[derive(Debug)]
 struct PostgresTransaction {
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    tx: LazyTransaction<sqlx::Postgres>,
     statements: Arc<StatementCache>,
 }
 
@@ -125,7 +126,11 @@ impl PostgresTransaction {
     async fn undo_partial_insert(&mut self, table: &'static Table, rows: &[Row], inserted: &[RowMeta]) -> Error {
         let ids: Vec<i64> = inserted.iter().map(|m| m.id).collect();
         let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1)", quote(table.name()));
-        if let Err(err) = execute(&mut self.tx, sqlx::query(&delete).bind(&ids)).await {
+        let deleted = match self.tx.writer().await {
+            Ok(conn) => execute(conn, sqlx::query(&delete).bind(&ids)).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = deleted {
             return map_err(NAME, Some(table), err);
         }
         for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
@@ -153,7 +158,9 @@ impl PostgresTransaction {
 
     /// Runs a `SELECT EXISTS (…)`.
     async fn exists(&mut self, table: &Table, query: PgQuery<'_>) -> Result<bool> {
-        let row = fetch_one(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let row = fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
         row.try_get::<bool, _>(0).map_err(|e| map_err(NAME, Some(table), e))
     }
 }
@@ -173,7 +180,9 @@ impl Transaction for PostgresTransaction {
         for (i, column) in table.columns().iter().enumerate() {
             query = codec::bind_column_array(query, rows, i, column.ty());
         }
-        let returned = fetch_all(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let returned = fetch_all(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
         let mut metas = returned.iter().map(|row| codec::meta(table, row)).collect::<Result<Vec<_>>>()?;
         // Identity values are drawn in input order, so ascending ids are input order.
         metas.sort_by_key(|m| m.id);
@@ -185,7 +194,11 @@ impl Transaction for PostgresTransaction {
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         let sql = self.statements.get(table);
-        let row = fetch_optional(&mut self.tx, sqlx::query(&sql.get).bind(id)).await;
+        let row = fetch_optional(
+            &mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            sqlx::query(&sql.get).bind(id),
+        )
+        .await;
         row.map_err(|e| map_err(NAME, Some(table), e))?.map(|row| codec::decode(table, &row)).transpose()
     }
 
@@ -196,7 +209,10 @@ impl Transaction for PostgresTransaction {
             .iter()
             .zip(row.values())
             .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
-        let returned = fetch_optional(&mut self.tx, query.bind(id)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let returned =
+            fetch_optional(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query.bind(id))
+                .await
+                .map_err(|e| map_err(NAME, Some(table), e))?;
         if let Some(returned) = returned {
             return codec::meta(table, &returned);
         }
@@ -220,7 +236,11 @@ impl Transaction for PostgresTransaction {
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
         let sql = self.statements.get(table);
-        let done = execute(&mut self.tx, sqlx::query(&sql.delete).bind(id)).await;
+        let done = execute(
+            self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            sqlx::query(&sql.delete).bind(id),
+        )
+        .await;
         match done.map_err(|e| map_err(NAME, Some(table), e))? {
             0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
             _ => Ok(()),
@@ -230,13 +250,19 @@ impl Transaction for PostgresTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let sql = self.statements.get(table);
         let statement = compile_select(Postgres, table, &sql.columns, select);
-        let rows = fetch_all(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let rows =
+            fetch_all(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
+                .await
+                .map_err(|e| map_err(NAME, Some(table), e))?;
         rows.iter().map(|row| codec::decode(table, row)).collect()
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let statement = compile_count(Postgres, table, select);
-        let row = fetch_one(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let row =
+            fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
+                .await
+                .map_err(|e| map_err(NAME, Some(table), e))?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }

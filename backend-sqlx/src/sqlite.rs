@@ -13,6 +13,7 @@ use plinth::{ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row as _;
 
+use crate::connection::LazyTransaction;
 use crate::errors::map_err;
 use crate::sql::Dialect::Sqlite;
 use crate::sql::{compile_count, compile_select, create_table, sqlite_insert, SchemaQuery, Statement, StatementCache};
@@ -108,7 +109,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
-        let tx = self.pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
+        let tx = LazyTransaction::new(self.pool.clone());
         Ok(Box::new(SqliteTransaction { tx, statements: Arc::clone(&self.statements) }))
     }
 }
@@ -117,13 +118,15 @@ impl Backend for SqliteBackend {
 /// statement (a unique violation) is undone alone; the transaction goes on.
 #[derive(Debug)]
 struct SqliteTransaction {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: LazyTransaction<sqlx::Sqlite>,
     statements: Arc<StatementCache>,
 }
 
 impl SqliteTransaction {
     async fn run_script(&mut self, sql: &str) -> Result<()> {
-        execute_script(&mut self.tx, sql.to_owned()).await.map_err(|e| map_err(NAME, None, e))
+        execute_script(self.tx.writer().await.map_err(|e| map_err(NAME, None, e))?, sql.to_owned())
+            .await
+            .map_err(|e| map_err(NAME, None, e))
     }
 
     /// Inserts `rows` with one multi-row statement, all stamped `now`.
@@ -143,7 +146,9 @@ impl SqliteTransaction {
                 query = codec::bind(query, value, column.ty());
             }
         }
-        let returned = fetch_all(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let returned = fetch_all(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
         returned.iter().map(|row| codec::meta(table, row)).collect()
     }
 }
@@ -178,7 +183,11 @@ impl Transaction for SqliteTransaction {
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         let sql = self.statements.get(table);
-        let row = fetch_optional(&mut self.tx, sqlx::query(&sql.get).bind(id)).await;
+        let row = fetch_optional(
+            &mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            sqlx::query(&sql.get).bind(id),
+        )
+        .await;
         row.map_err(|e| map_err(NAME, Some(table), e))?.map(|row| codec::decode(table, &row)).transpose()
     }
 
@@ -191,7 +200,9 @@ impl Transaction for SqliteTransaction {
             .zip(row.values())
             .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
         let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id);
-        let returned = fetch_optional(&mut self.tx, query).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let returned = fetch_optional(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
         match returned {
             Some(returned) => codec::meta(table, &returned),
             None => Err(Error::NotFound { table: table.name().to_owned(), id }),
@@ -200,7 +211,11 @@ impl Transaction for SqliteTransaction {
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
         let sql = self.statements.get(table);
-        let done = execute(&mut self.tx, sqlx::query(&sql.delete).bind(id)).await;
+        let done = execute(
+            self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            sqlx::query(&sql.delete).bind(id),
+        )
+        .await;
         match done.map_err(|e| map_err(NAME, Some(table), e))? {
             0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
             _ => Ok(()),
@@ -210,13 +225,19 @@ impl Transaction for SqliteTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let sql = self.statements.get(table);
         let statement = compile_select(Sqlite, table, &sql.columns, select);
-        let rows = fetch_all(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let rows =
+            fetch_all(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
+                .await
+                .map_err(|e| map_err(NAME, Some(table), e))?;
         rows.iter().map(|row| codec::decode(table, row)).collect()
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let statement = compile_count(Sqlite, table, select);
-        let row = fetch_one(&mut self.tx, bind_all(&statement)).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let row =
+            fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
+                .await
+                .map_err(|e| map_err(NAME, Some(table), e))?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }

@@ -1,0 +1,85 @@
+//! [`LazyTransaction`]: a session's connection, taken only when needed.
+//!
+//! Reads before a session's first write run on any pooled connection in autocommit
+//! mode; the first write begins the transaction, and every later statement runs in it.
+//! At READ COMMITTED (both databases' default here) that is indistinguishable from a
+//! transaction begun up front — each statement sees what was committed when it started —
+//! but a read-only session costs no `BEGIN`/`COMMIT` round trips and holds no
+//! connection between statements.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Pool, Transaction};
+
+/// A session's transaction, begun at its first write.
+#[derive(Debug)]
+pub(crate) struct LazyTransaction<DB: Database> {
+    pool: Pool<DB>,
+    tx: Option<Transaction<'static, DB>>,
+}
+
+/// A connection to read on: the session's transaction, or one borrowed from the pool.
+pub(crate) enum Reader<'a, DB: Database> {
+    InTransaction(&'a mut DB::Connection),
+    Pooled(PoolConnection<DB>),
+}
+
+impl<DB: Database> Deref for Reader<'_, DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        match self {
+            Reader::InTransaction(conn) => conn,
+            Reader::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl<DB: Database> DerefMut for Reader<'_, DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        match self {
+            Reader::InTransaction(conn) => conn,
+            Reader::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl<DB: Database> LazyTransaction<DB> {
+    pub(crate) fn new(pool: Pool<DB>) -> Self {
+        LazyTransaction { pool, tx: None }
+    }
+
+    /// Where to read: inside the transaction once it has begun, else any connection.
+    pub(crate) async fn reader(&mut self) -> Result<Reader<'_, DB>, sqlx::Error> {
+        match &mut self.tx {
+            Some(tx) => Ok(Reader::InTransaction(&mut **tx)),
+            None => Ok(Reader::Pooled(self.pool.acquire().await?)),
+        }
+    }
+
+    /// Where to write: the transaction, begun now if this is the first write.
+    pub(crate) async fn writer(&mut self) -> Result<&mut DB::Connection, sqlx::Error> {
+        let tx = match self.tx.take() {
+            Some(tx) => tx,
+            None => self.pool.begin().await?,
+        };
+        Ok(&mut **self.tx.insert(tx))
+    }
+
+    /// Commits what was written; a session that wrote nothing has nothing to commit.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.tx {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Rolls back what was written.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self.tx {
+            Some(tx) => tx.rollback().await,
+            None => Ok(()),
+        }
+    }
+}
