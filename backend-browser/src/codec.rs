@@ -1,0 +1,222 @@
+//! Rows and values as JSON text, readable in the browser's storage inspector and
+//! exact on the way back: the column type, not the JSON, says what a value is.
+//!
+//! | column type            | stored as                                        |
+//! |------------------------|--------------------------------------------------|
+//! | `bool`, `i16`…`i64`    | JSON boolean, integer (64-bit integers exact)    |
+//! | `f32` / `f64`          | JSON number (an `f32` widened to `f64`, exact)   |
+//! | `String`               | JSON string                                      |
+//! | `NaiveDate`            | `"YYYY-MM-DD"`                                   |
+//! | `DateTime<Utc>`        | `"YYYY-MM-DDTHH:MM:SS.ffffffZ"`                  |
+//! | `serde_json::Value`    | a JSON string holding the document's text, so that `None` (`null`) and `Some(Value::Null)` (`"null"`) differ |
+//! | `Vec<u8>`              | lower-case hex string                            |
+//!
+//! A row is an object in column order: `id`, the fields, `created_at`, `updated_at`.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use plinth::{ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
+use serde_json::{json, Map, Value as Json};
+
+/// A row as JSON text.
+pub(crate) fn encode_row(table: &Table, row: &StoredRow) -> String {
+    let mut object = Map::new();
+    object.insert("id".to_owned(), Json::from(row.meta.id));
+    for (column, value) in table.columns().iter().zip(row.row.values()) {
+        object.insert(column.name().to_owned(), encode_value(value));
+    }
+    object.insert("created_at".to_owned(), Json::from(timestamp_text(row.meta.created_at)));
+    object.insert("updated_at".to_owned(), Json::from(timestamp_text(row.meta.updated_at)));
+    Json::Object(object).to_string()
+}
+
+/// Reads a row written by [`encode_row`]; `record` names where it was found, for the
+/// [`Error::Decode`] that anything else gives.
+pub(crate) fn decode_row(table: &Table, record: &str, text: &str) -> Result<StoredRow> {
+    let fail = |column: &str, found: String| Error::Decode {
+        table: table.name().to_owned(),
+        record: record.to_owned(),
+        column: column.to_owned(),
+        found,
+    };
+    let json: Json =
+        serde_json::from_str(text).map_err(|e| fail("*", format!("invalid JSON ({e}): {}", excerpt(text))))?;
+    let Json::Object(object) = json else { return Err(fail("*", format!("not a JSON object: {}", excerpt(text)))) };
+    let field = |name: &str| object.get(name).unwrap_or(&Json::Null);
+    let id = field("id").as_i64().ok_or_else(|| fail("id", render(field("id"))))?;
+    let timestamp = |name: &str| match decode_value(ColumnType::Timestamp, field(name)) {
+        Some(Value::Timestamp(t)) => Ok(t),
+        _ => Err(fail(name, render(field(name)))),
+    };
+    let meta = RowMeta { id, created_at: timestamp("created_at")?, updated_at: timestamp("updated_at")? };
+    let mut values = Vec::with_capacity(table.columns().len());
+    for column in table.columns() {
+        let json = field(column.name());
+        let value = match json {
+            Json::Null if column.nullable() => Some(Value::Null),
+            Json::Null => None,
+            json => decode_value(column.ty(), json),
+        };
+        values.push(value.ok_or_else(|| fail(column.name(), render(json)))?);
+    }
+    Ok(StoredRow { meta, row: Row::new(values) })
+}
+
+/// A value as JSON; see the module docs for the forms.
+pub(crate) fn encode_value(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(v) => json!(v),
+        Value::I16(v) => json!(v),
+        Value::I32(v) => json!(v),
+        Value::I64(v) => json!(v),
+        Value::F32(v) => json!(f64::from(*v)),
+        Value::F64(v) => json!(v),
+        Value::Text(v) => json!(v),
+        Value::Date(v) => json!(v.format("%Y-%m-%d").to_string()),
+        Value::Timestamp(v) => json!(timestamp_text(*v)),
+        Value::Json(v) => json!(v.to_string()),
+        Value::Bytes(v) => json!(v.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+    }
+}
+
+/// The text a unique index key holds for `value`: equal values (as
+/// [`plinth::IndexKey`] sees them) give equal text.
+pub(crate) fn index_text(value: &Value) -> String {
+    encode_value(value).to_string()
+}
+
+/// A non-null value of type `ty` from its JSON form; `None` if it is not one.
+fn decode_value(ty: ColumnType, json: &Json) -> Option<Value> {
+    Some(match ty {
+        ColumnType::Bool => Value::Bool(json.as_bool()?),
+        ColumnType::I16 => Value::I16(i16::try_from(json.as_i64()?).ok()?),
+        ColumnType::I32 => Value::I32(i32::try_from(json.as_i64()?).ok()?),
+        ColumnType::I64 => Value::I64(json.as_i64()?),
+        ColumnType::F32 => {
+            let wide = json.as_f64()?;
+            // Only values an f32 holds exactly were written; anything else was edited.
+            #[allow(clippy::cast_possible_truncation)]
+            let narrow = wide as f32;
+            (f64::from(narrow) == wide).then_some(Value::F32(narrow))?
+        }
+        ColumnType::F64 => Value::F64(json.as_f64()?),
+        ColumnType::Text => Value::Text(json.as_str()?.to_owned()),
+        ColumnType::Date => Value::Date(NaiveDate::parse_from_str(json.as_str()?, "%Y-%m-%d").ok()?),
+        ColumnType::Timestamp => {
+            Value::Timestamp(DateTime::parse_from_rfc3339(json.as_str()?).ok()?.with_timezone(&Utc))
+        }
+        ColumnType::Json => Value::Json(serde_json::from_str(json.as_str()?).ok()?),
+        ColumnType::Bytes => Value::Bytes(decode_hex(json.as_str()?)?),
+    })
+}
+
+/// A table's columns as JSON text, stored so that a reopened database knows its tables
+/// and can tell when an entity no longer matches them.
+pub(crate) fn encode_schema(table: &Table) -> String {
+    let columns: Vec<Json> = table
+        .columns()
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name(),
+                "type": c.ty().rust_name(),
+                "nullable": c.nullable(),
+                "unique": c.is_unique(),
+                "indexed": c.is_indexed(),
+            })
+        })
+        .collect();
+    Json::Array(columns).to_string()
+}
+
+/// Compares a stored schema with `table`'s; a difference is [`Error::SchemaMismatch`].
+pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
+    let expected = encode_schema(table);
+    let same = match (serde_json::from_str::<Json>(stored), serde_json::from_str::<Json>(&expected)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::SchemaMismatch {
+            table: table.name().to_owned(),
+            detail: format!("stored columns {stored}, entity columns {expected}"),
+        })
+    }
+}
+
+/// An id stored as text (a sequence, an index entry).
+pub(crate) fn decode_id(table: &Table, record: &str, text: &str) -> Result<i64> {
+    text.trim().parse().map_err(|_| Error::Decode {
+        table: table.name().to_owned(),
+        record: record.to_owned(),
+        column: "id".to_owned(),
+        found: excerpt(text),
+    })
+}
+
+fn timestamp_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok())).collect()
+}
+
+fn render(json: &Json) -> String {
+    match json {
+        Json::Null => "nothing (missing or null)".to_owned(),
+        json => excerpt(&json.to_string()),
+    }
+}
+
+/// The start of `text`, enough to recognise it in a message.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth::ColumnDef;
+
+    static COLUMNS: [ColumnDef; 4] = [
+        ColumnDef::new("doc", ColumnType::Json, true),
+        ColumnDef::new("big", ColumnType::I64, false),
+        ColumnDef::new("blob", ColumnType::Bytes, false),
+        ColumnDef::new("ratio", ColumnType::F32, false),
+    ];
+    static THINGS: Table = Table::new("things", &COLUMNS);
+
+    fn row(values: Vec<Value>) -> StoredRow {
+        let now = DateTime::parse_from_rfc3339("2024-02-29T23:59:59.123456Z").map(|t| t.with_timezone(&Utc));
+        let now = now.unwrap_or_default();
+        StoredRow { meta: RowMeta { id: 7, created_at: now, updated_at: now }, row: Row::new(values) }
+    }
+
+    #[test]
+    fn rows_round_trip_exactly() {
+        for doc in [Value::Null, Value::Json(Json::Null), Value::Json(json!({"b": [1, 2.5], "a": null}))] {
+            let original = row(vec![doc, Value::I64(i64::MIN), Value::Bytes(vec![0, 255, 16]), Value::F32(0.1)]);
+            let text = encode_row(&THINGS, &original);
+            assert_eq!(decode_row(&THINGS, "k", &text).ok(), Some(original));
+        }
+    }
+
+    #[test]
+    fn bad_data_names_the_record_and_column() {
+        let text = r#"{"id":7,"doc":null,"big":"7","blob":"00","ratio":1,"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}"#;
+        let err = decode_row(&THINGS, "key `x`", text).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("table `things`, key `x`, column `big`: cannot decode stored data: \"7\""));
+        let truncated = decode_row(&THINGS, "key `x`", &text[..20]);
+        assert!(matches!(truncated, Err(Error::Decode { column, .. }) if column == "*"));
+    }
+}

@@ -1,0 +1,374 @@
+//! [`IndexedDbStore`]: the record engine's storage in IndexedDB.
+
+mod request;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use async_trait::async_trait;
+use js_sys::Array;
+use plinth::engine::{check_unique, Change, RecordStore};
+use plinth::{Error, Result, StoredRow, Table, Value};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbTransaction, IdbTransactionMode};
+
+use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_text};
+use crate::js_error::from_js;
+use request::{completion, Pending};
+
+const BACKEND: &str = "IndexedDB";
+/// The layout's version: bumped, with an upgrade step, only when the layout changes.
+const VERSION: u32 = 1;
+const RECORDS: &str = "records";
+const UNIQUE: &str = "unique";
+const META: &str = "meta";
+/// Ids are JavaScript numbers in keys: exact up to 2^53 - 1.
+const MAX_ID: i64 = (1 << 53) - 1;
+
+/// Tables, rows, unique values and id sequences in one IndexedDB database named
+/// `plinth/NAME`; see the crate docs for the layout and why it is fixed.
+///
+/// Every operation is one IndexedDB transaction whose requests are all issued before
+/// control returns to the event loop, so none outlives the call that made it; a
+/// commit is one readwrite transaction over rows and unique values.
+pub struct IndexedDbStore {
+    db: IdbDatabase,
+    name: String,
+    /// Tables whose schema has been seen; tables are never dropped.
+    known: RefCell<HashSet<&'static str>>,
+    /// Closes this connection when another page upgrades or deletes the database,
+    /// so this handle never blocks it.
+    _on_version_change: Closure<dyn FnMut()>,
+}
+
+impl fmt::Debug for IndexedDbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IndexedDbStore").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Drop for IndexedDbStore {
+    fn drop(&mut self) {
+        self.db.set_onversionchange(None);
+        self.db.close();
+    }
+}
+
+fn js(exception: JsValue) -> Error {
+    from_js(BACKEND, &exception)
+}
+
+/// The IndexedDB database that `indexeddb://NAME` names.
+pub(crate) fn database_name(name: &str) -> String {
+    format!("plinth/{name}")
+}
+
+impl IndexedDbStore {
+    /// Opens (creating on first use) the database for `indexeddb://NAME`;
+    /// [`Error::Connection`] if the browser offers no IndexedDB.
+    pub async fn open(name: &str) -> Result<Self> {
+        let unavailable = |why: String| {
+            Error::Connection {
+            backend: BACKEND,
+            source: format!("IndexedDB is not available ({why}); it may be disabled in this browser's settings or in private browsing, or this code is not running in a page").into(),
+        }
+        };
+        let window = web_sys::window().ok_or_else(|| unavailable("no `window`".to_owned()))?;
+        let factory = window
+            .indexed_db()
+            .map_err(|e| unavailable(js(e).to_string()))?
+            .ok_or_else(|| unavailable("the browser has none".to_owned()))?;
+        let request = factory.open_with_u32(&database_name(name), VERSION).map_err(js)?;
+        let on_upgrade = Closure::<dyn FnMut()>::new({
+            let request = request.clone();
+            move || create_stores(&request)
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+        let opened = Pending::new(request.clone().unchecked_into()).result().await;
+        request.set_onupgradeneeded(None);
+        let db: IdbDatabase = opened.map_err(js)?.dyn_into().map_err(js)?;
+        let on_version_change = Closure::<dyn FnMut()>::new({
+            let db = db.clone();
+            move || db.close()
+        });
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        Ok(IndexedDbStore {
+            db,
+            name: name.to_owned(),
+            known: RefCell::default(),
+            _on_version_change: on_version_change,
+        })
+    }
+
+    fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
+        let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+        self.db.transaction_with_str_sequence_and_mode(&names, mode).map_err(js)
+    }
+
+    fn record_name(&self, store: &str, key: &str) -> String {
+        format!("IndexedDB `{}` store `{store}` key {key}", database_name(&self.name))
+    }
+
+    async fn require(&self, table: &'static Table) -> Result<()> {
+        if self.known.borrow().contains(table.name()) {
+            return Ok(());
+        }
+        let tx = self.transaction(&[META], IdbTransactionMode::Readonly)?;
+        let found = Pending::new(store(&tx, META)?.get(&meta_key("schema", table)).map_err(js)?).result().await;
+        if found.map_err(js)?.is_undefined() {
+            return Err(Error::NoSuchTable { table: table.name().to_owned() });
+        }
+        self.known.borrow_mut().insert(table.name());
+        Ok(())
+    }
+
+    fn decode_row(&self, table: &'static Table, id: i64, value: &JsValue) -> Result<StoredRow> {
+        let record = self.record_name(RECORDS, &format!("[{:?}, {id}]", table.name()));
+        let text = value.as_string().ok_or_else(|| decode_error(table, &record, value))?;
+        let row = decode_row(table, &record, &text)?;
+        if row.meta.id != id {
+            return Err(Error::Decode {
+                table: table.name().to_owned(),
+                record,
+                column: "id".to_owned(),
+                found: format!("id {} in the record", row.meta.id),
+            });
+        }
+        Ok(row)
+    }
+
+    fn decode_id(&self, table: &'static Table, store: &str, key: &str, value: &JsValue) -> Result<i64> {
+        js_id(value).ok_or_else(|| decode_error(table, &self.record_name(store, key), value))
+    }
+}
+
+/// Runs in `onupgradeneeded`: creates the object stores a database lacks.
+fn create_stores(request: &IdbOpenDbRequest) {
+    let Some(db) = request.result().ok().and_then(|r| r.dyn_into::<IdbDatabase>().ok()) else { return };
+    let existing = db.object_store_names();
+    for name in [RECORDS, UNIQUE, META] {
+        if !existing.contains(name) {
+            // A failure here aborts the upgrade, and the open request reports it.
+            let _ = db.create_object_store(name);
+        }
+    }
+}
+
+fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
+    tx.object_store(name).map_err(js)
+}
+
+fn record_key(table: &Table, id: i64) -> JsValue {
+    // Ids never exceed MAX_ID (see allocate_ids), so the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let id = id as f64;
+    Array::of2(&JsValue::from_str(table.name()), &JsValue::from_f64(id)).into()
+}
+
+fn unique_key(table: &Table, column: usize, value: &Value) -> JsValue {
+    let name = table.columns().get(column).map_or("", |c| c.name());
+    Array::of3(&JsValue::from_str(table.name()), &JsValue::from_str(name), &JsValue::from_str(&index_text(value)))
+        .into()
+}
+
+fn meta_key(kind: &str, table: &Table) -> JsValue {
+    Array::of2(&JsValue::from_str(kind), &JsValue::from_str(table.name())).into()
+}
+
+/// An id stored as a JavaScript number.
+fn js_id(value: &JsValue) -> Option<i64> {
+    let n = value.as_f64()?;
+    if n.fract() != 0.0 || !(0.0..=9_007_199_254_740_991.0).contains(&n) {
+        return None;
+    }
+    // Checked above: a whole number within i64's exact range.
+    #[allow(clippy::cast_possible_truncation)]
+    Some(n as i64)
+}
+
+fn id_value(id: i64) -> JsValue {
+    #[allow(clippy::cast_precision_loss)]
+    JsValue::from_f64(id as f64)
+}
+
+fn decode_error(table: &Table, record: &str, value: &JsValue) -> Error {
+    Error::Decode {
+        table: table.name().to_owned(),
+        record: record.to_owned(),
+        column: "*".to_owned(),
+        found: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+    }
+}
+
+/// Which unique values a commit touches, as (table, column, index text).
+type UniqueSlot = (&'static str, usize, String);
+
+fn unique_values(change: &Change, row: &StoredRow) -> Vec<(usize, Value)> {
+    let columns = change.table.columns().iter().enumerate().filter(|(_, c)| c.is_unique());
+    columns.map(|(i, _)| (i, row.row.values()[i].clone())).filter(|(_, v)| !v.is_null()).collect()
+}
+
+#[async_trait(?Send)]
+impl RecordStore for IndexedDbStore {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
+        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite)?;
+        let done = completion(&tx);
+        let meta = store(&tx, META)?;
+        let mut lookups = Vec::with_capacity(tables.len());
+        for table in tables {
+            lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
+        }
+        let mut missing = Vec::new();
+        for (table, lookup) in lookups {
+            let stored = lookup.result().await.map_err(js)?;
+            if stored.is_undefined() {
+                missing.push(table);
+            } else if let Err(err) = check_schema(table, &stored.as_string().unwrap_or_default()) {
+                let _ = tx.abort();
+                return Err(err);
+            }
+        }
+        for table in &missing {
+            meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
+        }
+        done.await.map_err(js)?;
+        self.known.borrow_mut().extend(tables.iter().map(|t| t.name()));
+        Ok(())
+    }
+
+    async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+        self.require(table).await?;
+        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly)?;
+        let value = Pending::new(store(&tx, RECORDS)?.get(&record_key(table, id)).map_err(js)?).result().await;
+        let value = value.map_err(js)?;
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        self.decode_row(table, id, &value).map(Some)
+    }
+
+    async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
+        self.require(table).await?;
+        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly)?;
+        let records = store(&tx, RECORDS)?;
+        let name = JsValue::from_str(table.name());
+        let lower = Array::of2(&name, &JsValue::from_f64(f64::NEG_INFINITY));
+        let upper = Array::of2(&name, &JsValue::from_f64(f64::INFINITY));
+        let range = IdbKeyRange::bound(&lower, &upper).map_err(js)?;
+        let keys = Pending::new(records.get_all_keys_with_key(&range).map_err(js)?);
+        let values = Pending::new(records.get_all_with_key(&range).map_err(js)?);
+        let keys: Array = keys.result().await.map_err(js)?.unchecked_into();
+        let values: Array = values.result().await.map_err(js)?.unchecked_into();
+        let mut rows = Vec::with_capacity(values.length() as usize);
+        for (key, value) in keys.iter().zip(values.iter()) {
+            let id_part = Array::from(&key).get(1);
+            let id = self.decode_id(table, RECORDS, &format!("{:?}", key.as_string()), &id_part)?;
+            rows.push(self.decode_row(table, id, &value)?);
+        }
+        Ok(rows)
+    }
+
+    async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
+        self.require(table).await?;
+        let tx = self.transaction(&[UNIQUE], IdbTransactionMode::Readonly)?;
+        let key = unique_key(table, column, value);
+        let found = Pending::new(store(&tx, UNIQUE)?.get(&key).map_err(js)?).result().await.map_err(js)?;
+        if found.is_undefined() {
+            return Ok(None);
+        }
+        self.decode_id(table, UNIQUE, &format!("{value}"), &found).map(Some)
+    }
+
+    async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
+        self.require(table).await?;
+        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite)?;
+        let done = completion(&tx);
+        let meta = store(&tx, META)?;
+        let key = meta_key("seq", table);
+        let stored = Pending::new(meta.get(&key).map_err(js)?).result().await.map_err(js)?;
+        let last = if stored.is_undefined() { 0 } else { self.decode_id(table, META, "[\"seq\", …]", &stored)? };
+        let next = i64::try_from(count).ok().and_then(|count| last.checked_add(count)).filter(|n| *n <= MAX_ID);
+        let Some(next) = next else {
+            let _ = tx.abort();
+            return Err(Error::backend(BACKEND, format!("table `{}`: the id sequence is exhausted", table.name())));
+        };
+        meta.put_with_key(&id_value(next), &key).map_err(js)?;
+        done.await.map_err(js)?;
+        Ok(last + 1)
+    }
+
+    async fn apply(&self, changes: Vec<Change>) -> Result<()> {
+        let tx = self.transaction(&[RECORDS, UNIQUE], IdbTransactionMode::Readwrite)?;
+        let done = completion(&tx);
+        let (records, unique) = (store(&tx, RECORDS)?, store(&tx, UNIQUE)?);
+
+        // Every read the checks need, issued at once, in this one transaction.
+        let mut rows = Vec::with_capacity(changes.len());
+        for change in &changes {
+            rows.push(Pending::new(records.get(&record_key(change.table, change.id)).map_err(js)?));
+        }
+        let mut slots: HashMap<UniqueSlot, Pending> = HashMap::new();
+        for change in &changes {
+            for row in change.before.iter().chain(&change.after) {
+                for (column, value) in unique_values(change, row) {
+                    let slot = (change.table.name(), column, index_text(&value));
+                    if !slots.contains_key(&slot) {
+                        let key = unique_key(change.table, column, &value);
+                        slots.insert(slot, Pending::new(unique.get(&key).map_err(js)?));
+                    }
+                }
+            }
+        }
+
+        let abort = |err: Error| {
+            let _ = tx.abort();
+            Err(err)
+        };
+        for (change, row) in changes.iter().zip(rows) {
+            let value = row.result().await.map_err(js)?;
+            let current =
+                if value.is_undefined() { None } else { Some(self.decode_row(change.table, change.id, &value)?) };
+            if current != change.before {
+                return abort(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
+            }
+        }
+        let mut owners: HashMap<UniqueSlot, Option<i64>> = HashMap::with_capacity(slots.len());
+        for (slot, pending) in slots {
+            let value = pending.result().await.map_err(js)?;
+            let owner = if value.is_undefined() { None } else { js_id(&value) };
+            owners.insert(slot, owner);
+        }
+        let owner = |table: &'static Table, column: usize, value: &Value| {
+            Ok(owners.get(&(table.name(), column, index_text(value))).copied().flatten())
+        };
+        if let Err(err) = check_unique(&changes, owner) {
+            return abort(err);
+        }
+
+        // Every write, issued at once: removals first, as a value may move between rows.
+        for change in &changes {
+            let Some(before) = &change.before else { continue };
+            records.delete(&record_key(change.table, change.id)).map_err(js)?;
+            for (column, value) in unique_values(change, before) {
+                if owners.get(&(change.table.name(), column, index_text(&value))) == Some(&Some(change.id)) {
+                    unique.delete(&unique_key(change.table, column, &value)).map_err(js)?;
+                }
+            }
+        }
+        for change in &changes {
+            let Some(after) = &change.after else { continue };
+            let text = JsValue::from_str(&encode_row(change.table, after));
+            records.put_with_key(&text, &record_key(change.table, change.id)).map_err(js)?;
+            for (column, value) in unique_values(change, after) {
+                unique.put_with_key(&id_value(change.id), &unique_key(change.table, column, &value)).map_err(js)?;
+            }
+        }
+        done.await.map_err(js)
+    }
+}

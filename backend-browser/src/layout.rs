@@ -1,0 +1,77 @@
+//! Where things live: the storage keys of the web-storage layout.
+//!
+//! Under `plinth/NAME/`:
+//!
+//! | key                            | value                                   |
+//! |--------------------------------|-----------------------------------------|
+//! | `journal`                      | a commit being applied (see `journal`)  |
+//! | `t/TABLE/schema`               | the table's columns, as JSON            |
+//! | `t/TABLE/seq`                  | the last id handed out                  |
+//! | `t/TABLE/r/ID`                 | one row, as a JSON object               |
+//! | `t/TABLE/u/COLUMN/VALUE`       | the id of the row holding VALUE (JSON)  |
+//!
+//! `/` and `%` in names are percent-encoded, so no name can reach into another's keys.
+
+use plinth::Table;
+
+/// The keys of one database NAME.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    prefix: String,
+}
+
+impl Layout {
+    pub(crate) fn new(name: &str) -> Self {
+        Layout { prefix: format!("plinth/{}/", escape(name)) }
+    }
+
+    /// Every key of this database starts with this.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub(crate) fn journal(&self) -> String {
+        format!("{}journal", self.prefix)
+    }
+
+    fn table(&self, table: &Table) -> String {
+        format!("{}t/{}/", self.prefix, escape(table.name()))
+    }
+
+    pub(crate) fn schema(&self, table: &Table) -> String {
+        format!("{}schema", self.table(table))
+    }
+
+    pub(crate) fn sequence(&self, table: &Table) -> String {
+        format!("{}seq", self.table(table))
+    }
+
+    /// The prefix of every row key of `table`; the id follows it.
+    pub(crate) fn rows(&self, table: &Table) -> String {
+        format!("{}r/", self.table(table))
+    }
+
+    pub(crate) fn row(&self, table: &Table, id: i64) -> String {
+        format!("{}{id}", self.rows(table))
+    }
+
+    pub(crate) fn unique(&self, table: &Table, column: usize, encoded_value: &str) -> String {
+        let column = table.columns().get(column).map_or("", |c| c.name());
+        format!("{}u/{}/{encoded_value}", self.table(table), escape(column))
+    }
+}
+
+fn escape(name: &str) -> String {
+    name.replace('%', "%25").replace('/', "%2F")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_reach_into_other_keys() {
+        assert_eq!(Layout::new("a/t").prefix(), "plinth/a%2Ft/");
+        assert_eq!(Layout::new("100%").prefix(), "plinth/100%25/");
+    }
+}

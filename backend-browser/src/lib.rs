@@ -1,0 +1,103 @@
+//! Plinth in the browser: what a wasm front end imports. [`connect`] turns a URL into a
+//! [`Database`](plinth::Database); everything after that is the `plinth` API, the same as on the server.
+//!
+//! ```no_run
+//! use plinth::Entity;
+//!
+//! #[derive(Entity, Clone, Debug, PartialEq)]
+//! pub struct User {
+//!     #[entity(unique)]
+//!     pub username: String,
+//!     pub email_address: String,
+//! }
+//!
+//! # async fn run() -> plinth::Result<()> {
+//! let db = plinth_browser::connect("indexeddb://my-app").await?; // or local://my-app, session://my-app
+//! db.create_all(&[User::table()]).await?;
+//! let mut session = db.session().await?;
+//! session.add(User { username: "ada".into(), email_address: "ada@example.com".into() }).await?;
+//! session.commit().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Stores
+//!
+//! | URL                  | storage          | lives                          |
+//! |----------------------|------------------|--------------------------------|
+//! | `local://NAME`       | `localStorage`   | until cleared, shared by tabs  |
+//! | `session://NAME`     | `sessionStorage` | while the tab lives            |
+//! | `indexeddb://NAME`   | IndexedDB        | until cleared, shared by tabs  |
+//!
+//! NAME (letters, digits, `-`, `_`, `.`) namespaces the keys (`plinth/NAME/…`) or names
+//! the IndexedDB database (`plinth/NAME`), so several databases and other code can
+//! share an origin.
+//!
+//! All three run the record engine of `plinth::memory()`: a session stages its writes
+//! and hands them to the store at commit as one change set, which the store checks
+//! (nothing changed underneath, unique columns stay unique) and applies all or nothing.
+//! The same engine over [`MemoryKeyValue`] runs the conformance suite natively.
+//!
+//! # Web storage layout
+//!
+//! Under `plinth/NAME/`: `t/TABLE/schema` (the columns, so a reopened database knows
+//! its tables), `t/TABLE/seq` (the last id handed out), `t/TABLE/r/ID` (a row as a
+//! JSON object in column order, readable in the browser's storage inspector),
+//! `t/TABLE/u/COLUMN/VALUE` (the id holding a unique value), and `journal` while a
+//! commit is being applied. A commit writes the journal — every new value and every
+//! old one — before touching anything, so a commit cut off by a closed tab is finished
+//! on the next `connect`, and a `QuotaExceededError` half-way puts every old value back
+//! and returns [`plinth::Error::QuotaExceeded`].
+//!
+//! # IndexedDB
+//!
+//! Three object stores made in the one `onupgradeneeded` of version 1: `records`
+//! (key `[table, id]`), `unique` (key `[table, column, value]` → id) and `meta` (schemas
+//! and id sequences, key `[kind, table]`). A commit is ONE readwrite transaction that
+//! reads what it must check, then issues every write, then awaits completion: no
+//! transaction is ever held across an `await` of user code, so IndexedDB's auto-commit
+//! cannot cut a session in half, and IndexedDB serialises overlapping readwrite
+//! transactions, so two tabs cannot interleave commits or share an id.
+//!
+//! New tables are rows of `meta`, not new object stores. Object stores per table would
+//! need a version upgrade for every `create_all` that adds one, and an upgrade waits
+//! until every other tab closes its connection; with fixed stores, `create_all` is an
+//! ordinary transaction and the version changes only when this crate's layout does.
+//! IndexedDB's own unique indexes are not used either: they cannot index booleans and
+//! treat `NULL` as an invalid key, so the `unique` store holds the same encoded values
+//! as web storage and is checked inside the commit's transaction.
+//!
+//! IndexedDB is reached through `web-sys` directly, not a wrapper crate. rexie 0.6
+//! (its issue #36: `TransactionInactiveError` when a transaction meets an `await`), idb
+//! 0.6 and indexed_db_futures 0.6 all work, but this backend needs only open, get,
+//! getAll, put, delete and a transaction's completion — some 100 lines over
+//! `web-sys` — and owning them keeps the one rule that matters (issue every request
+//! before returning to the event loop) visible in this crate.
+//!
+//! Timestamps come from the browser's clock (`Date.now()`), truncated to microseconds
+//! as on every backend; `to_dict()` has the same shape as on the server.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod codec;
+mod connect;
+mod key_value;
+mod layout;
+mod url;
+mod web_storage;
+
+#[cfg(target_arch = "wasm32")]
+mod gloo_key_value;
+#[cfg(target_arch = "wasm32")]
+mod indexeddb;
+#[cfg(target_arch = "wasm32")]
+mod js_error;
+
+pub use connect::connect;
+pub use key_value::{KeyValue, MemoryKeyValue};
+pub use web_storage::WebStorageStore;
+
+#[cfg(target_arch = "wasm32")]
+pub use gloo_key_value::GlooKeyValue;
+#[cfg(target_arch = "wasm32")]
+pub use indexeddb::IndexedDbStore;

@@ -1,0 +1,77 @@
+//! The commit journal: a commit's writes are recorded under one key before any of
+//! them is made, so a commit cut off half-way (the tab closed, storage full) is
+//! finished or undone on the next open, never left half.
+
+use plinth::{Error, Result};
+use serde_json::{json, Value as Json};
+
+use crate::KeyValue;
+
+/// One key's new value; `None` removes the key.
+pub(crate) type Write = (String, Option<String>);
+
+/// A commit's writes and, for each key it touches, the value it had before.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    pub(crate) redo: Vec<Write>,
+    pub(crate) undo: Vec<Write>,
+}
+
+impl Journal {
+    fn encode(&self) -> String {
+        json!({ "redo": self.redo, "undo": self.undo }).to_string()
+    }
+
+    fn decode(text: &str) -> Option<Journal> {
+        let json: Json = serde_json::from_str(text).ok()?;
+        let writes = |name: &str| serde_json::from_value::<Vec<Write>>(json.get(name)?.clone()).ok();
+        Some(Journal { redo: writes("redo")?, undo: writes("undo")? })
+    }
+}
+
+/// Records `journal` at `key`, makes its writes, and removes it. If a write fails,
+/// every key gets its old value back and the write's error is returned. Nothing has
+/// changed if the journal itself does not fit.
+pub(crate) fn commit(kv: &impl KeyValue, key: &str, journal: &Journal) -> Result<()> {
+    kv.set(key, &journal.encode())?;
+    finish(kv, key, journal)
+}
+
+/// Finishes a commit whose journal was left at `key` by a handle that stopped
+/// half-way: rolls it forward, or back if its writes no longer fit.
+pub(crate) fn recover(kv: &impl KeyValue, key: &str) -> Result<()> {
+    let Some(text) = kv.get(key)? else { return Ok(()) };
+    let journal = Journal::decode(&text).ok_or_else(|| Error::Decode {
+        table: "*".to_owned(),
+        record: format!("{} key `{key}` (the commit journal; remove it to discard that commit)", kv.name()),
+        column: "*".to_owned(),
+        found: "not a journal".to_owned(),
+    })?;
+    match finish(kv, key, &journal) {
+        Err(Error::QuotaExceeded { .. }) => Ok(()),
+        other => other,
+    }
+}
+
+fn finish(kv: &impl KeyValue, key: &str, journal: &Journal) -> Result<()> {
+    match write_all(kv, journal.redo.iter()) {
+        Ok(()) => kv.remove(key),
+        Err(err) => {
+            // Removals first: they free the space the restored values need.
+            let (removals, restores): (Vec<&Write>, Vec<&Write>) = journal.undo.iter().partition(|w| w.1.is_none());
+            write_all(kv, removals.into_iter().chain(restores))?;
+            kv.remove(key)?;
+            Err(err)
+        }
+    }
+}
+
+fn write_all<'w>(kv: &impl KeyValue, writes: impl Iterator<Item = &'w Write>) -> Result<()> {
+    for (key, value) in writes {
+        match value {
+            Some(value) => kv.set(key, value)?,
+            None => kv.remove(key)?,
+        }
+    }
+    Ok(())
+}
