@@ -3,6 +3,7 @@
 mod request;
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -318,9 +319,9 @@ impl RecordStore for IndexedDbStore {
             for row in change.before.iter().chain(&change.after) {
                 for (column, value) in unique_values(change, row) {
                     let slot = (change.table.name(), column, index_text(&value));
-                    if !slots.contains_key(&slot) {
+                    if let Entry::Vacant(entry) = slots.entry(slot) {
                         let key = unique_key(change.table, column, &value);
-                        slots.insert(slot, Pending::new(unique.get(&key).map_err(js)?));
+                        entry.insert(Pending::new(unique.get(&key).map_err(js)?));
                     }
                 }
             }
