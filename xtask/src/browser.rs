@@ -1,0 +1,48 @@
+//! The browser tests: `plinth-browser`'s conformance suite and browser-only checks,
+//! compiled to wasm32 and run by wasm-bindgen-test-runner in headless Chromium.
+
+use std::path::PathBuf;
+
+use xshell::{cmd, Shell};
+
+use crate::tools::{ensure_wasm_target, WASM_BINDGEN_VERSION};
+use crate::Result;
+
+/// Installs what the browser tests need where it is missing, as TOOLCHAIN.md says: the
+/// wasm32 target, wasm-bindgen-cli at the pinned version (it provides
+/// `wasm-bindgen-test-runner`), and Debian's `chromium` and `chromium-driver`.
+pub(crate) fn ensure_browser_tools(sh: &Shell) -> Result {
+    ensure_wasm_target(sh)?;
+    let installed = cmd!(sh, "wasm-bindgen --version").quiet().ignore_stderr().read().unwrap_or_default();
+    if installed.trim() != format!("wasm-bindgen {WASM_BINDGEN_VERSION}") {
+        println!("xtask: installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (a few minutes, once)");
+        // Without --locked: its lock file wants a webpki-roots the registry lacks.
+        cmd!(sh, "cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION}").run()?;
+    }
+    if chromedriver().is_none() {
+        println!("xtask: installing chromium and chromium-driver with apt-get (needs root)");
+        cmd!(sh, "apt-get update").run()?;
+        cmd!(sh, "apt-get install -y chromium chromium-driver").run()?;
+    }
+    Ok(())
+}
+
+/// Runs `cargo test --target wasm32-unknown-unknown -p plinth-browser` in headless
+/// Chromium, with the Chromium flags of `backend-browser/webdriver.json`.
+pub(crate) fn run_browser_tests(sh: &Shell) -> Result {
+    let driver = chromedriver().ok_or("chromedriver not found on PATH; run ensure_browser_tools first")?;
+    let webdriver_json = sh.current_dir().join("backend-browser").join("webdriver.json");
+    let _driver = sh.push_env("CHROMEDRIVER", driver);
+    let _flags = sh.push_env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json);
+    cmd!(sh, "cargo test --locked --target wasm32-unknown-unknown -p plinth-browser").run()?;
+    Ok(())
+}
+
+/// `chromedriver` from `CHROMEDRIVER` or PATH.
+fn chromedriver() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).filter(|p| p.is_file()) {
+        return Some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("chromedriver")).find(|p| p.is_file())
+}
