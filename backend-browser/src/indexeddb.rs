@@ -269,7 +269,7 @@ impl RecordStore for IndexedDbStore {
         let mut rows = Vec::with_capacity(values.length() as usize);
         for (key, value) in keys.iter().zip(values.iter()) {
             let id_part = Array::from(&key).get(1);
-            let id = self.decode_id(table, RECORDS, &format!("{:?}", key.as_string()), &id_part)?;
+            let id = self.decode_id(table, RECORDS, &format!("[{:?}, {id_part:?}]", table.name()), &id_part)?;
             rows.push(self.decode_row(table, id, &value)?);
         }
         Ok(rows)
