@@ -5,20 +5,14 @@ use std::path::PathBuf;
 
 use xshell::{cmd, Shell};
 
-use crate::tools::{ensure_wasm_target, WASM_BINDGEN_VERSION};
+use crate::tools::ensure_wasm_tools;
 use crate::Result;
 
 /// Installs what the browser tests need where it is missing, as TOOLCHAIN.md says: the
-/// wasm32 target, wasm-bindgen-cli at the pinned version (it provides
-/// `wasm-bindgen-test-runner`), and Debian's `chromium` and `chromium-driver`.
+/// wasm tools (target, wasm-bindgen-cli at the pinned version, which provides
+/// `wasm-bindgen-test-runner`, and wasm-pack) and Debian's `chromium` and `chromium-driver`.
 pub(crate) fn ensure_browser_tools(sh: &Shell) -> Result {
-    ensure_wasm_target(sh)?;
-    let installed = cmd!(sh, "wasm-bindgen --version").quiet().ignore_stderr().read().unwrap_or_default();
-    if installed.trim() != format!("wasm-bindgen {WASM_BINDGEN_VERSION}") {
-        println!("xtask: installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (a few minutes, once)");
-        // Without --locked: its lock file wants a webpki-roots the registry lacks.
-        cmd!(sh, "cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION}").run()?;
-    }
+    ensure_wasm_tools(sh)?;
     if chromedriver().is_none() {
         println!("xtask: installing chromium and chromium-driver with apt-get (needs root)");
         cmd!(sh, "apt-get update").run()?;

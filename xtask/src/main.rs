@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's checks and tasks, in Rust so they run the same on
 //! every machine. `cargo xtask --help` lists the commands.
 
+mod browser;
 mod demo;
 mod e2e;
 mod flags;

@@ -2,18 +2,27 @@
 
 use xshell::{cmd, Shell};
 
+use crate::browser::{ensure_browser_tools, run_browser_tests};
 use crate::flags::Test;
-use crate::tools::{ensure_wasm_target, step, workspace_root};
+use crate::tools::{step, workspace_root};
 use crate::{e2e, postgres, Result};
 
 pub(crate) fn run(flags: &Test) -> Result {
     let sh = Shell::new()?;
     sh.change_dir(workspace_root());
-    step("tools", || ensure_wasm_target(&sh))?;
+    step("tools", || ensure_browser_tools(&sh))?;
     if !flags.no_lint {
         step("cargo fmt --check", || Ok(cmd!(sh, "cargo fmt --all --check").run()?))?;
         step("cargo clippy (native)", || {
             Ok(cmd!(sh, "cargo clippy --workspace --all-targets --locked -- -D warnings").run()?)
+        })?;
+        step("cargo clippy (wasm32)", || {
+            let wasm_crates = ["plinth", "plinth-browser", "plinth-demo"].map(|c| ["-p", c]).concat();
+            Ok(cmd!(
+                sh,
+                "cargo clippy --target wasm32-unknown-unknown --all-targets --locked {wasm_crates...} -- -D warnings"
+            )
+            .run()?)
         })?;
     }
     let database_url = postgres::ensure_server(&sh)?;
@@ -21,9 +30,7 @@ pub(crate) fn run(flags: &Test) -> Result {
     step("native tests (memory, SQLite, PostgreSQL) and doc tests", || {
         Ok(cmd!(sh, "cargo test --workspace --locked").run()?)
     })?;
-    step("wasm32 build of plinth", || {
-        Ok(cmd!(sh, "cargo build --locked -p plinth --target wasm32-unknown-unknown").run()?)
-    })?;
+    step("conformance suite and browser checks in headless Chromium", || run_browser_tests(&sh))?;
     step("the demo in headless Chromium", || e2e::run(&sh))?;
     println!("\nxtask: all checks passed");
     Ok(())

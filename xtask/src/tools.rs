@@ -31,6 +31,7 @@ pub(crate) fn ensure_wasm_tools(sh: &Shell) -> Result {
     let installed = cmd!(sh, "wasm-bindgen --version").quiet().ignore_stderr().read().unwrap_or_default();
     if installed.trim() != format!("wasm-bindgen {pinned}") {
         println!("xtask: installing wasm-bindgen-cli {pinned} (a few minutes, once)");
+        // Without --locked: its lock file wants a webpki-roots the registry lacks.
         cmd!(sh, "cargo install wasm-bindgen-cli --version {pinned}").run()?;
     }
     if cmd!(sh, "wasm-pack --version").quiet().ignore_stderr().read().is_err() {

@@ -1,0 +1,75 @@
+//! Plinth against hand-written sqlx, side by side in one process: every workload runs
+//! Plinth and its baseline in alternating rounds on the same database, and reports the
+//! median time per operation of each and their ratio. Run through `cargo xtask bench`
+//! (`--quick` for a short run), which writes the Markdown this prints to BENCHMARKS.md.
+//!
+//! `plinth-bench [--quick] [--postgres URL]`
+
+mod harness;
+mod memory;
+mod sql;
+
+use std::alloc::System;
+
+use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// How long to measure.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    /// Rounds per workload; each round times one batch of each side.
+    pub(crate) rounds: usize,
+    /// Rows in the tables that reads run against.
+    pub(crate) table_rows: usize,
+}
+
+fn main() -> std::process::ExitCode {
+    let mut quick = false;
+    let mut postgres =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--postgres" => postgres = args.next().unwrap_or_default(),
+            other => {
+                eprintln!("plinth-bench: unknown argument `{other}`; use --quick or --postgres URL");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    let plan = if quick { Plan { rounds: 7, table_rows: 10_000 } } else { Plan { rounds: 25, table_rows: 10_000 } };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("plinth-bench: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let mut report = harness::Report::new(quick);
+        sql::run(&mut report, plan, "PostgreSQL", &postgres).await?;
+        let sqlite = std::env::temp_dir().join(format!("plinth-bench-{}.sqlite", std::process::id()));
+        let sqlite_url = format!("sqlite://{}", sqlite.display());
+        let outcome = sql::run(&mut report, plan, "SQLite", &sqlite_url).await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite.display()));
+        }
+        outcome?;
+        memory::run(&mut report, quick).await?;
+        memory::allocations(&mut report, GLOBAL).await?;
+        Ok::<_, Box<dyn std::error::Error>>(report)
+    });
+    match result {
+        Ok(report) => {
+            println!("{}", report.markdown());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("plinth-bench: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
