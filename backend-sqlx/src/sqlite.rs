@@ -24,6 +24,9 @@ const NAME: &str = "sqlite";
 /// SQLite's limit on parameters in one statement.
 const MAX_PARAMETERS: usize = 32_766;
 
+/// Rows per multi-row INSERT.
+const ROWS_PER_STATEMENT: usize = 100;
+
 /// Plinth on SQLite: a `STRICT` table per entity, a transaction per session. SQLite
 /// allows one writer at a time: a second session that writes waits (up to the busy
 /// timeout) for the first to end.
@@ -157,7 +160,9 @@ impl SqliteTransaction {
 impl Transaction for SqliteTransaction {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
         let now = Value::Timestamp(plinth::clock::now());
-        let per_statement = (MAX_PARAMETERS - 1) / table.columns().len().max(1);
+        // Chunks of at most 100 rows: one prepared statement reused for every full chunk,
+        // instead of a huge statement parsed anew for each batch size.
+        let per_statement = ((MAX_PARAMETERS - 1) / table.columns().len().max(1)).min(ROWS_PER_STATEMENT);
         let chunks: Vec<&[Row]> = rows.chunks(per_statement).collect();
         if chunks.len() == 1 {
             let mut metas = self.insert_chunk(table, rows, &now).await?;

@@ -15,5 +15,11 @@ xflags::xflags! {
             /// The port to listen on (default 8080).
             optional --port port: u16
         }
+        /// Plinth against raw sqlx side by side (PostgreSQL, SQLite) and the memory
+        /// backend's cost curve; writes BENCHMARKS.md.
+        cmd bench {
+            /// A short run (about a minute) for spot checks.
+            optional --quick
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's checks and tasks, in Rust so they run the same on
 //! every machine. `cargo xtask --help` lists the commands.
 
+mod bench;
 mod browser;
 mod demo;
 mod e2e;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let result = match flags.subcommand {
         flags::XtaskCmd::Test(cmd) => test::run(&cmd),
         flags::XtaskCmd::Demo(cmd) => demo::run(&cmd),
+        flags::XtaskCmd::Bench(cmd) => bench::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
