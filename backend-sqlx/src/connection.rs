@@ -83,3 +83,39 @@ impl<DB: Database> LazyTransaction<DB> {
         }
     }
 }
+
+/// Defines, for one driver, the functions every query runs through. They box their
+/// futures: the box proves `Send` where the connection's lifetime is concrete, which
+/// avoids rustc's "Executor is not general enough" error when an async-trait method's
+/// future must be `Send`.
+macro_rules! query_functions {
+    ($conn:ty, $query:ident, $row:ty) => {
+        type Boxed<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
+
+        fn fetch_all<'c, 'q: 'c>(conn: &'c mut $conn, query: $query<'q>) -> Boxed<'c, Vec<$row>> {
+            Box::pin(query.fetch_all(conn))
+        }
+
+        fn fetch_optional<'c, 'q: 'c>(conn: &'c mut $conn, query: $query<'q>) -> Boxed<'c, Option<$row>> {
+            Box::pin(query.fetch_optional(conn))
+        }
+
+        fn fetch_one<'c, 'q: 'c>(conn: &'c mut $conn, query: $query<'q>) -> Boxed<'c, $row> {
+            Box::pin(query.fetch_one(conn))
+        }
+
+        fn execute<'c, 'q: 'c>(conn: &'c mut $conn, query: $query<'q>) -> Boxed<'c, u64> {
+            Box::pin(async move { query.execute(conn).await.map(|done| done.rows_affected()) })
+        }
+
+        fn execute_script(conn: &mut $conn, sql: String) -> Boxed<'_, ()> {
+            Box::pin(async move { sqlx::Executor::execute(conn, sql.as_str()).await.map(drop) })
+        }
+
+        fn read_schema(conn: &mut $conn, sql: String, table: String) -> Boxed<'_, Vec<(String, String, String)>> {
+            Box::pin(async move { sqlx::query_as(&sql).bind(&table).fetch_all(conn).await })
+        }
+    };
+}
+
+pub(crate) use query_functions;

@@ -3,8 +3,6 @@
 mod codec;
 
 use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -50,34 +48,7 @@ fn bind_all<'q>(statement: &'q Statement<'_>) -> PgQuery<'q> {
     statement.binds.iter().fold(sqlx::query(&statement.sql), |q, b| codec::bind(q, &b.value, b.ty))
 }
 
-// Queries run through these functions, which box their futures: the box proves `Send`
-// where the connection's lifetime is concrete, which avoids rustc's "Executor is not
-// general enough" error when the async-trait method's future must be `Send`.
-type Boxed<'c, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
-
-fn fetch_all<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, Vec<PgRow>> {
-    Box::pin(query.fetch_all(conn))
-}
-
-fn fetch_optional<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, Option<PgRow>> {
-    Box::pin(query.fetch_optional(conn))
-}
-
-fn fetch_one<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, PgRow> {
-    Box::pin(query.fetch_one(conn))
-}
-
-fn execute<'c, 'q: 'c>(conn: &'c mut PgConnection, query: PgQuery<'q>) -> Boxed<'c, u64> {
-    Box::pin(async move { query.execute(conn).await.map(|done| done.rows_affected()) })
-}
-
-fn execute_script(conn: &mut PgConnection, sql: String) -> Boxed<'_, ()> {
-    Box::pin(async move { sqlx::Executor::execute(conn, sql.as_str()).await.map(drop) })
-}
-
-fn read_schema(conn: &mut PgConnection, sql: String, table: String) -> Boxed<'_, Vec<(String, String, String)>> {
-    Box::pin(async move { sqlx::query_as(&sql).bind(&table).fetch_all(conn).await })
-}
+crate::connection::query_functions!(PgConnection, PgQuery, PgRow);
 
 /// Creates the tables that are missing, in one transaction, after checking that
 /// existing ones have the entity's columns.
