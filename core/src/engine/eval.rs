@@ -41,6 +41,9 @@ fn eval(predicate: &Predicate, row: &StoredRow) -> Option<bool> {
             Value::Text(text) => Some(matcher.matches(text)),
             _ => None,
         },
+        // An empty list is false even for NULL, as in SQLite and in the `(1 = 0)` the
+        // SQL backends send.
+        Predicate::In { values, .. } if values.is_empty() => Some(false),
         Predicate::In { column, values } => {
             let actual = column_value(row, *column);
             if actual.is_null() {

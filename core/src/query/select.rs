@@ -170,7 +170,12 @@ fn bind_value(table: &Table, column: &str, ty: ColumnType, value: Value) -> Resu
         found: found.to_string(),
     })?;
     table.check_storable(column, &value)?;
-    Ok(value)
+    // -0.0 is stored as 0.0 (see `Field`), and the SQL backends compare them equal.
+    Ok(match value {
+        Value::F32(x) if x == 0.0 => Value::F32(0.0),
+        Value::F64(x) if x == 0.0 => Value::F64(0.0),
+        other => other,
+    })
 }
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub async fn in_matches_listed_values_and_empty_in_matches_nothing(fx: &mut impl
     assert_eq!(item_ids(&db, c().label.is_in(["fruit", "Fruit"])).await, [1, 2, 4]);
     assert_eq!(item_ids(&db, c().name.is_in(Vec::<String>::new())).await, Vec::<i64>::new());
     assert_eq!(item_ids(&db, !c().name.is_in(Vec::<String>::new())).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, !c().rank.is_in(Vec::<i32>::new())).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, Filter::column("price").eq(-0.0_f64)).await, [5]);
     assert_eq!(item_ids(&db, c().id.is_in([7, 2, 99])).await, [2, 7]);
 }
 
