@@ -35,8 +35,7 @@ const row = (username) => page.locator('#records tbody tr', { hasText: username 
 
 async function chooseMode(mode) {
   await page.click(`[data-mode="${mode}"]`);
-  await page.waitForFunction((m) => document.querySelector(`[data-mode="${m}"]`).getAttribute('aria-checked') === 'true'
-    && document.querySelector('#count').textContent.includes('users'), mode);
+  await page.waitForFunction((m) => document.body.dataset.loaded === m, mode);
 }
 
 async function addUser(username, email) {
@@ -56,7 +55,7 @@ for (const mode of ['local', 'session', 'indexeddb']) {
     assert.deepEqual((await rows()).map((r) => r.username).sort(), ['ada', 'bob']);
 
     await page.reload();
-    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForFunction((m) => document.body.dataset.loaded === m, mode);
     assert.equal(await page.getAttribute(`[data-mode="${mode}"]`, 'aria-checked'), 'true');
     const reloaded = await rows();
     assert.deepEqual(reloaded.map((r) => r.username).sort(), ['ada', 'bob'], 'the users survive a reload');

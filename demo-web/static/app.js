@@ -168,6 +168,7 @@ function startEditing(row) {
 }
 
 async function switchMode(mode) {
+  delete document.body.dataset.loaded;
   state.mode = mode;
   localStorage.setItem('plinth-demo-mode', mode);
   document.querySelectorAll('[data-mode]').forEach((b) => b.setAttribute('aria-checked', String(b.dataset.mode === mode)));
@@ -177,6 +178,7 @@ async function switchMode(mode) {
   render();
   state.store = mode === 'server' ? await ServerStore.open() : await BrowserStore.open(URLS[mode]);
   await refresh();
+  document.body.dataset.loaded = mode;
 }
 
 function switchKind(kind) {

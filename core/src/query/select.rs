@@ -172,8 +172,8 @@ fn bind_value(table: &Table, column: &str, ty: ColumnType, value: Value) -> Resu
     table.check_storable(column, &value)?;
     // -0.0 is stored as 0.0 (see `Field`), and the SQL backends compare them equal.
     Ok(match value {
-        Value::F32(x) if x == 0.0 => Value::F32(0.0),
-        Value::F64(x) if x == 0.0 => Value::F64(0.0),
+        Value::F32(0.0) => Value::F32(0.0),
+        Value::F64(0.0) => Value::F64(0.0),
         other => other,
     })
 }
