@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: committed rows in process memory, the reference backend.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -11,7 +11,7 @@ use crate::row::StoredRow;
 use crate::table::Table;
 use crate::value::{IndexKey, Value};
 
-/// Rows in ordered maps (get and insert in O(log n)), a hash index per unique column,
+/// Rows in hash maps (get and insert in O(1)), a hash index per unique column,
 /// and an id sequence per table, behind one lock taken only for the length of a call.
 ///
 /// Use it through [`plinth::memory()`](crate::memory); it is the backend tests swap in.
@@ -23,7 +23,7 @@ pub struct MemoryStore {
 #[derive(Debug)]
 struct MemoryTable {
     table: &'static Table,
-    rows: BTreeMap<i64, StoredRow>,
+    rows: HashMap<i64, StoredRow>,
     last_id: i64,
     /// For each column: its unique index, if the column is unique.
     unique: Vec<Option<HashMap<IndexKey, i64>>>,
@@ -32,7 +32,7 @@ struct MemoryTable {
 impl MemoryTable {
     fn new(table: &'static Table) -> Self {
         let unique = table.columns().iter().map(|c| c.is_unique().then(HashMap::new)).collect();
-        MemoryTable { table, rows: BTreeMap::new(), last_id: 0, unique }
+        MemoryTable { table, rows: HashMap::new(), last_id: 0, unique }
     }
 
     fn index(&mut self, row: &StoredRow, insert: bool) {

@@ -39,7 +39,7 @@ pub trait RecordStore: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static 
     /// The committed row `id` of `table`.
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>>;
 
-    /// Every committed row of `table`, in id order.
+    /// Every committed row of `table`, in any order (the engine sorts).
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>>;
 
     /// The id of the committed row holding `value` in unique column `column`.
