@@ -17,7 +17,7 @@ use crate::table::Table;
 /// # use plinth::Entity;
 /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
 /// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let db = plinth::memory();
 /// db.create_all(&[User::table()]).await?;
 ///
@@ -29,7 +29,8 @@ use crate::table::Table;
 ///
 /// let found = db.session().await?.get::<User>(ada.id()).await?;
 /// assert_eq!(found.as_ref().map(|u| u.email_address.as_str()), Some("ada@example.com"));
-/// # Ok::<(), plinth::Error>(()) }).unwrap();
+/// # Ok::<(), plinth::Error>(()) })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Database {

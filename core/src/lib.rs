@@ -16,7 +16,7 @@
 //!     pub email_address: String,
 //! }
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let db = plinth::memory(); // or plinth_sqlx::connect(&database_url).await?
 //! db.create_all(&[User::table()]).await?;
 //!
@@ -29,7 +29,8 @@
 //! let again = db.session().await?.get::<User>(user.id()).await?;
 //! let dict = again.map(|u| u.to_dict()).unwrap_or_default();
 //! assert_eq!(dict["username"], "example_user");
-//! # Ok::<(), plinth::Error>(()) }).unwrap();
+//! # Ok::<(), plinth::Error>(()) })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The semantics every backend shares — ids, timestamps, isolation, unique violations,
@@ -72,10 +73,11 @@ pub use value::{ColumnType, IndexKey, Value};
 /// Its clones share the data; nothing survives the process.
 ///
 /// ```
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let db = plinth::memory();
 /// assert_eq!(db.backend_name(), "memory");
-/// # Ok::<(), plinth::Error>(()) }).unwrap();
+/// # Ok::<(), plinth::Error>(()) })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn memory() -> Database {
     Database::new(engine::EngineBackend::new(engine::MemoryStore::new()))

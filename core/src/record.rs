@@ -20,7 +20,7 @@ use crate::value::Value;
 /// # use plinth::Entity;
 /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
 /// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let db = plinth::memory();
 /// db.create_all(&[User::table()]).await?;
 /// let mut session = db.session().await?;
@@ -33,7 +33,8 @@ use crate::value::Value;
 /// let dict = user.to_dict();
 /// let keys: Vec<_> = dict.keys().map(String::as_str).collect();
 /// assert_eq!(keys, ["id", "username", "email_address", "created_at", "updated_at"]);
-/// # Ok::<(), plinth::Error>(()) }).unwrap();
+/// # Ok::<(), plinth::Error>(()) })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record<E> {

@@ -17,7 +17,7 @@ use crate::row::{Row, StoredRow};
 /// # use plinth::Entity;
 /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
 /// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// use plinth::Error;
 ///
 /// let db = plinth::memory();
@@ -40,7 +40,8 @@ use crate::row::{Row, StoredRow};
 /// assert_eq!(found.len(), 1);
 /// assert_eq!(session.query::<User>().filter(|_| c.email_address.eq("nobody")).count().await?, 0);
 /// session.commit().await?;
-/// # Ok::<(), plinth::Error>(()) }).unwrap();
+/// # Ok::<(), plinth::Error>(()) })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Session {
     tx: Box<dyn Transaction>,

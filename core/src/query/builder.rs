@@ -16,7 +16,7 @@ use crate::session::{record_from_stored, Session};
 /// # use plinth::Entity;
 /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
 /// # pub struct Note { pub title: String, pub stars: Option<i32> }
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// # let db = plinth::memory();
 /// # db.create_all(&[Note::table()]).await?;
 /// # let mut session = db.session().await?;
@@ -34,7 +34,8 @@ use crate::session::{record_from_stored, Session};
 ///     .map(|note| note.title.clone())
 ///     .collect();
 /// assert_eq!(best, ["b", "c"]); // NULLs first when descending
-/// # Ok::<(), plinth::Error>(()) }).unwrap();
+/// # Ok::<(), plinth::Error>(()) })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a query does nothing until `all`, `first` or `count` is awaited"]
 #[derive(Debug)]

@@ -16,10 +16,11 @@ pub enum LikePiece {
 ///
 /// ```
 /// use plinth::LikePattern;
-/// let p = LikePattern::parse("a\\%b_%").unwrap();
+/// let p = LikePattern::parse("a\\%b_%")?;
 /// assert!(p.matches("a%bcdef"));
 /// assert!(!p.matches("aXbc"));
-/// assert!(!LikePattern::parse("A%").unwrap().matches("abc"));
+/// assert!(!LikePattern::parse("A%")?.matches("abc"));
+/// # Ok::<(), &'static str>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LikePattern {
