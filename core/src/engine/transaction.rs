@@ -228,3 +228,28 @@ impl<S: RecordStore> Transaction for EngineTransaction<S> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::MemoryStore;
+    use crate::query::Filter;
+    use crate::table::ColumnDef;
+    use crate::value::ColumnType;
+
+    static COLUMNS: [ColumnDef; 1] = [ColumnDef::new("score", ColumnType::F64, false).unique()];
+    static SCORES: Table = Table::new("scores", &COLUMNS);
+
+    #[tokio::test]
+    async fn a_negative_zero_filter_finds_the_row_through_the_unique_index() -> Result<()> {
+        let store = Arc::new(MemoryStore::new());
+        store.create_tables(&[&SCORES]).await?;
+        let mut writer = Box::new(EngineTransaction::new(Arc::clone(&store)));
+        writer.insert(&SCORES, &[Row::new(vec![Value::F64(0.0)])]).await?;
+        writer.commit().await?;
+        let mut reader = EngineTransaction::new(store);
+        let select = Select::bind(&SCORES, vec![Filter::column("score").eq(-0.0_f64)], vec![], None, 0)?;
+        assert_eq!(reader.select(&SCORES, &select).await?.len(), 1);
+        Ok(())
+    }
+}
