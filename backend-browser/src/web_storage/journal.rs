@@ -48,7 +48,8 @@ pub(crate) fn recover(kv: &impl KeyValue, key: &str) -> Result<()> {
         found: "not a journal".to_owned(),
     })?;
     match finish(kv, key, &journal) {
-        Err(Error::QuotaExceeded { .. }) => Ok(()),
+        // Rolled back whole: the store is as before that commit.
+        Err(Error::QuotaExceeded { .. }) if kv.get(key)?.is_none() => Ok(()),
         other => other,
     }
 }
@@ -57,13 +58,29 @@ fn finish(kv: &impl KeyValue, key: &str, journal: &Journal) -> Result<()> {
     match write_all(kv, journal.redo.iter()) {
         Ok(()) => kv.remove(key),
         Err(err) => {
-            // Removals first: they free the space the restored values need.
-            let (removals, restores): (Vec<&Write>, Vec<&Write>) = journal.undo.iter().partition(|w| w.1.is_none());
-            write_all(kv, removals.into_iter().chain(restores))?;
+            undo(kv, &journal.undo)?;
             kv.remove(key)?;
             Err(err)
         }
     }
+}
+
+/// Puts every key back as `writes` says: first the keys that shrink (or go), then the
+/// ones that grow. The space used then only falls and then rises to what it was before
+/// the commit, so a store that was full when the commit failed has room for each step;
+/// a grown value restored before a shrunk one could be refused, leaving the store half
+/// undone. Sizes count UTF-16 code units, as browsers do.
+fn undo(kv: &impl KeyValue, writes: &[Write]) -> Result<()> {
+    let size = |value: Option<&str>| value.map_or(0, |v| v.encode_utf16().count());
+    let (mut shrinking, mut growing) = (Vec::new(), Vec::new());
+    for write in writes {
+        if size(write.1.as_deref()) <= size(kv.get(&write.0)?.as_deref()) {
+            shrinking.push(write);
+        } else {
+            growing.push(write);
+        }
+    }
+    write_all(kv, shrinking.into_iter().chain(growing))
 }
 
 fn write_all<'w>(kv: &impl KeyValue, writes: impl Iterator<Item = &'w Write>) -> Result<()> {
