@@ -15,6 +15,8 @@
 pub mod cases;
 pub mod entities;
 mod fixture;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod soak;
 
 pub use fixture::{Capabilities, Fixture, MemoryFixture};
 

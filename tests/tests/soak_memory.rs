@@ -1,0 +1,18 @@
+//! The concurrency soak on the memory backend: `cargo test -p plinth-conformance --test
+//! soak_memory -- --nocapture` prints the figures; `PLINTH_SOAK_TRANSACTIONS=5000` runs
+//! a longer soak.
+
+use plinth_conformance::soak;
+use plinth_conformance::MemoryFixture;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_8_tasks_keeps_every_committed_write_and_nothing_else() {
+    let report = soak::run(&mut MemoryFixture::default(), 8, 300).await;
+    assert!(report.committed > 0 && report.errors_of_kind("UniqueViolation") > 0, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_32_tasks_keeps_every_committed_write_and_nothing_else() {
+    let report = soak::run(&mut MemoryFixture::default(), 32, 150).await;
+    assert!(report.committed > 0 && report.errors_of_kind("UniqueViolation") > 0, "{report:?}");
+}
