@@ -2,10 +2,11 @@
 
 mod request;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::rc::Rc;
 
 use async_trait::async_trait;
 use js_sys::Array;
@@ -13,7 +14,9 @@ use plinth::engine::{check_unique, Change, RecordStore};
 use plinth::{Error, Result, StoredRow, Table, Value};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbTransaction, IdbTransactionMode};
+use web_sys::{
+    DomException, IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbTransaction, IdbTransactionMode,
+};
 
 use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_text};
 use crate::js_error::from_js;
@@ -34,14 +37,15 @@ const MAX_ID: i64 = (1 << 53) - 1;
 /// Every operation is one IndexedDB transaction whose requests are all issued before
 /// control returns to the event loop, so none outlives the call that made it; a
 /// commit is one readwrite transaction over rows and unique values.
+///
+/// The connection closes itself when another page upgrades or deletes the database,
+/// and the next operation opens a new one; see the crate docs.
 pub struct IndexedDbStore {
-    db: IdbDatabase,
+    connection: RefCell<Connection>,
     name: String,
-    /// Tables whose schema has been seen; tables are never dropped.
+    /// Tables whose schema has been seen on this connection; tables are never dropped,
+    /// but a deleted database takes them all.
     known: RefCell<HashSet<&'static str>>,
-    /// Closes this connection when another page upgrades or deletes the database,
-    /// so this handle never blocks it.
-    _on_version_change: Closure<dyn FnMut()>,
 }
 
 impl fmt::Debug for IndexedDbStore {
@@ -50,9 +54,21 @@ impl fmt::Debug for IndexedDbStore {
     }
 }
 
-impl Drop for IndexedDbStore {
+/// One open connection, and the handlers that see it closed under this handle.
+struct Connection {
+    db: IdbDatabase,
+    /// Set once the connection is closed: by this handle when another page upgrades or
+    /// deletes the database (so that page is not blocked), or by the browser (site
+    /// data cleared).
+    closed: Rc<Cell<bool>>,
+    _on_version_change: Closure<dyn FnMut()>,
+    _on_close: Closure<dyn FnMut()>,
+}
+
+impl Drop for Connection {
     fn drop(&mut self) {
         self.db.set_onversionchange(None);
+        self.db.set_onclose(None);
         self.db.close();
     }
 }
@@ -66,10 +82,9 @@ pub(crate) fn database_name(name: &str) -> String {
     format!("plinth/{name}")
 }
 
-impl IndexedDbStore {
-    /// Opens (creating on first use) the database for `indexeddb://NAME`;
-    /// [`Error::Connection`] if the browser offers no IndexedDB.
-    pub async fn open(name: &str) -> Result<Self> {
+impl Connection {
+    /// Opens `plinth/NAME` at this crate's layout version, creating it on first use.
+    async fn open(name: &str) -> Result<Self> {
         let unavailable = |why: String| {
             Error::Connection {
             backend: BACKEND,
@@ -89,23 +104,69 @@ impl IndexedDbStore {
         request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
         let opened = Pending::new(request.clone().unchecked_into()).result().await;
         request.set_onupgradeneeded(None);
-        let db: IdbDatabase = opened.map_err(js)?.dyn_into().map_err(js)?;
+        let db: IdbDatabase = opened.map_err(|e| open_error(name, e))?.dyn_into().map_err(js)?;
+        let closed = Rc::new(Cell::new(false));
         let on_version_change = Closure::<dyn FnMut()>::new({
-            let db = db.clone();
-            move || db.close()
+            let (db, closed) = (db.clone(), closed.clone());
+            // Transactions already issued still finish: no commit that returned is lost.
+            move || {
+                closed.set(true);
+                db.close();
+            }
+        });
+        let on_close = Closure::<dyn FnMut()>::new({
+            let closed = closed.clone();
+            move || closed.set(true)
         });
         db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        Ok(IndexedDbStore {
-            db,
-            name: name.to_owned(),
-            known: RefCell::default(),
-            _on_version_change: on_version_change,
-        })
+        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(Connection { db, closed, _on_version_change: on_version_change, _on_close: on_close })
+    }
+}
+
+/// The error for a failed open of `plinth/NAME`: a database upgraded past this crate's
+/// layout version by newer code in another page is a [`Error::Connection`] saying so.
+fn open_error(name: &str, exception: JsValue) -> Error {
+    match exception.dyn_ref::<DomException>() {
+        Some(e) if e.name() == "VersionError" => Error::Connection {
+            backend: BACKEND,
+            source: format!(
+                "IndexedDB `{}` has been upgraded past layout version {VERSION} by newer code in another page ({}); reload this page",
+                database_name(name),
+                e.message()
+            )
+            .into(),
+        },
+        _ => js(exception),
+    }
+}
+
+impl IndexedDbStore {
+    /// Opens (creating on first use) the database for `indexeddb://NAME`;
+    /// [`Error::Connection`] if the browser offers no IndexedDB.
+    pub async fn open(name: &str) -> Result<Self> {
+        let connection = Connection::open(name).await?;
+        Ok(IndexedDbStore { connection: RefCell::new(connection), name: name.to_owned(), known: RefCell::default() })
     }
 
-    fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
+    /// The open connection, opening a new one if the last was closed under this handle.
+    async fn database(&self) -> Result<IdbDatabase> {
+        if !self.connection.borrow().closed.get() {
+            return Ok(self.connection.borrow().db.clone());
+        }
+        let fresh = Connection::open(&self.name).await?;
+        let mut connection = self.connection.borrow_mut();
+        // Another operation may have reopened it meanwhile; then `fresh` just closes.
+        if connection.closed.get() {
+            *connection = fresh;
+            self.known.borrow_mut().clear();
+        }
+        Ok(connection.db.clone())
+    }
+
+    async fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
         let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
-        self.db.transaction_with_str_sequence_and_mode(&names, mode).map_err(js)
+        self.database().await?.transaction_with_str_sequence_and_mode(&names, mode).map_err(js)
     }
 
     fn record_name(&self, store: &str, key: &str) -> String {
@@ -113,10 +174,12 @@ impl IndexedDbStore {
     }
 
     async fn require(&self, table: &'static Table) -> Result<()> {
+        // First: a new connection forgets the tables seen on the last one.
+        self.database().await?;
         if self.known.borrow().contains(table.name()) {
             return Ok(());
         }
-        let tx = self.transaction(&[META], IdbTransactionMode::Readonly)?;
+        let tx = self.transaction(&[META], IdbTransactionMode::Readonly).await?;
         let found = Pending::new(store(&tx, META)?.get(&meta_key("schema", table)).map_err(js)?).result().await;
         if found.map_err(js)?.is_undefined() {
             return Err(Error::NoSuchTable { table: table.name().to_owned() });
@@ -218,7 +281,7 @@ impl RecordStore for IndexedDbStore {
     }
 
     async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite)?;
+        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         let meta = store(&tx, META)?;
         let mut lookups = Vec::with_capacity(tables.len());
@@ -245,7 +308,7 @@ impl RecordStore for IndexedDbStore {
 
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         self.require(table).await?;
-        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly)?;
+        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly).await?;
         let value = Pending::new(store(&tx, RECORDS)?.get(&record_key(table, id)).map_err(js)?).result().await;
         let value = value.map_err(js)?;
         if value.is_undefined() {
@@ -256,7 +319,7 @@ impl RecordStore for IndexedDbStore {
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         self.require(table).await?;
-        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly)?;
+        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly).await?;
         let records = store(&tx, RECORDS)?;
         let name = JsValue::from_str(table.name());
         let lower = Array::of2(&name, &JsValue::from_f64(f64::NEG_INFINITY));
@@ -277,7 +340,7 @@ impl RecordStore for IndexedDbStore {
 
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
         self.require(table).await?;
-        let tx = self.transaction(&[UNIQUE], IdbTransactionMode::Readonly)?;
+        let tx = self.transaction(&[UNIQUE], IdbTransactionMode::Readonly).await?;
         let key = unique_key(table, column, value);
         let found = Pending::new(store(&tx, UNIQUE)?.get(&key).map_err(js)?).result().await.map_err(js)?;
         if found.is_undefined() {
@@ -288,7 +351,7 @@ impl RecordStore for IndexedDbStore {
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
         self.require(table).await?;
-        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite)?;
+        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         let meta = store(&tx, META)?;
         let key = meta_key("seq", table);
@@ -305,7 +368,14 @@ impl RecordStore for IndexedDbStore {
     }
 
     async fn apply(&self, changes: Vec<Change>) -> Result<()> {
-        let tx = self.transaction(&[RECORDS, UNIQUE], IdbTransactionMode::Readwrite)?;
+        // A session staged before another page deleted the database writes nothing.
+        let mut tables: Vec<&'static Table> = changes.iter().map(|c| c.table).collect();
+        tables.sort_unstable_by_key(|t| t.name());
+        tables.dedup_by_key(|t| t.name());
+        for table in tables {
+            self.require(table).await?;
+        }
+        let tx = self.transaction(&[RECORDS, UNIQUE], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         let (records, unique) = (store(&tx, RECORDS)?, store(&tx, UNIQUE)?);
 
@@ -314,14 +384,14 @@ impl RecordStore for IndexedDbStore {
         for change in &changes {
             rows.push(Pending::new(records.get(&record_key(change.table, change.id)).map_err(js)?));
         }
-        let mut slots: HashMap<UniqueSlot, Pending> = HashMap::new();
+        let mut slots: HashMap<UniqueSlot, (&'static Table, Pending)> = HashMap::new();
         for change in &changes {
             for row in change.before.iter().chain(&change.after) {
                 for (column, value) in unique_values(change, row) {
                     let slot = (change.table.name(), column, index_text(&value));
                     if let Entry::Vacant(entry) = slots.entry(slot) {
                         let key = unique_key(change.table, column, &value);
-                        entry.insert(Pending::new(unique.get(&key).map_err(js)?));
+                        entry.insert((change.table, Pending::new(unique.get(&key).map_err(js)?)));
                     }
                 }
             }
@@ -340,9 +410,18 @@ impl RecordStore for IndexedDbStore {
             }
         }
         let mut owners: HashMap<UniqueSlot, Option<i64>> = HashMap::with_capacity(slots.len());
-        for (slot, pending) in slots {
+        for (slot, (table, pending)) in slots {
             let value = pending.result().await.map_err(js)?;
-            let owner = if value.is_undefined() { None } else { js_id(&value) };
+            let owner = if value.is_undefined() {
+                None
+            } else {
+                let column = table.columns()[slot.1].name();
+                let key = format!("[{:?}, {column:?}, {:?}]", slot.0, slot.2);
+                match self.decode_id(table, UNIQUE, &key, &value) {
+                    Ok(id) => Some(id),
+                    Err(err) => return abort(err),
+                }
+            };
             owners.insert(slot, owner);
         }
         let owner = |table: &'static Table, column: usize, value: &Value| {

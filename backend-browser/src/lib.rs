@@ -58,6 +58,18 @@
 //! cannot cut a session in half, and IndexedDB serialises overlapping readwrite
 //! transactions, so two tabs cannot interleave commits or share an id.
 //!
+//! Another page that upgrades the database to a newer layout version or deletes it
+//! (`indexedDB.deleteDatabase`, "clear site data") needs every other connection
+//! closed, and waits, blocked, until they are. So a handle closes its connection as
+//! soon as it is told (`onversionchange`, or `onclose` when the browser closes it):
+//! transactions already issued finish first, so every commit that returned `Ok` is
+//! kept. The handle stays usable: its next operation opens a new connection. After a
+//! delete that is a new, empty database, as `localStorage` is after `clear()`: its
+//! tables are gone, so operations on them are [`plinth::Error::NoSuchTable`] until
+//! `create_all` makes them again. After an upgrade by newer code, this code cannot
+//! read the layout, and every operation is [`plinth::Error::Connection`] asking to
+//! reload the page.
+//!
 //! New tables are rows of `meta`, not new object stores. Object stores per table would
 //! need a version upgrade for every `create_all` that adds one, and an upgrade waits
 //! until every other tab closes its connection; with fixed stores, `create_all` is an
