@@ -50,6 +50,11 @@ impl<DB: Database> LazyTransaction<DB> {
         LazyTransaction { pool, tx: None }
     }
 
+    /// Whether the transaction has begun (a write has been made).
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
     /// Where to read: inside the transaction once it has begun, else any connection.
     pub(crate) async fn reader(&mut self) -> Result<Reader<'_, DB>, sqlx::Error> {
         match &mut self.tx {

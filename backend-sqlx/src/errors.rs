@@ -13,9 +13,17 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
                 let column = violated_column(table, db.constraint(), db.message());
                 return Error::UniqueViolation { table: table.name().to_owned(), column };
             }
-            let missing_table = db.code().as_deref() == Some("42P01") || db.message().starts_with("no such table");
-            match (missing_table, table) {
-                (true, Some(table)) => Error::NoSuchTable { table: table.name().to_owned() },
+            let code = db.code();
+            let missing_table = code.as_deref() == Some("42P01") || db.message().starts_with("no such table");
+            // PostgreSQL's connection exceptions (class 08) and the server ending the
+            // session (57P01 terminated by an administrator, 57P02 crash, 57P03 not
+            // accepting connections): the connection is gone, not the statement wrong.
+            let connection_lost = code
+                .as_deref()
+                .is_some_and(|code| code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code));
+            match (missing_table, connection_lost, table) {
+                (_, true, _) => Error::Connection { backend, source: Box::new(sqlx::Error::Database(db)) },
+                (true, false, Some(table)) => Error::NoSuchTable { table: table.name().to_owned() },
                 _ => Error::backend(backend, sqlx::Error::Database(db)),
             }
         }

@@ -70,7 +70,11 @@
 //! NOTHING` and updates check the unique columns in the same statement, so no round
 //! trip is spent on savepoints; SQLite undoes just the failing statement. (On
 //! PostgreSQL, two sessions racing to write the same unique value can still make the
-//! second one's transaction fail as a whole; it gets `UniqueViolation` and must retry.)
+//! second one's transaction fail as a whole; it gets `UniqueViolation`, its `commit`
+//! returns `UniqueViolation` again and writes nothing, and it must retry.) Any other
+//! statement that fails inside a PostgreSQL transaction (a deadlock, a statement timeout,
+//! a lost connection) likewise makes `commit` fail and write nothing: PostgreSQL aborts
+//! the whole transaction, and Plinth never reports such a session committed.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]

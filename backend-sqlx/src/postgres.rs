@@ -80,7 +80,7 @@ impl Backend for PostgresBackend {
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
         let tx = LazyTransaction::new(self.pool.clone());
-        Ok(Box::new(PostgresTransaction { tx, statements: Arc::clone(&self.statements) }))
+        Ok(Box::new(PostgresTransaction { tx, statements: Arc::clone(&self.statements), aborted: None }))
     }
 }
 
@@ -89,6 +89,56 @@ impl Backend for PostgresBackend {
 struct PostgresTransaction {
     tx: LazyTransaction<sqlx::Postgres>,
     statements: Arc<StatementCache>,
+    /// Set when a statement inside the transaction failed.
+    aborted: Option<Aborted>,
+}
+
+/// Why PostgreSQL aborted a session's transaction. After a statement fails inside a
+/// transaction (a unique violation raced with another session, a deadlock, a statement
+/// timeout, a lost connection), the server refuses every later statement and turns
+/// `COMMIT` into a rollback that the driver reports as success; the session must then
+/// fail its commit instead, or writes it made before the failure would be reported
+/// committed and silently lost.
+#[derive(Debug)]
+enum Aborted {
+    Unique { table: String, column: String },
+    Connection(String),
+    Other(String),
+}
+
+impl Aborted {
+    /// The error `commit` returns: the unique violation again (as the memory backend
+    /// reports one found at commit), or what aborted the transaction.
+    fn into_error(self) -> Error {
+        match self {
+            Aborted::Unique { table, column } => Error::UniqueViolation { table, column },
+            Aborted::Connection(cause) => Error::Connection {
+                backend: NAME,
+                source: format!("the connection was lost during the transaction, so nothing was committed ({cause}); retry the session").into(),
+            },
+            Aborted::Other(cause) => Error::backend(
+                NAME,
+                format!("the transaction was aborted by an earlier error and nothing was committed ({cause}); retry the session"),
+            ),
+        }
+    }
+}
+
+/// Passes `result` on, remembering in `aborted` the first error of a statement that ran
+/// inside the transaction (`in_transaction`). A row that fails to decode is the client's
+/// finding and does not abort anything on the server.
+fn watch<T>(aborted: &mut Option<Aborted>, in_transaction: bool, result: Result<T>) -> Result<T> {
+    if let (true, None, Err(err)) = (in_transaction, &aborted, &result) {
+        *aborted = match err {
+            Error::Decode { .. } => None,
+            Error::UniqueViolation { table, column } => {
+                Some(Aborted::Unique { table: table.clone(), column: column.clone() })
+            }
+            Error::Connection { source, .. } => Some(Aborted::Connection(source.to_string())),
+            other => Some(Aborted::Other(other.to_string())),
+        };
+    }
+    result
 }
 
 impl PostgresTransaction {
@@ -98,11 +148,11 @@ impl PostgresTransaction {
         let ids: Vec<i64> = inserted.iter().map(|m| m.id).collect();
         let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1)", quote(table.name()));
         let deleted = match self.tx.writer().await {
-            Ok(conn) => execute(conn, sqlx::query(&delete).bind(&ids)).await,
-            Err(err) => Err(err),
+            Ok(conn) => execute(conn, sqlx::query(&delete).bind(&ids)).await.map_err(|e| map_err(NAME, Some(table), e)),
+            Err(err) => Err(map_err(NAME, Some(table), err)),
         };
-        if let Err(err) = deleted {
-            return map_err(NAME, Some(table), err);
+        if let Err(err) = watch(&mut self.aborted, true, deleted) {
+            return err;
         }
         for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
             let mut seen = HashSet::new();
@@ -129,9 +179,11 @@ impl PostgresTransaction {
 
     /// Runs a `SELECT EXISTS (…)`.
     async fn exists(&mut self, table: &Table, query: PgQuery<'_>) -> Result<bool> {
+        let in_transaction = self.tx.in_transaction();
         let row = fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
             .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
+            .map_err(|e| map_err(NAME, Some(table), e));
+        let row = watch(&mut self.aborted, in_transaction, row)?;
         row.try_get::<bool, _>(0).map_err(|e| map_err(NAME, Some(table), e))
     }
 }
@@ -153,7 +205,8 @@ impl Transaction for PostgresTransaction {
         }
         let returned = fetch_all(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
             .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
+            .map_err(|e| map_err(NAME, Some(table), e));
+        let returned = watch(&mut self.aborted, true, returned)?;
         let mut metas = returned.iter().map(|row| codec::meta(table, row)).collect::<Result<Vec<_>>>()?;
         // Identity values are drawn in input order, so ascending ids are input order.
         metas.sort_by_key(|m| m.id);
@@ -165,12 +218,14 @@ impl Transaction for PostgresTransaction {
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         let sql = self.statements.get(table);
+        let in_transaction = self.tx.in_transaction();
         let row = fetch_optional(
             &mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.get).bind(id),
         )
         .await;
-        row.map_err(|e| map_err(NAME, Some(table), e))?.map(|row| codec::decode(table, &row)).transpose()
+        let row = watch(&mut self.aborted, in_transaction, row.map_err(|e| map_err(NAME, Some(table), e)))?;
+        row.map(|row| codec::decode(table, &row)).transpose()
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
@@ -183,7 +238,8 @@ impl Transaction for PostgresTransaction {
         let returned =
             fetch_optional(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query.bind(id))
                 .await
-                .map_err(|e| map_err(NAME, Some(table), e))?;
+                .map_err(|e| map_err(NAME, Some(table), e));
+        let returned = watch(&mut self.aborted, true, returned)?;
         if let Some(returned) = returned {
             return codec::meta(table, &returned);
         }
@@ -212,7 +268,7 @@ impl Transaction for PostgresTransaction {
             sqlx::query(&sql.delete).bind(id),
         )
         .await;
-        match done.map_err(|e| map_err(NAME, Some(table), e))? {
+        match watch(&mut self.aborted, true, done.map_err(|e| map_err(NAME, Some(table), e)))? {
             0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
             _ => Ok(()),
         }
@@ -221,25 +277,38 @@ impl Transaction for PostgresTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let sql = self.statements.get(table);
         let statement = compile_select(Postgres, table, &sql.columns, select);
+        let in_transaction = self.tx.in_transaction();
         let rows =
             fetch_all(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
                 .await
-                .map_err(|e| map_err(NAME, Some(table), e))?;
+                .map_err(|e| map_err(NAME, Some(table), e));
+        let rows = watch(&mut self.aborted, in_transaction, rows)?;
         rows.iter().map(|row| codec::decode(table, row)).collect()
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let statement = compile_count(Postgres, table, select);
+        let in_transaction = self.tx.in_transaction();
         let row =
             fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
                 .await
-                .map_err(|e| map_err(NAME, Some(table), e))?;
+                .map_err(|e| map_err(NAME, Some(table), e));
+        let row = watch(&mut self.aborted, in_transaction, row)?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(|e| map_err(NAME, None, e))
+        match self.aborted {
+            Some(aborted) => {
+                // The server has already undone everything; this ends the transaction
+                // block so the connection goes back to the pool clean. If the connection
+                // is gone, the pool drops it.
+                let _ = self.tx.rollback().await;
+                Err(aborted.into_error())
+            }
+            None => self.tx.commit().await.map_err(|e| map_err(NAME, None, e)),
+        }
     }
 
     async fn rollback(self: Box<Self>) -> Result<()> {

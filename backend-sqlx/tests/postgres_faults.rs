@@ -1,0 +1,409 @@
+//! Faults on PostgreSQL: a connection killed mid-transaction, the server going away and
+//! coming back while the pool is in use, a statement timeout, a full pool, and a
+//! transaction aborted by a unique violation raced with another session. Each must give
+//! a typed `plinth::Error` within a bounded time, commit nothing half (checked from an
+//! admin connection), and leave the same `Database` serving the next session.
+//!
+//! Needs a server: `cargo xtask test` finds or starts one. By hand (that URL is also the
+//! default): `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p plinth-sqlx
+//! --test postgres_faults -- --nocapture` prints the timings. The restart is simulated by
+//! a TCP proxy in the test that drops every connection and refuses new ones for a while;
+//! the shared server itself is never touched.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use plinth::{Database, Entity, Error};
+use sqlx::PgPool;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Generous: a fault must surface in seconds, not hang.
+const BOUND: Duration = Duration::from_secs(10);
+
+fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
+
+/// A row of the fault tests' table.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "notes")]
+struct Note {
+    #[entity(unique)]
+    key: String,
+    body: String,
+}
+
+impl Note {
+    fn new(key: &str) -> Self {
+        Note { key: key.to_owned(), body: format!("body of {key}") }
+    }
+}
+
+/// A schema of its own (also the application name of its connections), dropped on drop.
+struct Schema {
+    name: String,
+    admin: PgPool,
+}
+
+impl Schema {
+    async fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("plinth_faults_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let admin = PgPool::connect(&server_url()).await.expect("reach PostgreSQL (see the top of this file)");
+        sqlx::query(&format!("CREATE SCHEMA \"{name}\"")).execute(&admin).await.expect("create schema");
+        Schema { name, admin }
+    }
+
+    /// The URL of this schema on `base` (the server, or a proxy in front of it), with
+    /// extra query parameters.
+    fn url_on(&self, base: &str, extra: &str) -> String {
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let name = &self.name;
+        format!("{base}{separator}options=-c%20search_path%3D{name}{extra}&application_name={name}")
+    }
+
+    /// A database on this schema with the `notes` table, through `base`.
+    async fn open_on(&self, base: &str, extra: &str) -> Database {
+        let db = plinth_sqlx::connect(&self.url_on(base, extra)).await.expect("connect to the schema");
+        db.create_all(&[Note::table()]).await.expect("create notes");
+        db
+    }
+
+    async fn open(&self, extra: &str) -> Database {
+        self.open_on(&server_url(), extra).await
+    }
+
+    /// The keys stored, as another client sees them.
+    async fn stored_keys(&self) -> Vec<String> {
+        sqlx::query_scalar(&format!("SELECT \"key\" FROM \"{}\".\"notes\" ORDER BY \"key\"", self.name))
+            .fetch_all(&self.admin)
+            .await
+            .expect("read notes")
+    }
+
+    /// Ends this schema's connections that are inside a transaction; returns how many.
+    async fn kill_transactions(&self) -> usize {
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND state LIKE 'idle in transaction%'",
+        )
+        .bind(&self.name)
+        .fetch_all(&self.admin)
+        .await
+        .expect("terminate");
+        killed.len()
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // The test's runtime is blocked here: a runtime of its own ends the schema's
+        // connections and drops it, whether the test passed or panicked.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                let admin = PgPool::connect(&server_url()).await.expect("connect");
+                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+                    .bind(&name)
+                    .execute(&admin)
+                    .await
+                    .expect("end the schema's connections");
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                    .execute(&admin)
+                    .await
+                    .expect("drop the schema");
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// Runs `fault`, which must end within [`BOUND`]; returns its output and how long it took.
+async fn timed<T>(what: &str, fault: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let output =
+        tokio::time::timeout(BOUND, fault).await.unwrap_or_else(|_| panic!("{what}: no answer within {BOUND:?}"));
+    let elapsed = started.elapsed();
+    eprintln!("faults: {what}: {elapsed:?}");
+    (output, elapsed)
+}
+
+/// The database serves a new session: add, commit, and read back from another session.
+async fn serves_the_next_session(db: &Database, key: &str) {
+    let (record, _) = timed(&format!("{key}: next session add+commit"), async {
+        let mut session = db.session().await.expect("session after the fault");
+        let record = session.add(Note::new(key)).await.expect("add after the fault");
+        session.commit().await.expect("commit after the fault");
+        record
+    })
+    .await;
+    let again = db.session().await.expect("session").get::<Note>(record.id()).await.expect("get after the fault");
+    assert_eq!(again.map(|r| r.into_entity()), Some(Note::new(key)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_killed_mid_transaction_fails_the_session_and_commits_nothing() {
+    let schema = Schema::new().await;
+    let db = schema.open("").await;
+
+    // Killed, then the session writes again: the write fails, and so does the commit.
+    let mut session = db.session().await.expect("session");
+    session.add(Note::new("a1")).await.expect("first write begins the transaction");
+    assert_eq!(schema.kill_transactions().await, 1);
+    let (next, _) = timed("killed: next write", session.add(Note::new("a2"))).await;
+    assert!(matches!(next, Err(Error::Connection { .. })), "{next:?}");
+    let (commit, _) = timed("killed: commit after a failed write", session.commit()).await;
+    assert!(matches!(commit, Err(Error::Connection { .. })), "{commit:?}");
+
+    // Killed, then the session commits at once.
+    let mut session = db.session().await.expect("session");
+    session.add(Note::new("b1")).await.expect("write");
+    session.add(Note::new("b2")).await.expect("write");
+    assert_eq!(schema.kill_transactions().await, 1);
+    let (commit, _) = timed("killed: commit", session.commit()).await;
+    assert!(matches!(commit, Err(Error::Connection { .. })), "{commit:?}");
+
+    assert_eq!(schema.stored_keys().await, Vec::<String>::new(), "nothing of either session is stored");
+    serves_the_next_session(&db, "after-kill").await;
+    assert_eq!(schema.stored_keys().await, ["after-kill"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_timeout_fails_the_session_and_commits_nothing() {
+    let schema = Schema::new().await;
+    let db = schema.open("%20-c%20statement_timeout%3D500").await;
+    let mut session = db.session().await.expect("session");
+    let mut locked = session.add(Note::new("locked")).await.expect("add");
+    session.commit().await.expect("commit");
+
+    // Another client holds the row's lock, so Plinth's update waits past the timeout.
+    let mut holder = schema.admin.begin().await.expect("admin transaction");
+    sqlx::query(&format!("SELECT 1 FROM \"{}\".\"notes\" WHERE \"id\" = $1 FOR UPDATE", schema.name))
+        .bind(locked.id())
+        .execute(&mut *holder)
+        .await
+        .expect("lock the row");
+    let mut session = db.session().await.expect("session");
+    session.add(Note::new("written-before-the-timeout")).await.expect("add");
+    locked.body = "changed".into();
+    let (update, elapsed) = timed("statement timeout: update of a locked row", session.update(&mut locked)).await;
+    let message = update.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    assert!(matches!(update, Err(Error::Backend { .. })) && message.contains("statement timeout"), "{update:?}");
+    assert!(elapsed >= Duration::from_millis(400), "the timeout is 500 ms, it fired after {elapsed:?}");
+    let (commit, _) = timed("statement timeout: commit", session.commit()).await;
+    let message = commit.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    assert!(matches!(commit, Err(Error::Backend { .. })) && message.contains("nothing was committed"), "{commit:?}");
+    holder.rollback().await.expect("release the lock");
+
+    assert_eq!(schema.stored_keys().await, ["locked"], "the insert before the timeout is not stored");
+    let stored = db.session().await.expect("session").get::<Note>(locked.id()).await.expect("get");
+    assert_eq!(stored.map(|r| r.into_entity()), Some(Note::new("locked")), "the update is not stored");
+    serves_the_next_session(&db, "after-timeout").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_fails_the_next_session_after_the_acquire_timeout() {
+    let schema = Schema::new().await;
+    let db = schema.open("&max_connections=2&acquire_timeout=1").await;
+    let mut first = db.session().await.expect("session");
+    first.add(Note::new("first")).await.expect("holds a connection");
+    let mut second = db.session().await.expect("session");
+    second.add(Note::new("second")).await.expect("holds the other connection");
+
+    let mut third = db.session().await.expect("a session takes no connection until it needs one");
+    let (waited, elapsed) = timed("full pool: add", third.add(Note::new("third"))).await;
+    assert!(matches!(waited, Err(Error::Connection { .. })), "{waited:?}");
+    assert!(elapsed >= Duration::from_millis(900), "the acquire timeout is 1 s, it fired after {elapsed:?}");
+    third.commit().await.expect("a session that wrote nothing commits nothing");
+
+    first.commit().await.expect("the holders are unharmed");
+    serves_the_next_session(&db, "after-full-pool").await;
+    second.commit().await.expect("the holders are unharmed");
+    assert_eq!(schema.stored_keys().await, ["after-full-pool", "first", "second"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unique_violation_that_aborts_the_transaction_fails_its_commit() {
+    let schema = Schema::new().await;
+    let db = schema.open("").await;
+    let mut setup = db.session().await.expect("session");
+    let mut mine = setup.add(Note::new("mine")).await.expect("add");
+    let mut theirs = setup.add(Note::new("theirs")).await.expect("add");
+    setup.commit().await.expect("commit");
+
+    // The other session takes `wanted` first, uncommitted, so this session's update
+    // waits on the unique index and fails inside PostgreSQL once the other commits:
+    // the server aborts the whole transaction, including the insert made before.
+    let mut other = db.session().await.expect("session");
+    theirs.key = "wanted".into();
+    other.update(&mut theirs).await.expect("the other session takes the value");
+    let mut session = db.session().await.expect("session");
+    session.add(Note::new("inserted-before")).await.expect("add");
+    mine.key = "wanted".into();
+    let racing = tokio::spawn(async move {
+        let result = session.update(&mut mine).await;
+        (session, result)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    other.commit().await.expect("the other session commits");
+    let (session, update) = racing.await.expect("the update task");
+    assert!(matches!(&update, Err(Error::UniqueViolation { column, .. }) if column == "key"), "{update:?}");
+    let commit = session.commit().await;
+    assert!(matches!(&commit, Err(Error::UniqueViolation { column, .. }) if column == "key"), "{commit:?}");
+
+    assert_eq!(schema.stored_keys().await, ["mine", "wanted"], "the insert before the violation is not stored");
+    serves_the_next_session(&db, "after-race").await;
+}
+
+/// A TCP proxy in front of the server that can be cut like a server restart: every open
+/// connection dropped, new ones refused, then accepted again on the same port.
+struct Proxy {
+    port: u16,
+    accepting: Option<JoinHandle<()>>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let mut proxy = Proxy { port, accepting: None, connections: Arc::default() };
+        proxy.accept_on(listener);
+        proxy
+    }
+
+    fn accept_on(&mut self, listener: TcpListener) {
+        let connections = Arc::clone(&self.connections);
+        self.accepting = Some(tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let forwarding = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                connections.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(forwarding);
+            }
+        }));
+    }
+
+    /// The server "goes down": the port is closed and every connection dropped.
+    fn cut(&mut self) {
+        if let Some(accepting) = self.accepting.take() {
+            accepting.abort();
+        }
+        for connection in self.connections.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..) {
+            connection.abort();
+        }
+    }
+
+    /// The server "is back" on the same port.
+    async fn resume(&mut self) {
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(listener) => break listener,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        self.accept_on(listener);
+    }
+
+    fn url(&self) -> String {
+        let server = url::Url::parse(&server_url()).expect("DATABASE_URL");
+        let user = server.username();
+        format!("postgres://{user}@127.0.0.1:{}{}", self.port, server.path())
+    }
+}
+
+/// What the writers saw during a restart.
+#[derive(Debug, Default)]
+struct Outcomes {
+    committed: Vec<String>,
+    failed_before_commit: Vec<String>,
+    failed_commit: Vec<String>,
+    errors: Vec<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_fails_sessions_in_flight_and_the_pool_recovers() {
+    let schema = Schema::new().await;
+    let mut proxy = Proxy::start().await;
+    let db = schema.open_on(&proxy.url(), "&max_connections=4&acquire_timeout=3&connect_timeout=3").await;
+    let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+    let stop_at = Instant::now() + Duration::from_secs(4);
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (db, outcomes) = (db.clone(), Arc::clone(&outcomes));
+            tokio::spawn(async move {
+                let mut n = 0;
+                while Instant::now() < stop_at {
+                    n += 1;
+                    let key = format!("w{writer}-{n}");
+                    let started = Instant::now();
+                    let result = async {
+                        let mut session = db.session().await.map_err(|e| (false, e))?;
+                        session.add(Note::new(&format!("{key}-a"))).await.map_err(|e| (false, e))?;
+                        session.add(Note::new(&format!("{key}-b"))).await.map_err(|e| (false, e))?;
+                        session.commit().await.map_err(|e| (true, e))
+                    }
+                    .await;
+                    let took = started.elapsed();
+                    assert!(took < BOUND, "a session took {took:?} during the restart");
+                    let mut seen = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match result {
+                        Ok(()) => seen.committed.push(key),
+                        Err((at_commit, err)) => {
+                            assert!(matches!(err, Error::Connection { .. }), "{key}: {err:?}");
+                            seen.errors.push(format!("{took:?} {err}"));
+                            match at_commit {
+                                true => seen.failed_commit.push(key),
+                                false => seen.failed_before_commit.push(key),
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.resume().await;
+    for writer in writers {
+        writer.await.expect("a writer panicked");
+    }
+    serves_the_next_session(&db, "after-restart").await;
+
+    let stored = schema.stored_keys().await;
+    let outcomes = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let halves = |key: &String| {
+        [format!("{key}-a"), format!("{key}-b")].iter().filter(|half| stored.binary_search(half).is_ok()).count()
+    };
+    for key in &outcomes.committed {
+        assert_eq!(halves(key), 2, "{key} was committed but is not stored whole");
+    }
+    for key in &outcomes.failed_before_commit {
+        assert_eq!(halves(key), 0, "{key} failed before its commit but something of it is stored");
+    }
+    // A commit whose answer was lost may have landed or not, but never half.
+    let landed = outcomes.failed_commit.iter().filter(|key| halves(key) == 2).count();
+    for key in &outcomes.failed_commit {
+        assert_ne!(halves(key), 1, "{key} is stored half");
+    }
+    eprintln!(
+        "faults: restart: committed={} failed_before_commit={} failed_commit={} (of which landed={landed}) stored_rows={}",
+        outcomes.committed.len(),
+        outcomes.failed_before_commit.len(),
+        outcomes.failed_commit.len(),
+        stored.len(),
+    );
+    for error in outcomes.errors.iter().take(6) {
+        eprintln!("faults: restart error: {error}");
+    }
+    assert!(!outcomes.committed.is_empty() && !outcomes.errors.is_empty(), "{outcomes:?}");
+}
