@@ -1,10 +1,18 @@
-//! `cargo xtask bench`: runs `plinth-bench` (release) and writes BENCHMARKS.md.
+//! `cargo xtask bench`: runs `plinth-bench` (release) and the browser benchmark
+//! (`backend-browser/tests/browser_bench.rs`, release wasm in headless Chromium),
+//! measures the demo page's release wasm, and writes BENCHMARKS.md.
+
+use std::path::PathBuf;
 
 use xshell::{cmd, Shell};
 
+use crate::browser::{chromedriver, ensure_browser_tools};
 use crate::flags::Bench;
 use crate::tools::workspace_root;
 use crate::{postgres, Result};
+
+/// The prefix of the browser benchmark's result lines.
+const LINE_PREFIX: &str = "plinth-bench\t";
 
 pub(crate) fn run(flags: &Bench) -> Result {
     let sh = Shell::new()?;
@@ -13,6 +21,9 @@ pub(crate) fn run(flags: &Bench) -> Result {
     let quick = flags.quick.then_some("--quick");
     let table =
         cmd!(sh, "cargo run --locked --release -p plinth-bench -- --postgres {database_url} {quick...}").read()?;
+    let browser_table = browser_table(&sh, flags.quick)?;
+    let (wasm_bytes, wasm_gzip_bytes) = demo_wasm_size(&sh)?;
+
     let machine = cmd!(sh, "uname -srm").read().unwrap_or_default();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -26,6 +37,7 @@ pub(crate) fn run(flags: &Bench) -> Result {
     let date = cmd!(sh, "date -u +%Y-%m-%dT%H:%MZ").read().unwrap_or_default();
     let rustc = cmd!(sh, "rustc --version").read().unwrap_or_default();
     let postgres_version = cmd!(sh, "psql --version").read().unwrap_or_default();
+    let chromium = cmd!(sh, "chromium --version").read().unwrap_or_default();
     let notes = sh.read_file("bench/NOTES.md").unwrap_or_default();
     let document = format!(
         "# Benchmarks\n\n\
@@ -35,10 +47,103 @@ pub(crate) fn run(flags: &Bench) -> Result {
          - method: each workload runs Plinth and its baseline in alternating rounds in one process on the same \
          database (current-thread tokio runtime); times are per operation, median and interquartile range; \
          ratio = Plinth median / baseline median\n\n\
-         {table}\n{notes}",
+         {table}\n\
+         ## Browser (headless Chromium)\n\n\
+         - {chromium}, headless; release wasm (wasm-bindgen 0.2.130), run by wasm-bindgen-test-runner\n\
+         - method: `backend-browser/tests/browser_bench.rs`; in one page, Plinth and its hand-written \
+         baseline (gloo-storage, web-sys) alternate round after round; a sample is 1,000 operations timed \
+         together with `performance.now()` (IndexedDB: 200 gets, 50 inserts; one `add_all` or query); times are per operation, median and interquartile range; the table grows 1,000 → \
+         10,000 → 20,000 rows and the point workloads run at 1,000 and at 20,000\n\n\
+         {browser_table}\n\
+         - demo page wasm (`wasm-pack build demo-web --release`, no wasm-opt): {wasm_bytes} bytes, \
+         {wasm_gzip_bytes} gzipped (`gzip -9`)\n\n\
+         {notes}",
         if flags.quick { " --quick" } else { "" },
     );
     sh.write_file("BENCHMARKS.md", document)?;
     println!("xtask: wrote BENCHMARKS.md");
     Ok(())
+}
+
+/// Runs the browser benchmark in headless Chromium and renders its result lines as
+/// a table with the native table's columns.
+fn browser_table(sh: &Shell, quick: bool) -> Result<String> {
+    ensure_browser_tools(sh)?;
+    let driver = chromedriver().ok_or("chromedriver not found on PATH")?;
+    let webdriver_json = sh.current_dir().join("backend-browser").join("webdriver.json");
+    let mut test = cmd!(
+        sh,
+        "cargo test --locked --release --target wasm32-unknown-unknown -p plinth-browser --test browser_bench
+         -- --include-ignored --nocapture"
+    )
+    .env("CHROMEDRIVER", driver)
+    .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json)
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "1800");
+    test = if quick { test.env("PLINTH_BENCH_QUICK", "1") } else { test.env_remove("PLINTH_BENCH_QUICK") };
+    let output = test.read()?;
+    let rows: Vec<String> =
+        output.lines().filter_map(|l| l.trim().strip_prefix(LINE_PREFIX)).map(markdown_row).collect::<Result<_>>()?;
+    if rows.is_empty() {
+        return Err(format!("the browser benchmark printed no result lines:\n{output}").into());
+    }
+    let mut table = String::from(
+        "| backend | workload | Plinth median (IQR) | baseline | baseline median (IQR) | ratio | target |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        table.push_str(&row);
+    }
+    if quick {
+        table.push_str("\n(quick run: fewer rounds, wider spreads)\n");
+    }
+    Ok(table)
+}
+
+/// One result line (tab-separated: backend, workload, Plinth median, 25th and 75th
+/// percentile in µs, baseline name, its three figures, target or `-`) as a table row.
+fn markdown_row(line: &str) -> Result<String> {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let [backend, workload, p_median, p_low, p_high, baseline, b_median, b_low, b_high, target] = fields[..] else {
+        return Err(format!("a malformed browser benchmark line: {line:?}").into());
+    };
+    let number = |text: &str| text.parse::<f64>().map_err(|e| format!("{text:?} in {line:?}: {e}"));
+    let (p_median, b_median) = (number(p_median)?, number(b_median)?);
+    let ratio = p_median / b_median.max(f64::MIN_POSITIVE);
+    let verdict = match target {
+        "-" => "—".to_owned(),
+        target => {
+            let target = number(target)?;
+            format!("≤ {target:.2} {}", if ratio <= target { "✓" } else { "✗" })
+        }
+    };
+    Ok(format!(
+        "| {backend} | {workload} | {} ({}–{}) | {baseline} | {} ({}–{}) | **{ratio:.2}** | {verdict} |\n",
+        micros(p_median),
+        micros(number(p_low)?),
+        micros(number(p_high)?),
+        micros(b_median),
+        micros(number(b_low)?),
+        micros(number(b_high)?),
+    ))
+}
+
+/// µs as the native table shows them.
+fn micros(us: f64) -> String {
+    if us >= 10_000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+/// The demo page's release wasm, built as `cargo xtask demo` builds it but into the
+/// target folder: its size in bytes, raw and gzipped.
+fn demo_wasm_size(sh: &Shell) -> Result<(usize, usize)> {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| sh.current_dir().join("target"), PathBuf::from);
+    let out_dir = target.join("bench-demo-pkg");
+    cmd!(sh, "wasm-pack build demo-web --target web --release --no-typescript --out-dir {out_dir}").run()?;
+    let wasm = out_dir.join("plinth_demo_bg.wasm");
+    let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
+    let gzipped = cmd!(sh, "gzip -9 -c {wasm}").output()?.stdout.len();
+    Ok((usize::try_from(raw)?, gzipped))
 }

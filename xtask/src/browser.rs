@@ -33,7 +33,7 @@ pub(crate) fn run_browser_tests(sh: &Shell) -> Result {
 }
 
 /// `chromedriver` from `CHROMEDRIVER` or PATH.
-fn chromedriver() -> Option<PathBuf> {
+pub(crate) fn chromedriver() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).filter(|p| p.is_file()) {
         return Some(path);
     }
