@@ -101,6 +101,25 @@ macro_rules! query_functions {
             Box::pin(query.fetch_all(conn))
         }
 
+        /// Decodes rows as they arrive, so each is read while its bytes are still in cache
+        /// and freed at once, instead of buffering every driver row first.
+        fn fetch_decoded<'c, 'q: 'c>(
+            conn: &'c mut $conn,
+            query: $query<'q>,
+            table: &'static plinth::Table,
+            decode: fn(&plinth::Table, &$row) -> plinth::Result<plinth::StoredRow>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = plinth::Result<Vec<plinth::StoredRow>>> + Send + 'c>> {
+            Box::pin(async move {
+                use futures_util::TryStreamExt as _;
+                let mut stream = query.fetch(conn);
+                let mut rows = Vec::new();
+                while let Some(row) = stream.try_next().await.map_err(|e| map_err(NAME, Some(table), e))? {
+                    rows.push(decode(table, &row)?);
+                }
+                Ok(rows)
+            })
+        }
+
         fn fetch_optional<'c, 'q: 'c>(conn: &'c mut $conn, query: $query<'q>) -> Boxed<'c, Option<$row>> {
             Box::pin(query.fetch_optional(conn))
         }

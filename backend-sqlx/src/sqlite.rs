@@ -201,11 +201,8 @@ impl Transaction for SqliteTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let sql = self.statements.get(table);
         let statement = compile_select(Sqlite, table, &sql.columns, select);
-        let rows =
-            fetch_all(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
-                .await
-                .map_err(|e| map_err(NAME, Some(table), e))?;
-        rows.iter().map(|row| codec::decode(table, row)).collect()
+        let mut reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
+        fetch_decoded(&mut reader, bind_all(&statement), table, codec::decode).await
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {

@@ -25,6 +25,23 @@ impl Timing {
     }
 }
 
+/// What a paired measurement is called and how long it runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Workload<'a> {
+    /// The database, e.g. "PostgreSQL".
+    pub(crate) backend: &'a str,
+    /// What is measured.
+    pub(crate) name: &'a str,
+    /// The highest acceptable ratio, if there is a target.
+    pub(crate) target: Option<f64>,
+    /// Timed batches per side.
+    pub(crate) rounds: usize,
+    /// Operations per batch.
+    pub(crate) ops: u32,
+    /// What the baseline is.
+    pub(crate) baseline_name: &'a str,
+}
+
 /// One line of the report.
 #[derive(Debug)]
 pub(crate) struct Row {
@@ -46,13 +63,21 @@ impl Row {
 #[derive(Debug)]
 pub(crate) struct Report {
     quick: bool,
+    only: Option<String>,
     pub(crate) rows: Vec<Row>,
     pub(crate) facts: Vec<(String, String)>,
 }
 
 impl Report {
-    pub(crate) fn new(quick: bool) -> Self {
-        Report { quick, rows: Vec::new(), facts: Vec::new() }
+    /// A report of every workload, or with `only`, of those whose backend and name
+    /// contain it (to profile one workload).
+    pub(crate) fn new(quick: bool, only: Option<String>) -> Self {
+        Report { quick, only, rows: Vec::new(), facts: Vec::new() }
+    }
+
+    /// Whether the workload is to be measured.
+    pub(crate) fn wants(&self, backend: &str, workload: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| format!("{backend} {workload}").contains(only))
     }
 
     /// Times `plinth` and `baseline`, `ops` operations per batch, alternating which goes
@@ -66,8 +91,8 @@ impl Report {
         rounds: usize,
         ops: u32,
         baseline_name: &str,
-        mut plinth: P,
-        mut baseline: B,
+        plinth: P,
+        baseline: B,
     ) -> Result<(), E>
     where
         P: FnMut() -> PF,
@@ -75,16 +100,47 @@ impl Report {
         PF: Future<Output = Result<(), E>>,
         BF: Future<Output = Result<(), E>>,
     {
+        let workload = Workload { backend, name: workload, target, rounds, ops, baseline_name };
+        self.pair_prepared(workload, || std::future::ready(Ok(())), plinth, baseline).await
+    }
+
+    /// Like [`pair`](Report::pair), but runs `prepare` (untimed) before every timed
+    /// batch of either side, e.g. to empty a table the batch fills.
+    pub(crate) async fn pair_prepared<S, P, B, SF, PF, BF, E>(
+        &mut self,
+        workload: Workload<'_>,
+        mut prepare: S,
+        mut plinth: P,
+        mut baseline: B,
+    ) -> Result<(), E>
+    where
+        S: FnMut() -> SF,
+        P: FnMut() -> PF,
+        B: FnMut() -> BF,
+        SF: Future<Output = Result<(), E>>,
+        PF: Future<Output = Result<(), E>>,
+        BF: Future<Output = Result<(), E>>,
+    {
+        let Workload { backend, name: workload, target, rounds, ops, baseline_name } = workload;
+        if !self.wants(backend, workload) {
+            return Ok(());
+        }
         let (mut ours, mut theirs) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
         // One warm-up round each: statements prepared, caches filled.
+        prepare().await?;
         plinth().await?;
+        prepare().await?;
         baseline().await?;
         for round in 0..rounds {
             if round % 2 == 0 {
+                prepare().await?;
                 ours.push(time(&mut plinth).await? / ops);
+                prepare().await?;
                 theirs.push(time(&mut baseline).await? / ops);
             } else {
+                prepare().await?;
                 theirs.push(time(&mut baseline).await? / ops);
+                prepare().await?;
                 ours.push(time(&mut plinth).await? / ops);
             }
         }

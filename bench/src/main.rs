@@ -3,7 +3,8 @@
 //! median time per operation of each and their ratio. Run through `cargo xtask bench`
 //! (`--quick` for a short run), which writes the Markdown this prints to BENCHMARKS.md.
 //!
-//! `plinth-bench [--quick] [--postgres URL]`
+//! `plinth-bench [--quick] [--postgres URL] [--only TEXT]`; `--only` measures just the
+//! workloads whose backend and name contain TEXT, e.g. `--only "PostgreSQL fetch all"`.
 
 mod harness;
 mod memory;
@@ -27,6 +28,7 @@ pub(crate) struct Plan {
 
 fn main() -> std::process::ExitCode {
     let mut quick = false;
+    let mut only = None;
     let mut postgres =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let mut args = std::env::args().skip(1);
@@ -34,8 +36,9 @@ fn main() -> std::process::ExitCode {
         match arg.as_str() {
             "--quick" => quick = true,
             "--postgres" => postgres = args.next().unwrap_or_default(),
+            "--only" => only = args.next(),
             other => {
-                eprintln!("plinth-bench: unknown argument `{other}`; use --quick or --postgres URL");
+                eprintln!("plinth-bench: unknown argument `{other}`; use --quick, --postgres URL or --only TEXT");
                 return std::process::ExitCode::FAILURE;
             }
         }
@@ -49,7 +52,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let mut report = harness::Report::new(quick);
+        let mut report = harness::Report::new(quick, only);
         sql::run(&mut report, plan, "PostgreSQL", &postgres).await?;
         let sqlite = std::env::temp_dir().join(format!("plinth-bench-{}.sqlite", std::process::id()));
         let sqlite_url = format!("sqlite://{}", sqlite.display());
@@ -58,8 +61,10 @@ fn main() -> std::process::ExitCode {
             let _ = std::fs::remove_file(format!("{}{suffix}", sqlite.display()));
         }
         outcome?;
-        memory::run(&mut report, quick).await?;
-        memory::allocations(&mut report, GLOBAL).await?;
+        if report.wants("memory", "") {
+            memory::run(&mut report).await?;
+            memory::allocations(&mut report, GLOBAL).await?;
+        }
         Ok::<_, Box<dyn std::error::Error>>(report)
     });
     match result {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use plinth::{Database, Entity, Record};
 
-use crate::harness::Report;
+use crate::harness::{Report, Workload};
 use crate::Plan;
 
 /// The table reads run against.
@@ -210,8 +210,13 @@ impl Raw {
         }
     }
 
+    /// Empties the bulk table between runs, so no run pays for another's dead rows
+    /// (SQLite's unqualified `DELETE` is its truncate).
     async fn clear_bulk(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool, _p| sqlx::query("DELETE FROM \"bench_bulk\"").execute(pool).await.map(drop))
+        match self {
+            Raw::Postgres(pool) => sqlx::query("TRUNCATE \"bench_bulk\"").execute(pool).await.map(drop),
+            Raw::Sqlite(pool) => sqlx::query("DELETE FROM \"bench_bulk\"").execute(pool).await.map(drop),
+        }
     }
 
     /// Ten operations in one transaction: 4 gets, 3 updates, 2 inserts, 1 delete.
@@ -484,63 +489,24 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
     let bulk_rounds = rounds.min(9);
     let baseline_name =
         if raw.is_postgres() { "sqlx UNNEST, one statement" } else { "sqlx prepared INSERT per row, one transaction" };
-    report
-        .pair(
-            backend,
-            "add_all of 10,000 rows",
-            Some(1.2),
-            bulk_rounds,
-            1,
-            baseline_name,
-            || {
-                let (db, raw, batch) = (db.clone(), raw.clone(), batch.clone());
-                async move {
-                    raw.clear_bulk().await?;
-                    let mut session = db.session().await?;
-                    session.add_all(batch).await?;
-                    session.commit().await?;
-                    Ok::<_, Error>(())
-                }
-            },
-            || {
-                let (raw, batch) = (raw.clone(), batch.clone());
-                async move {
-                    raw.clear_bulk().await?;
-                    raw.bulk(&batch, false).await?;
-                    Ok(())
-                }
-            },
-        )
-        .await?;
+    let workload = Workload {
+        backend,
+        name: "add_all of 10,000 rows",
+        target: Some(1.2),
+        rounds: bulk_rounds,
+        ops: 1,
+        baseline_name,
+    };
+    bulk_pair(report, workload, &db, &raw, &batch, false).await?;
     if raw.is_postgres() {
-        report
-            .pair(
-                backend,
-                "add_all of 10,000 rows vs one INSERT per row",
-                Some(0.1),
-                bulk_rounds.min(3),
-                1,
-                "sqlx INSERT per row, one transaction",
-                || {
-                    let (db, raw, batch) = (db.clone(), raw.clone(), batch.clone());
-                    async move {
-                        raw.clear_bulk().await?;
-                        let mut session = db.session().await?;
-                        session.add_all(batch).await?;
-                        session.commit().await?;
-                        Ok::<_, Error>(())
-                    }
-                },
-                || {
-                    let (raw, batch) = (raw.clone(), batch.clone());
-                    async move {
-                        raw.clear_bulk().await?;
-                        raw.bulk(&batch, true).await?;
-                        Ok(())
-                    }
-                },
-            )
-            .await?;
+        let workload = Workload {
+            name: "add_all of 10,000 rows vs one INSERT per row",
+            target: Some(0.1),
+            rounds: bulk_rounds.min(3),
+            baseline_name: "sqlx INSERT per row, one transaction",
+            ..workload
+        };
+        bulk_pair(report, workload, &db, &raw, &batch, true).await?;
     }
     close(raw).await
 }
@@ -574,4 +540,38 @@ async fn close(raw: Raw) -> Result<(), Error> {
         Raw::Sqlite(pool) => pool.close().await,
     }
     Ok(())
+}
+
+/// `add_all` of `batch` against the baseline's bulk insert, the table emptied (untimed)
+/// before every batch.
+async fn bulk_pair(
+    report: &mut Report,
+    workload: Workload<'_>,
+    db: &Database,
+    raw: &Raw,
+    batch: &[BulkRow],
+    one_per_row: bool,
+) -> Result<(), Error> {
+    report
+        .pair_prepared(
+            workload,
+            || {
+                let raw = raw.clone();
+                async move { Ok::<_, Error>(raw.clear_bulk().await?) }
+            },
+            || {
+                let (db, batch) = (db.clone(), batch.to_vec());
+                async move {
+                    let mut session = db.session().await?;
+                    session.add_all(batch).await?;
+                    session.commit().await?;
+                    Ok(())
+                }
+            },
+            || {
+                let (raw, batch) = (raw.clone(), batch.to_vec());
+                async move { Ok(raw.bulk(&batch, one_per_row).await?) }
+            },
+        )
+        .await
 }

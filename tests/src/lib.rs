@@ -53,6 +53,7 @@ macro_rules! conformance_suite {
             unique::unique_violation_writes_nothing_and_session_goes_on,
             unique::unique_violation_against_a_committed_row,
             unique::unique_violation_in_add_all_writes_none_of_the_batch,
+            unique::unique_violation_in_a_large_add_all_writes_none_of_it,
             unique::unique_violation_on_update,
             unique::a_value_freed_by_delete_can_be_reused,
             unique::nulls_never_collide_in_unique_columns,

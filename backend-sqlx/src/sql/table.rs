@@ -17,6 +17,10 @@ pub(crate) struct TableSql {
     /// array parameter per column. SQLite: one row's `INSERT … VALUES`, used when a batch
     /// has a single row.
     pub(crate) insert: String,
+    /// PostgreSQL: the same `INSERT … SELECT FROM UNNEST(…)` without `ON CONFLICT`, for
+    /// large batches run inside a savepoint; empty on SQLite and for tables without
+    /// fields.
+    pub(crate) bulk_insert: String,
     /// `UPDATE … WHERE "id" = … RETURNING` timestamps; on PostgreSQL it also refuses
     /// (returns no row) when another row holds one of the new unique values.
     pub(crate) update: String,
@@ -40,18 +44,19 @@ impl TableSql {
             Dialect::Postgres => format!("DELETE FROM {name} WHERE \"id\" = $1"),
             Dialect::Sqlite => format!("DELETE FROM {name} WHERE \"id\" = ?1"),
         };
-        let insert = match dialect {
-            Dialect::Postgres if n == 0 => {
-                format!("INSERT INTO {name} (\"created_at\") SELECT now() FROM generate_series(1, $1){RETURNING}")
-            }
+        let unnest = || {
+            let arrays = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            format!("INSERT INTO {name} ({}) SELECT * FROM UNNEST({arrays})", fields.join(", "))
+        };
+        let (insert, bulk_insert) = match dialect {
+            Dialect::Postgres if n == 0 => (
+                format!("INSERT INTO {name} (\"created_at\") SELECT now() FROM generate_series(1, $1){RETURNING}"),
+                String::new(),
+            ),
             Dialect::Postgres => {
-                let arrays = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                format!(
-                    "INSERT INTO {name} ({}) SELECT * FROM UNNEST({arrays}) ON CONFLICT DO NOTHING{RETURNING}",
-                    fields.join(", ")
-                )
+                (format!("{} ON CONFLICT DO NOTHING{RETURNING}", unnest()), format!("{}{RETURNING}", unnest()))
             }
-            Dialect::Sqlite => sqlite_insert(table, 1),
+            Dialect::Sqlite => (sqlite_insert(table, 1), String::new()),
         };
         let update = match dialect {
             Dialect::Postgres => postgres_update(table, &name, &fields),
@@ -65,7 +70,7 @@ impl TableSql {
                 )
             }
         };
-        TableSql { table, columns, get, insert, update, delete }
+        TableSql { table, columns, get, insert, bulk_insert, update, delete }
     }
 }
 

@@ -65,6 +65,30 @@ pub async fn unique_violation_in_add_all_writes_none_of_the_batch(fx: &mut impl 
     assert_eq!(names, ["alice", "x"]);
 }
 
+/// The same for batches of thousands of rows, which backends may insert another way
+/// (PostgreSQL: inside a savepoint): the failed batch leaves no row, and the session
+/// then stores a large batch and commits.
+pub async fn unique_violation_in_a_large_add_all_writes_none_of_it(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    committed(&db, vec![User::named("u01500")]).await;
+    let batch = |from: usize| (from..from + 3000).map(|i| User::named(&format!("u{i:05}"))).collect::<Vec<_>>();
+    let mut session = db.session().await.expect("session");
+    let against_table = session.add_all(batch(0)).await;
+    assert!(is_username_violation(&against_table), "{against_table:?}");
+    let mut repeated = batch(10_000);
+    repeated.push(User::named("u10000"));
+    let inside_batch = session.add_all(repeated).await;
+    assert!(is_username_violation(&inside_batch), "{inside_batch:?}");
+    let stored = session.add_all(batch(20_000)).await.expect("the session is still usable");
+    assert_eq!(stored.len(), 3000);
+    assert!(stored.windows(2).all(|w| w[0].id() < w[1].id()), "ids ascend in input order");
+    session.commit().await.expect("commit");
+    let mut session = db.session().await.expect("session");
+    assert_eq!(session.query::<User>().count().await.expect("count"), 3001);
+    let first = session.query::<User>().filter(|c| c.username.eq("u20000")).first().await.expect("query");
+    assert_eq!(first.map(|u| u.id()), Some(stored[0].id()));
+}
+
 /// Updating a row to a taken value is refused and the row keeps its value.
 pub async fn unique_violation_on_update(fx: &mut impl Fixture) {
     let db = setup(fx).await;
