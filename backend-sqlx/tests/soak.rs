@@ -9,9 +9,11 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use plinth::Database;
-use plinth_conformance::{soak, Fixture};
+use plinth::{Database, Entity, Error};
+use plinth_conformance::soak::{self, SoakRow};
+use plinth_conformance::Fixture;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -121,4 +123,45 @@ async fn sqlite_soak_8_tasks_keeps_every_committed_write_and_nothing_else() {
 async fn sqlite_soak_32_tasks_keeps_every_committed_write_and_nothing_else() {
     let report = soak::run(&mut SqliteFile::new(), 32, 100).await;
     assert!(report.committed > 0 && report.errors_of_kind("UniqueViolation") > 0, "{report:?}");
+}
+
+/// SQLite allows one writer. A session that cannot get the write lock within the busy
+/// timeout (5 s) gets a typed error naming the lock, writes nothing, and can be retried;
+/// the writer holding the lock commits as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_writer_blocked_past_the_busy_timeout_gets_a_typed_error() {
+    let mut file = SqliteFile::new();
+    let db = file.open().await;
+    db.create_all(&[SoakRow::table()]).await.expect("create");
+    let row = |tag: &str| SoakRow { task: 0, tag: tag.to_owned(), slot: None, version: 0 };
+    let mut holder = db.session().await.expect("session");
+    holder.add(row("held")).await.expect("the first writer takes the lock");
+
+    let mut blocked = db.session().await.expect("session");
+    let started = Instant::now();
+    let waited = tokio::time::timeout(Duration::from_secs(20), blocked.add(row("blocked"))).await;
+    let elapsed = started.elapsed();
+    eprintln!("soak: sqlite busy: second writer answered after {elapsed:?}: {waited:?}");
+    let waited = waited.expect("the blocked writer answers within the busy timeout, not never");
+    let message = waited.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    assert!(matches!(waited, Err(Error::Backend { .. })) && message.contains("database is locked"), "{waited:?}");
+    assert!(elapsed >= Duration::from_secs(4), "the busy timeout is 5 s, the error came after {elapsed:?}");
+    blocked.rollback().await.expect("rollback of the blocked session");
+
+    holder.commit().await.expect("the holder commits");
+    let mut retry = db.session().await.expect("session");
+    retry.add(row("retried")).await.expect("the retry gets the lock");
+    retry.commit().await.expect("commit");
+    let tags: Vec<String> = db
+        .session()
+        .await
+        .expect("session")
+        .query::<SoakRow>()
+        .all()
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|r| r.tag.clone())
+        .collect();
+    assert_eq!(tags, ["held", "retried"]);
 }
