@@ -1,13 +1,13 @@
 //! [`LazyTransaction`]: a session's connection, taken only when needed.
 //!
-//! Reads before a session's first write run on any pooled connection in autocommit
-//! mode; the first write begins the transaction, and every later statement runs in it.
-//! At READ COMMITTED (both databases' default here) that is indistinguishable from a
-//! transaction begun up front — each statement sees what was committed when it started —
-//! but a read-only session costs no `BEGIN`/`COMMIT` round trips and holds no
-//! connection between statements.
-
-use std::ops::{Deref, DerefMut};
+//! Reads before a session's first write run in autocommit mode on a connection the
+//! session takes from the pool at its first read and keeps (as SQLAlchemy's session
+//! does), so a run of reads pays for one pool checkout, not one each. The first write
+//! hands that connection back and begins the transaction, and every later statement
+//! runs in it. At READ COMMITTED (both databases' default here) that is
+//! indistinguishable from a transaction begun up front — each statement sees what was
+//! committed when it started — but a read-only session costs no `BEGIN`/`COMMIT`
+//! round trips.
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
@@ -16,38 +16,14 @@ use sqlx::{Database, Pool, Transaction};
 #[derive(Debug)]
 pub(crate) struct LazyTransaction<DB: Database> {
     pool: Pool<DB>,
+    /// The connection reads run on until the first write.
+    reading: Option<PoolConnection<DB>>,
     tx: Option<Transaction<'static, DB>>,
-}
-
-/// A connection to read on: the session's transaction, or one borrowed from the pool.
-pub(crate) enum Reader<'a, DB: Database> {
-    InTransaction(&'a mut DB::Connection),
-    Pooled(PoolConnection<DB>),
-}
-
-impl<DB: Database> Deref for Reader<'_, DB> {
-    type Target = DB::Connection;
-
-    fn deref(&self) -> &DB::Connection {
-        match self {
-            Reader::InTransaction(conn) => conn,
-            Reader::Pooled(conn) => conn,
-        }
-    }
-}
-
-impl<DB: Database> DerefMut for Reader<'_, DB> {
-    fn deref_mut(&mut self) -> &mut DB::Connection {
-        match self {
-            Reader::InTransaction(conn) => conn,
-            Reader::Pooled(conn) => conn,
-        }
-    }
 }
 
 impl<DB: Database> LazyTransaction<DB> {
     pub(crate) fn new(pool: Pool<DB>) -> Self {
-        LazyTransaction { pool, tx: None }
+        LazyTransaction { pool, reading: None, tx: None }
     }
 
     /// Whether the transaction has begun (a write has been made).
@@ -55,19 +31,28 @@ impl<DB: Database> LazyTransaction<DB> {
         self.tx.is_some()
     }
 
-    /// Where to read: inside the transaction once it has begun, else any connection.
-    pub(crate) async fn reader(&mut self) -> Result<Reader<'_, DB>, sqlx::Error> {
-        match &mut self.tx {
-            Some(tx) => Ok(Reader::InTransaction(&mut **tx)),
-            None => Ok(Reader::Pooled(self.pool.acquire().await?)),
+    /// Where to read: inside the transaction once it has begun, else the session's
+    /// reading connection, taken from the pool now if this is the first read.
+    pub(crate) async fn reader(&mut self) -> Result<&mut DB::Connection, sqlx::Error> {
+        if let Some(tx) = &mut self.tx {
+            return Ok(&mut **tx);
         }
+        let conn = match self.reading.take() {
+            Some(conn) => conn,
+            None => self.pool.acquire().await?,
+        };
+        Ok(&mut **self.reading.insert(conn))
     }
 
     /// Where to write: the transaction, begun now if this is the first write.
     pub(crate) async fn writer(&mut self) -> Result<&mut DB::Connection, sqlx::Error> {
         let tx = match self.tx.take() {
             Some(tx) => tx,
-            None => self.pool.begin().await?,
+            None => {
+                // Back to the pool first, so a pool of one connection cannot deadlock.
+                self.reading = None;
+                self.pool.begin().await?
+            }
         };
         Ok(&mut **self.tx.insert(tx))
     }

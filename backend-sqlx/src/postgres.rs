@@ -220,7 +220,7 @@ impl PostgresTransaction {
     /// Runs a `SELECT EXISTS (…)`.
     async fn exists(&mut self, table: &Table, query: PgQuery<'_>) -> Result<bool> {
         let in_transaction = self.tx.in_transaction();
-        let row = fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
+        let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
             .await
             .map_err(|e| map_err(NAME, Some(table), e));
         let row = watch(&mut self.aborted, in_transaction, row)?;
@@ -263,7 +263,7 @@ impl Transaction for PostgresTransaction {
         let sql = self.statements.get(table);
         let in_transaction = self.tx.in_transaction();
         let row = fetch_optional(
-            &mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.get).bind(id),
         )
         .await;
@@ -333,10 +333,9 @@ impl Transaction for PostgresTransaction {
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let statement = compile_count(Postgres, table, select);
         let in_transaction = self.tx.in_transaction();
-        let row =
-            fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
-                .await
-                .map_err(|e| map_err(NAME, Some(table), e));
+        let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e));
         let row = watch(&mut self.aborted, in_transaction, row)?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))

@@ -160,7 +160,7 @@ impl Transaction for SqliteTransaction {
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         let sql = self.statements.get(table);
         let row = fetch_optional(
-            &mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.get).bind(id),
         )
         .await;
@@ -201,16 +201,15 @@ impl Transaction for SqliteTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let sql = self.statements.get(table);
         let statement = compile_select(Sqlite, table, &sql.columns, select);
-        let mut reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        fetch_decoded(&mut reader, bind_all(&statement), table, codec::decode).await
+        let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
+        fetch_decoded(reader, bind_all(&statement), table, codec::decode).await
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let statement = compile_count(Sqlite, table, select);
-        let row =
-            fetch_one(&mut *self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
-                .await
-                .map_err(|e| map_err(NAME, Some(table), e))?;
+        let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
