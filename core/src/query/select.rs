@@ -1,5 +1,7 @@
 //! [`Select`]: a query checked against its table, ready for a backend.
 
+use chrono::SubsecRound;
+
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Direction, Filter, LikePattern, Order};
 use crate::table::{ColumnRef, Table};
@@ -170,10 +172,13 @@ fn bind_value(table: &Table, column: &str, ty: ColumnType, value: Value) -> Resu
         found: found.to_string(),
     })?;
     table.check_storable(column, &value)?;
-    // -0.0 is stored as 0.0 (see `Field`), and the SQL backends compare them equal.
+    // Values are compared in the form they are stored in (see `Field`): -0.0 as 0.0, and
+    // timestamps truncated to microseconds, as the SQL drivers send them; otherwise a
+    // filter value with nanoseconds would match on PostgreSQL and SQLite but not in memory.
     Ok(match value {
         Value::F32(0.0) => Value::F32(0.0),
         Value::F64(0.0) => Value::F64(0.0),
+        Value::Timestamp(t) => Value::Timestamp(t.trunc_subsecs(6)),
         other => other,
     })
 }
@@ -199,6 +204,23 @@ mod tests {
         let select = bind(Filter::column("age").gt(30_i64)).ok();
         let expected = Predicate::Compare { column: ColumnRef::Field(1), op: CompareOp::Gt, value: Value::I16(30) };
         assert_eq!(select.and_then(|s| s.filter), Some(expected));
+    }
+
+    /// Found by the differential test: `moment = 20.000001500` matched a row stored as
+    /// `20.000001` on PostgreSQL and SQLite (their drivers send microseconds) but not in memory.
+    #[test]
+    fn timestamps_compare_at_the_microseconds_they_are_stored_with() {
+        static COLUMNS: [ColumnDef; 1] = [ColumnDef::new("moment", ColumnType::Timestamp, false)];
+        static EVENTS: Table = Table::new("events", &COLUMNS);
+        let precise = chrono::DateTime::from_timestamp(1_700_000_000, 1_500);
+        let stored = chrono::DateTime::from_timestamp(1_700_000_000, 1_000);
+        let select = precise.map(|t| Select::bind(&EVENTS, vec![Filter::column("moment").eq(t)], vec![], None, 0));
+        let expected = stored.map(|t| Predicate::Compare {
+            column: ColumnRef::Field(0),
+            op: CompareOp::Eq,
+            value: Value::Timestamp(t),
+        });
+        assert_eq!(select.and_then(|s| s.ok()).and_then(|s| s.filter), expected);
     }
 
     #[test]
