@@ -325,8 +325,8 @@ impl Transaction for PostgresTransaction {
         let sql = self.statements.get(table);
         let statement = compile_select(Postgres, table, &sql.columns, select);
         let in_transaction = self.tx.in_transaction();
-        let mut reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        let rows = fetch_decoded(&mut reader, bind_all(&statement), table, codec::decode).await;
+        let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
         watch(&mut self.aborted, in_transaction, rows)
     }
 
