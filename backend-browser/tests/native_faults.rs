@@ -480,3 +480,46 @@ async fn two_handles_claiming_one_username_one_wins_and_the_other_is_a_unique_vi
     assert_eq!(users.get(&1).map(String::as_str), Some("taken"));
     assert_eq!(users.get(&2).map(String::as_str), Some("u01"));
 }
+
+#[tokio::test]
+async fn a_cut_off_commit_that_fits_neither_forward_nor_back_is_reported_until_there_is_room() {
+    // ann's long address becomes short and bob's short one long; the tab closes after
+    // the journal and ann's row. Then other data fills the store: finishing needs room
+    // for bob's long address, undoing it room for ann's.
+    let kv = MemoryKeyValue::new();
+    let db = database(kv.clone()).expect("open");
+    db.create_all(&[User::table()]).await.expect("create_all");
+    let long = "l".repeat(2_000);
+    let mut session = db.session().await.expect("session");
+    session.add(User { username: "ann".into(), email_address: long.clone() }).await.expect("add");
+    session.add(User { username: "bob".into(), email_address: "b@x".into() }).await.expect("add");
+    session.commit().await.expect("commit");
+
+    let faulty = Faulty::over(&kv);
+    let db = database(faulty.clone()).expect("open");
+    let mut session = db.session().await.expect("session");
+    let mut ann = session.get::<User>(1).await.expect("get").expect("ann");
+    ann.email_address = "a@x".into();
+    session.update(&mut ann).await.expect("update");
+    let mut bob = session.get::<User>(2).await.expect("get").expect("bob");
+    bob.email_address.clone_from(&long);
+    session.update(&mut bob).await.expect("update");
+    faulty.reset(2, usize::MAX);
+    assert!(matches!(session.commit().await, Err(Error::Backend { .. })));
+    let half = dump(&kv);
+    assert!(half.contains_key(JOURNAL));
+
+    let full = Faulty::over(&kv);
+    let bytes = full.limits().bytes;
+    full.reset(usize::MAX, bytes);
+    let err = WebStorageStore::open(full, "app").expect_err("no room either way");
+    assert!(matches!(err, Error::QuotaExceeded { .. }), "{err}");
+    assert_eq!(dump(&kv), half, "the journal stays for a later open");
+
+    let reopened = database(kv.clone()).expect("with room, the commit is finished");
+    let mut session = reopened.session().await.expect("session");
+    let ann = session.get::<User>(1).await.expect("get").expect("ann");
+    let bob = session.get::<User>(2).await.expect("get").expect("bob");
+    assert_eq!((ann.email_address.as_str(), bob.email_address.len()), ("a@x", 2_000));
+    assert_consistent(&kv);
+}
