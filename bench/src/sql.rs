@@ -41,7 +41,7 @@ fn bulk(i: usize) -> BulkRow {
 }
 
 /// A cheap deterministic id sequence over `1..=n`.
-fn pick(seed: &mut u64, n: usize) -> i64 {
+pub(crate) fn pick(seed: &mut u64, n: usize) -> i64 {
     *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
     let n = u64::try_from(n).unwrap_or(1).max(1);
     i64::try_from(*seed % n).unwrap_or_default() + 1
