@@ -15,26 +15,41 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use plinth::{ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 
-/// A row as JSON text.
+/// A row as JSON text, written field by field: no `Json` object (a key string per
+/// column, per row) is built on the way.
 pub(crate) fn encode_row(table: &Table, row: &StoredRow) -> String {
-    let mut object = Map::new();
-    object.insert("id".to_owned(), Json::from(row.meta.id));
+    let mut out = Vec::with_capacity(64 + 24 * table.columns().len());
+    out.push(b'{');
+    write_field(&mut out, "id", &Json::from(row.meta.id));
     for (column, value) in table.columns().iter().zip(row.row.values()) {
-        object.insert(column.name().to_owned(), encode_value(value));
+        out.push(b',');
+        write_field(&mut out, column.name(), &encode_value(value));
     }
-    object.insert("created_at".to_owned(), Json::from(timestamp_text(row.meta.created_at)));
-    object.insert("updated_at".to_owned(), Json::from(timestamp_text(row.meta.updated_at)));
-    Json::Object(object).to_string()
+    out.push(b',');
+    write_field(&mut out, "created_at", &Json::from(timestamp_text(row.meta.created_at)));
+    out.push(b',');
+    write_field(&mut out, "updated_at", &Json::from(timestamp_text(row.meta.updated_at)));
+    out.push(b'}');
+    // serde_json writes UTF-8 only; the fallback is never taken.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// `"name":value`.
+fn write_field(out: &mut Vec<u8>, name: &str, value: &Json) {
+    // Writing to a Vec cannot fail, and neither can serialising a `Json` or a `str`.
+    let _ = serde_json::to_writer(&mut *out, name);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// Reads a row written by [`encode_row`]; `record` names where it was found, for the
-/// [`Error::Decode`] that anything else gives.
-pub(crate) fn decode_row(table: &Table, record: &str, text: &str) -> Result<StoredRow> {
+/// [`Error::Decode`] that anything else gives (called only then).
+pub(crate) fn decode_row(table: &Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
     let fail = |column: &str, found: String| Error::Decode {
         table: table.name().to_owned(),
-        record: record.to_owned(),
+        record: record(),
         column: column.to_owned(),
         found,
     };
@@ -207,16 +222,24 @@ mod tests {
         for doc in [Value::Null, Value::Json(Json::Null), Value::Json(json!({"b": [1, 2.5], "a": null}))] {
             let original = row(vec![doc, Value::I64(i64::MIN), Value::Bytes(vec![0, 255, 16]), Value::F32(0.1)]);
             let text = encode_row(&THINGS, &original);
-            assert_eq!(decode_row(&THINGS, "k", &text).ok(), Some(original));
+            assert_eq!(decode_row(&THINGS, || "k".to_owned(), &text).ok(), Some(original));
         }
+    }
+
+    #[test]
+    fn a_row_is_one_compact_object_in_column_order() {
+        let text =
+            encode_row(&THINGS, &row(vec![Value::Null, Value::I64(-1), Value::Bytes(vec![0, 255]), Value::F32(0.1)]));
+        let expected = r#"{"id":7,"doc":null,"big":-1,"blob":"00ff","ratio":0.10000000149011612,"created_at":"2024-02-29T23:59:59.123456Z","updated_at":"2024-02-29T23:59:59.123456Z"}"#;
+        assert_eq!(text, expected);
     }
 
     #[test]
     fn bad_data_names_the_record_and_column() {
         let text = r#"{"id":7,"doc":null,"big":"7","blob":"00","ratio":1,"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}"#;
-        let err = decode_row(&THINGS, "key `x`", text).err().map(|e| e.to_string());
+        let err = decode_row(&THINGS, || "key `x`".to_owned(), text).err().map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("table `things`, key `x`, column `big`: cannot decode stored data: \"7\""));
-        let truncated = decode_row(&THINGS, "key `x`", &text[..20]);
+        let truncated = decode_row(&THINGS, || "key `x`".to_owned(), &text[..20]);
         assert!(matches!(truncated, Err(Error::Decode { column, .. }) if column == "*"));
     }
 }

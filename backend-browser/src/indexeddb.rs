@@ -189,13 +189,14 @@ impl IndexedDbStore {
     }
 
     fn decode_row(&self, table: &'static Table, id: i64, value: &JsValue) -> Result<StoredRow> {
-        let record = self.record_name(RECORDS, &format!("[{:?}, {id}]", table.name()));
-        let text = value.as_string().ok_or_else(|| decode_error(table, &record, value))?;
-        let row = decode_row(table, &record, &text)?;
+        // Named only for an error: a scan decodes thousands of rows.
+        let record = || self.record_name(RECORDS, &format!("[{:?}, {id}]", table.name()));
+        let text = value.as_string().ok_or_else(|| decode_error(table, &record(), value))?;
+        let row = decode_row(table, record, &text)?;
         if row.meta.id != id {
             return Err(Error::Decode {
                 table: table.name().to_owned(),
-                record,
+                record: record(),
                 column: "id".to_owned(),
                 found: format!("id {} in the record", row.meta.id),
             });
@@ -379,9 +380,10 @@ impl RecordStore for IndexedDbStore {
         let done = completion(&tx);
         let (records, unique) = (store(&tx, RECORDS)?, store(&tx, UNIQUE)?);
 
-        // Every read the checks need, issued at once, in this one transaction.
+        // Every read the checks need, issued at once, in this one transaction. A new
+        // row is not read: its `add` below fails if the key is taken.
         let mut rows = Vec::with_capacity(changes.len());
-        for change in &changes {
+        for change in changes.iter().filter(|c| c.before.is_some()) {
             rows.push(Pending::new(records.get(&record_key(change.table, change.id)).map_err(js)?));
         }
         let mut slots: HashMap<UniqueSlot, (&'static Table, Pending)> = HashMap::new();
@@ -401,7 +403,7 @@ impl RecordStore for IndexedDbStore {
             let _ = tx.abort();
             Err(err)
         };
-        for (change, row) in changes.iter().zip(rows) {
+        for (change, row) in changes.iter().filter(|c| c.before.is_some()).zip(rows) {
             let value = row.result().await.map_err(js)?;
             let current =
                 if value.is_undefined() { None } else { Some(self.decode_row(change.table, change.id, &value)?) };
@@ -441,14 +443,29 @@ impl RecordStore for IndexedDbStore {
                 }
             }
         }
+        let mut added = Vec::new();
         for change in &changes {
             let Some(after) = &change.after else { continue };
             let text = JsValue::from_str(&encode_row(change.table, after));
-            records.put_with_key(&text, &record_key(change.table, change.id)).map_err(js)?;
+            let key = record_key(change.table, change.id);
+            if change.before.is_some() {
+                records.put_with_key(&text, &key).map_err(js)?;
+            } else {
+                added.push((change, records.add_with_key(&text, &key).map_err(js)?));
+            }
             for (column, value) in unique_values(change, after) {
                 unique.put_with_key(&id_value(change.id), &unique_key(change.table, column, &value)).map_err(js)?;
             }
         }
-        done.await.map_err(js)
+        done.await.map_err(|exception| {
+            // An `add` refused for an existing key: a row the session took for new is there.
+            let taken = added
+                .iter()
+                .find(|(_, request)| request.error().ok().flatten().is_some_and(|e| e.name() == "ConstraintError"));
+            match taken {
+                Some((change, _)) => Error::Conflict { table: change.table.name().to_owned(), id: change.id },
+                None => js(exception),
+            }
+        })
     }
 }

@@ -2,7 +2,7 @@
 
 mod journal;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -89,7 +89,7 @@ impl<K: KeyValue> WebStorageStore<K> {
     }
 
     fn decode_row_at(&self, table: &'static Table, key: &str, id: i64, text: &str) -> Result<StoredRow> {
-        let row = decode_row(table, &self.record_name(key), text)?;
+        let row = decode_row(table, || self.record_name(key), text)?;
         if row.meta.id != id {
             return Err(Error::Decode {
                 table: table.name().to_owned(),
@@ -209,17 +209,39 @@ impl<K: KeyValue> RecordStore for WebStorageStore<K> {
     async fn apply(&self, changes: Vec<Change>) -> Result<()> {
         let journal_key = self.layout.journal();
         journal::recover(&self.kv, &journal_key)?;
+        // Each row's stored text, read once: checked against the session's view, and
+        // kept as the value to restore. No await follows, so it cannot go stale.
+        let mut stored = HashMap::with_capacity(changes.len());
         for change in &changes {
             self.require(change.table)?;
-            if self.read_row(change.table, change.id)? != change.before {
+            let key = self.layout.row(change.table, change.id);
+            let text = self.kv.get(&key)?;
+            let current = match &text {
+                Some(text) => Some(self.decode_row_at(change.table, &key, change.id, text)?),
+                None => None,
+            };
+            if current != change.before {
                 return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
             }
+            stored.insert(key, text);
         }
         check_unique(&changes, |table, column, value| self.read_unique(table, column, value))?;
         let mut journal = Journal::default();
         for (key, value) in self.plan(&changes)? {
-            journal.undo.push((key.clone(), self.kv.get(&key)?));
+            let old = match stored.remove(&key) {
+                Some(old) => old,
+                None => self.kv.get(&key)?,
+            };
+            journal.undo.push((key.clone(), old));
             journal.redo.push((key, value));
+        }
+        if let [(key, value)] = journal.redo.as_slice() {
+            // A single write happens whole or not at all (a full store refuses it and
+            // changes nothing): there is nothing for a journal to finish or undo.
+            return match value {
+                Some(value) => self.kv.set(key, value),
+                None => self.kv.remove(key),
+            };
         }
         journal::commit(&self.kv, &journal_key, &journal)
     }

@@ -3,7 +3,7 @@
 //! finished or undone on the next open, never left half.
 
 use plinth::{Error, Result};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::KeyValue;
 
@@ -18,8 +18,14 @@ pub(crate) struct Journal {
 }
 
 impl Journal {
-    fn encode(&self) -> String {
-        json!({ "redo": self.redo, "undo": self.undo }).to_string()
+    /// `{"redo": [[key, value], …], "undo": […]}`, written straight from the lists:
+    /// a `Json` tree first would copy every value of a large commit once more.
+    fn encode(&self) -> Result<String, serde_json::Error> {
+        Ok(format!(
+            r#"{{"redo":{},"undo":{}}}"#,
+            serde_json::to_string(&self.redo)?,
+            serde_json::to_string(&self.undo)?
+        ))
     }
 
     fn decode(text: &str) -> Option<Journal> {
@@ -33,7 +39,7 @@ impl Journal {
 /// every key gets its old value back and the write's error is returned. Nothing has
 /// changed if the journal itself does not fit.
 pub(crate) fn commit(kv: &impl KeyValue, key: &str, journal: &Journal) -> Result<()> {
-    kv.set(key, &journal.encode())?;
+    kv.set(key, &journal.encode().map_err(|e| Error::backend(kv.name(), e))?)?;
     finish(kv, key, journal)
 }
 
