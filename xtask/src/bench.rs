@@ -147,3 +147,24 @@ fn demo_wasm_size(sh: &Shell) -> Result<(usize, usize)> {
     let gzipped = cmd!(sh, "gzip -9 -c {wasm}").output()?.stdout.len();
     Ok((usize::try_from(raw)?, gzipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_result_line_becomes_a_table_row_with_its_verdict() {
+        let line = "IndexedDB\tget by id, 1000 rows\t600.000\t500.000\t700.000\tweb-sys `store.get`\t500.000\t450.000\t550.000\t1.3";
+        let row = markdown_row(line).expect("row");
+        assert_eq!(
+            row,
+            "| IndexedDB | get by id, 1000 rows | 600.0 µs (500.0 µs–700.0 µs) | web-sys `store.get` | \
+             500.0 µs (450.0 µs–550.0 µs) | **1.20** | ≤ 1.30 ✓ |\n"
+        );
+        let slow = "localStorage\tadd_all\t20000\t19000\t21000\tgloo\t10000\t9000\t11000\t1.3";
+        assert!(markdown_row(slow)
+            .expect("row")
+            .ends_with("| 20.0 ms (19.0 ms–21.0 ms) | gloo | 10.0 ms (9000.0 µs–11.0 ms) | **2.00** | ≤ 1.30 ✗ |\n"));
+        assert!(markdown_row("too\tfew").is_err());
+    }
+}
