@@ -222,7 +222,21 @@ fn redact(url: &str) -> String {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        // Too malformed to parse (a bad port, say) or to have a password as a URL (a
+        // doubled scheme), the text can still hold one: found by fuzzing,
+        // `postgres://u:secret@h:notaport/db` was shown whole.
+        _ => redact_text(url),
+    }
+}
+
+/// Replaces what follows the first `:` of `scheme://user:password@…`, read as text.
+fn redact_text(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let rest = &url[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@').and_then(|at| authority[..at].find(':').map(|colon| (colon, at))) {
+        Some((colon, at)) => format!("{}:***{}", &url[..start + colon], &rest[at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -266,5 +280,20 @@ mod tests {
         let err = ConnectOptions::new("postgres://u:secret@h/db?max_connections=x").err();
         let message = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(!message.contains("secret") && message.contains("***"), "{message}");
+    }
+
+    /// Found by the `url_parse` fuzz target: a URL the parser refuses was shown whole.
+    #[test]
+    fn passwords_of_malformed_urls_never_reach_messages() {
+        for url in [
+            "postgres://u:secret@h:notaport/db",
+            "sqlitesqlitepostgres://postgre:secret@//aIpp.=rwc",
+            "postgres:postgres://u:secret@h/db",
+        ] {
+            let message = ConnectOptions::new(url).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(!message.contains("secret") && message.contains(":***@"), "{message}");
+        }
+        assert_eq!(redact_text("postgres://u:a:b@c@h:x/p@q"), "postgres://u:***@h:x/p@q");
+        assert_eq!(redact_text("postgres://h:x/db"), "postgres://h:x/db");
     }
 }
