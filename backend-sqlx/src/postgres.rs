@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use plinth::backend::{Backend, Transaction};
 use plinth::query::Select;
 use plinth::{Error, IndexKey, Result, Row, RowMeta, StoredRow, Table};
@@ -271,7 +272,7 @@ impl Transaction for PostgresTransaction {
         row.map(|row| codec::decode(table, &row)).transpose()
     }
 
-    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
+    async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
         let sql = self.statements.get(table);
         for _ in 0..UPDATE_ATTEMPTS {
             let query = table
@@ -279,16 +280,22 @@ impl Transaction for PostgresTransaction {
                 .iter()
                 .zip(row.values())
                 .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
-            let returned =
-                fetch_optional(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query.bind(id))
-                    .await
-                    .map_err(|e| map_err(NAME, Some(table), e));
+            let returned = fetch_optional(
+                self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
+                query.bind(id).bind(seen),
+            )
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e));
             let returned = watch(&mut self.aborted, true, returned)?;
             if let Some(returned) = returned {
                 return codec::meta(table, &returned);
             }
-            if self.get(table, id).await?.is_none() {
-                return Err(Error::NotFound { table: table.name().to_owned(), id });
+            match self.get(table, id).await? {
+                None => return Err(Error::NotFound { table: table.name().to_owned(), id }),
+                Some(current) if current.meta.updated_at != seen => {
+                    return Err(Error::Conflict { table: table.name().to_owned(), id })
+                }
+                Some(_) => {}
             }
             for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
                 let value = &row.values()[i];

@@ -5,6 +5,7 @@ mod codec;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use plinth::backend::{Backend, Transaction};
 use plinth::query::Select;
 use plinth::{ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
@@ -127,6 +128,32 @@ impl SqliteTransaction {
     }
 }
 
+impl SqliteTransaction {
+    /// Runs the table's update if row `id`'s `updated_at` is stored as `version`, moving
+    /// it strictly past `seen`; `None` if no row matched.
+    async fn update_if(
+        &mut self,
+        table: &'static Table,
+        id: i64,
+        seen: DateTime<Utc>,
+        version: &str,
+        row: &Row,
+    ) -> Result<Option<RowMeta>> {
+        let sql = self.statements.get(table);
+        let now = Value::Timestamp(plinth::clock::now_after(seen));
+        let query = table
+            .columns()
+            .iter()
+            .zip(row.values())
+            .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
+        let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id).bind(version);
+        let returned = fetch_optional(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
+            .await
+            .map_err(|e| map_err(NAME, Some(table), e))?;
+        returned.map(|returned| codec::meta(table, &returned)).transpose()
+    }
+}
+
 #[async_trait]
 impl Transaction for SqliteTransaction {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
@@ -167,22 +194,26 @@ impl Transaction for SqliteTransaction {
         row.map_err(|e| map_err(NAME, Some(table), e))?.map(|row| codec::decode(table, &row)).transpose()
     }
 
-    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
-        let sql = self.statements.get(table);
-        let now = Value::Timestamp(plinth::clock::now());
-        let query = table
-            .columns()
-            .iter()
-            .zip(row.values())
-            .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
-        let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id);
-        let returned = fetch_optional(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
-        match returned {
-            Some(returned) => codec::meta(table, &returned),
-            None => Err(Error::NotFound { table: table.name().to_owned(), id }),
+    async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
+        let seen_text = codec::timestamp_text(&seen);
+        if let Some(meta) = self.update_if(table, id, seen, &seen_text, row).await? {
+            return Ok(meta);
         }
+        // Refused: the row is gone, was written since `seen`, or holds `seen` written
+        // another way (a timestamp stored by hand, e.g. `2024-01-01 00:00:00`).
+        let stored = fetch_optional(
+            self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            sqlx::query(&self.statements.get(table).version).bind(id),
+        )
+        .await
+        .map_err(|e| map_err(NAME, Some(table), e))?;
+        let Some(stored) = stored else { return Err(Error::NotFound { table: table.name().to_owned(), id }) };
+        let stored: String = stored.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
+        let conflict = || Error::Conflict { table: table.name().to_owned(), id };
+        if stored == seen_text || codec::parse_timestamp(&stored).ok() != Some(seen) {
+            return Err(conflict());
+        }
+        self.update_if(table, id, seen, &stored, row).await?.ok_or_else(conflict)
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {

@@ -376,9 +376,21 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         )
         .await?;
 
+    // Plinth and the baseline update rows of their own: a record is its row's version,
+    // so Plinth's records must stay the ones it last wrote (they are kept across rounds).
     const UPDATES: u32 = 100;
-    let records: Vec<Record<BenchRow>> =
-        db.session().await?.query::<BenchRow>().limit(u64::from(UPDATES)).all().await?;
+    let ours = std::cell::RefCell::new(
+        db.session().await?.query::<BenchRow>().order_by(|c| c.id.asc()).limit(u64::from(UPDATES)).all().await?,
+    );
+    let theirs: Vec<Record<BenchRow>> = db
+        .session()
+        .await?
+        .query::<BenchRow>()
+        .order_by(|c| c.id.asc())
+        .offset(u64::from(UPDATES))
+        .limit(u64::from(UPDATES))
+        .all()
+        .await?;
     report
         .pair(
             backend,
@@ -388,21 +400,23 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
             UPDATES,
             "sqlx UPDATE, autocommit",
             || {
-                let (db, mut records) = (db.clone(), records.clone());
+                let (db, ours) = (db.clone(), &ours);
                 async move {
+                    let mut records = ours.take();
                     for record in &mut records {
                         let mut session = db.session().await?;
                         record.score += 1;
                         session.update(record).await?;
                         session.commit().await?;
                     }
+                    ours.replace(records);
                     Ok::<_, Error>(())
                 }
             },
             || {
-                let (raw, records) = (raw.clone(), records.clone());
+                let (raw, theirs) = (raw.clone(), theirs.clone());
                 async move {
-                    for record in &records {
+                    for record in &theirs {
                         raw.update(record.id(), record.entity()).await?;
                     }
                     Ok(())

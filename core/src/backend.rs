@@ -8,6 +8,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::query::Select;
@@ -69,9 +70,11 @@ pub trait Transaction: SendOutsideWasm {
     /// The row with this id, if it exists.
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>>;
 
-    /// Replaces the fields of row `id`, keeping `created_at` and moving `updated_at`
-    /// forward (never backward). [`Error::NotFound`](crate::Error::NotFound) if it is gone.
-    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta>;
+    /// Replaces the fields of row `id` if its `updated_at` is still `seen` (the caller's
+    /// copy is current), keeping `created_at` and moving `updated_at` strictly forward.
+    /// [`Error::Conflict`](crate::Error::Conflict) if the row was written since `seen`,
+    /// [`Error::NotFound`](crate::Error::NotFound) if it is gone.
+    async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta>;
 
     /// Deletes row `id`; [`Error::NotFound`](crate::Error::NotFound) if it is gone.
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()>;

@@ -9,8 +9,10 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// A timestamp for a row written now that is never earlier than `previous`, so that
-/// `updated_at` does not go backwards when the wall clock does.
+/// A timestamp for a row written now that is strictly later than `previous` (by at
+/// least a microsecond), so `updated_at` never goes backwards when the wall clock does
+/// and never repeats: it is the row's version, which [`update`](crate::Session::update)
+/// checks.
 pub fn now_after(previous: DateTime<Utc>) -> DateTime<Utc> {
-    now().max(previous)
+    now().max(previous + chrono::TimeDelta::microseconds(1))
 }

@@ -74,8 +74,11 @@ pub enum Error {
         detail: String,
     },
 
-    /// Another session changed or deleted a row this session wrote; nothing was committed.
-    #[error("table `{table}`, id {id}: changed by another session since this one read it; nothing was committed, retry the session")]
+    /// The row was written since it was read: by another session (found at `update`
+    /// when the record's `updated_at` is no longer the row's, or at commit), or through
+    /// another copy of the record. The refused write was not made; read the record again
+    /// and retry.
+    #[error("table `{table}`, id {id}: changed since it was read (by another session or another copy of the record); this write was not made, read it again and retry")]
     Conflict {
         /// The table written to.
         table: String,
@@ -142,8 +145,10 @@ pub enum Error {
         feature: &'static str,
     },
 
-    /// The connection to the database failed or was lost; the transaction (if any) was
-    /// rolled back by the server. The next session gets a fresh connection.
+    /// The connection to the database failed or was lost. A transaction in progress was
+    /// rolled back by the server, except when the connection was lost during `commit`
+    /// itself: then the commit may or may not have been applied (its answer never
+    /// arrived), so read back before retrying. The next session gets a fresh connection.
     #[error("{backend}: connection failed: {source}")]
     Connection {
         /// The backend's name.

@@ -86,9 +86,14 @@ impl Session {
 
     /// Writes the record's fields back, keeping its id and `created_at` and moving its
     /// `updated_at` forward.
+    ///
+    /// `updated_at` is the record's version: if the row was written since this record
+    /// was read (by another session, or through another copy of the record), the update
+    /// is refused with [`Error::Conflict`](crate::Error::Conflict) instead of silently
+    /// overwriting that write; read the record again and retry.
     pub async fn update<E: Entity>(&mut self, record: &mut Record<E>) -> Result<()> {
         let row = checked_row(record.entity())?;
-        let meta = self.tx.update(E::table(), record.id(), &row).await?;
+        let meta = self.tx.update(E::table(), record.id(), record.updated_at(), &row).await?;
         **record = decode::<E>(meta.id, row)?;
         record.set_meta(meta);
         Ok(())

@@ -49,6 +49,8 @@ macro_rules! conformance_suite {
             isolation::rollback_discards_inserts_updates_and_deletes,
             isolation::a_session_sees_its_own_writes,
             isolation::sessions_on_different_rows_both_commit,
+            isolation::a_stale_record_cannot_overwrite_a_newer_write,
+            isolation::a_second_copy_of_a_record_is_stale_after_the_first_is_written,
             unique::unique_violation_names_table_and_column,
             unique::unique_violation_writes_nothing_and_session_goes_on,
             unique::unique_violation_against_a_committed_row,

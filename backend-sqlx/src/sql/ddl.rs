@@ -69,10 +69,12 @@ pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
 }
 
 /// PostgreSQL's trigger function behind every table's `…_touch_updated_at` trigger:
-/// any `UPDATE`, Plinth's or raw SQL, moves `updated_at` to now, never backwards.
+/// any `UPDATE`, Plinth's or raw SQL, moves `updated_at` to now, and always at least a
+/// microsecond forward, so it never repeats and serves as the row's version.
 pub(crate) const TOUCH_UPDATED_AT: &str = "CREATE OR REPLACE FUNCTION \"plinth_touch_updated_at\"() \
      RETURNS trigger LANGUAGE plpgsql AS $$ \
-     BEGIN NEW.\"updated_at\" := GREATEST(now(), OLD.\"updated_at\"); RETURN NEW; END $$";
+     BEGIN NEW.\"updated_at\" := GREATEST(now(), OLD.\"updated_at\" + interval '1 microsecond'); \
+     RETURN NEW; END $$";
 
 /// The name of the UNIQUE constraint on `column`, as PostgreSQL would name it.
 pub(crate) fn unique_constraint_name(table: &Table, column: &str) -> String {

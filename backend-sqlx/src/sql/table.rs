@@ -21,11 +21,14 @@ pub(crate) struct TableSql {
     /// large batches run inside a savepoint; empty on SQLite and for tables without
     /// fields.
     pub(crate) bulk_insert: String,
-    /// `UPDATE … WHERE "id" = … RETURNING` timestamps; on PostgreSQL it also refuses
-    /// (returns no row) when another row holds one of the new unique values.
+    /// `UPDATE … WHERE "id" = … AND "updated_at" = <the version read> RETURNING`
+    /// timestamps; on PostgreSQL it also refuses (returns no row) when another row holds
+    /// one of the new unique values.
     pub(crate) update: String,
     /// `DELETE … WHERE "id" = $1`
     pub(crate) delete: String,
+    /// `SELECT "updated_at" … WHERE "id" = $1`: a row's version as stored.
+    pub(crate) version: String,
 }
 
 const RETURNING: &str = " RETURNING \"id\", \"created_at\", \"updated_at\"";
@@ -39,6 +42,10 @@ impl TableSql {
         let get = match dialect {
             Dialect::Postgres => format!("SELECT {columns} FROM {name} WHERE \"id\" = $1"),
             Dialect::Sqlite => format!("SELECT {columns} FROM {name} WHERE \"id\" = ?1"),
+        };
+        let version = match dialect {
+            Dialect::Postgres => format!("SELECT \"updated_at\" FROM {name} WHERE \"id\" = $1"),
+            Dialect::Sqlite => format!("SELECT \"updated_at\" FROM {name} WHERE \"id\" = ?1"),
         };
         let delete = match dialect {
             Dialect::Postgres => format!("DELETE FROM {name} WHERE \"id\" = $1"),
@@ -62,15 +69,16 @@ impl TableSql {
             Dialect::Postgres => postgres_update(table, &name, &fields),
             Dialect::Sqlite => {
                 let sets: Vec<String> = fields.iter().enumerate().map(|(i, f)| format!("{f} = ?{}", i + 1)).collect();
-                let sets = sets.into_iter().chain([format!("\"updated_at\" = max(?{}, \"updated_at\")", n + 1)]);
+                let sets = sets.into_iter().chain([format!("\"updated_at\" = ?{}", n + 1)]);
                 format!(
-                    "UPDATE {name} SET {} WHERE \"id\" = ?{}{RETURNING}",
+                    "UPDATE {name} SET {} WHERE \"id\" = ?{} AND \"updated_at\" = ?{}{RETURNING}",
                     sets.collect::<Vec<_>>().join(", "),
-                    n + 2
+                    n + 2,
+                    n + 3
                 )
             }
         };
-        TableSql { table, columns, get, insert, bulk_insert, update, delete }
+        TableSql { table, columns, get, insert, bulk_insert, update, delete, version }
     }
 }
 
@@ -100,7 +108,7 @@ fn postgres_update(table: &Table, name: &str, fields: &[String]) -> String {
         .iter()
         .enumerate()
         .map(|(i, f)| format!("{f} = ${}", i + 1))
-        .chain(["\"updated_at\" = GREATEST(now(), \"updated_at\")".to_owned()])
+        .chain(["\"updated_at\" = GREATEST(now(), \"updated_at\" + interval '1 microsecond')".to_owned()])
         .collect();
     let unique: Vec<String> = table
         .columns()
@@ -117,7 +125,11 @@ fn postgres_update(table: &Table, name: &str, fields: &[String]) -> String {
             unique.join(" OR ")
         )
     };
-    format!("UPDATE {name} SET {} WHERE \"id\" = {id}{guard}{RETURNING}", sets.join(", "))
+    format!(
+        "UPDATE {name} SET {} WHERE \"id\" = {id} AND \"updated_at\" = ${}{guard}{RETURNING}",
+        sets.join(", "),
+        n + 2
+    )
 }
 
 /// The [`TableSql`] of every table used so far, built on first use.

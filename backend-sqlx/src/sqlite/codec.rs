@@ -40,7 +40,7 @@ pub(crate) fn bind<'q>(query: SqliteQuery<'q>, value: &'q Value, ty: ColumnType)
     }
 }
 
-fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").map(|t| t.and_utc()))

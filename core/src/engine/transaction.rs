@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::backend::Transaction;
 use crate::clock;
@@ -181,9 +182,12 @@ impl<S: RecordStore> Transaction for EngineTransaction<S> {
         self.current(table, id).await
     }
 
-    async fn update(&mut self, table: &'static Table, id: i64, row: &Row) -> Result<RowMeta> {
+    async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
         let current =
             self.current(table, id).await?.ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
+        if current.meta.updated_at != seen {
+            return Err(Error::Conflict { table: table.name().to_owned(), id });
+        }
         self.check_unique(table, Some(id), row).await?;
         let meta =
             RowMeta { id, created_at: current.meta.created_at, updated_at: clock::now_after(current.meta.updated_at) };

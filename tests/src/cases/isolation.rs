@@ -1,6 +1,8 @@
 //! Rule 3: uncommitted writes are invisible to other sessions; commit is
 //! all-or-nothing; dropping a session rolls it back.
 
+use plinth::Error;
+
 use crate::cases::{committed, setup};
 use crate::entities::User;
 use crate::Fixture;
@@ -121,4 +123,56 @@ pub async fn sessions_on_different_rows_both_commit(fx: &mut impl Fixture) {
     assert_ne!(a.id(), b.id());
     let all = db.session().await.expect("session").query::<User>().count().await.expect("count");
     assert_eq!(all, 2);
+}
+
+/// No lost update: a record read before another session wrote the row cannot
+/// overwrite that write. The update is refused with `Conflict` and writes nothing; the
+/// other write stands, and a record read again updates normally.
+pub async fn a_stale_record_cannot_overwrite_a_newer_write(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let id = committed(&db, vec![User::named("ada")]).await[0].id();
+    let mut slow = db.session().await.expect("session");
+    let mut stale = slow.get::<User>(id).await.expect("get").expect("exists");
+    let mut fast = db.session().await.expect("session");
+    let mut fresh = fast.get::<User>(id).await.expect("get").expect("exists");
+    fresh.email_address = "fast@example.com".into();
+    fast.update(&mut fresh).await.expect("update");
+    fast.commit().await.expect("commit");
+
+    stale.email_address = "slow@example.com".into();
+    let refused = slow.update(&mut stale).await;
+    assert!(matches!(&refused, Err(Error::Conflict { table, id: at }) if table == "users" && *at == id), "{refused:?}");
+    slow.commit().await.expect("nothing to commit is fine");
+    let mut session = db.session().await.expect("session");
+    let stored = session.get::<User>(id).await.expect("get").expect("exists");
+    assert_eq!(stored.email_address, "fast@example.com");
+    assert_eq!(stored.updated_at(), fresh.updated_at());
+
+    let mut reread = stored;
+    reread.email_address = "retried@example.com".into();
+    session.update(&mut reread).await.expect("a record read again updates");
+    session.commit().await.expect("commit");
+    let stored = db.session().await.expect("session").get::<User>(id).await.expect("get").expect("exists");
+    assert_eq!(stored.email_address, "retried@example.com");
+}
+
+/// Two copies of one record in one session: after the first is written back, the
+/// other is stale, and so refused; updating the same record twice is fine.
+pub async fn a_second_copy_of_a_record_is_stale_after_the_first_is_written(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let id = committed(&db, vec![User::named("ada")]).await[0].id();
+    let mut session = db.session().await.expect("session");
+    let mut first = session.get::<User>(id).await.expect("get").expect("exists");
+    let mut second = first.clone();
+    first.email_address = "one@example.com".into();
+    session.update(&mut first).await.expect("update");
+    first.email_address = "two@example.com".into();
+    session.update(&mut first).await.expect("the same record again");
+    assert!(first.updated_at() > first.created_at(), "every write moves updated_at strictly forward");
+    second.email_address = "stale@example.com".into();
+    let refused = session.update(&mut second).await;
+    assert!(matches!(refused, Err(Error::Conflict { .. })), "{refused:?}");
+    session.commit().await.expect("commit");
+    let stored = db.session().await.expect("session").get::<User>(id).await.expect("get").expect("exists");
+    assert_eq!(stored.email_address, "two@example.com");
 }

@@ -1,0 +1,65 @@
+//! What SQLite-specific code does with rows written without Plinth: timestamps stored
+//! in another text form still work as the row's version. Runs anywhere:
+//! `cargo test -p plinth-sqlx --test sqlite_tables`.
+
+use plinth::{Entity, Error};
+use plinth_conformance::entities::User;
+use sqlx::Row;
+
+/// A database file of its own, deleted on drop.
+struct TempDatabase(std::path::PathBuf);
+
+impl TempDatabase {
+    fn new(name: &str) -> Self {
+        TempDatabase(std::env::temp_dir().join(format!("plinth-sqlite-tables-{}-{name}.sqlite", std::process::id())))
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.0.display())
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_row_with_hand_written_timestamps_updates_and_a_stale_copy_of_it_is_refused() {
+    let file = TempDatabase::new("versions");
+    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
+    db.create_all(&[User::table()]).await.expect("create_all");
+    let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
+    sqlx::query(
+        "INSERT INTO \"users\" (\"username\", \"email_address\", \"created_at\", \"updated_at\") \
+         VALUES ('ada', 'ada@example.com', '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
+    )
+    .execute(&raw)
+    .await
+    .expect("a row written by hand");
+
+    let mut session = db.session().await.expect("session");
+    let mut ada = session.get::<User>(1).await.expect("get").expect("the hand-written row reads");
+    let stale = ada.clone();
+    ada.email_address = "new@example.com".into();
+    session.update(&mut ada).await.expect("the same instant in another text form is the same version");
+    assert!(ada.updated_at() > stale.updated_at());
+    let mut stale = stale;
+    stale.email_address = "stale@example.com".into();
+    let refused = session.update(&mut stale).await;
+    assert!(matches!(refused, Err(Error::Conflict { .. })), "{refused:?}");
+    session.commit().await.expect("commit");
+
+    let stored = sqlx::query("SELECT \"email_address\", \"updated_at\" FROM \"users\" WHERE \"id\" = 1")
+        .fetch_one(&raw)
+        .await
+        .expect("read back");
+    assert_eq!(stored.get::<String, _>(0), "new@example.com");
+    assert!(stored.get::<String, _>(1).ends_with('Z'), "written back in Plinth's own form");
+    raw.close().await;
+}
