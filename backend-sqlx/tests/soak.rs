@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use plinth::{Database, Entity, Error};
+use plinth_conformance::counter;
 use plinth_conformance::soak::{self, SoakRow};
 use plinth_conformance::Fixture;
 
@@ -123,6 +124,19 @@ async fn sqlite_soak_8_tasks_keeps_every_committed_write_and_nothing_else() {
 async fn sqlite_soak_32_tasks_keeps_every_committed_write_and_nothing_else() {
     let report = soak::run(&mut SqliteFile::new(), 32, 100).await;
     assert!(report.committed > 0 && report.errors_of_kind("UniqueViolation") > 0, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_8_tasks_incrementing_one_counter_lose_no_increment() {
+    let mut fixture = PostgresSchema { schema: unique_name("plinth_counter"), pool_size: 8 };
+    let report = counter::run(&mut fixture, 8, 40).await;
+    assert!(report.conflicts > 0, "the tasks did race: {report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_8_tasks_incrementing_one_counter_lose_no_increment() {
+    let report = counter::run(&mut SqliteFile::new(), 8, 40).await;
+    assert!(report.conflicts > 0, "the tasks did race: {report:?}");
 }
 
 /// SQLite allows one writer. A session that cannot get the write lock within the busy

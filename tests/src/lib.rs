@@ -13,6 +13,8 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod cases;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod counter;
 pub mod entities;
 mod fixture;
 #[cfg(not(target_arch = "wasm32"))]

@@ -2,8 +2,8 @@
 //! soak_memory -- --nocapture` prints the figures; `PLINTH_SOAK_TRANSACTIONS=5000` runs
 //! a longer soak.
 
-use plinth_conformance::soak;
 use plinth_conformance::MemoryFixture;
+use plinth_conformance::{counter, soak};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_8_tasks_keeps_every_committed_write_and_nothing_else() {
@@ -15,4 +15,10 @@ async fn soak_8_tasks_keeps_every_committed_write_and_nothing_else() {
 async fn soak_32_tasks_keeps_every_committed_write_and_nothing_else() {
     let report = soak::run(&mut MemoryFixture::default(), 32, 150).await;
     assert!(report.committed > 0 && report.errors_of_kind("UniqueViolation") > 0, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_tasks_incrementing_one_counter_lose_no_increment() {
+    let report = counter::run(&mut MemoryFixture::default(), 8, 100).await;
+    assert!(report.conflicts > 0, "the tasks did race: {report:?}");
 }
