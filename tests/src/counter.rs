@@ -108,6 +108,9 @@ async fn increment(db: &Database, id: i64) -> plinth::Result<()> {
     let mut session = db.session().await?;
     let mut counter = session.get::<Counter>(id).await?.ok_or(Error::NotFound { table: "soak_counters".into(), id })?;
     counter.value += 1;
+    // Let the other tasks run between the read and the write, so they race even on a
+    // backend whose calls never wait (memory).
+    tokio::task::yield_now().await;
     session.update(&mut counter).await?;
     session.commit().await
 }
