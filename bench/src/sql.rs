@@ -104,22 +104,28 @@ impl Raw {
         })
     }
 
-    async fn insert(&self, r: &BenchRow) -> Result<(i64, DateTime<Utc>), sqlx::Error> {
+    /// One row inserted and returned, in autocommit or in a transaction of its own.
+    async fn insert(&self, r: &BenchRow, in_transaction: bool) -> Result<(i64, DateTime<Utc>), sqlx::Error> {
         match self {
             Raw::Postgres(pool) => {
-                sqlx::query_as(
+                let query = sqlx::query_as(
                     "INSERT INTO \"bench_rows\" (\"name\", \"score\", \"note\", \"active\") VALUES ($1, $2, $3, $4) \
                      RETURNING \"id\", \"created_at\"",
                 )
                 .bind(&r.name)
                 .bind(r.score)
                 .bind(&r.note)
-                .bind(r.active)
-                .fetch_one(pool)
-                .await
+                .bind(r.active);
+                if !in_transaction {
+                    return query.fetch_one(pool).await;
+                }
+                let mut tx = pool.begin().await?;
+                let inserted = query.fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(inserted)
             }
             Raw::Sqlite(pool) => {
-                let (id, at): (i64, String) = sqlx::query_as(
+                let query = sqlx::query_as(
                     "INSERT INTO \"bench_rows\" (\"name\", \"score\", \"note\", \"active\", \"created_at\", \"updated_at\") \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING \"id\", \"created_at\"",
                 )
@@ -127,9 +133,15 @@ impl Raw {
                 .bind(r.score)
                 .bind(&r.note)
                 .bind(r.active)
-                .bind(now_text())
-                .fetch_one(pool)
-                .await?;
+                .bind(now_text());
+                let (id, at): (i64, String) = if in_transaction {
+                    let mut tx = pool.begin().await?;
+                    let inserted = query.fetch_one(&mut *tx).await?;
+                    tx.commit().await?;
+                    inserted
+                } else {
+                    query.fetch_one(pool).await?
+                };
                 Ok((id, DateTime::parse_from_rfc3339(&at).map(|t| t.to_utc()).unwrap_or_default()))
             }
         }
@@ -468,36 +480,41 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         .await?;
 
     const INSERTS: u32 = 100;
-    report
-        .pair(
-            backend,
-            "insert one row and return it (session + commit)",
-            Some(1.05),
-            rounds,
-            INSERTS,
-            "sqlx INSERT … RETURNING, autocommit",
-            || {
-                let db = db.clone();
-                async move {
-                    for i in 0..INSERTS {
-                        let mut session = db.session().await?;
-                        session.add(row(usize::try_from(i).unwrap_or_default())).await?;
-                        session.commit().await?;
+    for (in_transaction, name, baseline_name) in [
+        (false, "insert one row and return it (session + commit)", "sqlx INSERT … RETURNING, autocommit"),
+        (true, "insert one row and return it, both in a transaction", "sqlx BEGIN; INSERT … RETURNING; COMMIT"),
+    ] {
+        report
+            .pair(
+                backend,
+                name,
+                Some(1.05),
+                rounds,
+                INSERTS,
+                baseline_name,
+                || {
+                    let db = db.clone();
+                    async move {
+                        for i in 0..INSERTS {
+                            let mut session = db.session().await?;
+                            session.add(row(usize::try_from(i).unwrap_or_default())).await?;
+                            session.commit().await?;
+                        }
+                        Ok::<_, Error>(())
                     }
-                    Ok::<_, Error>(())
-                }
-            },
-            || {
-                let raw = raw.clone();
-                async move {
-                    for i in 0..INSERTS {
-                        raw.insert(&row(usize::try_from(i).unwrap_or_default())).await?;
+                },
+                || {
+                    let raw = raw.clone();
+                    async move {
+                        for i in 0..INSERTS {
+                            raw.insert(&row(usize::try_from(i).unwrap_or_default()), in_transaction).await?;
+                        }
+                        Ok(())
                     }
-                    Ok(())
-                }
-            },
-        )
-        .await?;
+                },
+            )
+            .await?;
+    }
 
     let batch: Vec<BulkRow> = (0..10_000).map(bulk).collect();
     let bulk_rounds = rounds.min(9);
