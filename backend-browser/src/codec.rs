@@ -13,9 +13,14 @@
 //!
 //! A row is an object in column order: `id`, the fields, `created_at`, `updated_at`.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use plinth::{ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
+mod decode;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use plinth::{Error, Result, Row, RowMeta, StoredRow, Table, Value};
+use serde::de::DeserializeSeed;
 use serde_json::{json, Value as Json};
+
+use decode::{RowSeed, Slots};
 
 /// A row as JSON text, written field by field: no `Json` object (a key string per
 /// column, per row) is built on the way.
@@ -45,35 +50,35 @@ fn write_field(out: &mut Vec<u8>, name: &str, value: &Json) {
 }
 
 /// Reads a row written by [`encode_row`]; `record` names where it was found, for the
-/// [`Error::Decode`] that anything else gives (called only then).
-pub(crate) fn decode_row(table: &Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
+/// [`Error::Decode`] that anything else gives (called only then). The text is read in
+/// one pass, values decoded by their columns' types as they come (see [`decode`]).
+pub(crate) fn decode_row(table: &'static Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
     let fail = |column: &str, found: String| Error::Decode {
         table: table.name().to_owned(),
         record: record(),
         column: column.to_owned(),
         found,
     };
-    let json: Json =
-        serde_json::from_str(text).map_err(|e| fail("*", format!("invalid JSON ({e}): {}", excerpt(text))))?;
-    let Json::Object(object) = json else { return Err(fail("*", format!("not a JSON object: {}", excerpt(text)))) };
-    let field = |name: &str| object.get(name).unwrap_or(&Json::Null);
-    let id = field("id").as_i64().ok_or_else(|| fail("id", render(field("id"))))?;
-    let timestamp = |name: &str| match decode_value(ColumnType::Timestamp, field(name)) {
-        Some(Value::Timestamp(t)) => Ok(t),
-        _ => Err(fail(name, render(field(name)))),
+    let slots = Slots::new(table);
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let read = RowSeed { slots }.deserialize(&mut reader).and_then(|row| reader.end().map(|()| row));
+    let fields = read.map_err(|e| fail("*", format!("invalid JSON ({e}): {}", excerpt(text))))?;
+    let Some(mut fields) = fields else { return Err(fail("*", format!("not a JSON object: {}", excerpt(text)))) };
+    let fault = |slot: usize| fail(slots.get(slot).0, render(&fields.found(slot)));
+    let id_slot = slots.id();
+    let Value::I64(id) = fields.values[id_slot] else { return Err(fault(id_slot)) };
+    let timestamp = |slot: usize| match fields.values[slot] {
+        Value::Timestamp(t) => Ok(t),
+        _ => Err(fault(slot)),
     };
-    let meta = RowMeta { id, created_at: timestamp("created_at")?, updated_at: timestamp("updated_at")? };
-    let mut values = Vec::with_capacity(table.columns().len());
-    for column in table.columns() {
-        let json = field(column.name());
-        let value = match json {
-            Json::Null if column.nullable() => Some(Value::Null),
-            Json::Null => None,
-            json => decode_value(column.ty(), json),
-        };
-        values.push(value.ok_or_else(|| fail(column.name(), render(json)))?);
+    let meta = RowMeta { id, created_at: timestamp(id_slot + 1)?, updated_at: timestamp(id_slot + 2)? };
+    for (slot, column) in table.columns().iter().enumerate() {
+        if fields.is_misfit(slot) || (!column.nullable() && matches!(fields.values[slot], Value::Null)) {
+            return Err(fault(slot));
+        }
     }
-    Ok(StoredRow { meta, row: Row::new(values) })
+    fields.values.truncate(id_slot);
+    Ok(StoredRow { meta, row: Row::new(fields.values) })
 }
 
 /// A value as JSON; see the module docs for the forms.
@@ -98,31 +103,6 @@ pub(crate) fn encode_value(value: &Value) -> Json {
 /// [`plinth::IndexKey`] sees them) give equal text.
 pub(crate) fn index_text(value: &Value) -> String {
     encode_value(value).to_string()
-}
-
-/// A non-null value of type `ty` from its JSON form; `None` if it is not one.
-fn decode_value(ty: ColumnType, json: &Json) -> Option<Value> {
-    Some(match ty {
-        ColumnType::Bool => Value::Bool(json.as_bool()?),
-        ColumnType::I16 => Value::I16(i16::try_from(json.as_i64()?).ok()?),
-        ColumnType::I32 => Value::I32(i32::try_from(json.as_i64()?).ok()?),
-        ColumnType::I64 => Value::I64(json.as_i64()?),
-        ColumnType::F32 => {
-            let wide = json.as_f64()?;
-            // Only values an f32 holds exactly were written; anything else was edited.
-            #[allow(clippy::cast_possible_truncation)]
-            let narrow = wide as f32;
-            (f64::from(narrow) == wide).then_some(Value::F32(narrow))?
-        }
-        ColumnType::F64 => Value::F64(json.as_f64()?),
-        ColumnType::Text => Value::Text(json.as_str()?.to_owned()),
-        ColumnType::Date => Value::Date(NaiveDate::parse_from_str(json.as_str()?, "%Y-%m-%d").ok()?),
-        ColumnType::Timestamp => {
-            Value::Timestamp(DateTime::parse_from_rfc3339(json.as_str()?).ok()?.with_timezone(&Utc))
-        }
-        ColumnType::Json => Value::Json(serde_json::from_str(json.as_str()?).ok()?),
-        ColumnType::Bytes => Value::Bytes(decode_hex(json.as_str()?)?),
-    })
 }
 
 /// A table's columns as JSON text, stored so that a reopened database knows its tables
@@ -201,7 +181,7 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plinth::ColumnDef;
+    use plinth::{ColumnDef, ColumnType};
 
     static COLUMNS: [ColumnDef; 4] = [
         ColumnDef::new("doc", ColumnType::Json, true),
