@@ -446,6 +446,29 @@ async fn plinth_delete(db: &Database, ids: &[i64]) {
     session.commit().await.expect("commit");
 }
 
+/// One sample: `count` rows added from `from` in one session (timed), then deleted
+/// (untimed); milliseconds.
+async fn plinth_add_all_sample(db: &Database, from: usize, count: usize) -> f64 {
+    let started = now_ms();
+    let ids = plinth_insert_all(db, from, count).await;
+    let elapsed = now_ms() - started;
+    plinth_delete(db, &ids).await;
+    elapsed
+}
+
+/// One sample: `count` rows inserted one by one by the baseline (timed), then deleted
+/// (untimed); milliseconds.
+async fn raw_insert_each_sample(raw: &Raw, from: usize, count: usize) -> f64 {
+    let started = now_ms();
+    let mut ids = Vec::with_capacity(count);
+    for i in 0..count {
+        ids.push(raw.insert(from + i).await);
+    }
+    let elapsed = now_ms() - started;
+    raw.delete(&ids).await;
+    elapsed
+}
+
 /// The ids of the rows each side's table holds.
 #[derive(Debug, Default)]
 struct Ids {
@@ -522,18 +545,7 @@ async fn point_workloads(db: &Database, raw: &Raw, plan: Plan, ids: &Ids) -> (Ti
                 elapsed
             })
         },
-        |round| {
-            Box::pin(async move {
-                let started = now_ms();
-                let mut ids = Vec::with_capacity(count);
-                for i in 0..count {
-                    ids.push(raw.insert(size + round * count + i).await);
-                }
-                let elapsed = now_ms() - started;
-                raw.delete(&ids).await;
-                elapsed
-            })
-        },
+        |round| Box::pin(raw_insert_each_sample(raw, size + round * count, count)),
     )
     .await;
     report(backend, &format!("insert one row (session + commit), {size} rows"), ours, raw.insert_name(), theirs, None);
@@ -548,15 +560,7 @@ async fn bulk_workloads(db: &Database, raw: &Raw, plan: Plan, size: usize) {
     let (ours, theirs) = pair(
         plan.rounds,
         1,
-        |round| {
-            Box::pin(async move {
-                let started = now_ms();
-                let ids = plinth_insert_all(db, size + round * ROWS, ROWS).await;
-                let elapsed = now_ms() - started;
-                plinth_delete(db, &ids).await;
-                elapsed
-            })
-        },
+        |round| Box::pin(plinth_add_all_sample(db, size + round * ROWS, ROWS)),
         |round| {
             Box::pin(async move {
                 let started = now_ms();
@@ -574,27 +578,8 @@ async fn bulk_workloads(db: &Database, raw: &Raw, plan: Plan, size: usize) {
         let (ours, theirs) = pair(
             plan.slow_rounds,
             1,
-            |round| {
-                Box::pin(async move {
-                    let started = now_ms();
-                    let ids = plinth_insert_all(db, size + round * ROWS, ROWS).await;
-                    let elapsed = now_ms() - started;
-                    plinth_delete(db, &ids).await;
-                    elapsed
-                })
-            },
-            |round| {
-                Box::pin(async move {
-                    let started = now_ms();
-                    let mut ids = Vec::with_capacity(ROWS);
-                    for i in 0..ROWS {
-                        ids.push(raw.insert(size + round * ROWS + i).await);
-                    }
-                    let elapsed = now_ms() - started;
-                    raw.delete(&ids).await;
-                    elapsed
-                })
-            },
+            |round| Box::pin(plinth_add_all_sample(db, size + round * ROWS, ROWS)),
+            |round| Box::pin(raw_insert_each_sample(raw, size + round * ROWS, ROWS)),
         )
         .await;
         let name = "web-sys, one readwrite transaction per row";
