@@ -3,6 +3,11 @@
 //! PostgreSQL part needs a server, like `tests/postgres.rs`.
 
 use plinth::{Database, Entity};
+use plinth_conformance::Fixture;
+
+mod support;
+
+use support::{PostgresSchema, SqliteFile};
 
 #[derive(Entity, Clone, Debug, PartialEq)]
 #[entity(table = "large_values")]
@@ -44,27 +49,12 @@ async fn round_trip(db: &Database) {
 
 #[tokio::test]
 async fn sixteen_mebibyte_values_round_trip_on_sqlite() {
-    let path = std::env::temp_dir().join(format!("plinth-large-{}.sqlite", std::process::id()));
-    let db = plinth_sqlx::connect(&format!("sqlite://{}", path.display())).await.expect("open");
-    round_trip(&db).await;
-    drop(db);
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
-    }
+    let mut file = SqliteFile::new("plinth-large");
+    round_trip(&file.open().await).await;
 }
 
 #[tokio::test]
 async fn sixteen_mebibyte_values_round_trip_on_postgres() {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("plinth_large_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL is reachable (run `cargo xtask test`)");
-    sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await.expect("create schema");
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let db =
-        plinth_sqlx::connect(&format!("{url}{separator}options=-c%20search_path%3D{schema}")).await.expect("connect");
-    round_trip(&db).await;
-    drop(db);
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&admin).await.expect("drop schema");
+    let mut schema = PostgresSchema::new("plinth_large", 2);
+    round_trip(&schema.open().await).await;
 }

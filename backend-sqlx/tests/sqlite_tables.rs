@@ -6,32 +6,13 @@ use plinth::{Entity, Error};
 use plinth_conformance::entities::User;
 use sqlx::Row;
 
-/// A database file of its own, deleted on drop.
-struct TempDatabase(std::path::PathBuf);
+mod support;
 
-impl TempDatabase {
-    fn new(name: &str) -> Self {
-        TempDatabase(std::env::temp_dir().join(format!("plinth-sqlite-tables-{}-{name}.sqlite", std::process::id())))
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}", self.0.display())
-    }
-}
-
-impl Drop for TempDatabase {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
+use support::SqliteFile;
 
 #[tokio::test]
 async fn a_row_with_hand_written_timestamps_updates_and_a_stale_copy_of_it_is_refused() {
-    let file = TempDatabase::new("versions");
+    let file = SqliteFile::new("plinth-sqlite-tables");
     let db = plinth_sqlx::connect(&file.url()).await.expect("open");
     db.create_all(&[User::table()]).await.expect("create_all");
     let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
