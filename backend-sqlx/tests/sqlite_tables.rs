@@ -3,7 +3,7 @@
 //! `cargo test -p plinth-sqlx --test sqlite_tables`.
 
 use plinth::{Entity, Error};
-use plinth_conformance::entities::User;
+use plinth_conformance::entities::{Sample, User};
 use sqlx::Row;
 
 mod support;
@@ -42,5 +42,23 @@ async fn a_row_with_hand_written_timestamps_updates_and_a_stale_copy_of_it_is_re
         .expect("read back");
     assert_eq!(stored.get::<String, _>(0), "new@example.com");
     assert!(stored.get::<String, _>(1).ends_with('Z'), "written back in Plinth's own form");
+    raw.close().await;
+}
+
+#[tokio::test]
+async fn a_boolean_column_holding_another_integer_is_a_decode_error() {
+    let file = SqliteFile::new("plinth-sqlite-tables");
+    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
+    db.create_all(&[Sample::table()]).await.expect("create_all");
+    let mut session = db.session().await.expect("session");
+    let id = session.add(Sample::plain()).await.expect("add").id();
+    session.commit().await.expect("commit");
+    let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
+    sqlx::query("UPDATE \"samples\" SET \"flag\" = 2").execute(&raw).await.expect("a boolean set to 2 by hand");
+    let read = db.session().await.expect("session").get::<Sample>(id).await;
+    assert!(
+        matches!(&read, Err(Error::Decode { column, found, .. }) if column == "flag" && found.contains("2")),
+        "{read:?}"
+    );
     raw.close().await;
 }

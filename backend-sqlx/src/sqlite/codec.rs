@@ -82,7 +82,11 @@ pub(crate) fn decode(table: &Table, row: &SqliteRow) -> Result<StoredRow, Error>
         }
         let narrow = |n: i64| format!("integer {n} out of range for {ty}");
         match ty {
-            ColumnType::Bool => get(row, i, |v: bool| Ok(Value::Bool(v))),
+            ColumnType::Bool => get(row, i, |v: i64| match v {
+                0 => Ok(Value::Bool(false)),
+                1 => Ok(Value::Bool(true)),
+                _ => Err(format!("integer {v}, expected 0 or 1 for a boolean")),
+            }),
             ColumnType::I16 => get(row, i, |v: i64| i16::try_from(v).map(Value::I16).map_err(|_| narrow(v))),
             ColumnType::I32 => get(row, i, |v: i64| i32::try_from(v).map(Value::I32).map_err(|_| narrow(v))),
             ColumnType::I64 => get(row, i, |v: i64| Ok(Value::I64(v))),
