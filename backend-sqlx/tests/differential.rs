@@ -16,11 +16,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use plinth::query::Query;
 use plinth::{like_escape, Database, Entity, Filter, Order, Session, Value};
 use plinth_conformance::entities::Sample;
+use plinth_conformance::Fixture;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+mod support;
+
+use support::PostgresSchema;
+
 const DEFAULT_CASES: u32 = 128;
 
 /// The kind of value a column holds, to draw filter values of its type.
@@ -341,49 +345,6 @@ async fn reset(db: &Database, rows: &[Sample]) {
     session.commit().await.expect("commit");
 }
 
-fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-/// A PostgreSQL schema of this test's own, dropped (with its connections ended) on drop.
-struct Schema {
-    name: String,
-}
-
-impl Schema {
-    async fn create() -> (Self, Database) {
-        let name = format!("plinth_differential_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&server_url()).await.expect("reach PostgreSQL (see the file's docs)");
-        sqlx::query(&format!("CREATE SCHEMA \"{name}\"")).execute(&admin).await.expect("create schema");
-        admin.close().await;
-        let url = server_url();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let url =
-            format!("{url}{separator}options=-c%20search_path%3D{name}&application_name={name}&max_connections=2");
-        let db = plinth_sqlx::connect(&url).await.expect("connect to the schema");
-        (Schema { name }, db)
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async {
-                let admin = sqlx::PgPool::connect(&server_url()).await.expect("connect");
-                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-                    .bind(&name)
-                    .execute(&admin)
-                    .await
-                    .expect("end the test's connections");
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).execute(&admin).await.expect("drop");
-            });
-        });
-        let _ = dropped.join();
-    }
-}
-
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(DEFAULT_CASES)
 }
@@ -391,7 +352,8 @@ fn cases() -> u32 {
 #[test]
 fn random_queries_agree_on_memory_sqlite_and_postgres() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let (schema, postgres) = runtime.block_on(Schema::create());
+    let mut schema = PostgresSchema::new("plinth_differential", 2);
+    let postgres = runtime.block_on(schema.open());
     let backends = runtime.block_on(async {
         let memory = plinth::memory();
         let sqlite = plinth_sqlx::connect("sqlite::memory:").await.expect("sqlite");

@@ -14,9 +14,12 @@ use std::fmt::Debug;
 
 use plinth::{like_escape, Database, Entity, Error, Filter, Order, Record};
 use plinth_conformance::entities::{Keyword, User};
+use plinth_conformance::Fixture;
 use sqlx::Row as _;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+mod support;
+
+use support::{PostgresSchema, SqliteFile};
 
 /// Strings that break SQL built by pasting text, one per classic trick.
 const ATTACKS: [&str; 24] = [
@@ -350,60 +353,19 @@ async fn every_attack_on_every_table(db: &Database, raw: &Raw) {
 
 #[tokio::test]
 async fn attacks_change_nothing_on_sqlite() {
-    let path = std::env::temp_dir().join(format!("plinth-injection-{}.sqlite", std::process::id()));
-    let db = plinth_sqlx::connect(&format!("sqlite://{}", path.display())).await.expect("open");
-    let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.expect("raw"));
+    let mut file = SqliteFile::new("plinth-injection");
+    let db = file.open().await;
+    let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&file.url()).await.expect("raw"));
     every_attack_on_every_table(&db, &raw).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
-    }
-}
-
-fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-/// A schema of this test's own, dropped (its connections ended first) on drop.
-struct Schema {
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async {
-                let admin = sqlx::PgPool::connect(&server_url()).await.expect("connect");
-                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-                    .bind(&name)
-                    .execute(&admin)
-                    .await
-                    .expect("end the test's connections");
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).execute(&admin).await.expect("drop");
-            });
-        });
-        let _ = dropped.join();
-    }
 }
 
 #[tokio::test]
 async fn attacks_change_nothing_on_postgres() {
-    let schema = Schema { name: format!("plinth_injection_{}", std::process::id()) };
-    let admin = sqlx::PgPool::connect(&server_url()).await.expect("reach PostgreSQL (see the file's docs)");
-    sqlx::query(&format!("CREATE SCHEMA \"{}\"", schema.name)).execute(&admin).await.expect("create schema");
-    admin.close().await;
-    let url = server_url();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let name = &schema.name;
-    let url = format!("{url}{separator}options=-c%20search_path%3D{name}&application_name={name}&max_connections=2");
-    let db = plinth_sqlx::connect(&url).await.expect("connect");
-    let raw = Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("raw"));
+    let mut schema = PostgresSchema::new("plinth_injection", 2);
+    let db = schema.open().await;
+    let raw = Raw::Postgres(sqlx::PgPool::connect(&schema.url()).await.expect("raw"));
     every_attack_on_every_table(&db, &raw).await;
     if let Raw::Postgres(pool) = raw {
         pool.close().await;
     }
-    drop(db);
 }
