@@ -333,7 +333,11 @@ impl RecordStore for IndexedDbStore {
         let mut rows = Vec::with_capacity(values.length() as usize);
         for (key, value) in keys.iter().zip(values.iter()) {
             let id_part = Array::from(&key).get(1);
-            let id = self.decode_id(table, RECORDS, &format!("[{:?}, {id_part:?}]", table.name()), &id_part)?;
+            // The record's name is formatted only when its key is bad.
+            let id = js_id(&id_part).ok_or_else(|| {
+                let key = format!("[{:?}, {id_part:?}]", table.name());
+                decode_error(table, &self.record_name(RECORDS, &key), &id_part)
+            })?;
             rows.push(self.decode_row(table, id, &value)?);
         }
         Ok(rows)
