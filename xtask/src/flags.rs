@@ -15,10 +15,11 @@ xflags::xflags! {
             /// The port to listen on (default 8080).
             optional --port port: u16
         }
-        /// Plinth against raw sqlx side by side (PostgreSQL, SQLite) and the memory
-        /// backend's cost curve; writes BENCHMARKS.md.
+        /// Plinth against hand-written sqlx (PostgreSQL, SQLite) and hand-written browser
+        /// storage (localStorage, IndexedDB in headless Chromium) side by side, the memory
+        /// backend's cost curve and the demo's wasm size; writes BENCHMARKS.md.
         cmd bench {
-            /// A short run (about a minute) for spot checks.
+            /// A short run (about two minutes once built) for spot checks.
             optional --quick
         }
     }
