@@ -283,12 +283,8 @@ async fn every_crash_point_of_a_commit_leaves_it_fully_old_or_fully_new() {
     assert!(recoveries_cut >= crash_points, "{recoveries_cut}");
 }
 
-#[tokio::test]
-async fn a_full_store_while_a_refused_commit_is_undone_still_restores_every_key() {
-    // ann's long address becomes short and bob's short one long in one commit, with a
-    // new row besides: undoing it half-way puts ann's long address back while bob's
-    // still takes its room, unless space is freed before it is taken.
-    let kv = MemoryKeyValue::new();
+/// Stores ann with a 2,000-character address and bob with a short one; returns ann's.
+async fn ann_long_and_bob_short(kv: &MemoryKeyValue) -> String {
     let db = database(kv.clone()).expect("open");
     db.create_all(&[User::table()]).await.expect("create_all");
     let long = "l".repeat(2_000);
@@ -296,6 +292,16 @@ async fn a_full_store_while_a_refused_commit_is_undone_still_restores_every_key(
     session.add(User { username: "ann".into(), email_address: long.clone() }).await.expect("add");
     session.add(User { username: "bob".into(), email_address: "b@x".into() }).await.expect("add");
     session.commit().await.expect("commit");
+    long
+}
+
+#[tokio::test]
+async fn a_full_store_while_a_refused_commit_is_undone_still_restores_every_key() {
+    // ann's long address becomes short and bob's short one long in one commit, with a
+    // new row besides: undoing it half-way puts ann's long address back while bob's
+    // still takes its room, unless space is freed before it is taken.
+    let kv = MemoryKeyValue::new();
+    let long = ann_long_and_bob_short(&kv).await;
     let original = snapshot(&kv, false);
     let used: usize = dump(&kv).iter().map(|(k, v)| k.len() + v.len()).sum();
 
@@ -487,13 +493,7 @@ async fn a_cut_off_commit_that_fits_neither_forward_nor_back_is_reported_until_t
     // the journal and ann's row. Then other data fills the store: finishing needs room
     // for bob's long address, undoing it room for ann's.
     let kv = MemoryKeyValue::new();
-    let db = database(kv.clone()).expect("open");
-    db.create_all(&[User::table()]).await.expect("create_all");
-    let long = "l".repeat(2_000);
-    let mut session = db.session().await.expect("session");
-    session.add(User { username: "ann".into(), email_address: long.clone() }).await.expect("add");
-    session.add(User { username: "bob".into(), email_address: "b@x".into() }).await.expect("add");
-    session.commit().await.expect("commit");
+    let long = ann_long_and_bob_short(&kv).await;
 
     let faulty = Faulty::over(&kv);
     let db = database(faulty.clone()).expect("open");
