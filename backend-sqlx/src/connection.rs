@@ -2,9 +2,10 @@
 //!
 //! Reads before a session's first write run in autocommit mode on a connection the
 //! session takes from the pool at its first read and keeps (as SQLAlchemy's session
-//! does), so a run of reads pays for one pool checkout, not one each. The first write
-//! hands that connection back and begins the transaction, and every later statement
-//! runs in it. At READ COMMITTED (both databases' default here) that is
+//! does), so a run of reads pays for one pool checkout, not one each. It is handed back
+//! after a read that failed (the connection may be gone), after every read when the
+//! pool has a single connection (so two open sessions never wait on each other), and at
+//! the first write, which begins the transaction; every later statement runs in it. At READ COMMITTED (both databases' default here) that is
 //! indistinguishable from a transaction begun up front — each statement sees what was
 //! committed when it started — but a read-only session costs no `BEGIN`/`COMMIT`
 //! round trips.
@@ -42,6 +43,15 @@ impl<DB: Database> LazyTransaction<DB> {
             None => self.pool.acquire().await?,
         };
         Ok(&mut **self.reading.insert(conn))
+    }
+
+    /// Passes a read's result on, handing the reading connection back to the pool if
+    /// the read failed or the pool cannot spare it.
+    pub(crate) fn after_read<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err() || self.pool.options().get_max_connections() <= 1 {
+            self.reading = None;
+        }
+        result
     }
 
     /// Where to write: the transaction, begun now if this is the first write.

@@ -48,8 +48,11 @@
 //! `UNIQUE` constraint named `{table}_{column}_key`, `#[entity(index)]` an index named
 //! `{table}_{column}_idx`. `created_at` and `updated_at` default to now, so rows
 //! inserted by other programs get them too. On PostgreSQL a `BEFORE UPDATE` trigger
-//! (`{table}_touch_updated_at`) moves `updated_at` on *every* update, raw SQL included;
-//! SQLite has no such trigger, so only Plinth's updates move it there.
+//! (`{table}_touch_updated_at`) moves `updated_at` at least a microsecond forward on
+//! *every* update, raw SQL included; `create_all` installs or replaces it, so run
+//! `create_all` at start-up (as usual) after upgrading Plinth. SQLite has no such
+//! trigger: only Plinth's updates move `updated_at` there, so a raw SQL `UPDATE` that
+//! leaves it alone is invisible to the version check below.
 //!
 //! # Semantics
 //!
@@ -61,14 +64,23 @@
 //! `INSERT … SELECT FROM UNNEST(…)` on PostgreSQL, multi-row `VALUES` chunked under the
 //! parameter limit on SQLite.
 //!
-//! A session is one transaction, begun at its first write: reads before that run on
-//! any pooled connection in autocommit mode, which at READ COMMITTED sees exactly what
-//! the transaction would, and a read-only session costs no `BEGIN`/`COMMIT`. Dropping a
-//! session without `commit` rolls its transaction back.
+//! A session is one transaction, begun at its first write: reads before that run in
+//! autocommit mode, which at READ COMMITTED sees exactly what the transaction would, so
+//! a read-only session costs no `BEGIN`/`COMMIT`. Those reads share one pooled
+//! connection, which the session holds from its first read until its first write or
+//! its end (not with a pool of one connection, e.g. `sqlite::memory:`, where it is
+//! handed back after each read); size the pool for the sessions open at once.
+//! Dropping a session without `commit` rolls its transaction back.
 //!
-//! A unique violation leaves the session usable: PostgreSQL inserts use `ON CONFLICT DO
-//! NOTHING` and updates check the unique columns in the same statement, so no round
-//! trip is spent on savepoints; SQLite undoes just the failing statement. (On
+//! `updated_at` is each row's version: `update` writes only if the row's `updated_at`
+//! is still the record's, and otherwise returns `Conflict` — no lost updates.
+//!
+//! A unique violation leaves the session usable: PostgreSQL inserts of fewer than 256
+//! rows use `ON CONFLICT DO NOTHING` and updates check the unique columns in the same
+//! statement, so no round trip is spent on savepoints; larger batches run a plain
+//! insert inside a savepoint (two round trips, cheaper than inserting thousands of rows
+//! speculatively) and roll back to it on a violation; SQLite undoes just the failing
+//! statement. (On
 //! PostgreSQL, two sessions racing to write the same unique value can still make the
 //! second one's transaction fail as a whole; it gets `UniqueViolation`, its `commit`
 //! returns `UniqueViolation` again and writes nothing, and it must retry.) Any other

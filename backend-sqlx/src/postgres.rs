@@ -198,21 +198,23 @@ impl PostgresTransaction {
             query = codec::bind_column_array(query, rows, i, column.ty());
         }
         let conn = self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        execute_script(conn, "SAVEPOINT plinth_insert".to_owned()).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let begun = execute_script(conn, "SAVEPOINT plinth_insert".to_owned()).await;
+        watch(&mut self.aborted, true, begun.map_err(|e| map_err(NAME, Some(table), e)))?;
         match fetch_all(conn, query).await {
             Ok(returned) => {
-                execute_script(conn, "RELEASE SAVEPOINT plinth_insert".to_owned())
-                    .await
-                    .map_err(|e| map_err(NAME, Some(table), e))?;
+                let released = execute_script(conn, "RELEASE SAVEPOINT plinth_insert".to_owned()).await;
+                watch(&mut self.aborted, true, released.map_err(|e| map_err(NAME, Some(table), e)))?;
                 let mut metas = returned.iter().map(|row| codec::meta(table, row)).collect::<Result<Vec<_>>>()?;
                 // Identity values are drawn in input order, so ascending ids are input order.
                 metas.sort_by_key(|m| m.id);
                 Ok(metas)
             }
             Err(err) => {
-                // If even the rollback fails, the connection is gone and the session with
-                // it; the insert's own error says more about why.
-                let _ = execute_script(conn, "ROLLBACK TO SAVEPOINT plinth_insert".to_owned()).await;
+                // Rolling back to the savepoint leaves the transaction usable. If that
+                // fails too, the failure is remembered so the commit cannot pass; the
+                // insert's own error says more about why, so that is the one returned.
+                let undone = execute_script(conn, "ROLLBACK TO SAVEPOINT plinth_insert".to_owned()).await;
+                let _ = watch(&mut self.aborted, true, undone.map_err(|e| map_err(NAME, Some(table), e)));
                 Err(map_err(NAME, Some(table), err))
             }
         }
@@ -224,6 +226,7 @@ impl PostgresTransaction {
         let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
             .await
             .map_err(|e| map_err(NAME, Some(table), e));
+        let row = self.tx.after_read(row);
         let row = watch(&mut self.aborted, in_transaction, row)?;
         row.try_get::<bool, _>(0).map_err(|e| map_err(NAME, Some(table), e))
     }
@@ -268,7 +271,8 @@ impl Transaction for PostgresTransaction {
             sqlx::query(&sql.get).bind(id),
         )
         .await;
-        let row = watch(&mut self.aborted, in_transaction, row.map_err(|e| map_err(NAME, Some(table), e)))?;
+        let row = self.tx.after_read(row.map_err(|e| map_err(NAME, Some(table), e)));
+        let row = watch(&mut self.aborted, in_transaction, row)?;
         row.map(|row| codec::decode(table, &row)).transpose()
     }
 
@@ -334,6 +338,7 @@ impl Transaction for PostgresTransaction {
         let in_transaction = self.tx.in_transaction();
         let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
         let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
+        let rows = self.tx.after_read(rows);
         watch(&mut self.aborted, in_transaction, rows)
     }
 
@@ -343,6 +348,7 @@ impl Transaction for PostgresTransaction {
         let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
             .await
             .map_err(|e| map_err(NAME, Some(table), e));
+        let row = self.tx.after_read(row);
         let row = watch(&mut self.aborted, in_transaction, row)?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))

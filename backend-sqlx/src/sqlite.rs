@@ -191,7 +191,8 @@ impl Transaction for SqliteTransaction {
             sqlx::query(&sql.get).bind(id),
         )
         .await;
-        row.map_err(|e| map_err(NAME, Some(table), e))?.map(|row| codec::decode(table, &row)).transpose()
+        let row = self.tx.after_read(row.map_err(|e| map_err(NAME, Some(table), e)))?;
+        row.map(|row| codec::decode(table, &row)).transpose()
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
@@ -233,14 +234,16 @@ impl Transaction for SqliteTransaction {
         let sql = self.statements.get(table);
         let statement = compile_select(Sqlite, table, &sql.columns, select);
         let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        fetch_decoded(reader, bind_all(&statement), table, codec::decode).await
+        let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
+        self.tx.after_read(rows)
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let statement = compile_count(Sqlite, table, select);
         let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
             .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
+            .map_err(|e| map_err(NAME, Some(table), e));
+        let row = self.tx.after_read(row)?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }

@@ -191,6 +191,31 @@ async fn a_connection_killed_mid_transaction_fails_the_session_and_commits_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reading_connection_killed_between_reads_fails_one_read_and_the_session_reads_on() {
+    let schema = Schema::new().await;
+    let db = schema.open("&max_connections=2").await;
+    serves_the_next_session(&db, "kept").await;
+
+    // The session holds the connection of its first read; it is killed while idle.
+    let mut session = db.session().await.expect("session");
+    assert_eq!(session.query::<Note>().count().await.expect("first read"), 1);
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'",
+    )
+    .bind(&schema.name)
+    .fetch_all(&schema.admin)
+    .await
+    .expect("terminate");
+    assert!(!killed.is_empty(), "the session's reading connection was found");
+    let (read, _) = timed("killed reader: next read", session.query::<Note>().count()).await;
+    assert!(matches!(read, Err(Error::Connection { .. })), "{read:?}");
+    let (again, _) = timed("killed reader: the read after", session.query::<Note>().count()).await;
+    assert_eq!(again.expect("the session took a new connection"), 1);
+    session.commit().await.expect("nothing to commit");
+    serves_the_next_session(&db, "after-reader-kill").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_timeout_fails_the_session_and_commits_nothing() {
     let schema = Schema::new().await;
     let db = schema.open("%20-c%20statement_timeout%3D500").await;

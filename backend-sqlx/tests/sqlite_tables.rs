@@ -62,3 +62,17 @@ async fn a_boolean_column_holding_another_integer_is_a_decode_error() {
     );
     raw.close().await;
 }
+
+#[tokio::test]
+async fn two_open_sessions_on_an_in_memory_database_both_read() {
+    // `sqlite::memory:` is a pool of one connection (each connection would be another
+    // database): a session must not keep it between reads.
+    let db = plinth_sqlx::connect("sqlite::memory:").await.expect("open");
+    db.create_all(&[User::table()]).await.expect("create_all");
+    let mut first = db.session().await.expect("session");
+    let mut second = db.session().await.expect("session");
+    assert!(first.get::<User>(1).await.expect("first reads").is_none());
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), second.get::<User>(1)).await;
+    assert!(matches!(read, Ok(Ok(None))), "the second session read at once: {read:?}");
+    first.query::<User>().count().await.expect("the first reads again");
+}

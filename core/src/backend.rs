@@ -72,7 +72,9 @@ pub trait Transaction: SendOutsideWasm {
 
     /// Replaces the fields of row `id` if its `updated_at` is still `seen` (the caller's
     /// copy is current), keeping `created_at` and moving `updated_at` strictly forward.
-    /// [`Error::Conflict`](crate::Error::Conflict) if the row was written since `seen`,
+    /// [`Error::Conflict`](crate::Error::Conflict) if the row was written since `seen`
+    /// (or, on backends that check unique values in the same statement, if the write kept
+    /// being refused without a cause it could name),
     /// [`Error::NotFound`](crate::Error::NotFound) if it is gone.
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta>;
 

@@ -74,11 +74,11 @@ pub enum Error {
         detail: String,
     },
 
-    /// The row was written since it was read: by another session (found at `update`
-    /// when the record's `updated_at` is no longer the row's, or at commit), or through
-    /// another copy of the record. The refused write was not made; read the record again
-    /// and retry.
-    #[error("table `{table}`, id {id}: changed since it was read (by another session or another copy of the record); this write was not made, read it again and retry")]
+    /// The row was written since it was read, by another session or through another
+    /// copy of the record. From `update` (the record's `updated_at` is no longer the
+    /// row's): that write was not made and the session goes on. From `commit`: nothing
+    /// of the session was committed. Either way, read the record again and retry.
+    #[error("table `{table}`, id {id}: changed since it was read (by another session or another copy of the record); from update, that write was not made; from commit, nothing was committed; read it again and retry")]
     Conflict {
         /// The table written to.
         table: String,

@@ -33,7 +33,7 @@ use crate::row::{Row, StoredRow};
 ///
 /// ada.email_address = "ada@lovelace.org".into();
 /// session.update(&mut ada).await?;
-/// assert!(ada.updated_at() >= ada.created_at());
+/// assert!(ada.updated_at() > ada.created_at());
 ///
 /// let c = User::columns();
 /// let found = session.query::<User>().filter(|c| c.username.like("a%")).all().await?;

@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(listed[0]["tags"], serde_json::json!(["a"]));
         let edited = update(&db, Kind::Notes, 1, r#"{"title":"first, edited","body":"text"}"#).await.expect("edit");
         assert_eq!(edited["body"], "text");
-        assert!(edited["updated_at"].as_str() >= edited["created_at"].as_str());
+        assert!(edited["updated_at"].as_str() > edited["created_at"].as_str());
         delete(&db, Kind::Notes, pinned["id"].as_i64().unwrap_or_default()).await.expect("delete");
         assert_eq!(delete(&db, Kind::Notes, 99).await.map_err(|e| e.status), Err(404));
         assert_eq!(list(&db, Kind::Notes, "", Sort::Newest).await.expect("list").len(), 1);

@@ -98,7 +98,8 @@ pub(crate) fn sqlite_insert(table: &Table, rows: usize) -> String {
     format!("INSERT INTO {} ({}) VALUES {}{RETURNING}", quote(table.name()), names.join(", "), tuples.join(", "))
 }
 
-/// PostgreSQL's update: `$1…$n` the fields, `$n+1` the id. When the table has unique
+/// PostgreSQL's update: `$1…$n` the fields, `$n+1` the id, `$n+2` the `updated_at` the
+/// caller read (the row's version; no row matches once it has moved). When the table has unique
 /// columns, the row is updated only if no other row holds its new unique values, so a
 /// violation returns no row instead of aborting the transaction.
 fn postgres_update(table: &Table, name: &str, fields: &[String]) -> String {

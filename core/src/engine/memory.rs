@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: committed rows in process memory, the reference backend.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -11,8 +11,7 @@ use crate::row::StoredRow;
 use crate::table::Table;
 use crate::value::{IndexKey, Value};
 
-/// Rows in id-indexed slots (get and insert in O(1), one memory access to find a row
-/// however large the table), a hash index per unique column,
+/// Rows in hash maps (get and insert in O(1)), a hash index per unique column,
 /// and an id sequence per table, behind one lock taken only for the length of a call.
 ///
 /// Use it through [`plinth::memory()`](crate::memory); it is the backend tests swap in.
@@ -24,7 +23,7 @@ pub struct MemoryStore {
 #[derive(Debug)]
 struct MemoryTable {
     table: &'static Table,
-    rows: Slots,
+    rows: HashMap<i64, StoredRow>,
     last_id: i64,
     /// For each column: its unique index, if the column is unique.
     unique: Vec<Option<HashMap<IndexKey, i64>>>,
@@ -33,7 +32,7 @@ struct MemoryTable {
 impl MemoryTable {
     fn new(table: &'static Table) -> Self {
         let unique = table.columns().iter().map(|c| c.is_unique().then(HashMap::new)).collect();
-        MemoryTable { table, rows: Slots::default(), last_id: 0, unique }
+        MemoryTable { table, rows: HashMap::new(), last_id: 0, unique }
     }
 
     fn index(&mut self, row: &StoredRow, insert: bool) {
@@ -49,57 +48,6 @@ impl MemoryTable {
                 index.remove(&key);
             }
         }
-    }
-}
-
-/// Rows by id. Ids are handed out in order, so row `id` lives in slot `id - first` of a
-/// deque: finding it is an index, not a hash probe. Slots of ids never committed
-/// (rolled-back sessions) stay empty; empty slots at the front are dropped, so a table
-/// whose oldest rows are deleted does not keep paying for them.
-#[derive(Debug, Default)]
-struct Slots {
-    first: i64,
-    rows: VecDeque<Option<StoredRow>>,
-}
-
-impl Slots {
-    fn index(&self, id: i64) -> Option<usize> {
-        usize::try_from(id.checked_sub(self.first)?).ok()
-    }
-
-    fn get(&self, id: i64) -> Option<&StoredRow> {
-        self.rows.get(self.index(id)?)?.as_ref()
-    }
-
-    fn insert(&mut self, row: StoredRow) {
-        let id = row.meta.id;
-        if self.rows.is_empty() {
-            self.first = id;
-        }
-        while id < self.first {
-            self.rows.push_front(None);
-            self.first -= 1;
-        }
-        // id >= first now; a distance too large for usize could never be allocated anyway.
-        let index = self.index(id).expect("a slot index that fits in memory");
-        if index >= self.rows.len() {
-            self.rows.resize_with(index + 1, || None);
-        }
-        self.rows[index] = Some(row);
-    }
-
-    fn remove(&mut self, id: i64) {
-        if let Some(slot) = self.index(id).and_then(|i| self.rows.get_mut(i)) {
-            *slot = None;
-        }
-        while matches!(self.rows.front(), Some(None)) {
-            self.rows.pop_front();
-            self.first += 1;
-        }
-    }
-
-    fn values(&self) -> impl Iterator<Item = &StoredRow> {
-        self.rows.iter().flatten()
     }
 }
 
@@ -150,7 +98,7 @@ impl RecordStore for MemoryStore {
     }
 
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
-        Ok(table_of(&mut self.lock(), table)?.rows.get(id).cloned())
+        Ok(table_of(&mut self.lock(), table)?.rows.get(&id).cloned())
     }
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
@@ -178,7 +126,7 @@ impl RecordStore for MemoryStore {
         let mut state = self.lock();
         for change in &changes {
             let data = table_of(&mut state, change.table)?;
-            if data.rows.get(change.id) != change.before.as_ref() {
+            if data.rows.get(&change.id) != change.before.as_ref() {
                 return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
             }
         }
@@ -190,51 +138,13 @@ impl RecordStore for MemoryStore {
             let data = table_of(&mut state, change.table)?;
             if let Some(before) = &change.before {
                 data.index(before, false);
-                data.rows.remove(change.id);
+                data.rows.remove(&change.id);
             }
             if let Some(after) = change.after {
                 data.index(&after, true);
-                data.rows.insert(after);
+                data.rows.insert(change.id, after);
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::DateTime;
-
-    use super::Slots;
-    use crate::row::{Row, RowMeta, StoredRow};
-
-    fn row(id: i64) -> StoredRow {
-        let at = DateTime::UNIX_EPOCH;
-        StoredRow { meta: RowMeta { id, created_at: at, updated_at: at }, row: Row::new(Vec::new()) }
-    }
-
-    fn ids(slots: &Slots) -> Vec<i64> {
-        slots.values().map(|r| r.meta.id).collect()
-    }
-
-    #[test]
-    fn slots_keep_rows_committed_out_of_order_and_drop_empty_front_slots() {
-        let mut slots = Slots::default();
-        for id in [3, 4, 7] {
-            slots.insert(row(id));
-        }
-        assert_eq!(ids(&slots), [3, 4, 7]);
-        assert!(slots.get(5).is_none() && slots.get(0).is_none() && slots.get(-1).is_none());
-        slots.remove(3);
-        slots.remove(4);
-        assert_eq!((slots.first, slots.rows.len()), (7, 1), "the empty front slots are gone");
-        slots.insert(row(1));
-        assert_eq!(ids(&slots), [1, 7]);
-        assert_eq!(slots.get(1).map(|r| r.meta.id), Some(1));
-        slots.remove(7);
-        slots.remove(1);
-        assert!(slots.rows.is_empty());
-        slots.insert(row(9));
-        assert_eq!(ids(&slots), [9]);
     }
 }

@@ -166,9 +166,10 @@ pub async fn a_second_copy_of_a_record_is_stale_after_the_first_is_written(fx: &
     let mut second = first.clone();
     first.email_address = "one@example.com".into();
     session.update(&mut first).await.expect("update");
+    let after_first = first.updated_at();
     first.email_address = "two@example.com".into();
     session.update(&mut first).await.expect("the same record again");
-    assert!(first.updated_at() > first.created_at(), "every write moves updated_at strictly forward");
+    assert!(after_first > first.created_at() && first.updated_at() > after_first, "every write moves updated_at");
     second.email_address = "stale@example.com".into();
     let refused = session.update(&mut second).await;
     assert!(matches!(refused, Err(Error::Conflict { .. })), "{refused:?}");

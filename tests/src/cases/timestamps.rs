@@ -34,7 +34,7 @@ pub async fn timestamps_are_utc_microseconds_near_now(fx: &mut impl Fixture) {
     );
 }
 
-/// Update keeps the id and `created_at`; `updated_at` does not go back.
+/// Update keeps the id and `created_at`; `updated_at` moves strictly forward.
 pub async fn update_keeps_id_and_created_at_and_moves_updated_at(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     let mut session = db.session().await.expect("session");
@@ -44,12 +44,12 @@ pub async fn update_keeps_id_and_created_at_and_moves_updated_at(fx: &mut impl F
     session.update(&mut row).await.expect("update");
     session.commit().await.expect("commit");
     assert_eq!((row.id(), row.created_at()), (id, created));
-    assert!(row.updated_at() >= updated);
+    assert!(row.updated_at() > updated);
     let read = db.session().await.expect("session").get::<User>(id).await.expect("get").expect("row exists");
     assert_eq!((read.created_at(), read.updated_at()), (row.created_at(), row.updated_at()));
 }
 
-/// An update in a later transaction stamps a time at or after the insert.
+/// An update in a later transaction stamps a time after the insert's.
 pub async fn update_in_a_later_session_moves_updated_at_forward(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     let inserted = committed(&db, vec![User::named("a")]).await.remove(0);
@@ -59,8 +59,8 @@ pub async fn update_in_a_later_session_moves_updated_at_forward(fx: &mut impl Fi
     session.update(&mut row).await.expect("update");
     session.commit().await.expect("commit");
     assert_eq!(row.created_at(), inserted.created_at());
-    assert!(row.updated_at() >= inserted.updated_at());
-    assert!(row.updated_at() >= row.created_at());
+    assert!(row.updated_at() > inserted.updated_at());
+    assert!(row.updated_at() > row.created_at());
 }
 
 /// What `add` returns is what a later `get` reads, to the microsecond.
