@@ -30,14 +30,12 @@ use sqlx::PgPool;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+mod support;
+
+use support::server_url;
 
 /// Generous: a fault must surface in seconds, not hang.
 const BOUND: Duration = Duration::from_secs(10);
-
-fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
 
 /// A row of the fault tests' table.
 #[derive(Entity, Clone, Debug, PartialEq)]
@@ -118,25 +116,7 @@ impl Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        let (name, server) = (self.name.clone(), self.server.clone());
-        // The test's runtime is blocked here: a runtime of its own ends the schema's
-        // connections and drops it, whether the test passed or panicked.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async {
-                let admin = PgPool::connect(&server).await.expect("connect");
-                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-                    .bind(&name)
-                    .execute(&admin)
-                    .await
-                    .expect("end the schema's connections");
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-                    .execute(&admin)
-                    .await
-                    .expect("drop the schema");
-            });
-        });
-        let _ = dropped.join();
+        support::drop_schema(self.server.clone(), self.name.clone());
     }
 }
 

@@ -70,26 +70,30 @@ impl Drop for PostgresSchema {
         if !self.created {
             return;
         }
-        let schema = self.name.clone();
-        // Drop runs while the test's runtime is blocked, so its connections cannot finish
-        // a rollback: they are ended first, then a runtime of its own drops the schema.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async {
-                let admin = sqlx::PgPool::connect(&server_url()).await.expect("connect");
-                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-                    .bind(&schema)
-                    .execute(&admin)
-                    .await
-                    .expect("end the test's connections");
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                    .execute(&admin)
-                    .await
-                    .expect("drop the schema");
-            });
-        });
-        let _ = dropped.join();
+        drop_schema(server_url(), self.name.clone());
     }
+}
+
+/// Ends the connections named after `schema` on `server` and drops it, from a `Drop`:
+/// the test's runtime is blocked there, so its connections cannot finish a rollback,
+/// and a runtime of its own, on a thread of its own, does the work.
+pub(crate) fn drop_schema(server: String, schema: String) {
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let admin = sqlx::PgPool::connect(&server).await.expect("connect");
+            sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&schema)
+                .execute(&admin)
+                .await
+                .expect("end the test's connections");
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                .execute(&admin)
+                .await
+                .expect("drop the schema");
+        });
+    });
+    let _ = dropped.join();
 }
 
 /// A SQLite database file of its own in the temporary directory, deleted on drop.
