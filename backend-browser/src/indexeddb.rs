@@ -373,16 +373,22 @@ impl RecordStore for IndexedDbStore {
     }
 
     async fn apply(&self, changes: Vec<Change>) -> Result<()> {
-        // A session staged before another page deleted the database writes nothing.
+        // A session staged before another page deleted the database writes nothing: the
+        // tables are checked before, and again inside the commit's own transaction, so a
+        // delete in between cannot slip through.
         let mut tables: Vec<&'static Table> = changes.iter().map(|c| c.table).collect();
         tables.sort_unstable_by_key(|t| t.name());
         tables.dedup_by_key(|t| t.name());
-        for table in tables {
+        for table in &tables {
             self.require(table).await?;
         }
-        let tx = self.transaction(&[RECORDS, UNIQUE], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
-        let (records, unique) = (store(&tx, RECORDS)?, store(&tx, UNIQUE)?);
+        let (records, unique, meta) = (store(&tx, RECORDS)?, store(&tx, UNIQUE)?, store(&tx, META)?);
+        let mut schemas = Vec::with_capacity(tables.len());
+        for table in tables {
+            schemas.push((table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
+        }
 
         // Every read the checks need, issued at once, in this one transaction. A new
         // row is not read: its `add` below fails if the key is taken.
@@ -407,6 +413,12 @@ impl RecordStore for IndexedDbStore {
             let _ = tx.abort();
             Err(err)
         };
+        for (table, schema) in schemas {
+            if schema.result().await.map_err(js)?.is_undefined() {
+                self.known.borrow_mut().remove(table.name());
+                return abort(Error::NoSuchTable { table: table.name().to_owned() });
+            }
+        }
         for (change, row) in changes.iter().filter(|c| c.before.is_some()).zip(rows) {
             let value = row.result().await.map_err(js)?;
             let current =
