@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use plinth::query::Query;
-use plinth::{like_escape, Database, Entity, Filter, Order, Session, Value};
+use plinth::{like_escape, ColumnType, Database, Entity, Filter, Order, Session, Value};
 use plinth_conformance::entities::Sample;
 use plinth_conformance::Fixture;
 use proptest::prelude::*;
@@ -27,48 +27,12 @@ use support::PostgresSchema;
 
 const DEFAULT_CASES: u32 = 128;
 
-/// The kind of value a column holds, to draw filter values of its type.
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Bool,
-    I16,
-    I32,
-    I64,
-    F32,
-    F64,
-    Text,
-    Date,
-    Timestamp,
-    Json,
-    Bytes,
+/// The columns queries may name, with their types: `id` and `Sample`'s fields.
+fn columns() -> Vec<(&'static str, ColumnType)> {
+    std::iter::once(("id", ColumnType::I64))
+        .chain(Sample::table().columns().iter().map(|c| (c.name(), c.ty())))
+        .collect()
 }
-
-/// Every column of `Sample` a query may name, with `id`.
-const COLUMNS: [(&str, Kind); 23] = [
-    ("id", Kind::I64),
-    ("flag", Kind::Bool),
-    ("small", Kind::I16),
-    ("medium", Kind::I32),
-    ("big", Kind::I64),
-    ("single", Kind::F32),
-    ("double", Kind::F64),
-    ("text", Kind::Text),
-    ("day", Kind::Date),
-    ("moment", Kind::Timestamp),
-    ("doc", Kind::Json),
-    ("blob", Kind::Bytes),
-    ("maybe_flag", Kind::Bool),
-    ("maybe_small", Kind::I16),
-    ("maybe_medium", Kind::I32),
-    ("maybe_big", Kind::I64),
-    ("maybe_single", Kind::F32),
-    ("maybe_double", Kind::F64),
-    ("maybe_text", Kind::Text),
-    ("maybe_day", Kind::Date),
-    ("maybe_moment", Kind::Timestamp),
-    ("maybe_doc", Kind::Json),
-    ("maybe_blob", Kind::Bytes),
-];
 
 fn i16s() -> BoxedStrategy<i16> {
     prop_oneof![select(vec![i16::MIN, -1, 0, 1, i16::MAX]), -3_i16..3].boxed()
@@ -196,26 +160,26 @@ fn sample() -> impl Strategy<Value = Sample> {
 }
 
 /// A value of the column's own type.
-fn value_of(kind: Kind) -> BoxedStrategy<Value> {
+fn value_of(kind: ColumnType) -> BoxedStrategy<Value> {
     match kind {
-        Kind::Bool => any::<bool>().prop_map(Value::from).boxed(),
-        Kind::I16 => i16s().prop_map(Value::from).boxed(),
-        Kind::I32 => i32s().prop_map(Value::from).boxed(),
-        Kind::I64 => prop_oneof![i64s(), 0_i64..12].prop_map(Value::from).boxed(),
-        Kind::F32 => f32s().prop_map(Value::from).boxed(),
-        Kind::F64 => f64s().prop_map(Value::from).boxed(),
-        Kind::Text => texts().prop_map(Value::from).boxed(),
-        Kind::Date => dates().prop_map(Value::from).boxed(),
-        Kind::Timestamp => timestamps().prop_map(Value::from).boxed(),
-        Kind::Json => docs().prop_map(Value::from).boxed(),
-        Kind::Bytes => blobs().prop_map(Value::from).boxed(),
+        ColumnType::Bool => any::<bool>().prop_map(Value::from).boxed(),
+        ColumnType::I16 => i16s().prop_map(Value::from).boxed(),
+        ColumnType::I32 => i32s().prop_map(Value::from).boxed(),
+        ColumnType::I64 => prop_oneof![i64s(), 0_i64..12].prop_map(Value::from).boxed(),
+        ColumnType::F32 => f32s().prop_map(Value::from).boxed(),
+        ColumnType::F64 => f64s().prop_map(Value::from).boxed(),
+        ColumnType::Text => texts().prop_map(Value::from).boxed(),
+        ColumnType::Date => dates().prop_map(Value::from).boxed(),
+        ColumnType::Timestamp => timestamps().prop_map(Value::from).boxed(),
+        ColumnType::Json => docs().prop_map(Value::from).boxed(),
+        ColumnType::Bytes => blobs().prop_map(Value::from).boxed(),
     }
 }
 
 /// Mostly a value of the column's type; sometimes one that must be converted (an `i64`
 /// for an `i16` column, an `f32` for an `f64` one) or refused (`NULL`, text with NUL,
 /// a value of another type).
-fn filter_value(kind: Kind) -> BoxedStrategy<Value> {
+fn filter_value(kind: ColumnType) -> BoxedStrategy<Value> {
     let other = select(vec![
         Value::Null,
         Value::I64(1),
@@ -242,10 +206,9 @@ fn compare(column: &'static str, op: u8, value: Value) -> Filter {
 }
 
 fn leaf() -> BoxedStrategy<Filter> {
-    (0..COLUMNS.len())
-        .prop_flat_map(|i| {
-            let (name, kind) = COLUMNS[i];
-            let text_column = matches!(kind, Kind::Text);
+    select(columns())
+        .prop_flat_map(|(name, kind)| {
+            let text_column = matches!(kind, ColumnType::Text);
             prop_oneof![
                 6 => (0_u8..6, filter_value(kind)).prop_map(move |(op, v)| compare(name, op, v)),
                 2 => prop::collection::vec(filter_value(kind), 0..4).prop_map(move |vs| Filter::column(name).is_in(vs)),
@@ -286,7 +249,7 @@ struct QuerySpec {
 
 fn queries() -> impl Strategy<Value = QuerySpec> {
     let ordered: Vec<&'static str> =
-        COLUMNS.iter().filter(|(_, kind)| !matches!(kind, Kind::Json)).map(|(name, _)| *name).collect();
+        columns().into_iter().filter(|(_, kind)| !matches!(kind, ColumnType::Json)).map(|(name, _)| name).collect();
     let order = prop::collection::vec((select(ordered), any::<bool>()), 0..4);
     let limit = prop_oneof![2 => Just(None), 4 => (0_u64..8).prop_map(Some), 1 => Just(Some(u64::MAX))];
     let offset = prop_oneof![4 => Just(0_u64), 4 => 0_u64..8, 1 => select(vec![u64::MAX, 1 << 63])];
