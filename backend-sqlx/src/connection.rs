@@ -5,10 +5,10 @@
 //! does), so a run of reads pays for one pool checkout, not one each. It is handed back
 //! after a read that failed (the connection may be gone), after every read when the
 //! pool has a single connection (so two open sessions never wait on each other), and at
-//! the first write, which begins the transaction; every later statement runs in it. At READ COMMITTED (both databases' default here) that is
-//! indistinguishable from a transaction begun up front — each statement sees what was
-//! committed when it started — but a read-only session costs no `BEGIN`/`COMMIT`
-//! round trips.
+//! the first write, which begins the transaction; every later statement runs in it. At
+//! READ COMMITTED (both databases' default here) that is indistinguishable from a
+//! transaction begun up front — each statement sees what was committed when it started
+//! — but a read-only session costs no `BEGIN`/`COMMIT` round trips.
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};

@@ -220,15 +220,35 @@ impl PostgresTransaction {
         }
     }
 
+    /// Passes a read's result on: the reading connection handed back if it failed
+    /// (see [`LazyTransaction::after_read`]), the failure remembered if it happened
+    /// inside the transaction. Reading never begins the transaction, so whether it had
+    /// begun is the same before and after the read.
+    fn read_done<T>(&mut self, result: Result<T>) -> Result<T> {
+        let result = self.tx.after_read(result);
+        watch(&mut self.aborted, self.tx.in_transaction(), result)
+    }
+
     /// Runs a `SELECT EXISTS (…)`.
     async fn exists(&mut self, table: &Table, query: PgQuery<'_>) -> Result<bool> {
-        let in_transaction = self.tx.in_transaction();
         let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
             .await
             .map_err(|e| map_err(NAME, Some(table), e));
-        let row = self.tx.after_read(row);
-        let row = watch(&mut self.aborted, in_transaction, row)?;
+        let row = self.read_done(row)?;
         row.try_get::<bool, _>(0).map_err(|e| map_err(NAME, Some(table), e))
+    }
+
+    /// Row `id`'s `updated_at` (its version) as stored, `None` if the row is gone.
+    async fn stored_version(&mut self, table: &'static Table, id: i64) -> Result<Option<DateTime<Utc>>> {
+        let sql = self.statements.get(table);
+        let row = fetch_optional(
+            self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
+            sqlx::query(&sql.version).bind(id),
+        )
+        .await
+        .map_err(|e| map_err(NAME, Some(table), e));
+        let row = self.read_done(row)?;
+        row.map(|row| row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))).transpose()
     }
 }
 
@@ -265,14 +285,12 @@ impl Transaction for PostgresTransaction {
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         let sql = self.statements.get(table);
-        let in_transaction = self.tx.in_transaction();
         let row = fetch_optional(
             self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.get).bind(id),
         )
         .await;
-        let row = self.tx.after_read(row.map_err(|e| map_err(NAME, Some(table), e)));
-        let row = watch(&mut self.aborted, in_transaction, row)?;
+        let row = self.read_done(row.map_err(|e| map_err(NAME, Some(table), e)))?;
         row.map(|row| codec::decode(table, &row)).transpose()
     }
 
@@ -294,11 +312,9 @@ impl Transaction for PostgresTransaction {
             if let Some(returned) = returned {
                 return codec::meta(table, &returned);
             }
-            match self.get(table, id).await? {
+            match self.stored_version(table, id).await? {
                 None => return Err(Error::NotFound { table: table.name().to_owned(), id }),
-                Some(current) if current.meta.updated_at != seen => {
-                    return Err(Error::Conflict { table: table.name().to_owned(), id })
-                }
+                Some(version) if version != seen => return Err(Error::Conflict { table: table.name().to_owned(), id }),
                 Some(_) => {}
             }
             for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
@@ -335,21 +351,17 @@ impl Transaction for PostgresTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let sql = self.statements.get(table);
         let statement = compile_select(Postgres, table, &sql.columns, select);
-        let in_transaction = self.tx.in_transaction();
         let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
         let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
-        let rows = self.tx.after_read(rows);
-        watch(&mut self.aborted, in_transaction, rows)
+        self.read_done(rows)
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let statement = compile_count(Postgres, table, select);
-        let in_transaction = self.tx.in_transaction();
         let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
             .await
             .map_err(|e| map_err(NAME, Some(table), e));
-        let row = self.tx.after_read(row);
-        let row = watch(&mut self.aborted, in_transaction, row)?;
+        let row = self.read_done(row)?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
