@@ -374,14 +374,11 @@ impl RecordStore for IndexedDbStore {
 
     async fn apply(&self, changes: Vec<Change>) -> Result<()> {
         // A session staged before another page deleted the database writes nothing: the
-        // tables are checked before, and again inside the commit's own transaction, so a
-        // delete in between cannot slip through.
+        // tables' schemas are read inside the commit's own transaction, so no delete can
+        // come between that check and the writes.
         let mut tables: Vec<&'static Table> = changes.iter().map(|c| c.table).collect();
         tables.sort_unstable_by_key(|t| t.name());
         tables.dedup_by_key(|t| t.name());
-        for table in &tables {
-            self.require(table).await?;
-        }
         let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         let (records, unique, meta) = (store(&tx, RECORDS)?, store(&tx, UNIQUE)?, store(&tx, META)?);
@@ -418,6 +415,7 @@ impl RecordStore for IndexedDbStore {
                 self.known.borrow_mut().remove(table.name());
                 return abort(Error::NoSuchTable { table: table.name().to_owned() });
             }
+            self.known.borrow_mut().insert(table.name());
         }
         for (change, row) in changes.iter().filter(|c| c.before.is_some()).zip(rows) {
             let value = row.result().await.map_err(js)?;
