@@ -54,7 +54,11 @@ impl Database {
     }
 
     /// Creates the tables that do not exist yet, like SQLAlchemy's `metadata.create_all`.
+    /// A table that names a column twice is refused first ([`Table::check_names`]).
     pub async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
+        for table in tables {
+            table.check_names()?;
+        }
         self.backend.create_all(tables).await
     }
 

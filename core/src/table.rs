@@ -102,6 +102,27 @@ impl Table {
         self.columns
     }
 
+    /// Checks that every column has a name of its own, none of them a system column's.
+    /// `#[derive(Entity)]` makes sure of it; a `Table` built by hand might not, and a
+    /// repeated name would be ambiguous in queries and stored rows alike, so
+    /// [`Database::create_all`](crate::Database::create_all) refuses such a table with
+    /// [`Error::SchemaMismatch`].
+    pub fn check_names(&self) -> Result<()> {
+        for (i, column) in self.columns.iter().enumerate() {
+            let repeated = self.columns[..i].iter().any(|c| c.name == column.name);
+            if repeated || Self::SYSTEM_COLUMNS.contains(&column.name) {
+                return Err(Error::SchemaMismatch {
+                    table: self.name.to_owned(),
+                    detail: format!(
+                        "column `{}` is named twice (every table also has `id`, `created_at` and `updated_at`)",
+                        column.name
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Finds a column by name, system columns included.
     pub fn resolve(&self, column: &str) -> Result<(ColumnRef, ColumnType)> {
         match column {
@@ -195,6 +216,18 @@ mod tests {
     static COLUMNS: [ColumnDef; 2] =
         [ColumnDef::new("name", ColumnType::Text, false).unique(), ColumnDef::new("score", ColumnType::F64, true)];
     static PEOPLE: Table = Table::new("people", &COLUMNS);
+
+    #[test]
+    fn a_column_named_twice_or_like_a_system_column_is_refused() {
+        assert!(PEOPLE.check_names().is_ok());
+        static TWICE: [ColumnDef; 2] =
+            [ColumnDef::new("x", ColumnType::Text, false), ColumnDef::new("x", ColumnType::I64, false)];
+        static SYSTEM: [ColumnDef; 1] = [ColumnDef::new("created_at", ColumnType::Text, false)];
+        for columns in [&TWICE[..], &SYSTEM[..]] {
+            let refused = Table::new("odd", columns).check_names();
+            assert!(matches!(refused, Err(Error::SchemaMismatch { ref table, .. }) if table == "odd"), "{refused:?}");
+        }
+    }
 
     #[test]
     fn resolves_system_and_entity_columns() {

@@ -9,7 +9,6 @@
 //! value that does not fit.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,6 +22,8 @@ use super::decode_hex;
 
 /// Where a row's values go: one slot per entity column, in order, then `id`,
 /// `created_at` and `updated_at`, so that cutting off the last three leaves the row.
+/// Every slot has a key of its own: a table reaches storage only through
+/// `create_all`, which refuses a repeated name ([`Table::check_names`]).
 #[derive(Clone, Copy)]
 pub(super) struct Slots {
     table: &'static Table,
@@ -80,26 +81,6 @@ impl Slots {
 
     fn name(&self, slot: usize) -> &'static str {
         self.get(slot).0
-    }
-
-    /// Whether every slot has a key of its own. `#[derive(Entity)]` refuses a field
-    /// named like another column, but a `Table` built by hand may repeat one, and
-    /// then one key fills every slot of that name.
-    fn keys_distinct(&self) -> bool {
-        thread_local! {
-            /// The last table checked (by address: tables are statics) and its answer,
-            /// so that a scan pays the check once rather than per row.
-            static LAST: Cell<(usize, bool)> = const { Cell::new((0, true)) };
-        }
-        let address = std::ptr::from_ref(self.table) as usize;
-        LAST.with(|last| match last.get() {
-            (seen, distinct) if seen == address => distinct,
-            _ => {
-                let distinct = (0..self.len()).all(|a| (a + 1..self.len()).all(|b| self.name(a) != self.name(b)));
-                last.set((address, distinct));
-                distinct
-            }
-        })
     }
 }
 
@@ -162,19 +143,12 @@ impl<'de> Visitor<'de> for RowSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let slots = &self.slots;
-        let distinct = slots.keys_distinct();
         let mut fields = Fields { values: vec![Value::Null; slots.len()], misfits: Vec::new() };
         let mut next = 0;
-        while let Some(slot) = map.next_key_seed(KeySeed { slots, next: &mut next, distinct })? {
+        while let Some(slot) = map.next_key_seed(KeySeed { slots, next: &mut next })? {
             let raw: Raw<'de> = map.next_value()?;
-            let Some(slot) = slot else { continue };
-            if distinct {
+            if let Some(slot) = slot {
                 fields.set(slot, slots.get(slot).1, raw);
-            } else {
-                let name = slots.name(slot);
-                for same in (slot..slots.len()).filter(|&s| slots.name(s) == name) {
-                    fields.set(same, slots.get(same).1, raw.clone());
-                }
             }
         }
         Ok(Some(fields))
@@ -211,14 +185,12 @@ impl<'de> Visitor<'de> for RowSeed {
     }
 }
 
-/// Reads a key as the slot it names (the first, if several share it), `None` for a
-/// key no slot has. Keys are usually in the order they were written, so the key after
-/// the last one found is tried first.
+/// Reads a key as the slot it names, `None` for a key no slot has. Keys are usually in
+/// the order they were written, so the key after the last one found is tried first.
 struct KeySeed<'s> {
     slots: &'s Slots,
     /// The position (in a row as written) of the key expected next.
     next: &'s mut usize,
-    distinct: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
@@ -240,7 +212,7 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
         let slots = self.slots;
         let expected = (*self.next < slots.len()).then(|| slots.written_at(*self.next));
         let slot = match expected {
-            Some(slot) if self.distinct && slots.name(slot) == key => Some(slot),
+            Some(slot) if slots.name(slot) == key => Some(slot),
             _ => (0..slots.len()).find(|&s| slots.name(s) == key),
         };
         if let Some(slot) = slot {
@@ -253,7 +225,7 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 /// One JSON value as the parser hands it over: strings borrowed from the text where
 /// they hold no escapes; arrays and objects (which no column stores) as `Json`, kept
 /// only to be shown in an error.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 enum Raw<'de> {
     Null,
     Bool(bool),
@@ -432,14 +404,6 @@ mod tests {
         ColumnDef::new("count", ColumnType::I64, true),
     ];
     static ROWS: Table = Table::new("rows", &EVERY_TYPE);
-
-    /// Built by hand: names `#[derive(Entity)]` would refuse, shared between slots.
-    static SHARED_NAMES: [ColumnDef; 3] = [
-        ColumnDef::new("id", ColumnType::I64, false),
-        ColumnDef::new("x", ColumnType::Text, true),
-        ColumnDef::new("x", ColumnType::I32, true),
-    ];
-    static ODD: Table = Table::new("odd", &SHARED_NAMES);
 
     /// The reading `decode_row` replaced, kept as the reference.
     fn decode_row_via_tree(table: &Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
@@ -653,21 +617,6 @@ mod tests {
             String::new(),
         ] {
             agree(&ROWS, &bad);
-        }
-    }
-
-    #[test]
-    fn a_name_shared_by_several_slots_fills_each_as_the_tree_did() {
-        let times = r#""created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z""#;
-        for fields in [
-            r#""id":5,"x":"a""#,
-            r#""id":5,"x":7"#,
-            r#""id":5,"x":null"#,
-            r#""id":5"#,
-            r#""x":7,"id":6"#,
-            r#""id":5,"x":"a","x":8"#,
-        ] {
-            agree(&ODD, &format!("{{{fields},{times}}}"));
         }
     }
 }
