@@ -2,14 +2,12 @@
 //! (`backend-browser/tests/browser_bench.rs`, release wasm in headless Chromium),
 //! measures the demo page's release wasm, and writes BENCHMARKS.md.
 
-use std::path::PathBuf;
-
 use xshell::{cmd, Shell};
 
-use crate::browser::{chromedriver, ensure_browser_tools};
+use crate::browser::{browser_tests, ensure_browser_tools};
 use crate::flags::Bench;
 use crate::tools::workspace_root;
-use crate::{postgres, Result};
+use crate::{demo, postgres, Result};
 
 /// The prefix of the browser benchmark's result lines.
 const LINE_PREFIX: &str = "plinth-bench\t";
@@ -69,16 +67,9 @@ pub(crate) fn run(flags: &Bench) -> Result {
 /// a table with the native table's columns.
 fn browser_table(sh: &Shell, quick: bool) -> Result<String> {
     ensure_browser_tools(sh)?;
-    let driver = chromedriver().ok_or("chromedriver not found on PATH")?;
-    let webdriver_json = sh.current_dir().join("backend-browser").join("webdriver.json");
-    let mut test = cmd!(
-        sh,
-        "cargo test --locked --release --target wasm32-unknown-unknown -p plinth-browser --test browser_bench
-         -- --include-ignored --nocapture"
-    )
-    .env("CHROMEDRIVER", driver)
-    .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json)
-    .env("WASM_BINDGEN_TEST_TIMEOUT", "1800");
+    let mut test = browser_tests(sh)?
+        .args(["--release", "--test", "browser_bench", "--", "--include-ignored", "--nocapture"])
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "1800");
     test = if quick { test.env("PLINTH_BENCH_QUICK", "1") } else { test.env_remove("PLINTH_BENCH_QUICK") };
     let output = test.read()?;
     let rows: Vec<String> =
@@ -136,13 +127,11 @@ fn micros(us: f64) -> String {
     }
 }
 
-/// The demo page's release wasm, built as `cargo xtask demo` builds it but into the
-/// target folder: its size in bytes, raw and gzipped.
+/// The demo page's release wasm, built as `cargo xtask demo` builds it: its size in
+/// bytes, raw and gzipped.
 fn demo_wasm_size(sh: &Shell) -> Result<(usize, usize)> {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| sh.current_dir().join("target"), PathBuf::from);
-    let out_dir = target.join("bench-demo-pkg");
-    cmd!(sh, "wasm-pack build demo-web --target web --release --no-typescript --out-dir {out_dir}").run()?;
-    let wasm = out_dir.join("plinth_demo_bg.wasm");
+    demo::build_page(sh)?;
+    let wasm = sh.current_dir().join(demo::PAGE_WASM);
     let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
     let gzipped = cmd!(sh, "gzip -9 -c {wasm}").output()?.stdout.len();
     Ok((usize::try_from(raw)?, gzipped))

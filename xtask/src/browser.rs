@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use xshell::{cmd, Shell};
+use xshell::{cmd, Cmd, Shell};
 
 use crate::tools::ensure_wasm_tools;
 use crate::Result;
@@ -22,18 +22,24 @@ pub(crate) fn ensure_browser_tools(sh: &Shell) -> Result {
 }
 
 /// Runs `cargo test --target wasm32-unknown-unknown -p plinth-browser` in headless
-/// Chromium, with the Chromium flags of `backend-browser/webdriver.json`.
+/// Chromium.
 pub(crate) fn run_browser_tests(sh: &Shell) -> Result {
+    Ok(browser_tests(sh)?.run()?)
+}
+
+/// `cargo test --target wasm32-unknown-unknown -p plinth-browser`, set to run in
+/// headless Chromium with the flags of `backend-browser/webdriver.json`; callers add
+/// arguments (e.g. `--test NAME`).
+pub(crate) fn browser_tests(sh: &Shell) -> Result<Cmd<'_>> {
     let driver = chromedriver().ok_or("chromedriver not found on PATH; run ensure_browser_tools first")?;
     let webdriver_json = sh.current_dir().join("backend-browser").join("webdriver.json");
-    let _driver = sh.push_env("CHROMEDRIVER", driver);
-    let _flags = sh.push_env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json);
-    cmd!(sh, "cargo test --locked --target wasm32-unknown-unknown -p plinth-browser").run()?;
-    Ok(())
+    Ok(cmd!(sh, "cargo test --locked --target wasm32-unknown-unknown -p plinth-browser")
+        .env("CHROMEDRIVER", driver)
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json))
 }
 
 /// `chromedriver` from `CHROMEDRIVER` or PATH.
-pub(crate) fn chromedriver() -> Option<PathBuf> {
+fn chromedriver() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).filter(|p| p.is_file()) {
         return Some(path);
     }

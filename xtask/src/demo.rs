@@ -24,14 +24,22 @@ pub(crate) fn run(flags: &Demo) -> Result {
     Ok(())
 }
 
+/// The page's release wasm, as [`build_page`] writes it.
+pub(crate) const PAGE_WASM: &str = "demo-web/static/pkg/plinth_demo_bg.wasm";
+
 /// Builds the page's wasm into `demo-web/static/pkg` and the server binary.
 pub(crate) fn build(sh: &Shell) -> Result {
+    build_page(sh)?;
+    step("cargo build -p plinth-demo-server", || Ok(cmd!(sh, "cargo build --locked -p plinth-demo-server").run()?))?;
+    Ok(())
+}
+
+/// Builds the page's release wasm and its JavaScript glue into `demo-web/static/pkg`.
+pub(crate) fn build_page(sh: &Shell) -> Result {
     step("wasm tools", || ensure_wasm_tools(sh))?;
     step("wasm-pack build demo-web (release)", || {
         Ok(cmd!(sh, "wasm-pack build demo-web --target web --release --no-typescript --out-dir static/pkg").run()?)
-    })?;
-    step("cargo build -p plinth-demo-server", || Ok(cmd!(sh, "cargo build --locked -p plinth-demo-server").run()?))?;
-    Ok(())
+    })
 }
 
 /// Starts the server in the background on `port`; SQLite under `target/` unless a
