@@ -283,6 +283,16 @@ async fn every_crash_point_of_a_commit_leaves_it_fully_old_or_fully_new() {
     assert!(recoveries_cut >= crash_points, "{recoveries_cut}");
 }
 
+/// Stages, in `session`, ann's address made short and bob's made `long`.
+async fn shrink_ann_grow_bob(session: &mut Session, long: &str) {
+    let mut ann = session.get::<User>(1).await.expect("get").expect("ann");
+    ann.email_address = "a@x".into();
+    session.update(&mut ann).await.expect("update");
+    let mut bob = session.get::<User>(2).await.expect("get").expect("bob");
+    bob.email_address = long.to_owned();
+    session.update(&mut bob).await.expect("update");
+}
+
 /// Stores ann with a 2,000-character address and bob with a short one; returns ann's.
 async fn ann_long_and_bob_short(kv: &MemoryKeyValue) -> String {
     let db = database(kv.clone()).expect("open");
@@ -311,12 +321,7 @@ async fn a_full_store_while_a_refused_commit_is_undone_still_restores_every_key(
         let faulty = Faulty::over(&kv);
         let db = database(faulty.clone()).expect("open");
         let mut session = db.session().await.expect("session");
-        let mut ann = session.get::<User>(1).await.expect("get").expect("ann");
-        ann.email_address = "a@x".into();
-        session.update(&mut ann).await.expect("update");
-        let mut bob = session.get::<User>(2).await.expect("get").expect("bob");
-        bob.email_address.clone_from(&long);
-        session.update(&mut bob).await.expect("update");
+        shrink_ann_grow_bob(&mut session, &long).await;
         session.add(User { username: "cat".into(), email_address: "c".repeat(500) }).await.expect("add");
         faulty.reset(usize::MAX, used + extra);
         match session.commit().await {
@@ -498,12 +503,7 @@ async fn a_cut_off_commit_that_fits_neither_forward_nor_back_is_reported_until_t
     let faulty = Faulty::over(&kv);
     let db = database(faulty.clone()).expect("open");
     let mut session = db.session().await.expect("session");
-    let mut ann = session.get::<User>(1).await.expect("get").expect("ann");
-    ann.email_address = "a@x".into();
-    session.update(&mut ann).await.expect("update");
-    let mut bob = session.get::<User>(2).await.expect("get").expect("bob");
-    bob.email_address.clone_from(&long);
-    session.update(&mut bob).await.expect("update");
+    shrink_ann_grow_bob(&mut session, &long).await;
     faulty.reset(2, usize::MAX);
     assert!(matches!(session.commit().await, Err(Error::Backend { .. })));
     let half = dump(&kv);

@@ -61,12 +61,12 @@ pub async fn run(fixture: &mut impl Fixture, tasks: usize, increments: i64) -> C
     let handles: Vec<_> = (0..tasks).map(|_| tokio::spawn(increment_many(db.clone(), id, increments))).collect();
     let mut report = CounterReport { backend: db.backend_name().to_owned(), tasks, ..CounterReport::default() };
     for handle in handles {
-        let (conflicts, others) = handle.await.expect("an increment task panicked");
+        let (committed, conflicts, others) = handle.await.expect("an increment task panicked");
+        report.committed += committed;
         report.conflicts += conflicts;
         for (kind, n) in others {
             *report.other_errors.entry(kind).or_default() += n;
         }
-        report.committed += increments;
     }
     report.elapsed = started.elapsed();
     let stored = db.session().await.expect("session").get::<Counter>(id).await.expect("get").expect("the counter");
@@ -87,8 +87,9 @@ pub async fn run(fixture: &mut impl Fixture, tasks: usize, increments: i64) -> C
 }
 
 /// Commits `increments` increments, retrying each until its commit returns `Ok`;
-/// returns the conflicts and other errors met on the way.
-async fn increment_many(db: Database, id: i64, increments: i64) -> (u64, BTreeMap<String, u64>) {
+/// returns the commits that returned `Ok`, and the conflicts and other errors met on
+/// the way.
+async fn increment_many(db: Database, id: i64, increments: i64) -> (i64, u64, BTreeMap<String, u64>) {
     let (mut conflicts, mut others) = (0, BTreeMap::<String, u64>::new());
     let mut done = 0;
     let mut attempts = 0;
@@ -101,7 +102,7 @@ async fn increment_many(db: Database, id: i64, increments: i64) -> (u64, BTreeMa
             Err(err) => *others.entry(kind(&err)).or_default() += 1,
         }
     }
-    (conflicts, others)
+    (done, conflicts, others)
 }
 
 async fn increment(db: &Database, id: i64) -> plinth::Result<()> {
