@@ -131,8 +131,30 @@ macro_rules! query_functions {
             Box::pin(async move { sqlx::Executor::execute(conn, sql.as_str()).await.map(drop) })
         }
 
-        fn read_schema(conn: &mut $conn, sql: String, table: String) -> Boxed<'_, Vec<(String, String, String)>> {
-            Box::pin(async move { sqlx::query_as(&sql).bind(&table).fetch_all(conn).await })
+        /// Reads `table`'s stored schema from the catalog and compares it with the
+        /// entity's: [`Stored::Missing`](crate::sql::Stored), or `SchemaMismatch`
+        /// listing the differences.
+        fn stored_schema<'c>(
+            conn: &'c mut $conn,
+            dialect: crate::sql::Dialect,
+            table: &'static plinth::Table,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = plinth::Result<crate::sql::Stored>> + Send + 'c>> {
+            Box::pin(async move {
+                let columns: Vec<crate::sql::CatalogColumn> = sqlx::query_as(crate::sql::columns_sql(dialect))
+                    .bind(table.name())
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(|e| map_err(NAME, Some(table), e))?;
+                if columns.is_empty() {
+                    return Ok(crate::sql::Stored::Missing);
+                }
+                let indexes: Vec<crate::sql::CatalogIndex> = sqlx::query_as(crate::sql::indexes_sql(dialect))
+                    .bind(table.name())
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(|e| map_err(NAME, Some(table), e))?;
+                crate::sql::compare_schema(dialect, table, &columns, &indexes)
+            })
         }
     };
 }

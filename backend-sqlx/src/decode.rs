@@ -28,12 +28,22 @@ pub(crate) fn stored_row(
     Ok(StoredRow { meta: RowMeta { id, created_at, updated_at }, row: Row::new(values) })
 }
 
-/// A decode failure of a system column.
-pub(crate) fn system_column(table: &Table, column: &str, err: sqlx::Error) -> Error {
+/// A decode failure of a system column of the row with this id (`None` when the id
+/// itself could not be read).
+pub(crate) fn system_column(table: &Table, id: Option<i64>, column: &str, found: String) -> Error {
     Error::Decode {
         table: table.name().to_owned(),
-        record: "?".to_owned(),
+        record: id.map_or_else(|| "a row whose id cannot be read".to_owned(), |id| format!("id {id}")),
         column: column.to_owned(),
-        found: err.to_string(),
+        found,
+    }
+}
+
+/// What a failed `try_get` found, without sqlx's "error occurred while decoding column"
+/// wrapper: the decoder's own words.
+pub(crate) fn found(err: sqlx::Error) -> String {
+    match err {
+        sqlx::Error::ColumnDecode { source, .. } => source.to_string(),
+        other => other.to_string(),
     }
 }

@@ -3,14 +3,17 @@
 
 use plinth::{Error, Table};
 
-use crate::sql::unique_constraint_name;
+use sqlx::error::DatabaseError;
+use sqlx::postgres::PgDatabaseError;
+
+use crate::sql::{object_name, Object};
 
 /// Maps a driver error raised while working on `table`.
 pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::Error) -> Error {
     match err {
         sqlx::Error::Database(db) => {
             if let (true, Some(table)) = (db.is_unique_violation(), table) {
-                let column = violated_column(table, db.constraint(), db.message());
+                let column = violated_column(table, db.as_ref());
                 return Error::UniqueViolation { table: table.name().to_owned(), column };
             }
             let code = db.code();
@@ -37,20 +40,36 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
     }
 }
 
-/// Which unique column a violation is about: PostgreSQL names the constraint, SQLite
-/// says `UNIQUE constraint failed: table.column`.
-fn violated_column(table: &Table, constraint: Option<&str>, message: &str) -> String {
-    let unique = table.columns().iter().filter(|c| c.is_unique());
-    let by_constraint =
-        unique.clone().find(|c| constraint.is_some_and(|name| name == unique_constraint_name(table, c.name())));
+/// Which column a unique violation is about, from what the database reports: the
+/// constraint's name, which Plinth makes unique per table and column (PostgreSQL); else
+/// PostgreSQL's detail `Key (column)=(value) already exists`, whatever made the
+/// constraint; else SQLite's message `UNIQUE constraint failed: table.column`.
+fn violated_column(table: &Table, db: &dyn DatabaseError) -> String {
+    let by_constraint = db.constraint().and_then(|name| {
+        table.columns().iter().find(|c| c.is_unique() && name == object_name(table, c.name(), Object::Unique))
+    });
+    if let Some(column) = by_constraint {
+        return column.name().to_owned();
+    }
+    let by_detail = db
+        .try_downcast_ref::<PgDatabaseError>()
+        .and_then(PgDatabaseError::detail)
+        .and_then(|detail| detail.strip_prefix("Key (")?.split_once(")=(").map(|(column, _)| unquote(column)));
     let by_message = || {
-        let failed = message.split_once("UNIQUE constraint failed: ")?.1;
+        let failed = db.message().split_once("UNIQUE constraint failed: ")?.1;
         let prefix = format!("{}.", table.name());
         failed.split(", ").find_map(|qualified| qualified.strip_prefix(&prefix)).map(str::to_owned)
     };
-    by_constraint
-        .map(|c| c.name().to_owned())
+    by_detail
         .or_else(by_message)
-        .or_else(|| constraint.map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
+        .or_else(|| db.constraint().map(|name| format!("(the columns of constraint `{name}`)")))
+        .unwrap_or_else(|| "(a column the database did not name)".to_owned())
+}
+
+/// An identifier as PostgreSQL prints it: `code`, or `"select"` quoted with `""` inside.
+fn unquote(identifier: &str) -> String {
+    match identifier.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => identifier.to_owned(),
+    }
 }

@@ -203,6 +203,11 @@ impl ConnectOptions {
         }
     }
 
+    /// The URL as messages show it: every password replaced by `***`.
+    pub fn redacted_url(&self) -> &str {
+        &self.display_url
+    }
+
     fn backend_name(&self) -> &'static str {
         match self.target {
             Target::Postgres(_) => "postgres",
@@ -215,9 +220,10 @@ impl ConnectOptions {
     }
 }
 
-/// The URL with any password replaced by `***`, for messages.
+/// The URL with any password replaced by `***`, for messages: the one in the user
+/// information and the `password` (or `sslpassword`) query parameter.
 fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
+    let without_user_password = match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
@@ -226,7 +232,28 @@ fn redact(url: &str) -> String {
         // doubled scheme), the text can still hold one: found by fuzzing,
         // `postgres://u:secret@h:notaport/db` was shown whole.
         _ => redact_text(url),
-    }
+    };
+    redact_query(&without_user_password)
+}
+
+/// Replaces the values of the query's password parameters, read as text.
+fn redact_query(url: &str) -> String {
+    let Some((base, rest)) = url.split_once('?') else { return url.to_owned() };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (rest, None),
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if ["password", "sslpassword"].contains(&key.to_ascii_lowercase().as_str()) => {
+                format!("{key}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+    format!("{base}?{}{fragment}", pairs.join("&"))
 }
 
 /// Replaces what follows the first `:` of `scheme://user:password@…`, read as text.
@@ -280,6 +307,21 @@ mod tests {
         let err = ConnectOptions::new("postgres://u:secret@h/db?max_connections=x").err();
         let message = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(!message.contains("secret") && message.contains("***"), "{message}");
+    }
+
+    #[test]
+    fn passwords_given_as_query_parameters_never_reach_messages() {
+        for url in [
+            "postgres://u@h/db?password=secret&max_connections=x",
+            "postgres://u@h:notaport/db?sslmode=require&PASSWORD=secret",
+            "postgres://u@h/db?sslpassword=secret&connect_timeout=soon",
+        ] {
+            let message = ConnectOptions::new(url).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(!message.contains("secret") && message.contains("=***"), "{message}");
+        }
+        let options = ConnectOptions::new("postgres://u@h/db?password=secret&sslmode=disable").ok();
+        let shown = options.map(|o| o.redacted_url().to_owned()).unwrap_or_default();
+        assert_eq!(shown, "postgres://u@h/db?password=***&sslmode=disable");
     }
 
     /// Found by the `url_parse` fuzz target: a URL the parser refuses was shown whole.

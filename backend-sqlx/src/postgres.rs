@@ -17,7 +17,8 @@ use crate::connection::LazyTransaction;
 use crate::errors::map_err;
 use crate::sql::Dialect::Postgres;
 use crate::sql::{
-    compile_count, compile_select, create_table, quote, SchemaQuery, Statement, StatementCache, TOUCH_UPDATED_AT,
+    compile_count, compile_select, create_table, quote, touch_trigger, Bind, Statement, StatementCache, Stored,
+    TableSql, TOUCH_UPDATED_AT,
 };
 use codec::PgQuery;
 
@@ -57,27 +58,42 @@ impl PostgresBackend {
 }
 
 fn bind_all<'q>(statement: &'q Statement<'_>) -> PgQuery<'q> {
-    statement.binds.iter().fold(sqlx::query(&statement.sql), |q, b| codec::bind(q, &b.value, b.ty))
+    statement.binds.iter().fold(sqlx::query(&statement.sql), |q, bind| match bind {
+        Bind::Value { value, ty } => codec::bind(q, value, *ty),
+        Bind::List { values, ty } => codec::bind_list(q, values, *ty),
+    })
 }
 
 crate::connection::query_functions!(PgConnection, PgQuery, PgRow);
 
+/// The first key of the advisory lock `create_all` holds for its transaction (`plnt`);
+/// the second is the schema's name, hashed, so schemas do not wait on each other.
+const CREATE_ALL_LOCK: i32 = 0x706c_6e74;
+
 /// Creates the tables that are missing, in one transaction, after checking that
-/// existing ones have the entity's columns.
-async fn create_tables(pool: PgPool, tables: Vec<&'static Table>) -> Result<()> {
+/// existing ones have the entity's schema. Processes starting together (replicas of one
+/// app) take turns: the transaction first takes an advisory lock, as concurrent `CREATE
+/// TABLE` and `CREATE OR REPLACE FUNCTION` fail on PostgreSQL ("tuple concurrently
+/// updated", duplicate types) instead of waiting for each other.
+async fn create_tables(pool: PgPool, statements: Arc<StatementCache>, tables: Vec<&'static Table>) -> Result<()> {
     let mut tx = pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
+    let lock = format!("SELECT pg_advisory_xact_lock({CREATE_ALL_LOCK}, hashtext(current_schema()))");
+    execute_script(&mut tx, lock).await.map_err(|e| map_err(NAME, None, e))?;
     execute_script(&mut tx, TOUCH_UPDATED_AT.to_owned()).await.map_err(|e| map_err(NAME, None, e))?;
-    for table in tables {
-        let found = read_schema(&mut tx, SchemaQuery::sql(Postgres), table.name().to_owned())
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
-        SchemaQuery::compare(Postgres, table, &found)
-            .map_err(|detail| Error::SchemaMismatch { table: table.name().to_owned(), detail })?;
-        for statement in create_table(Postgres, table) {
+    for table in &tables {
+        let creating = match stored_schema(&mut tx, Postgres, table).await? {
+            Stored::Missing => create_table(Postgres, table),
+            Stored::Matching => vec![touch_trigger(table)],
+        };
+        for statement in creating {
             execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
         }
     }
-    tx.commit().await.map_err(|e| map_err(NAME, None, e))
+    tx.commit().await.map_err(|e| map_err(NAME, None, e))?;
+    for table in tables {
+        statements.get(table).mark_verified();
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -87,7 +103,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
-        create_tables(self.pool.clone(), tables.to_vec()).await
+        create_tables(self.pool.clone(), Arc::clone(&self.statements), tables.to_vec()).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
@@ -192,7 +208,7 @@ impl PostgresTransaction {
     /// A large batch: one plain `INSERT … UNNEST`, undone by rolling back to a savepoint
     /// if it fails (a unique violation names its constraint, hence its column).
     async fn insert_in_savepoint(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let mut query = sqlx::query(&sql.bulk_insert);
         for (i, column) in table.columns().iter().enumerate() {
             query = codec::bind_column_array(query, rows, i, column.ty());
@@ -220,6 +236,22 @@ impl PostgresTransaction {
         }
     }
 
+    /// The statements of `table`, once the catalog has shown it stored with the entity's
+    /// schema ([`Error::NoSuchTable`] or [`Error::SchemaMismatch`] otherwise), which it
+    /// is asked at the table's first use through this backend.
+    async fn checked(&mut self, table: &'static Table) -> Result<Arc<TableSql>> {
+        let sql = self.statements.get(table);
+        if !sql.is_verified() {
+            let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
+            let stored = stored_schema(reader, Postgres, table).await;
+            if self.read_done(stored)? == Stored::Missing {
+                return Err(Error::NoSuchTable { table: table.name().to_owned() });
+            }
+            sql.mark_verified();
+        }
+        Ok(sql)
+    }
+
     /// Passes a read's result on: the reading connection handed back if it failed
     /// (see [`LazyTransaction::after_read`]), the failure remembered if it happened
     /// inside the transaction. Reading never begins the transaction, so whether it had
@@ -240,7 +272,7 @@ impl PostgresTransaction {
 
     /// Row `id`'s `updated_at` (its version) as stored, `None` if the row is gone.
     async fn stored_version(&mut self, table: &'static Table, id: i64) -> Result<Option<DateTime<Utc>>> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let row = fetch_optional(
             self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.version).bind(id),
@@ -248,7 +280,7 @@ impl PostgresTransaction {
         .await
         .map_err(|e| map_err(NAME, Some(table), e));
         let row = self.read_done(row)?;
-        row.map(|row| row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))).transpose()
+        row.map(|row| codec::version(table, id, &row)).transpose()
     }
 }
 
@@ -262,7 +294,7 @@ impl Transaction for PostgresTransaction {
         if rows.len() >= SAVEPOINT_ROWS && !table.columns().is_empty() {
             return self.insert_in_savepoint(table, rows).await;
         }
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let mut query = sqlx::query(&sql.insert);
         if table.columns().is_empty() {
             query = query.bind(i64::try_from(rows.len()).unwrap_or(i64::MAX));
@@ -284,7 +316,7 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let row = fetch_optional(
             self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.get).bind(id),
@@ -295,7 +327,7 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         for _ in 0..UPDATE_ATTEMPTS {
             let query = table
                 .columns()
@@ -336,7 +368,7 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let done = execute(
             self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.delete).bind(id),
@@ -349,7 +381,7 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let statement = compile_select(Postgres, table, &sql.columns, select);
         let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
         let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
@@ -357,6 +389,7 @@ impl Transaction for PostgresTransaction {
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
+        self.checked(table).await?;
         let statement = compile_count(Postgres, table, select);
         let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
             .await

@@ -2,6 +2,7 @@
 //! parameter. The drivers turn [`Statement`]s into sqlx queries.
 
 mod ddl;
+mod schema;
 mod select;
 mod table;
 
@@ -9,9 +10,10 @@ use std::borrow::Cow;
 
 use plinth::{ColumnRef, ColumnType, Table, Value};
 
-pub(crate) use ddl::{create_table, unique_constraint_name, SchemaQuery, TOUCH_UPDATED_AT};
+pub(crate) use ddl::{create_table, object_name, touch_trigger, Object, TOUCH_UPDATED_AT};
+pub(crate) use schema::{columns_sql, compare as compare_schema, indexes_sql, CatalogColumn, CatalogIndex, Stored};
 pub(crate) use select::{compile_count, compile_select};
-pub(crate) use table::{sqlite_insert, StatementCache};
+pub(crate) use table::{sqlite_insert, StatementCache, TableSql};
 
 /// The SQL dialect a statement is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,11 +45,14 @@ pub(crate) fn select_list(table: &Table, qualifier: Option<&str>) -> String {
         .join(", ")
 }
 
-/// A bound parameter: a value and the column type it is encoded as (needed for `NULL`).
+/// A bound parameter.
 #[derive(Clone, Debug)]
-pub(crate) struct Bind<'v> {
-    pub(crate) value: Cow<'v, Value>,
-    pub(crate) ty: ColumnType,
+pub(crate) enum Bind<'v> {
+    /// A value and the column type it is encoded as (needed for `NULL`).
+    Value { value: Cow<'v, Value>, ty: ColumnType },
+    /// A list of non-null values of one column type, as one parameter: an array on
+    /// PostgreSQL, a JSON array on SQLite.
+    List { values: &'v [Value], ty: ColumnType },
 }
 
 /// SQL text with its parameters.
@@ -69,7 +74,13 @@ impl<'v> Statement<'v> {
 
     /// Appends a placeholder for `value` and records the parameter.
     pub(crate) fn push_bind(&mut self, value: Cow<'v, Value>, ty: ColumnType) {
-        self.binds.push(Bind { value, ty });
+        self.binds.push(Bind::Value { value, ty });
+        self.push_placeholder(self.binds.len());
+    }
+
+    /// Appends one placeholder for the whole list `values` of column type `ty`.
+    pub(crate) fn push_list(&mut self, values: &'v [Value], ty: ColumnType) {
+        self.binds.push(Bind::List { values, ty });
         self.push_placeholder(self.binds.len());
     }
 

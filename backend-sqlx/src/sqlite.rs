@@ -15,7 +15,9 @@ use sqlx::Row as _;
 use crate::connection::LazyTransaction;
 use crate::errors::map_err;
 use crate::sql::Dialect::Sqlite;
-use crate::sql::{compile_count, compile_select, create_table, sqlite_insert, SchemaQuery, Statement, StatementCache};
+use crate::sql::{
+    compile_count, compile_select, create_table, sqlite_insert, Bind, Statement, StatementCache, Stored, TableSql,
+};
 use codec::SqliteQuery;
 
 const NAME: &str = "sqlite";
@@ -51,26 +53,32 @@ impl SqliteBackend {
 }
 
 fn bind_all<'q>(statement: &'q Statement<'_>) -> SqliteQuery<'q> {
-    statement.binds.iter().fold(sqlx::query(&statement.sql), |q, b| codec::bind(q, &b.value, b.ty))
+    statement.binds.iter().fold(sqlx::query(&statement.sql), |q, bind| match bind {
+        Bind::Value { value, ty } => codec::bind(q, value, *ty),
+        Bind::List { values, .. } => q.bind(codec::json_list(values)),
+    })
 }
 
 crate::connection::query_functions!(SqliteConnection, SqliteQuery, SqliteRow);
 
 /// Creates the tables that are missing, in one transaction, after checking that
-/// existing ones have the entity's columns.
-async fn create_tables(pool: SqlitePool, tables: Vec<&'static Table>) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
-    for table in tables {
-        let found = read_schema(&mut tx, SchemaQuery::sql(Sqlite), table.name().to_owned())
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
-        SchemaQuery::compare(Sqlite, table, &found)
-            .map_err(|detail| Error::SchemaMismatch { table: table.name().to_owned(), detail })?;
-        for statement in create_table(Sqlite, table) {
-            execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
+/// existing ones have the entity's schema. The transaction takes the write lock first
+/// (`BEGIN IMMEDIATE`), so processes opening one file together take turns (waiting up to
+/// the busy timeout) instead of failing when a read lock cannot become a write lock.
+async fn create_tables(pool: SqlitePool, statements: Arc<StatementCache>, tables: Vec<&'static Table>) -> Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| map_err(NAME, None, e))?;
+    for table in &tables {
+        if stored_schema(&mut tx, Sqlite, table).await? == Stored::Missing {
+            for statement in create_table(Sqlite, table) {
+                execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
+            }
         }
     }
-    tx.commit().await.map_err(|e| map_err(NAME, None, e))
+    tx.commit().await.map_err(|e| map_err(NAME, None, e))?;
+    for table in tables {
+        statements.get(table).mark_verified();
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -80,7 +88,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
-        create_tables(self.pool.clone(), tables.to_vec()).await
+        create_tables(self.pool.clone(), Arc::clone(&self.statements), tables.to_vec()).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
@@ -98,6 +106,22 @@ struct SqliteTransaction {
 }
 
 impl SqliteTransaction {
+    /// The statements of `table`, once the catalog has shown it stored with the entity's
+    /// schema ([`Error::NoSuchTable`] or [`Error::SchemaMismatch`] otherwise), which it
+    /// is asked at the table's first use through this backend.
+    async fn checked(&mut self, table: &'static Table) -> Result<Arc<TableSql>> {
+        let sql = self.statements.get(table);
+        if !sql.is_verified() {
+            let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
+            let stored = stored_schema(reader, Sqlite, table).await;
+            if self.tx.after_read(stored)? == Stored::Missing {
+                return Err(Error::NoSuchTable { table: table.name().to_owned() });
+            }
+            sql.mark_verified();
+        }
+        Ok(sql)
+    }
+
     async fn run_script(&mut self, sql: &str) -> Result<()> {
         execute_script(self.tx.writer().await.map_err(|e| map_err(NAME, None, e))?, sql.to_owned())
             .await
@@ -157,6 +181,7 @@ impl SqliteTransaction {
 #[async_trait]
 impl Transaction for SqliteTransaction {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+        self.checked(table).await?;
         let now = Value::Timestamp(plinth::clock::now());
         // Chunks of at most 100 rows: one prepared statement reused for every full chunk,
         // instead of a huge statement parsed anew for each batch size.
@@ -185,7 +210,7 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let row = fetch_optional(
             self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.get).bind(id),
@@ -196,6 +221,7 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
+        self.checked(table).await?;
         let seen_text = codec::timestamp_text(&seen);
         if let Some(meta) = self.update_if(table, id, seen, &seen_text, row).await? {
             return Ok(meta);
@@ -218,7 +244,7 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let done = execute(
             self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
             sqlx::query(&sql.delete).bind(id),
@@ -231,7 +257,7 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
-        let sql = self.statements.get(table);
+        let sql = self.checked(table).await?;
         let statement = compile_select(Sqlite, table, &sql.columns, select);
         let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
         let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
@@ -239,6 +265,7 @@ impl Transaction for SqliteTransaction {
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
+        self.checked(table).await?;
         let statement = compile_count(Sqlite, table, select);
         let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
             .await

@@ -27,3 +27,26 @@ pub fn finish_row(values: std::vec::IntoIter<Value>) -> Result<(), DecodeError> 
 
 /// The type of the `created_at` and `updated_at` columns.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// A field type that may be `#[entity(unique)]` or `#[entity(index)]`: one whose values
+/// are equal the same way on every backend, which rules out JSON (PostgreSQL compares
+/// JSONB documents ignoring key order and spacing, the others compare text).
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` field cannot be `#[entity(unique)]` or `#[entity(index)]`",
+    label = "JSON documents are equal in different ways on different backends",
+    note = "PostgreSQL compares JSONB documents ignoring key order, the other backends compare their text; make a String field (for example a canonical form of the document) unique or indexed instead"
+)]
+pub trait Indexable {}
+
+macro_rules! indexable {
+    ($($ty:ty),*) => {$(
+        impl Indexable for $ty {}
+        impl Indexable for Option<$ty> {}
+    )*};
+}
+
+indexable!(bool, i16, i32, i64, f32, f64, String, chrono::NaiveDate, Timestamp, Vec<u8>);
+
+/// Compiles only for a field type that may be unique or indexed; the derive calls it
+/// for every such field.
+pub const fn assert_indexable<T: Indexable>() {}

@@ -5,6 +5,8 @@
 //! not on wasm32, where JavaScript futures never are: one trait, two `async_trait`
 //! attributes, and the [`SendOutsideWasm`] / [`SyncOutsideWasm`] markers for bounds.
 
+mod schema;
+
 use std::fmt;
 
 use async_trait::async_trait;
@@ -14,6 +16,8 @@ use crate::error::Result;
 use crate::query::Select;
 use crate::row::{Row, RowMeta, StoredRow};
 use crate::table::Table;
+
+pub use schema::{check_engine_schema, check_schema, engine_columns, schema_differences, StoredColumn};
 
 /// `Send` on native targets; nothing on wasm32.
 #[cfg(not(target_arch = "wasm32"))]

@@ -54,10 +54,11 @@ impl Database {
     }
 
     /// Creates the tables that do not exist yet, like SQLAlchemy's `metadata.create_all`.
-    /// A table that names a column twice is refused first ([`Table::check_names`]).
+    /// A table that names a column twice or makes a JSON column unique is refused first
+    /// ([`Table::check_columns`]).
     pub async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
         for table in tables {
-            table.check_names()?;
+            table.check_columns()?;
         }
         self.backend.create_all(tables).await
     }

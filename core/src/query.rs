@@ -15,6 +15,9 @@
 //!   every backend returns the same sequence.
 //! - **JSON** columns support only `is_null`; no two backends agree on JSON equality.
 //! - `count` counts what `all` would return, limit and offset included.
+//! - **Size**: an `is_in` list may be as long as memory allows; a filter holds at most
+//!   [`MAX_CONDITIONS`] conditions nested at most [`MAX_NESTING`] deep, and a larger
+//!   one is refused with `Error::InvalidValue` before any I/O, on every backend.
 
 mod builder;
 mod column;
@@ -28,4 +31,4 @@ pub use column::Column;
 pub use filter::{CompareOp, DynColumn, Filter};
 pub use like::{like_escape, LikePattern, LikePiece};
 pub use order::{Direction, Order};
-pub use select::{Predicate, Select, SortKey};
+pub use select::{Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};

@@ -138,6 +138,7 @@ fn checked_row<E: Entity>(entity: &E) -> Result<Row> {
 }
 
 pub(crate) fn record_from_stored<E: Entity>(stored: StoredRow) -> Result<Record<E>> {
+    E::table().check_stored(&stored)?;
     let entity = decode::<E>(stored.meta.id, stored.row)?;
     Ok(Record::new(stored.meta, entity))
 }

@@ -1,9 +1,7 @@
 //! Table metadata: a table's name and its columns in declaration order.
 
-use chrono::Datelike;
-
 use crate::error::{Error, Result};
-use crate::row::Row;
+use crate::row::{Row, StoredRow};
 use crate::value::{ColumnType, Value};
 
 /// One entity field's column: name, type, nullability and constraints.
@@ -102,12 +100,13 @@ impl Table {
         self.columns
     }
 
-    /// Checks that every column has a name of its own, none of them a system column's.
-    /// `#[derive(Entity)]` makes sure of it; a `Table` built by hand might not, and a
-    /// repeated name would be ambiguous in queries and stored rows alike, so
-    /// [`Database::create_all`](crate::Database::create_all) refuses such a table with
-    /// [`Error::SchemaMismatch`].
-    pub fn check_names(&self) -> Result<()> {
+    /// Checks what `#[derive(Entity)]` makes sure of but a `Table` built by hand might
+    /// not: every column has a name of its own, none of them a system column's (a
+    /// repeated name would be ambiguous in queries and stored rows alike,
+    /// [`Error::SchemaMismatch`]), and no JSON column is unique or indexed (JSON values
+    /// are equal in different ways on different backends, [`Error::InvalidValue`]).
+    /// [`Database::create_all`](crate::Database::create_all) refuses such a table.
+    pub fn check_columns(&self) -> Result<()> {
         for (i, column) in self.columns.iter().enumerate() {
             let repeated = self.columns[..i].iter().any(|c| c.name == column.name);
             if repeated || Self::SYSTEM_COLUMNS.contains(&column.name) {
@@ -117,6 +116,13 @@ impl Table {
                         "column `{}` is named twice (every table also has `id`, `created_at` and `updated_at`)",
                         column.name
                     ),
+                });
+            }
+            if column.ty == ColumnType::Json && (column.unique || column.indexed) {
+                return Err(Error::InvalidValue {
+                    table: self.name.to_owned(),
+                    column: column.name.to_owned(),
+                    reason: "a JSON column cannot be unique or indexed: PostgreSQL compares JSONB documents ignoring key order, the other backends compare their text".to_owned(),
                 });
             }
         }
@@ -178,34 +184,40 @@ impl Table {
     /// Checks that a value can be stored and compared exactly on every backend: finite
     /// floats, text without NUL characters, dates and timestamps in years 1 to 9999.
     pub fn check_storable(&self, column: &str, value: &Value) -> Result<()> {
-        let refuse = |reason: &str| {
-            Err(Error::InvalidValue {
+        match value.unstorable_reason() {
+            Some(reason) => Err(Error::InvalidValue {
                 table: self.name.to_owned(),
                 column: column.to_owned(),
                 reason: reason.to_owned(),
-            })
-        };
-        const NON_FINITE: &str = "NaN and infinite floats cannot be stored (SQLite turns NaN into NULL and JSON has no form for them); store a finite number or use an Option";
-        const NUL: &str = "text with a NUL character (\\0) cannot be stored (PostgreSQL refuses it); remove it or store the data as Vec<u8>";
-        const YEARS: &str = "dates and timestamps must lie in the years 1 to 9999";
-        match value {
-            Value::F32(x) if !x.is_finite() => refuse(NON_FINITE),
-            Value::F64(x) if !x.is_finite() => refuse(NON_FINITE),
-            Value::Text(s) if s.contains('\0') => refuse(NUL),
-            Value::Json(doc) if json_has_nul(doc) => refuse(NUL),
-            Value::Date(d) if !(1..=9999).contains(&d.year()) => refuse(YEARS),
-            Value::Timestamp(t) if !(1..=9999).contains(&t.year()) => refuse(YEARS),
-            _ => Ok(()),
+            }),
+            None => Ok(()),
         }
     }
-}
 
-fn json_has_nul(doc: &serde_json::Value) -> bool {
-    match doc {
-        serde_json::Value::String(s) => s.contains('\0'),
-        serde_json::Value::Array(items) => items.iter().any(json_has_nul),
-        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
-        _ => false,
+    /// Checks a row read from a backend the way [`check_storable`](Table::check_storable)
+    /// checks one to be written: stored data that no backend could have been given
+    /// through Plinth — `'infinity'` or a year past 9999 in a timestamp, NaN in a float,
+    /// NUL in text, written by another program — is [`Error::Decode`] naming the
+    /// record and column, so every backend reads it the same way.
+    pub fn check_stored(&self, stored: &StoredRow) -> Result<()> {
+        let decode = |column: &str, value: &Value, reason: &str| Error::Decode {
+            table: self.name.to_owned(),
+            record: format!("id {}", stored.meta.id),
+            column: column.to_owned(),
+            found: format!("{value}, which Plinth does not read: {reason}"),
+        };
+        for (name, time) in [("created_at", stored.meta.created_at), ("updated_at", stored.meta.updated_at)] {
+            let value = Value::Timestamp(time);
+            if let Some(reason) = value.unstorable_reason() {
+                return Err(decode(name, &value, reason));
+            }
+        }
+        for (column, value) in self.columns.iter().zip(stored.row.values()) {
+            if let Some(reason) = value.unstorable_reason() {
+                return Err(decode(column.name, value, reason));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -219,13 +231,23 @@ mod tests {
 
     #[test]
     fn a_column_named_twice_or_like_a_system_column_is_refused() {
-        assert!(PEOPLE.check_names().is_ok());
+        assert!(PEOPLE.check_columns().is_ok());
         static TWICE: [ColumnDef; 2] =
             [ColumnDef::new("x", ColumnType::Text, false), ColumnDef::new("x", ColumnType::I64, false)];
         static SYSTEM: [ColumnDef; 1] = [ColumnDef::new("created_at", ColumnType::Text, false)];
         for columns in [&TWICE[..], &SYSTEM[..]] {
-            let refused = Table::new("odd", columns).check_names();
+            let refused = Table::new("odd", columns).check_columns();
             assert!(matches!(refused, Err(Error::SchemaMismatch { ref table, .. }) if table == "odd"), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn a_unique_or_indexed_json_column_is_refused() {
+        static UNIQUE: [ColumnDef; 1] = [ColumnDef::new("doc", ColumnType::Json, false).unique()];
+        static INDEXED: [ColumnDef; 1] = [ColumnDef::new("doc", ColumnType::Json, true).indexed()];
+        for columns in [&UNIQUE[..], &INDEXED[..]] {
+            let refused = Table::new("docs", columns).check_columns();
+            assert!(matches!(refused, Err(Error::InvalidValue { ref column, .. }) if column == "doc"), "{refused:?}");
         }
     }
 

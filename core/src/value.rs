@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 /// The type of a column, as declared by an entity field.
 ///
@@ -127,6 +127,24 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// Why no backend can store this value exactly, if it cannot: a NaN or infinite
+    /// float, text (or a JSON document) with a NUL character, a date or timestamp
+    /// outside the years 1 to 9999.
+    pub fn unstorable_reason(&self) -> Option<&'static str> {
+        const NON_FINITE: &str = "NaN and infinite floats cannot be stored (SQLite turns NaN into NULL and JSON has no form for them); store a finite number or use an Option";
+        const NUL: &str = "text with a NUL character (\\0) cannot be stored (PostgreSQL refuses it); remove it or store the data as Vec<u8>";
+        const YEARS: &str = "dates and timestamps must lie in the years 1 to 9999";
+        match self {
+            Value::F32(x) if !x.is_finite() => Some(NON_FINITE),
+            Value::F64(x) if !x.is_finite() => Some(NON_FINITE),
+            Value::Text(s) if s.contains('\0') => Some(NUL),
+            Value::Json(doc) if json_has_nul(doc) => Some(NUL),
+            Value::Date(d) if !(1..=9999).contains(&d.year()) => Some(YEARS),
+            Value::Timestamp(t) if !(1..=9999).contains(&t.year()) => Some(YEARS),
+            _ => None,
+        }
+    }
+
     /// Compares two non-null values of the same column type, the way every backend does:
     /// numbers numerically, text and bytes byte by byte (`COLLATE "C"`), `false < true`.
     /// Returns `None` for `NULL`, for JSON, and for values of different types.
@@ -182,6 +200,15 @@ impl fmt::Display for Value {
             Value::Json(v) => write!(f, "{v}"),
             Value::Bytes(v) => write!(f, "{} bytes", v.len()),
         }
+    }
+}
+
+fn json_has_nul(doc: &serde_json::Value) -> bool {
+    match doc {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(json_has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
     }
 }
 

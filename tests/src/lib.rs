@@ -30,6 +30,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@cases $test, $fixture, [
             ids::ids_start_at_one_and_grow,
             ids::ids_are_not_reused_after_delete,
+            ids::ids_are_not_reused_after_delete_and_reopen,
             ids::ids_keep_growing_after_a_rollback,
             ids::each_table_has_its_own_ids,
             timestamps::created_at_equals_updated_at_on_insert,
@@ -42,6 +43,7 @@ macro_rules! conformance_suite {
             records::get_returns_what_was_added,
             records::get_of_a_missing_id_is_none,
             records::update_writes_every_field,
+            records::a_unique_value_set_to_none_can_be_reused,
             records::update_of_a_deleted_row_is_not_found,
             records::delete_removes_the_row,
             records::delete_of_a_missing_id_is_not_found,
@@ -66,6 +68,8 @@ macro_rules! conformance_suite {
             filters::text_compares_by_bytes,
             filters::like_is_case_sensitive_with_wildcards_and_escapes,
             filters::in_matches_listed_values_and_empty_in_matches_nothing,
+            filters::in_with_a_list_longer_than_any_parameter_limit,
+            filters::a_filter_of_the_largest_size_works_and_a_larger_one_is_refused,
             filters::is_null_and_is_not_null,
             filters::and_or_not_use_three_valued_logic,
             filters::dates_bools_and_timestamps_filter,
@@ -83,6 +87,7 @@ macro_rules! conformance_suite {
             values::awkward_strings_round_trip,
             values::extreme_integers_round_trip,
             values::floats_round_trip,
+            values::negative_zero_is_stored_as_zero,
             values::non_finite_floats_are_refused,
             values::nul_characters_are_refused,
             values::options_round_trip,
@@ -95,9 +100,11 @@ macro_rules! conformance_suite {
             errors::wrong_types_are_refused_before_io,
             errors::json_columns_refuse_comparisons,
             errors::a_table_never_created_is_reported,
+            errors::bad_input_is_refused_before_any_io,
             schema::create_all_is_idempotent,
             schema::keywords_and_unicode_names_work,
             schema::committed_data_survives_reopening,
+            schema::a_hand_built_table_that_cannot_be_stored_is_refused,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

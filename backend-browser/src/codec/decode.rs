@@ -23,7 +23,7 @@ use super::decode_hex;
 /// Where a row's values go: one slot per entity column, in order, then `id`,
 /// `created_at` and `updated_at`, so that cutting off the last three leaves the row.
 /// Every slot has a key of its own: a table reaches storage only through
-/// `create_all`, which refuses a repeated name ([`Table::check_names`]).
+/// `create_all`, which refuses a repeated name ([`Table::check_columns`]).
 #[derive(Clone, Copy)]
 pub(super) struct Slots {
     table: &'static Table,

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use plinth::{ColumnType, Error, Row, StoredRow, Table, Value};
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo, PgValueFormat, PgValueRef};
 use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{Postgres, Row as _};
 
-use crate::decode::{stored_row, system_column};
+use crate::decode::{found, stored_row, system_column};
 
 pub(crate) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
@@ -48,11 +49,21 @@ fn bind_null(query: PgQuery<'_>, ty: ColumnType) -> PgQuery<'_> {
 
 /// Binds column `column` of every row as one array, for `UNNEST`.
 pub(crate) fn bind_column_array<'q>(query: PgQuery<'q>, rows: &'q [Row], column: usize, ty: ColumnType) -> PgQuery<'q> {
+    bind_array(query, rows.iter().map(|row| &row.values()[column]), ty)
+}
+
+/// Binds a list of values of column type `ty` as one array, for `= ANY($n)`.
+pub(crate) fn bind_list<'q>(query: PgQuery<'q>, values: &'q [Value], ty: ColumnType) -> PgQuery<'q> {
+    bind_array(query, values.iter(), ty)
+}
+
+/// Binds `values`, all of column type `ty` or `NULL`, as one typed array.
+fn bind_array<'q>(query: PgQuery<'q>, values: impl Iterator<Item = &'q Value>, ty: ColumnType) -> PgQuery<'q> {
     macro_rules! array {
         ($variant:ident, |$v:ident| $map:expr) => {
             query.bind(
-                rows.iter()
-                    .map(|row| match &row.values()[column] {
+                values
+                    .map(|value| match value {
                         Value::$variant($v) => Some($map),
                         _ => None,
                     })
@@ -77,11 +88,16 @@ pub(crate) fn bind_column_array<'q>(query: PgQuery<'q>, rows: &'q [Row], column:
 
 /// The id and timestamps a `RETURNING "id", "created_at", "updated_at"` gave back.
 pub(crate) fn meta(table: &Table, row: &PgRow) -> Result<plinth::RowMeta, Error> {
-    Ok(plinth::RowMeta {
-        id: row.try_get(0).map_err(|e| system_column(table, "id", e))?,
-        created_at: row.try_get(1).map_err(|e| system_column(table, "created_at", e))?,
-        updated_at: row.try_get(2).map_err(|e| system_column(table, "updated_at", e))?,
-    })
+    let id: i64 = row.try_get(0).map_err(|e| system_column(table, None, "id", found(e)))?;
+    let timestamp = |i: usize, name: &str| {
+        row.try_get::<Timestamp, _>(i).map(|t| t.0).map_err(|e| system_column(table, Some(id), name, found(e)))
+    };
+    Ok(plinth::RowMeta { id, created_at: timestamp(1, "created_at")?, updated_at: timestamp(2, "updated_at")? })
+}
+
+/// The stored version (`updated_at`) a `SELECT "updated_at"` of row `id` gave back.
+pub(crate) fn version(table: &Table, id: i64, row: &PgRow) -> Result<DateTime<Utc>, Error> {
+    row.try_get::<Timestamp, _>(0).map(|t| t.0).map_err(|e| system_column(table, Some(id), "updated_at", found(e)))
 }
 
 /// A row selected with the table's full select list.
@@ -93,7 +109,7 @@ pub(crate) fn decode(table: &Table, row: &PgRow) -> Result<StoredRow, Error> {
             i: usize,
             wrap: impl FnOnce(T) -> Value,
         ) -> Result<Value, String> {
-            row.try_get::<Option<T>, _>(i).map(|v| v.map_or(Value::Null, wrap)).map_err(|e| e.to_string())
+            row.try_get::<Option<T>, _>(i).map(|v| v.map_or(Value::Null, wrap)).map_err(found)
         }
         match ty {
             ColumnType::Bool => get(row, i, Value::Bool),
@@ -103,10 +119,111 @@ pub(crate) fn decode(table: &Table, row: &PgRow) -> Result<StoredRow, Error> {
             ColumnType::F32 => get(row, i, Value::F32),
             ColumnType::F64 => get(row, i, Value::F64),
             ColumnType::Text => get(row, i, Value::Text),
-            ColumnType::Date => get(row, i, Value::Date),
-            ColumnType::Timestamp => get(row, i, Value::Timestamp),
+            ColumnType::Date => get(row, i, |d: Date| Value::Date(d.0)),
+            ColumnType::Timestamp => get(row, i, |t: Timestamp| Value::Timestamp(t.0)),
             ColumnType::Json => get(row, i, Value::Json),
             ColumnType::Bytes => get(row, i, Value::Bytes),
         }
     })
+}
+
+/// Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+/// Days from 0001-01-01 (day 1 of the common era) to PostgreSQL's epoch, 2000-01-01.
+const POSTGRES_EPOCH_DAYS_FROM_CE: i32 = 730_120;
+
+/// A `TIMESTAMPTZ` read with checked arithmetic. sqlx's own decoder adds the stored
+/// microseconds to its epoch unchecked and panics on `'infinity'`, `'-infinity'` and
+/// years chrono cannot hold; here they are decode errors. (Years chrono holds but
+/// outside 1 to 9999 decode, and `Table::check_stored` refuses them for every backend.)
+struct Timestamp(DateTime<Utc>);
+
+/// A `DATE` read with checked arithmetic, for the same reason as [`Timestamp`].
+struct Date(NaiveDate);
+
+impl sqlx::Type<Postgres> for Timestamp {
+    fn type_info() -> PgTypeInfo {
+        <DateTime<Utc> as sqlx::Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <DateTime<Utc> as sqlx::Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl sqlx::Type<Postgres> for Date {
+    fn type_info() -> PgTypeInfo {
+        <NaiveDate as sqlx::Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <NaiveDate as sqlx::Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Postgres> for Timestamp {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        match value.format() {
+            PgValueFormat::Binary => {
+                let micros = <i64 as sqlx::Decode<Postgres>>::decode(value)?;
+                match micros {
+                    i64::MAX => Err(INFINITY.into()),
+                    i64::MIN => Err(MINUS_INFINITY.into()),
+                    micros => micros
+                        .checked_add(POSTGRES_EPOCH_MICROS)
+                        .and_then(DateTime::from_timestamp_micros)
+                        .map(Timestamp)
+                        .ok_or_else(|| OUT_OF_RANGE.into()),
+                }
+            }
+            PgValueFormat::Text => match value.as_str()? {
+                "infinity" => Err(INFINITY.into()),
+                "-infinity" => Err(MINUS_INFINITY.into()),
+                _ => <DateTime<Utc> as sqlx::Decode<Postgres>>::decode(value).map(Timestamp),
+            },
+        }
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Postgres> for Date {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        match value.format() {
+            PgValueFormat::Binary => {
+                let days = <i32 as sqlx::Decode<Postgres>>::decode(value)?;
+                match days {
+                    i32::MAX => Err(INFINITY.into()),
+                    i32::MIN => Err(MINUS_INFINITY.into()),
+                    days => days
+                        .checked_add(POSTGRES_EPOCH_DAYS_FROM_CE)
+                        .and_then(NaiveDate::from_num_days_from_ce_opt)
+                        .map(Date)
+                        .ok_or_else(|| OUT_OF_RANGE.into()),
+                }
+            }
+            PgValueFormat::Text => match value.as_str()? {
+                "infinity" => Err(INFINITY.into()),
+                "-infinity" => Err(MINUS_INFINITY.into()),
+                _ => <NaiveDate as sqlx::Decode<Postgres>>::decode(value).map(Date),
+            },
+        }
+    }
+}
+
+const INFINITY: &str = "'infinity', which Plinth does not read: dates and timestamps must lie in the years 1 to 9999";
+const MINUS_INFINITY: &str =
+    "'-infinity', which Plinth does not read: dates and timestamps must lie in the years 1 to 9999";
+const OUT_OF_RANGE: &str =
+    "a date or timestamp far outside the years 1 to 9999 (PostgreSQL holds years up to 294276 and 5874897 BC-AD)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epochs_are_postgres_epoch() {
+        let date = NaiveDate::from_num_days_from_ce_opt(POSTGRES_EPOCH_DAYS_FROM_CE);
+        assert_eq!(date.map(|d| d.to_string()), Some("2000-01-01".to_owned()));
+        let time = DateTime::from_timestamp_micros(POSTGRES_EPOCH_MICROS);
+        assert_eq!(time.map(|t| t.to_rfc3339()), Some("2000-01-01T00:00:00+00:00".to_owned()));
+    }
 }

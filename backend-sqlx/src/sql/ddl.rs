@@ -30,8 +30,8 @@ pub(crate) fn sql_type(dialect: Dialect, ty: ColumnType) -> (&'static str, &'sta
     }
 }
 
-/// The statements that create `table` with its constraints and indexes if it does not
-/// exist; each is idempotent.
+/// The statements that create `table`, which does not exist yet, with its constraints,
+/// indexes and (PostgreSQL) the trigger that moves `updated_at` ([`touch_trigger`]).
 pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
     let name = quote(table.name());
     let mut lines = vec![match dialect {
@@ -49,23 +49,31 @@ pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
     lines.push(format!("\"created_at\" {now}"));
     lines.push(format!("\"updated_at\" {now}"));
     for column in table.columns().iter().filter(|c| c.is_unique()) {
-        let constraint = quote(&unique_constraint_name(table, column.name()));
+        let constraint = quote(&object_name(table, column.name(), Object::Unique));
         lines.push(format!("CONSTRAINT {constraint} UNIQUE ({})", quote(column.name())));
     }
     let strict = if dialect == Dialect::Sqlite { " STRICT" } else { "" };
-    let mut statements = vec![format!("CREATE TABLE IF NOT EXISTS {name} (\n    {}\n){strict}", lines.join(",\n    "))];
+    let mut statements = vec![format!("CREATE TABLE {name} (\n    {}\n){strict}", lines.join(",\n    "))];
     for column in table.columns().iter().filter(|c| c.is_indexed()) {
-        let index = quote(&format!("{}_{}_idx", table.name(), column.name()));
-        statements.push(format!("CREATE INDEX IF NOT EXISTS {index} ON {name} ({})", quote(column.name())));
+        let index = quote(&object_name(table, column.name(), Object::Index));
+        statements.push(format!("CREATE INDEX {index} ON {name} ({})", quote(column.name())));
     }
     if dialect == Dialect::Postgres {
-        let trigger = quote(&format!("{}_touch_updated_at", table.name()));
-        statements.push(format!(
-            "CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE ON {name} \
-             FOR EACH ROW EXECUTE FUNCTION \"plinth_touch_updated_at\"()"
-        ));
+        statements.push(touch_trigger(table));
     }
     statements
+}
+
+/// PostgreSQL: installs (or replaces) `table`'s trigger that moves `updated_at`; run on
+/// existing tables too, so a table made by a Plinth without it gets it.
+pub(crate) fn touch_trigger(table: &Table) -> String {
+    // Trigger names belong to their table, so they cannot collide across tables.
+    let trigger = quote(&format!("{}_touch_updated_at", table.name()));
+    format!(
+        "CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE ON {} \
+         FOR EACH ROW EXECUTE FUNCTION \"plinth_touch_updated_at\"()",
+        quote(table.name())
+    )
 }
 
 /// PostgreSQL's trigger function behind every table's `…_touch_updated_at` trigger:
@@ -76,59 +84,63 @@ pub(crate) const TOUCH_UPDATED_AT: &str = "CREATE OR REPLACE FUNCTION \"plinth_t
      BEGIN NEW.\"updated_at\" := GREATEST(now(), OLD.\"updated_at\" + interval '1 microsecond'); \
      RETURN NEW; END $$";
 
-/// The name of the UNIQUE constraint on `column`, as PostgreSQL would name it.
-pub(crate) fn unique_constraint_name(table: &Table, column: &str) -> String {
-    format!("{}_{}_key", table.name(), column)
+/// What a name made by [`object_name`] is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Object {
+    /// The `UNIQUE` constraint on a column (`…_key`).
+    Unique,
+    /// The index on a column (`…_idx`).
+    Index,
 }
 
-/// How to read back an existing table's columns, to compare them with the entity.
-#[derive(Debug)]
-pub(crate) struct SchemaQuery;
+/// PostgreSQL cuts identifiers at 63 bytes.
+const MAX_NAME: usize = 63;
 
-impl SchemaQuery {
-    /// Rows of (name, type, nullable as text `YES`/`NO` or `0`/`1` for NOT NULL).
-    pub(crate) fn sql(dialect: Dialect) -> String {
-        match dialect {
-            Dialect::Postgres => "SELECT column_name::text, data_type::text, is_nullable::text \
-                 FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
-                .to_owned(),
-            Dialect::Sqlite => "SELECT name, type, CASE \"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \
-                 FROM pragma_table_info(?1) ORDER BY cid"
-                .to_owned(),
-        }
+/// The name of a constraint or index of `table` on `column`: readable, at
+/// most 63 bytes, and unique per table, column and kind. Constraint and index names are
+/// shared by a whole schema (PostgreSQL) or database (SQLite), so `{table}_{column}`
+/// alone would let `order`.`item_code` and `order_item`.`code` collide, and a long one
+/// would be cut; a hash of the exact names ends every name, and the readable part is
+/// cut to leave room for it.
+pub(crate) fn object_name(table: &Table, column: &str, object: Object) -> String {
+    let suffix = match object {
+        Object::Unique => "key",
+        Object::Index => "idx",
+    };
+    let hash = fnv1a(&[table.name(), column, suffix]);
+    let readable = format!("{}_{column}", table.name());
+    let room = MAX_NAME - format!("_{hash:016x}_{suffix}").len();
+    let cut = (0..=room.min(readable.len())).rev().find(|&i| readable.is_char_boundary(i)).unwrap_or(0);
+    format!("{}_{hash:016x}_{suffix}", &readable[..cut])
+}
+
+/// 64-bit FNV-1a of the parts, each followed by a 0 byte (no name holds one).
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.iter().flat_map(|p| p.bytes().chain([0])) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
+    hash
+}
 
-    /// Compares what the database reports (nothing if the table does not exist yet) with
-    /// what the entity declares, describing the difference if there is one.
-    pub(crate) fn compare(dialect: Dialect, table: &Table, found: &[(String, String, String)]) -> Result<(), String> {
-        if found.is_empty() {
-            return Ok(());
-        }
-        // SQLite reports its INTEGER PRIMARY KEY as nullable, though it never holds NULL.
-        let (id, id_nullable, stamp) = match dialect {
-            Dialect::Postgres => ("bigint", "NO", "timestamp with time zone"),
-            Dialect::Sqlite => ("INTEGER", "YES", "TEXT"),
-        };
-        let mut expected: Vec<(String, String, String)> = vec![("id".into(), id.into(), id_nullable.into())];
-        for column in table.columns() {
-            let nullable = if column.nullable() { "YES" } else { "NO" };
-            expected.push((column.name().into(), sql_type(dialect, column.ty()).1.into(), nullable.into()));
-        }
-        expected.push(("created_at".into(), stamp.into(), "NO".into()));
-        expected.push(("updated_at".into(), stamp.into(), "NO".into()));
-        let mut found = found.to_vec();
-        found.sort();
-        expected.sort();
-        if found == expected {
-            return Ok(());
-        }
-        let show = |cols: &[(String, String, String)]| {
-            cols.iter()
-                .map(|(n, t, null)| format!("{n} {t}{}", if null == "NO" { " NOT NULL" } else { "" }))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        Err(format!("the database has ({}), the entity wants ({})", show(&found), show(&expected)))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static ORDER: Table = Table::new("order", &[]);
+    static ORDER_ITEM: Table = Table::new("order_item", &[]);
+    static LONG: Table = Table::new("a_table_name_that_is_quite_long_indeed_and_then_some_more_ÿ", &[]);
+
+    #[test]
+    fn names_do_not_collide_and_fit_in_63_bytes() {
+        let a = object_name(&ORDER, "item_code", Object::Unique);
+        let b = object_name(&ORDER_ITEM, "code", Object::Unique);
+        assert_ne!(a, b);
+        assert!(a.starts_with("order_item_code_") && a.ends_with("_key"), "{a}");
+        assert_ne!(object_name(&ORDER, "code", Object::Unique), object_name(&ORDER, "code", Object::Index));
+        let long = object_name(&LONG, "and_a_column_name_just_as_long_as_the_table_name", Object::Index);
+        assert!(long.len() <= 63, "{long} is {} bytes", long.len());
+        assert!(long.ends_with("_idx"), "{long}");
+        assert_ne!(long, object_name(&LONG, "and_a_column_name_just_as_long_as_the_table_names", Object::Index));
     }
 }

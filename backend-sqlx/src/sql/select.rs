@@ -118,14 +118,24 @@ fn push_predicate<'v>(statement: &mut Statement<'v>, table: &Table, predicate: &
             statement.push("(1 = 0)");
         }
         Predicate::In { column, values } => {
-            statement.push(&format!("{} IN (", column_sql(table, *column)));
-            for (i, value) in values.iter().enumerate() {
-                if i > 0 {
-                    statement.push(", ");
+            // One parameter for the whole list, however long: a statement may carry at
+            // most 65,535 parameters on PostgreSQL and 32,766 on SQLite.
+            let ty = values[0].column_type().unwrap_or(ColumnType::Text);
+            let column = column_sql(table, *column);
+            match statement.dialect {
+                Dialect::Postgres => {
+                    statement.push(&format!("{column} = ANY("));
+                    statement.push_list(values, ty);
+                    statement.push(")");
                 }
-                push_value(statement, value);
+                Dialect::Sqlite => {
+                    // The list travels as a JSON array; bytes as hex text, turned back.
+                    let element = if ty == ColumnType::Bytes { "unhex(\"value\")" } else { "\"value\"" };
+                    statement.push(&format!("{column} IN (SELECT {element} FROM json_each("));
+                    statement.push_list(values, ty);
+                    statement.push("))");
+                }
             }
-            statement.push(")");
         }
         Predicate::IsNull { column } => statement.push(&format!("{} IS NULL", column_sql(table, *column))),
         Predicate::And(parts) => push_joined(statement, table, parts, " AND ", "(1 = 1)"),
@@ -138,19 +148,22 @@ fn push_predicate<'v>(statement: &mut Statement<'v>, table: &Table, predicate: &
     }
 }
 
+/// `(a AND b AND …)`, nested as a balanced tree: `((a AND b) AND (c AND d))`. A long
+/// flat chain parses as a chain of that depth, and SQLite refuses expressions more than
+/// 1,000 deep.
 fn push_joined<'v>(statement: &mut Statement<'v>, table: &Table, parts: &'v [Predicate], joiner: &str, empty: &str) {
-    if parts.is_empty() {
-        statement.push(empty);
-        return;
-    }
-    statement.push("(");
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
+    match parts {
+        [] => statement.push(empty),
+        [only] => push_predicate(statement, table, only),
+        parts => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            statement.push("(");
+            push_joined(statement, table, left, joiner, empty);
             statement.push(joiner);
+            push_joined(statement, table, right, joiner, empty);
+            statement.push(")");
         }
-        push_predicate(statement, table, part);
     }
-    statement.push(")");
 }
 
 fn push_value<'v>(statement: &mut Statement<'v>, value: &'v Value) {

@@ -1,5 +1,8 @@
 //! [`TableSql`]: the statements for one table, built once and reused, so sqlx's
-//! prepared-statement cache hits on every repeated operation.
+//! prepared-statement cache hits on every repeated operation; and whether the table's
+//! stored schema has been found to be the entity's.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use plinth::Table;
 
@@ -29,6 +32,9 @@ pub(crate) struct TableSql {
     pub(crate) delete: String,
     /// `SELECT "updated_at" … WHERE "id" = $1`: a row's version as stored.
     pub(crate) version: String,
+    /// Whether the catalog has shown the table to exist with the entity's schema (by
+    /// `create_all`, or at the first use of the table through this backend).
+    verified: AtomicBool,
 }
 
 const RETURNING: &str = " RETURNING \"id\", \"created_at\", \"updated_at\"";
@@ -78,7 +84,17 @@ impl TableSql {
                 )
             }
         };
-        TableSql { table, columns, get, insert, bulk_insert, update, delete, version }
+        TableSql { table, columns, get, insert, bulk_insert, update, delete, version, verified: AtomicBool::new(false) }
+    }
+
+    /// Whether the stored table has been found to match the entity.
+    pub(crate) fn is_verified(&self) -> bool {
+        self.verified.load(Ordering::Relaxed)
+    }
+
+    /// Records that the stored table matches the entity.
+    pub(crate) fn mark_verified(&self) {
+        self.verified.store(true, Ordering::Relaxed);
     }
 }
 

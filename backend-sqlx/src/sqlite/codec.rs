@@ -8,7 +8,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row as _, Sqlite};
 
-use crate::decode::{stored_row, system_column};
+use crate::decode::{found, stored_row, system_column};
 
 pub(crate) type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
 
@@ -40,6 +40,26 @@ pub(crate) fn bind<'q>(query: SqliteQuery<'q>, value: &'q Value, ty: ColumnType)
     }
 }
 
+/// A list of values as the JSON array a `json_each(?)` reads: numbers and text as
+/// themselves (SQLite reads `true` and `false` as 1 and 0, as booleans are stored),
+/// dates and timestamps in their stored text, bytes as hex for `unhex`.
+pub(crate) fn json_list(values: &[Value]) -> String {
+    let items = values.iter().map(|value| match value {
+        Value::Null | Value::Json(_) => serde_json::Value::Null,
+        Value::Bool(v) => serde_json::Value::from(*v),
+        Value::I16(v) => serde_json::Value::from(*v),
+        Value::I32(v) => serde_json::Value::from(*v),
+        Value::I64(v) => serde_json::Value::from(*v),
+        Value::F32(v) => serde_json::Value::from(f64::from(*v)),
+        Value::F64(v) => serde_json::Value::from(*v),
+        Value::Text(v) => serde_json::Value::from(v.as_str()),
+        Value::Date(v) => serde_json::Value::from(v.format("%Y-%m-%d").to_string()),
+        Value::Timestamp(v) => serde_json::Value::from(timestamp_text(v)),
+        Value::Bytes(v) => serde_json::Value::from(v.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+    });
+    serde_json::Value::Array(items.collect()).to_string()
+}
+
 pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
@@ -47,23 +67,14 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("text {text:?}, expected an RFC 3339 timestamp"))
 }
 
-fn system_timestamp(table: &Table, row: &SqliteRow, i: usize, name: &str) -> Result<DateTime<Utc>, Error> {
-    let text: String = row.try_get(i).map_err(|e| system_column(table, name, e))?;
-    parse_timestamp(&text).map_err(|found| Error::Decode {
-        table: table.name().to_owned(),
-        record: "?".to_owned(),
-        column: name.to_owned(),
-        found,
-    })
-}
-
 /// The id and timestamps a `RETURNING "id", "created_at", "updated_at"` gave back.
 pub(crate) fn meta(table: &Table, row: &SqliteRow) -> Result<RowMeta, Error> {
-    Ok(RowMeta {
-        id: row.try_get(0).map_err(|e| system_column(table, "id", e))?,
-        created_at: system_timestamp(table, row, 1, "created_at")?,
-        updated_at: system_timestamp(table, row, 2, "updated_at")?,
-    })
+    let id: i64 = row.try_get(0).map_err(|e| system_column(table, None, "id", found(e)))?;
+    let timestamp = |i: usize, name: &str| {
+        let text: String = row.try_get(i).map_err(|e| system_column(table, Some(id), name, found(e)))?;
+        parse_timestamp(&text).map_err(|found| system_column(table, Some(id), name, found))
+    };
+    Ok(RowMeta { id, created_at: timestamp(1, "created_at")?, updated_at: timestamp(2, "updated_at")? })
 }
 
 /// A row selected with the table's full select list.
@@ -75,7 +86,7 @@ pub(crate) fn decode(table: &Table, row: &SqliteRow) -> Result<StoredRow, Error>
             i: usize,
             wrap: impl FnOnce(T) -> Result<Value, String>,
         ) -> Result<Value, String> {
-            match row.try_get::<Option<T>, _>(i).map_err(|e| e.to_string())? {
+            match row.try_get::<Option<T>, _>(i).map_err(found)? {
                 Some(v) => wrap(v),
                 None => Ok(Value::Null),
             }

@@ -58,6 +58,10 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
         let indexed = f.indexed.then(|| quote!(.indexed()));
         quote!(::plinth::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed)
     });
+    let indexable_checks = specs.iter().filter(|f| f.unique || f.indexed).map(|f| {
+        let ty = &f.ty;
+        quote_spanned!(ty.span()=> const _: () = ::plinth::__private::assert_indexable::<#ty>();)
+    });
     let column_count = specs.len();
     let idents: Vec<_> = specs.iter().map(|f| &f.ident).collect();
     let column_names: Vec<_> = specs.iter().map(|f| &f.column).collect();
@@ -81,6 +85,8 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
             /// The `updated_at` column.
             pub updated_at: ::plinth::Column<#name, #timestamp>,
         }
+
+        #(#indexable_checks)*
 
         #[automatically_derived]
         impl ::plinth::Entity for #name {

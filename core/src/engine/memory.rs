@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::backend::{check_engine_schema, engine_columns};
 use crate::engine::{check_unique, Change, RecordStore};
 use crate::error::{Error, Result};
 use crate::row::StoredRow;
@@ -64,8 +65,13 @@ impl MemoryStore {
     }
 }
 
+/// The stored table `table` names, if its stored schema is the entity's.
 fn table_of<'m>(tables: &'m mut HashMap<&'static str, MemoryTable>, table: &Table) -> Result<&'m mut MemoryTable> {
-    tables.get_mut(table.name()).ok_or_else(|| Error::NoSuchTable { table: table.name().to_owned() })
+    let data = tables.get_mut(table.name()).ok_or_else(|| Error::NoSuchTable { table: table.name().to_owned() })?;
+    if !std::ptr::eq(data.table, table) {
+        check_engine_schema(table, &engine_columns(data.table))?;
+    }
+    Ok(data)
 }
 
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
@@ -79,16 +85,7 @@ impl RecordStore for MemoryStore {
         let mut state = self.lock();
         for table in tables {
             if let Some(existing) = state.get(table.name()) {
-                if existing.table != *table {
-                    return Err(Error::SchemaMismatch {
-                        table: table.name().to_owned(),
-                        detail: format!(
-                            "stored columns {:?}, entity columns {:?}",
-                            existing.table.columns(),
-                            table.columns()
-                        ),
-                    });
-                }
+                check_engine_schema(table, &engine_columns(existing.table))?;
             }
         }
         for table in tables {

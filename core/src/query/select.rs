@@ -81,10 +81,11 @@ impl Select {
         limit: Option<u64>,
         offset: u64,
     ) -> Result<Self> {
+        let mut size = FilterSize::default();
         let filter = match filters.len() {
             0 => None,
-            1 => filters.into_iter().next().map(|f| bind_filter(table, f)).transpose()?,
-            _ => Some(bind_filter(table, Filter::And(filters))?),
+            1 => filters.into_iter().next().map(|f| bind_filter(table, f, &mut size, 0)).transpose()?,
+            _ => Some(bind_filter(table, Filter::And(filters), &mut size, 0)?),
         };
         let order = order
             .into_iter()
@@ -100,7 +101,41 @@ impl Select {
     }
 }
 
-fn bind_filter(table: &Table, filter: Filter) -> Result<Predicate> {
+/// At most this many conditions (comparisons, LIKEs, lists, null tests) in one filter;
+/// a list counts once however long it is. Every backend refuses a larger filter the same
+/// way, before any I/O: SQL databases limit a statement's parameters (65,535 on
+/// PostgreSQL, 32,766 on SQLite) and its expression depth.
+pub const MAX_CONDITIONS: usize = 1_000;
+
+/// At most this many levels of `and`, `or` and `not` inside one another.
+pub const MAX_NESTING: usize = 32;
+
+/// How much of the limits a filter has used so far.
+#[derive(Default)]
+struct FilterSize {
+    conditions: usize,
+}
+
+fn too_large(table: &Table, what: String) -> Error {
+    Error::InvalidValue {
+        table: table.name().to_owned(),
+        column: "*".to_owned(),
+        reason: format!(
+            "{what}; a filter may hold at most {MAX_CONDITIONS} conditions nested at most {MAX_NESTING} deep \
+             (one is_in with a list of any length counts once: use it for long lists of values)"
+        ),
+    }
+}
+
+fn bind_filter(table: &Table, filter: Filter, size: &mut FilterSize, depth: usize) -> Result<Predicate> {
+    if !matches!(filter, Filter::And(_) | Filter::Or(_) | Filter::Not(_)) {
+        size.conditions += 1;
+        if size.conditions > MAX_CONDITIONS {
+            return Err(too_large(table, format!("the filter holds more than {MAX_CONDITIONS} conditions")));
+        }
+    } else if depth >= MAX_NESTING {
+        return Err(too_large(table, format!("the filter nests and/or/not more than {MAX_NESTING} deep")));
+    }
     Ok(match filter {
         Filter::Compare { column, op, value } => {
             let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
@@ -131,14 +166,14 @@ fn bind_filter(table: &Table, filter: Filter) -> Result<Predicate> {
             Predicate::In { column: column_ref, values }
         }
         Filter::IsNull { column } => Predicate::IsNull { column: table.resolve(&column)?.0 },
-        Filter::And(parts) => Predicate::And(bind_all(table, parts)?),
-        Filter::Or(parts) => Predicate::Or(bind_all(table, parts)?),
-        Filter::Not(inner) => Predicate::Not(Box::new(bind_filter(table, *inner)?)),
+        Filter::And(parts) => Predicate::And(bind_all(table, parts, size, depth + 1)?),
+        Filter::Or(parts) => Predicate::Or(bind_all(table, parts, size, depth + 1)?),
+        Filter::Not(inner) => Predicate::Not(Box::new(bind_filter(table, *inner, size, depth + 1)?)),
     })
 }
 
-fn bind_all(table: &Table, filters: Vec<Filter>) -> Result<Vec<Predicate>> {
-    filters.into_iter().map(|f| bind_filter(table, f)).collect()
+fn bind_all(table: &Table, filters: Vec<Filter>, size: &mut FilterSize, depth: usize) -> Result<Vec<Predicate>> {
+    filters.into_iter().map(|f| bind_filter(table, f, size, depth)).collect()
 }
 
 fn resolve_comparable(table: &Table, column: &str, verb: &str) -> Result<(ColumnRef, ColumnType)> {
@@ -234,6 +269,20 @@ mod tests {
         assert!(matches!(bind(Filter::column("doc").eq(serde_json::json!(1))), Err(Error::InvalidValue { .. })));
         let sorted_on_json = Select::bind(&PEOPLE, vec![], vec![Order::asc("doc")], None, 0);
         assert!(matches!(sorted_on_json, Err(Error::InvalidValue { .. })));
+    }
+
+    #[test]
+    fn filters_past_the_limits_are_refused_and_long_lists_are_not() {
+        let many = (0..=MAX_CONDITIONS).map(|i| Filter::column("name").eq(i.to_string()));
+        let many = bind(many.fold(Filter::column("age").is_null(), Filter::or));
+        assert!(
+            matches!(many, Err(Error::InvalidValue { ref reason, .. }) if reason.contains("conditions")),
+            "{many:?}"
+        );
+        let deep = (0..=MAX_NESTING).fold(Filter::column("age").is_null(), |f, _| !f);
+        assert!(matches!(bind(deep), Err(Error::InvalidValue { ref reason, .. }) if reason.contains("deep")));
+        let long_list = bind(Filter::column("age").is_in((0..30_000).map(|n| n % 1000)));
+        assert!(long_list.is_ok(), "{long_list:?}");
     }
 
     #[test]

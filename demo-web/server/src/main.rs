@@ -49,13 +49,15 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
-    let db = plinth_sqlx::connect(&args.database_url).await?;
+    let options = plinth_sqlx::ConnectOptions::new(&args.database_url)?;
+    let shown_url = options.redacted_url().to_owned();
+    let db = options.connect().await?;
     plinth_demo::service::create_tables(&db).await?;
     let app = api::router(db.clone()).fallback_service(ServeDir::new(&args.site));
     let address = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener =
         tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    println!("Plinth demo on http://{address}/  (database: {} — {})", db.backend_name(), redact(&args.database_url));
+    println!("Plinth demo on http://{address}/  (database: {} — {})", db.backend_name(), shown_url);
     println!("Press Ctrl-C to stop.");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -64,15 +66,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("stopped");
     Ok(())
-}
-
-/// The URL without its password.
-fn redact(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(at)) if rest.contains(':') && at > scheme.len() => {
-            let user_end = rest.find(':').unwrap_or(0);
-            format!("{scheme}://{}:***{}", &rest[..user_end], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
 }

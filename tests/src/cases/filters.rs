@@ -1,10 +1,10 @@
 //! Rules 5–6: every filter gives the same rows on every backend (see
 //! [`items`](crate::cases::items) for the data).
 
-use plinth::{Entity, Filter};
+use plinth::{Entity, Error, Filter};
 
-use crate::cases::{at, committed, date, item_ids, items, setup};
-use crate::entities::{Item, User};
+use crate::cases::{at, committed, date, ids, item_ids, items, setup};
+use crate::entities::{Item, Sample, User};
 use crate::Fixture;
 
 fn c() -> <Item as Entity>::Columns {
@@ -73,6 +73,68 @@ pub async fn in_matches_listed_values_and_empty_in_matches_nothing(fx: &mut impl
     assert_eq!(item_ids(&db, !c().rank.is_in(Vec::<i32>::new())).await, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(item_ids(&db, Filter::column("price").eq(-0.0_f64)).await, [5]);
     assert_eq!(item_ids(&db, c().id.is_in([7, 2, 99])).await, [2, 7]);
+}
+
+/// A list of any length works, the same everywhere: 70,000 values, past every SQL
+/// database's limit on a statement's parameters (65,535 and 32,766), of each type a
+/// list can hold.
+pub async fn in_with_a_list_longer_than_any_parameter_limit(fx: &mut impl Fixture) {
+    const LONG: i32 = 70_000;
+    let db = items(fx).await;
+    let names = (0..LONG).map(|i| format!("name {i}")).chain(["cherry".to_owned(), "Zed".to_owned()]);
+    assert_eq!(item_ids(&db, c().name.is_in(names.clone())).await, [3, 6]);
+    assert_eq!(item_ids(&db, c().id.is_in((1..=i64::from(LONG)).filter(|i| i % 2 == 0))).await, [2, 4, 6]);
+    let prices = (0..LONG).map(|i| f64::from(i) / 4.0 + 1_000.0).chain([1.5, 0.25]);
+    assert_eq!(item_ids(&db, c().price.is_in(prices)).await, [1, 2, 7]);
+    assert_eq!(item_ids(&db, c().rank.is_in((3..LONG).rev())).await, [1, 4, 7]);
+    let days = (0..i64::from(LONG)).map(|n| date(1900, 1, 1) + chrono::Days::new(n.unsigned_abs()));
+    let days: Vec<_> = days.filter(|d| *d != date(2024, 1, 3)).collect();
+    assert_eq!(item_ids(&db, c().added_on.is_in(days.clone())).await, [2, 3, 4, 6, 7]);
+    assert_eq!(item_ids(&db, !c().added_on.is_in(days)).await, [1, 5]);
+    assert_eq!(item_ids(&db, c().active.is_in([false])).await, [2, 5, 7]);
+    let mut session = db.session().await.expect("session");
+    let counted = session.query::<Item>().filter(|c| c.name.is_in(names.clone())).count().await;
+    assert_eq!(counted.expect("count"), 2);
+
+    let samples = committed(
+        &db,
+        vec![
+            Sample { blob: vec![0, 255], moment: at("2024-01-01T00:00:00.000001Z"), ..Sample::plain() },
+            Sample { blob: vec![7], moment: at("1999-12-31T23:59:59Z"), ..Sample::plain() },
+        ],
+    )
+    .await;
+    let blobs = (0..LONG).map(|i| i.to_be_bytes().to_vec()).chain([vec![0, 255]]);
+    let found = session.query::<Sample>().filter(|c| c.blob.is_in(blobs)).all().await.expect("query");
+    assert_eq!(ids(&found), [samples[0].id()]);
+    let start = at("2000-01-01T00:00:00Z");
+    let moments =
+        (0..i64::from(LONG)).map(|s| start + chrono::TimeDelta::seconds(s)).chain([at("1999-12-31T23:59:59Z")]);
+    let found = session.query::<Sample>().filter(|c| c.moment.is_in(moments)).all().await.expect("query");
+    assert_eq!(ids(&found), [samples[1].id()]);
+}
+
+/// A filter of the largest size allowed works everywhere (a thousand conditions, which
+/// SQL must not nest a thousand deep), and one condition more is refused the same way
+/// everywhere, before any I/O.
+pub async fn a_filter_of_the_largest_size_works_and_a_larger_one_is_refused(fx: &mut impl Fixture) {
+    let db = items(fx).await;
+    let conditions = |n: usize| {
+        let names = (0..n - 2).map(|i| c().name.eq(format!("name {i}")));
+        names.fold(c().name.eq("apple"), Filter::or).or(c().rank.eq(10))
+    };
+    assert_eq!(item_ids(&db, conditions(plinth::query::MAX_CONDITIONS)).await, [1, 7]);
+    // An even number of `!`, as deep as allowed: the same as no `!` at all.
+    let nested = (0..plinth::query::MAX_NESTING).fold(c().rank.eq(3), |f, _| !f);
+    assert_eq!(item_ids(&db, nested.clone()).await, [1, 4]);
+    let mut session = db.session().await.expect("session");
+    let refused = session.query::<Item>().filter_by(conditions(plinth::query::MAX_CONDITIONS + 1)).all().await;
+    assert!(
+        matches!(refused, Err(Error::InvalidValue { ref reason, .. }) if reason.contains("conditions")),
+        "{refused:?}"
+    );
+    let refused = session.query::<Item>().filter_by(!nested).count().await;
+    assert!(matches!(refused, Err(Error::InvalidValue { ref reason, .. }) if reason.contains("deep")), "{refused:?}");
 }
 
 /// `is_null` and `is_not_null`.

@@ -29,6 +29,21 @@ pub async fn ids_are_not_reused_after_delete(fx: &mut impl Fixture) {
     assert_eq!(ids(&next), [3]);
 }
 
+/// Deleting the newest row and reopening the database does not give its id out again:
+/// the next id is the old maximum plus one.
+pub async fn ids_are_not_reused_after_delete_and_reopen(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let rows = committed(&db, vec![User::named("a"), User::named("b"), User::named("c")]).await;
+    let mut session = db.session().await.expect("session");
+    session.delete_by_id::<User>(rows[2].id()).await.expect("delete the newest");
+    session.commit().await.expect("commit");
+    drop(db);
+    let reopened = fx.open().await;
+    reopened.create_all(&crate::entities::all_tables()).await.expect("create_all on existing tables");
+    let next = committed(&reopened, vec![User::named("d")]).await;
+    assert_eq!(ids(&next), [rows[2].id() + 1]);
+}
+
 /// A rolled-back insert may leave a gap, but later ids are still above every
 /// committed one.
 pub async fn ids_keep_growing_after_a_rollback(fx: &mut impl Fixture) {

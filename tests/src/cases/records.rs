@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use crate::cases::{at, committed, date, setup};
-use crate::entities::{Sample, User};
+use crate::entities::{Sample, Tag, User};
 use crate::Fixture;
-use plinth::Error;
+use plinth::{Entity, Error};
 
 /// `to_dict` has `id`, the fields in declaration order, then the timestamps.
 pub async fn to_dict_lists_columns_in_order(fx: &mut impl Fixture) {
@@ -64,21 +64,90 @@ pub async fn get_of_a_missing_id_is_none(fx: &mut impl Fixture) {
     assert!(session.get::<User>(i64::MAX).await.expect("get").is_none());
 }
 
-/// `update` stores every field.
+/// `update` stores every field: each of the 22 changed (every option from `None` to
+/// `Some`), then every option back to `None`.
 pub async fn update_writes_every_field(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     let mut row = committed(&db, vec![Sample::plain()]).await.remove(0);
+    let changed = Sample {
+        flag: false,
+        small: -2,
+        medium: -3,
+        big: -42,
+        single: 1.25,
+        double: -0.75,
+        text: "changed".into(),
+        day: date(2000, 1, 1),
+        moment: at("2001-02-03T04:05:06.070809Z"),
+        doc: json!({"changed": [true]}),
+        blob: vec![9, 8],
+        maybe_flag: Some(true),
+        maybe_small: Some(5),
+        maybe_medium: Some(6),
+        maybe_big: Some(7),
+        maybe_single: Some(8.5),
+        maybe_double: Some(9.5),
+        maybe_text: Some("now set".into()),
+        maybe_day: Some(date(1999, 9, 9)),
+        maybe_moment: Some(at("1999-09-09T09:09:09.999999Z")),
+        maybe_doc: Some(json!([1, 2])),
+        maybe_blob: Some(vec![0]),
+    };
+    let (before, after) = (Sample::plain().to_row(), changed.to_row());
+    for ((column, old), new) in Sample::table().columns().iter().zip(before.values()).zip(after.values()) {
+        assert_ne!(old, new, "the check must change column `{}`", column.name());
+    }
+    *row = changed.clone();
     let mut session = db.session().await.expect("session");
-    row.flag = false;
-    row.big = -42;
-    row.text = "changed".into();
-    row.day = date(2000, 1, 1);
-    row.maybe_text = Some("now set".into());
-    row.maybe_doc = Some(json!([1, 2]));
     session.update(&mut row).await.expect("update");
     session.commit().await.expect("commit");
     let read = db.session().await.expect("session").get::<Sample>(row.id()).await.expect("get");
-    assert_eq!(read.expect("row exists"), row);
+    let mut read = read.expect("row exists");
+    assert_eq!(read, row);
+    assert_eq!(read.entity(), &changed);
+
+    let cleared = Sample {
+        maybe_flag: None,
+        maybe_small: None,
+        maybe_medium: None,
+        maybe_big: None,
+        maybe_single: None,
+        maybe_double: None,
+        maybe_text: None,
+        maybe_day: None,
+        maybe_moment: None,
+        maybe_doc: None,
+        maybe_blob: None,
+        ..changed
+    };
+    *read = cleared.clone();
+    let mut session = db.session().await.expect("session");
+    session.update(&mut read).await.expect("update to None");
+    session.commit().await.expect("commit");
+    let again = db.session().await.expect("session").get::<Sample>(row.id()).await.expect("get");
+    let again = again.expect("row exists");
+    assert_eq!(again, read);
+    assert_eq!(again.entity(), &cleared);
+}
+
+/// Setting a unique column from `Some` to `None` frees its value: another row can take
+/// it, in the same session and after commit.
+pub async fn a_unique_value_set_to_none_can_be_reused(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut tags = committed(&db, vec![Tag { label: Some("red".into()), weight: 1 }]).await;
+    let mut session = db.session().await.expect("session");
+    tags[0].label = None;
+    session.update(&mut tags[0]).await.expect("update to None");
+    let taken = session.add(Tag { label: Some("red".into()), weight: 2 }).await.expect("the freed value is free");
+    session.commit().await.expect("commit");
+    let mut session = db.session().await.expect("session");
+    let all = session.query::<Tag>().all().await.expect("query");
+    assert_eq!(
+        all.iter().map(|t| (t.id(), t.label.clone())).collect::<Vec<_>>(),
+        [(tags[0].id(), None), (taken.id(), Some("red".into()))]
+    );
+    let dup = session.add(Tag { label: Some("red".into()), weight: 3 }).await;
+    assert!(matches!(dup, Err(Error::UniqueViolation { ref column, .. }) if column == "label"), "{dup:?}");
 }
 
 /// Updating a row another session deleted is `NotFound`.

@@ -1,6 +1,6 @@
 //! Tables: creation, naming, and rule 7 — committed data survives reconnecting.
 
-use plinth::Entity;
+use plinth::{ColumnDef, ColumnType, Entity, Error, Table};
 
 use crate::cases::{committed, setup};
 use crate::entities::{all_tables, Item, Keyword, OrderItemCheck, User, Пользователь};
@@ -50,4 +50,34 @@ pub async fn committed_data_survives_reopening(fx: &mut impl Fixture) {
     assert_eq!(session.query::<User>().all().await.expect("query"), rows);
     let next = session.add(User::named("next")).await.expect("add");
     assert!(next.id() > rows[1].id());
+}
+
+/// A table built by hand that no derive would produce — a column named twice or like a
+/// system column, a unique or indexed JSON column — is refused by `create_all` before
+/// anything is created, with the same error on every backend.
+pub async fn a_hand_built_table_that_cannot_be_stored_is_refused(fx: &mut impl Fixture) {
+    static TWICE: [ColumnDef; 2] =
+        [ColumnDef::new("x", ColumnType::Text, false), ColumnDef::new("x", ColumnType::I64, false)];
+    static SYSTEM: [ColumnDef; 1] = [ColumnDef::new("updated_at", ColumnType::Text, false)];
+    static UNIQUE_JSON: [ColumnDef; 1] = [ColumnDef::new("doc", ColumnType::Json, false).unique()];
+    static INDEXED_JSON: [ColumnDef; 1] = [ColumnDef::new("doc", ColumnType::Json, true).indexed()];
+    static TWICE_TABLE: Table = Table::new("hand_twice", &TWICE);
+    static SYSTEM_TABLE: Table = Table::new("hand_system", &SYSTEM);
+    static UNIQUE_JSON_TABLE: Table = Table::new("hand_unique_json", &UNIQUE_JSON);
+    static INDEXED_JSON_TABLE: Table = Table::new("hand_indexed_json", &INDEXED_JSON);
+    let db = fx.open().await;
+    for table in [&TWICE_TABLE, &SYSTEM_TABLE] {
+        let refused = db.create_all(&[User::table(), table]).await;
+        assert!(matches!(refused, Err(Error::SchemaMismatch { table: ref t, .. }) if t == table.name()), "{refused:?}");
+    }
+    for table in [&UNIQUE_JSON_TABLE, &INDEXED_JSON_TABLE] {
+        let refused = db.create_all(&[User::table(), table]).await;
+        assert!(
+            matches!(refused, Err(Error::InvalidValue { table: ref t, ref column, .. }) if t == table.name() && column == "doc"),
+            "{refused:?}"
+        );
+    }
+    // Refused before any I/O: not even the valid table beside them was created.
+    let result = db.session().await.expect("session").add(User::named("a")).await;
+    assert!(matches!(result, Err(Error::NoSuchTable { ref table }) if table == "users"), "{result:?}");
 }

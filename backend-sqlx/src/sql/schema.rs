@@ -1,0 +1,115 @@
+//! Reading a table's stored schema back from the database's catalog — its columns, and
+//! which of them a unique constraint or an index covers alone — and comparing it with
+//! the entity's through `plinth::backend::check_schema`, so differences read the same
+//! as on every other backend.
+
+use plinth::backend::{check_schema, StoredColumn};
+use plinth::{Error, Table};
+
+use super::ddl::sql_type;
+use super::Dialect;
+
+/// A column as the catalog reports it: name, type, and `YES`/`NO` for nullable.
+pub(crate) type CatalogColumn = (String, String, String);
+
+/// A single-column index as the catalog reports it: the column, and whether it is
+/// unique (a `UNIQUE` constraint's index included).
+pub(crate) type CatalogIndex = (String, bool);
+
+/// The query for a table's columns (`$1`/`?1` is the table's name), in order.
+pub(crate) fn columns_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => {
+            "SELECT column_name::text, data_type::text, is_nullable::text \
+             FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+        }
+        Dialect::Sqlite => {
+            "SELECT name, type, CASE \"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \
+             FROM pragma_table_info(?1) ORDER BY cid"
+        }
+    }
+}
+
+/// The query for a table's single-column indexes, whatever their names: not the
+/// primary key's, not partial ones, not on expressions.
+pub(crate) fn indexes_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => {
+            "SELECT a.attname::text, i.indisunique \
+             FROM pg_index i \
+             JOIN pg_class t ON t.oid = i.indrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] \
+             WHERE n.nspname = current_schema() AND t.relname = $1 AND i.indnatts = 1 \
+               AND NOT i.indisprimary AND i.indpred IS NULL AND i.indexprs IS NULL"
+        }
+        Dialect::Sqlite => {
+            "SELECT info.name, list.\"unique\" <> 0 \
+             FROM pragma_index_list(?1) AS list, pragma_index_info(list.name) AS info \
+             WHERE list.partial = 0 AND list.origin <> 'pk' \
+               AND (SELECT count(*) FROM pragma_index_info(list.name)) = 1 AND info.name IS NOT NULL"
+        }
+    }
+}
+
+/// What the catalog says of a table Plinth is about to use.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// The table does not exist.
+    Missing,
+    /// It exists with the entity's schema.
+    Matching,
+}
+
+/// Compares what the catalog reports with what `table` declares: [`Stored::Missing`] if
+/// it reports no columns, [`Error::SchemaMismatch`] listing the differences if the
+/// table differs.
+pub(crate) fn compare(
+    dialect: Dialect,
+    table: &Table,
+    columns: &[CatalogColumn],
+    indexes: &[CatalogIndex],
+) -> Result<Stored, Error> {
+    if columns.is_empty() {
+        return Ok(Stored::Missing);
+    }
+    let found: Vec<StoredColumn> = columns
+        .iter()
+        .map(|(name, storage, nullable)| StoredColumn {
+            name: name.clone(),
+            storage: storage.clone(),
+            nullable: nullable == "YES",
+            unique: indexes.iter().any(|(column, unique)| column == name && *unique),
+            indexed: indexes.iter().any(|(column, unique)| column == name && !*unique),
+        })
+        .collect();
+    check_schema(table, &expected(dialect, table), &found).map(|()| Stored::Matching)
+}
+
+/// The columns `create_table` makes for `table`, in the catalog's words.
+fn expected(dialect: Dialect, table: &Table) -> Vec<StoredColumn> {
+    // SQLite reports its INTEGER PRIMARY KEY as nullable, though it never holds NULL.
+    let (id, id_nullable, stamp) = match dialect {
+        Dialect::Postgres => ("bigint", false, "timestamp with time zone"),
+        Dialect::Sqlite => ("INTEGER", true, "TEXT"),
+    };
+    let system = |name: &str, storage: &str, nullable: bool| StoredColumn {
+        name: name.to_owned(),
+        storage: storage.to_owned(),
+        nullable,
+        unique: false,
+        indexed: false,
+    };
+    let fields = table.columns().iter().map(|c| StoredColumn {
+        name: c.name().to_owned(),
+        storage: sql_type(dialect, c.ty()).1.to_owned(),
+        nullable: c.nullable(),
+        unique: c.is_unique(),
+        indexed: c.is_indexed(),
+    });
+    std::iter::once(system("id", id, id_nullable))
+        .chain(fields)
+        .chain([system("created_at", stamp, false), system("updated_at", stamp, false)])
+        .collect()
+}
