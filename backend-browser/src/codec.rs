@@ -16,6 +16,7 @@
 mod decode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use plinth::backend::{check_engine_schema, StoredColumn};
 use plinth::{Error, Result, Row, RowMeta, StoredRow, Table, Value};
 use serde::de::DeserializeSeed;
 use serde_json::{json, Value as Json};
@@ -124,21 +125,33 @@ pub(crate) fn encode_schema(table: &Table) -> String {
     Json::Array(columns).to_string()
 }
 
-/// Compares a stored schema with `table`'s; a difference is [`Error::SchemaMismatch`].
+/// Compares a stored schema with `table`'s; a difference is [`Error::SchemaMismatch`]
+/// listing the differing columns, and so is a stored schema that cannot be read.
 pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
-    let expected = encode_schema(table);
-    let same = match (serde_json::from_str::<Json>(stored), serde_json::from_str::<Json>(&expected)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        Ok(())
-    } else {
-        Err(Error::SchemaMismatch {
-            table: table.name().to_owned(),
-            detail: format!("stored columns {stored}, entity columns {expected}"),
-        })
+    #[derive(serde::Deserialize)]
+    struct Column {
+        name: String,
+        #[serde(rename = "type")]
+        ty: String,
+        nullable: bool,
+        unique: bool,
+        indexed: bool,
     }
+    let columns: Vec<Column> = serde_json::from_str(stored).map_err(|e| Error::SchemaMismatch {
+        table: table.name().to_owned(),
+        detail: format!("the stored schema cannot be read ({e}): {}", excerpt(stored)),
+    })?;
+    let found: Vec<StoredColumn> = columns
+        .into_iter()
+        .map(|c| StoredColumn {
+            name: c.name,
+            storage: c.ty,
+            nullable: c.nullable,
+            unique: c.unique,
+            indexed: c.indexed,
+        })
+        .collect();
+    check_engine_schema(table, &found)
 }
 
 /// An id stored as text (a sequence, an index entry).

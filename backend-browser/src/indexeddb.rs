@@ -4,7 +4,7 @@ mod request;
 
 use std::cell::{Cell, RefCell};
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
@@ -43,9 +43,9 @@ const MAX_ID: i64 = (1 << 53) - 1;
 pub struct IndexedDbStore {
     connection: RefCell<Connection>,
     name: String,
-    /// Tables whose schema has been seen on this connection; tables are never dropped,
-    /// but a deleted database takes them all.
-    known: RefCell<HashSet<&'static str>>,
+    /// The tables whose stored schema has been found to be theirs on this connection,
+    /// by name; tables are never dropped, but a deleted database takes them all.
+    known: RefCell<HashMap<&'static str, &'static Table>>,
 }
 
 impl fmt::Debug for IndexedDbStore {
@@ -176,15 +176,30 @@ impl IndexedDbStore {
     async fn require(&self, table: &'static Table) -> Result<()> {
         // First: a new connection forgets the tables seen on the last one.
         self.database().await?;
-        if self.known.borrow().contains(table.name()) {
+        if self.is_known(table) {
             return Ok(());
         }
         let tx = self.transaction(&[META], IdbTransactionMode::Readonly).await?;
         let found = Pending::new(store(&tx, META)?.get(&meta_key("schema", table)).map_err(js)?).result().await;
-        if found.map_err(js)?.is_undefined() {
+        self.check_stored_schema(table, &found.map_err(js)?)
+    }
+
+    fn is_known(&self, table: &'static Table) -> bool {
+        self.known.borrow().get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
+    }
+
+    /// Checks a schema read from `meta`: [`Error::NoSuchTable`] if there is none,
+    /// [`Error::SchemaMismatch`] if it is another; remembered if it is `table`'s.
+    fn check_stored_schema(&self, table: &'static Table, stored: &JsValue) -> Result<()> {
+        if stored.is_undefined() {
+            self.known.borrow_mut().remove(table.name());
             return Err(Error::NoSuchTable { table: table.name().to_owned() });
         }
-        self.known.borrow_mut().insert(table.name());
+        let text = stored
+            .as_string()
+            .ok_or_else(|| decode_error(table, &self.record_name(META, "[\"schema\", …]"), stored))?;
+        check_schema(table, &text)?;
+        self.known.borrow_mut().insert(table.name(), table);
         Ok(())
     }
 
@@ -303,7 +318,7 @@ impl RecordStore for IndexedDbStore {
             meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
         }
         done.await.map_err(js)?;
-        self.known.borrow_mut().extend(tables.iter().map(|t| t.name()));
+        self.known.borrow_mut().extend(tables.iter().map(|t| (t.name(), *t)));
         Ok(())
     }
 
@@ -411,11 +426,9 @@ impl RecordStore for IndexedDbStore {
             Err(err)
         };
         for (table, schema) in schemas {
-            if schema.result().await.map_err(js)?.is_undefined() {
-                self.known.borrow_mut().remove(table.name());
-                return abort(Error::NoSuchTable { table: table.name().to_owned() });
+            if let Err(err) = self.check_stored_schema(table, &schema.result().await.map_err(js)?) {
+                return abort(err);
             }
-            self.known.borrow_mut().insert(table.name());
         }
         for (change, row) in changes.iter().filter(|c| c.before.is_some()).zip(rows) {
             let value = row.result().await.map_err(js)?;

@@ -2,7 +2,7 @@
 
 mod journal;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -40,8 +40,9 @@ use journal::Journal;
 pub struct WebStorageStore<K> {
     kv: K,
     layout: Layout,
-    /// Tables whose schema key has been seen; tables are never dropped.
-    known: Mutex<HashSet<&'static str>>,
+    /// The tables whose stored schema has been found to be theirs, by name; tables are
+    /// never dropped.
+    known: Mutex<HashMap<&'static str, &'static Table>>,
 }
 
 impl<K: KeyValue> WebStorageStore<K> {
@@ -62,19 +63,27 @@ impl<K: KeyValue> WebStorageStore<K> {
         self.layout.prefix()
     }
 
-    fn is_known(&self, table: &Table) -> bool {
-        self.known.lock().unwrap_or_else(PoisonError::into_inner).contains(table.name())
+    fn is_known(&self, table: &'static Table) -> bool {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
     }
 
-    /// Refuses a table that was never created in this database.
+    fn remember(&self, table: &'static Table) {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner).insert(table.name(), table);
+    }
+
+    /// Refuses a table that was never created in this database
+    /// ([`Error::NoSuchTable`]), or that is stored with another schema
+    /// ([`Error::SchemaMismatch`]).
     fn require(&self, table: &'static Table) -> Result<()> {
         if self.is_known(table) {
             return Ok(());
         }
-        if self.kv.get(&self.layout.schema(table))?.is_none() {
-            return Err(Error::NoSuchTable { table: table.name().to_owned() });
+        match self.kv.get(&self.layout.schema(table))? {
+            None => return Err(Error::NoSuchTable { table: table.name().to_owned() }),
+            Some(stored) => check_schema(table, &stored)?,
         }
-        self.known.lock().unwrap_or_else(PoisonError::into_inner).insert(table.name());
+        self.remember(table);
         Ok(())
     }
 
@@ -159,6 +168,9 @@ impl<K: KeyValue> RecordStore for WebStorageStore<K> {
         }
         for table in missing {
             self.kv.set(&self.layout.schema(table), &encode_schema(table))?;
+        }
+        for table in tables {
+            self.remember(table);
         }
         Ok(())
     }

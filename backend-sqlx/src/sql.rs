@@ -50,9 +50,17 @@ pub(crate) fn select_list(table: &Table, qualifier: Option<&str>) -> String {
 pub(crate) enum Bind<'v> {
     /// A value and the column type it is encoded as (needed for `NULL`).
     Value { value: Cow<'v, Value>, ty: ColumnType },
-    /// A list of non-null values of one column type, as one parameter: an array on
-    /// PostgreSQL, a JSON array on SQLite.
+    /// A list of non-null values of one column type, as one array (PostgreSQL).
     List { values: &'v [Value], ty: ColumnType },
+}
+
+/// A list a statement reads from a temporary table (SQLite): the driver fills
+/// `temp.{name}` (one column, `value`) with the values, bound one by one, first.
+#[derive(Clone, Debug)]
+pub(crate) struct TemporaryList<'v> {
+    pub(crate) name: String,
+    pub(crate) values: &'v [Value],
+    pub(crate) ty: ColumnType,
 }
 
 /// SQL text with its parameters.
@@ -61,11 +69,13 @@ pub(crate) struct Statement<'v> {
     pub(crate) dialect: Dialect,
     pub(crate) sql: String,
     pub(crate) binds: Vec<Bind<'v>>,
+    /// Lists to load into temporary tables before the statement runs.
+    pub(crate) temporary_lists: Vec<TemporaryList<'v>>,
 }
 
 impl<'v> Statement<'v> {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        Statement { dialect, sql: String::with_capacity(128), binds: Vec::new() }
+        Statement { dialect, sql: String::with_capacity(128), binds: Vec::new(), temporary_lists: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, sql: &str) {
@@ -82,6 +92,13 @@ impl<'v> Statement<'v> {
     pub(crate) fn push_list(&mut self, values: &'v [Value], ty: ColumnType) {
         self.binds.push(Bind::List { values, ty });
         self.push_placeholder(self.binds.len());
+    }
+
+    /// Records a list to be loaded into a temporary table, returning the table's name.
+    pub(crate) fn push_temporary_list(&mut self, values: &'v [Value], ty: ColumnType) -> String {
+        let name = format!("plinth_list_{}", self.temporary_lists.len());
+        self.temporary_lists.push(TemporaryList { name: name.clone(), values, ty });
+        name
     }
 
     fn push_placeholder(&mut self, n: usize) {

@@ -16,7 +16,8 @@ use crate::connection::LazyTransaction;
 use crate::errors::map_err;
 use crate::sql::Dialect::Sqlite;
 use crate::sql::{
-    compile_count, compile_select, create_table, sqlite_insert, Bind, Statement, StatementCache, Stored, TableSql,
+    compile_count, compile_select, create_table, quote, sqlite_insert, Bind, Statement, StatementCache, Stored,
+    TableSql, TemporaryList,
 };
 use codec::SqliteQuery;
 
@@ -55,11 +56,35 @@ impl SqliteBackend {
 fn bind_all<'q>(statement: &'q Statement<'_>) -> SqliteQuery<'q> {
     statement.binds.iter().fold(sqlx::query(&statement.sql), |q, bind| match bind {
         Bind::Value { value, ty } => codec::bind(q, value, *ty),
-        Bind::List { values, .. } => q.bind(codec::json_list(values)),
+        // SQLite statements carry no arrays: their lists are inlined or temporary tables.
+        Bind::List { .. } => q,
     })
 }
 
 crate::connection::query_functions!(SqliteConnection, SqliteQuery, SqliteRow);
+
+/// Rows per `INSERT` that fills a temporary list.
+const LIST_ROWS_PER_STATEMENT: usize = 500;
+
+/// Fills the temporary tables a statement reads its long `is_in` lists from (see
+/// `sql::select`), each value a bound parameter of its column's type, so it compares
+/// exactly as the column's own values do. Temporary tables belong to the connection.
+fn load_lists<'c>(conn: &'c mut SqliteConnection, lists: &'c [TemporaryList<'_>]) -> Boxed<'c, ()> {
+    Box::pin(async move {
+        for list in lists {
+            let name = quote(&list.name);
+            let reset = format!("CREATE TEMP TABLE IF NOT EXISTS {name} (\"value\"); DELETE FROM temp.{name}");
+            sqlx::Executor::execute(&mut *conn, reset.as_str()).await?;
+            for chunk in list.values.chunks(LIST_ROWS_PER_STATEMENT) {
+                let rows: Vec<String> = (1..=chunk.len()).map(|i| format!("(?{i})")).collect();
+                let sql = format!("INSERT INTO temp.{name} (\"value\") VALUES {}", rows.join(", "));
+                let query = chunk.iter().fold(sqlx::query(&sql), |q, value| codec::bind(q, value, list.ty));
+                query.execute(&mut *conn).await?;
+            }
+        }
+        Ok(())
+    })
+}
 
 /// Creates the tables that are missing, in one transaction, after checking that
 /// existing ones have the entity's schema. The transaction takes the write lock first
@@ -260,17 +285,22 @@ impl Transaction for SqliteTransaction {
         let sql = self.checked(table).await?;
         let statement = compile_select(Sqlite, table, &sql.columns, select);
         let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
+        let rows = match load_lists(reader, &statement.temporary_lists).await {
+            Ok(()) => fetch_decoded(reader, bind_all(&statement), table, codec::decode).await,
+            Err(err) => Err(map_err(NAME, Some(table), err)),
+        };
         self.tx.after_read(rows)
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         self.checked(table).await?;
         let statement = compile_count(Sqlite, table, select);
-        let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e));
-        let row = self.tx.after_read(row)?;
+        let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
+        let row = match load_lists(reader, &statement.temporary_lists).await {
+            Ok(()) => fetch_one(reader, bind_all(&statement)).await,
+            Err(err) => Err(err),
+        };
+        let row = self.tx.after_read(row.map_err(|e| map_err(NAME, Some(table), e)))?;
         let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }

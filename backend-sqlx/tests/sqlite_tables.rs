@@ -76,3 +76,59 @@ async fn two_open_sessions_on_an_in_memory_database_both_read() {
     assert!(matches!(read, Ok(Ok(None))), "the second session read at once: {read:?}");
     first.query::<User>().count().await.expect("the first reads again");
 }
+
+/// A list too long for one statement's parameters reaches SQLite through a temporary
+/// table, still as bound values: every finite double and float, subnormals included,
+/// matches exactly the row that holds it, and nothing else. (Sent as a JSON array for
+/// `json_each`, SQLite's own number parsing missed 1 of 3,000 random doubles.)
+#[tokio::test]
+async fn float_lists_sent_as_json_match_bit_for_bit() {
+    let file = SqliteFile::new("plinth-float-lists");
+    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
+    db.create_all(&[Sample::table()]).await.expect("create_all");
+    // xorshift64*: a fixed sequence of bit patterns across every exponent.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let (mut doubles, mut seen) = (Vec::new(), std::collections::HashSet::new());
+    while doubles.len() < 20_000 {
+        let bits = next();
+        // Every fourth a subnormal or tiny number, where parsing is hardest.
+        let bits = if doubles.len() % 4 == 0 { bits >> 12 } else { bits };
+        let x = f64::from_bits(bits);
+        if x.is_finite() && x != 0.0 && seen.insert(bits) {
+            doubles.push(x);
+        }
+    }
+    let samples: Vec<Sample> = doubles
+        .iter()
+        .enumerate()
+        .map(|(i, &double)| {
+            #[allow(clippy::cast_possible_truncation)]
+            let single = f32::from_bits(u32::try_from(next() >> 32).unwrap_or(1) | u32::from(i % 2 == 0));
+            let single = if single.is_finite() { single } else { 1.5 };
+            Sample { double, single, ..Sample::plain() }
+        })
+        .collect();
+    let mut session = db.session().await.expect("session");
+    let stored = session.add_all(samples.clone()).await.expect("add_all");
+    session.commit().await.expect("commit");
+
+    let mut session = db.session().await.expect("session");
+    let all = session.query::<Sample>().filter(|c| c.double.is_in(doubles.clone())).count().await.expect("count");
+    assert_eq!(all, 20_000, "every double in the list matches its row");
+    let singles: Vec<f32> = samples.iter().map(|s| s.single).collect();
+    let all = session.query::<Sample>().filter(|c| c.single.is_in(singles.clone())).count().await.expect("count");
+    assert_eq!(all, 20_000, "every float in the list matches its row");
+    for (record, double) in stored.iter().zip(&doubles).step_by(997) {
+        let neighbours = [f64::from_bits(double.to_bits() + 1), f64::from_bits(double.to_bits() - 1)];
+        let found = session.query::<Sample>().filter(|c| c.double.is_in(neighbours)).all().await.expect("query");
+        assert!(found.iter().all(|r| r.id() != record.id()), "{double:e}: a neighbouring double matched its row");
+        let found = session.query::<Sample>().filter(|c| c.double.is_in([*double; 20])).all().await.expect("query");
+        assert_eq!(found.iter().map(|r| r.id()).collect::<Vec<_>>(), [record.id()], "{double:e}");
+    }
+}

@@ -66,7 +66,7 @@ pub use query::{like_escape, Column, Direction, DynColumn, Filter, LikePattern, 
 pub use record::Record;
 pub use row::{Row, RowMeta, StoredRow};
 pub use session::Session;
-pub use table::{ColumnDef, ColumnRef, Table};
+pub use table::{ColumnDef, ColumnRef, Table, MAX_NAME_BYTES};
 pub use value::{ColumnType, IndexKey, Value};
 
 /// A fresh, empty in-memory database: the reference backend, and the one tests swap in.

@@ -4,6 +4,13 @@ use crate::error::{Error, Result};
 use crate::row::{Row, StoredRow};
 use crate::value::{ColumnType, Value};
 
+/// The longest table or column name, in bytes: PostgreSQL cuts longer identifiers
+/// (silently, so two long names alike in their first 63 bytes would be one table).
+pub const MAX_NAME_BYTES: usize = 63;
+
+const NAME_TOO_LONG: &str =
+    "the name is longer than PostgreSQL keeps (it cuts identifiers silently, so two such names could become one); shorten it";
+
 /// One entity field's column: name, type, nullability and constraints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ColumnDef {
@@ -103,11 +110,23 @@ impl Table {
     /// Checks what `#[derive(Entity)]` makes sure of but a `Table` built by hand might
     /// not: every column has a name of its own, none of them a system column's (a
     /// repeated name would be ambiguous in queries and stored rows alike,
-    /// [`Error::SchemaMismatch`]), and no JSON column is unique or indexed (JSON values
-    /// are equal in different ways on different backends, [`Error::InvalidValue`]).
+    /// [`Error::SchemaMismatch`]), no JSON column is unique or indexed (JSON values
+    /// are equal in different ways on different backends), and no name is longer than
+    /// [`MAX_NAME_BYTES`] (both [`Error::InvalidValue`]).
     /// [`Database::create_all`](crate::Database::create_all) refuses such a table.
     pub fn check_columns(&self) -> Result<()> {
+        let too_long = |column: &str| Error::InvalidValue {
+            table: self.name.to_owned(),
+            column: column.to_owned(),
+            reason: format!("{NAME_TOO_LONG} ({MAX_NAME_BYTES} bytes)"),
+        };
+        if self.name.len() > MAX_NAME_BYTES {
+            return Err(too_long("*"));
+        }
         for (i, column) in self.columns.iter().enumerate() {
+            if column.name.len() > MAX_NAME_BYTES {
+                return Err(too_long(column.name));
+            }
             let repeated = self.columns[..i].iter().any(|c| c.name == column.name);
             if repeated || Self::SYSTEM_COLUMNS.contains(&column.name) {
                 return Err(Error::SchemaMismatch {
@@ -249,6 +268,21 @@ mod tests {
             let refused = Table::new("docs", columns).check_columns();
             assert!(matches!(refused, Err(Error::InvalidValue { ref column, .. }) if column == "doc"), "{refused:?}");
         }
+    }
+
+    #[test]
+    fn names_longer_than_63_bytes_are_refused() {
+        static LONG_COLUMN: [ColumnDef; 1] = [ColumnDef::new(
+            "a_column_name_of_sixty_four_bytes_which_postgres_would_cut_short",
+            ColumnType::I64,
+            false,
+        )];
+        static COLUMN: Table = Table::new("fine", &LONG_COLUMN);
+        static TABLE: Table = Table::new("a_table_name_of_sixty_four_bytes_which_postgres_would_cut_short_", &[]);
+        assert!(matches!(COLUMN.check_columns(), Err(Error::InvalidValue { ref column, .. }) if column.len() == 64));
+        assert!(matches!(TABLE.check_columns(), Err(Error::InvalidValue { ref column, .. }) if column == "*"));
+        static FITS: Table = Table::new("a_table_name_of_sixty_three_bytes_which_postgres_keeps_whole_ok", &[]);
+        assert!(FITS.check_columns().is_ok());
     }
 
     #[test]

@@ -120,6 +120,28 @@ pub struct Пользователь {
     pub имя: String,
 }
 
+/// `users` as a later version of a program might declare it, with one field more: a
+/// stored `users` table of [`User`] must be refused for it.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "users")]
+#[allow(missing_docs)]
+pub struct UserWithAge {
+    #[entity(unique)]
+    pub username: String,
+    pub email_address: String,
+    pub age: i64,
+}
+
+/// `users` without the unique constraint on `username`: the same columns, one
+/// constraint less, must be refused too.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "users")]
+#[allow(missing_docs)]
+pub struct UserWithoutUnique {
+    pub username: String,
+    pub email_address: String,
+}
+
 /// Every table of the suite.
 pub fn all_tables() -> [&'static Table; 6] {
     [User::table(), Sample::table(), Item::table(), Tag::table(), Keyword::table(), Пользователь::table()]

@@ -105,6 +105,7 @@ macro_rules! conformance_suite {
             schema::keywords_and_unicode_names_work,
             schema::committed_data_survives_reopening,
             schema::a_hand_built_table_that_cannot_be_stored_is_refused,
+            schema::a_stored_table_of_another_schema_is_refused_by_every_operation,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

@@ -8,6 +8,11 @@ use plinth::{ColumnType, LikePattern, Table, Value};
 
 use super::{column_sql, quote, Dialect, Statement};
 
+/// How many parameters a SQLite statement carries before its further `is_in` lists go
+/// through temporary tables: well under SQLite's limit of 32,766, with room for the
+/// rest of the filter (at most `MAX_CONDITIONS` more).
+const SQLITE_INLINE_PARAMETERS: usize = 16_000;
+
 /// `SELECT <every column> FROM table WHERE … ORDER BY … LIMIT … OFFSET …`
 pub(crate) fn compile_select<'v>(dialect: Dialect, table: &Table, columns: &str, select: &'v Select) -> Statement<'v> {
     let mut statement = Statement::new(dialect);
@@ -118,22 +123,33 @@ fn push_predicate<'v>(statement: &mut Statement<'v>, table: &Table, predicate: &
             statement.push("(1 = 0)");
         }
         Predicate::In { column, values } => {
-            // One parameter for the whole list, however long: a statement may carry at
-            // most 65,535 parameters on PostgreSQL and 32,766 on SQLite.
+            // A statement may carry at most 65,535 parameters on PostgreSQL and 32,766 on
+            // SQLite, and a list may be longer.
             let ty = values[0].column_type().unwrap_or(ColumnType::Text);
             let column = column_sql(table, *column);
             match statement.dialect {
                 Dialect::Postgres => {
+                    // The whole list as one array parameter.
                     statement.push(&format!("{column} = ANY("));
                     statement.push_list(values, ty);
                     statement.push(")");
                 }
+                Dialect::Sqlite if statement.binds.len() + values.len() <= SQLITE_INLINE_PARAMETERS => {
+                    statement.push(&format!("{column} IN ("));
+                    for (i, value) in values.iter().enumerate() {
+                        if i > 0 {
+                            statement.push(", ");
+                        }
+                        push_value(statement, value);
+                    }
+                    statement.push(")");
+                }
                 Dialect::Sqlite => {
-                    // The list travels as a JSON array; bytes as hex text, turned back.
-                    let element = if ty == ColumnType::Bytes { "unhex(\"value\")" } else { "\"value\"" };
-                    statement.push(&format!("{column} IN (SELECT {element} FROM json_each("));
-                    statement.push_list(values, ty);
-                    statement.push("))");
+                    // Past the budget, the list is loaded into a temporary table first,
+                    // with bound parameters: SQLite's own parsing of numbers (a JSON array
+                    // through `json_each`, say) is not exact for every double.
+                    let list = statement.push_temporary_list(values, ty);
+                    statement.push(&format!("{column} IN (SELECT \"value\" FROM temp.{})", quote(&list)));
                 }
             }
         }

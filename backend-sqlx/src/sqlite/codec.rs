@@ -40,26 +40,6 @@ pub(crate) fn bind<'q>(query: SqliteQuery<'q>, value: &'q Value, ty: ColumnType)
     }
 }
 
-/// A list of values as the JSON array a `json_each(?)` reads: numbers and text as
-/// themselves (SQLite reads `true` and `false` as 1 and 0, as booleans are stored),
-/// dates and timestamps in their stored text, bytes as hex for `unhex`.
-pub(crate) fn json_list(values: &[Value]) -> String {
-    let items = values.iter().map(|value| match value {
-        Value::Null | Value::Json(_) => serde_json::Value::Null,
-        Value::Bool(v) => serde_json::Value::from(*v),
-        Value::I16(v) => serde_json::Value::from(*v),
-        Value::I32(v) => serde_json::Value::from(*v),
-        Value::I64(v) => serde_json::Value::from(*v),
-        Value::F32(v) => serde_json::Value::from(f64::from(*v)),
-        Value::F64(v) => serde_json::Value::from(*v),
-        Value::Text(v) => serde_json::Value::from(v.as_str()),
-        Value::Date(v) => serde_json::Value::from(v.format("%Y-%m-%d").to_string()),
-        Value::Timestamp(v) => serde_json::Value::from(timestamp_text(v)),
-        Value::Bytes(v) => serde_json::Value::from(v.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-    });
-    serde_json::Value::Array(items.collect()).to_string()
-}
-
 pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())

@@ -140,7 +140,24 @@ fn table_name(input: &DeriveInput) -> syn::Result<String> {
             }
         })?;
     }
-    Ok(table.unwrap_or_else(|| format!("{}s", unraw(&input.ident).to_lowercase())))
+    let name = table.unwrap_or_else(|| format!("{}s", unraw(&input.ident).to_lowercase()));
+    if name.len() > MAX_NAME_BYTES {
+        return Err(syn::Error::new(
+            input.ident.span(),
+            too_long("table", &name, "name the table with #[entity(table = \"…\")]"),
+        ));
+    }
+    Ok(name)
+}
+
+/// PostgreSQL cuts longer identifiers, silently; `plinth::MAX_NAME_BYTES` is the same.
+const MAX_NAME_BYTES: usize = 63;
+
+fn too_long(what: &str, name: &str, remedy: &str) -> String {
+    format!(
+        "the {what} name `{name}` is {} bytes; PostgreSQL keeps {MAX_NAME_BYTES} and cuts the rest silently, so {remedy}",
+        name.len()
+    )
 }
 
 fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
@@ -151,6 +168,9 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
             ident.span(),
             format!("`{column}` is a column every Plinth table has (read it with {accessor}); rename this field"),
         ));
+    }
+    if column.len() > MAX_NAME_BYTES {
+        return Err(syn::Error::new(ident.span(), too_long("column", &column, "shorten the field's name")));
     }
     let (mut unique, mut indexed) = (false, false);
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("entity")) {

@@ -3,7 +3,9 @@
 use plinth::{ColumnDef, ColumnType, Entity, Error, Table};
 
 use crate::cases::{committed, setup};
-use crate::entities::{all_tables, Item, Keyword, OrderItemCheck, User, Пользователь};
+use crate::entities::{
+    all_tables, Item, Keyword, OrderItemCheck, User, UserWithAge, UserWithoutUnique, Пользователь
+};
 use crate::Fixture;
 
 /// `create_all` twice keeps the data of the first time.
@@ -80,4 +82,46 @@ pub async fn a_hand_built_table_that_cannot_be_stored_is_refused(fx: &mut impl F
     // Refused before any I/O: not even the valid table beside them was created.
     let result = db.session().await.expect("session").add(User::named("a")).await;
     assert!(matches!(result, Err(Error::NoSuchTable { ref table }) if table == "users"), "{result:?}");
+}
+
+/// Rule 8: a table stored with another schema than the entity's — a column more, or a
+/// unique constraint less — is refused with `SchemaMismatch` by `create_all` and by every
+/// operation, on every backend, with a message that names the differing column; and the
+/// stored table and its rows stay as they were.
+pub async fn a_stored_table_of_another_schema_is_refused_by_every_operation(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let rows = committed(&db, vec![User::named("ada"), User::named("bob")]).await;
+    let db = fx.open().await;
+    async fn refused_everywhere<E: Entity + Clone + std::fmt::Debug>(db: &plinth::Database, entity: E, column: &str) {
+        let mismatch = |what: &str, result: plinth::Result<()>| match result {
+            Err(Error::SchemaMismatch { table, detail }) => {
+                assert_eq!(table, "users", "{what}");
+                assert!(detail.contains(&format!("`{column}`")), "{what}: the message names `{column}`: {detail}");
+                assert!(
+                    !detail.contains("ColumnDef") && !detail.contains('{'),
+                    "{what}: a message for people: {detail}"
+                );
+            }
+            other => panic!("{what}: expected SchemaMismatch, got {other:?}"),
+        };
+        mismatch("create_all", db.create_all(&[E::table()]).await);
+        let mut session = db.session().await.expect("session");
+        mismatch("add", session.add(entity.clone()).await.map(drop));
+        mismatch("add_all", session.add_all(vec![entity.clone(), entity]).await.map(drop));
+        mismatch("get", session.get::<E>(1).await.map(drop));
+        mismatch("all", session.query::<E>().all().await.map(drop));
+        mismatch("first", session.query::<E>().first().await.map(drop));
+        mismatch("count", session.query::<E>().count().await.map(drop));
+        mismatch("filtered", session.query::<E>().filter_by(plinth::Filter::column("id").eq(1)).all().await.map(drop));
+        mismatch("delete", session.delete_by_id::<E>(1).await);
+        session.commit().await.expect("a session that wrote nothing commits");
+    }
+    let older = UserWithAge { username: "cy".into(), email_address: "cy@example.com".into(), age: 3 };
+    refused_everywhere(&db, older, "age").await;
+    let looser = UserWithoutUnique { username: "ada".into(), email_address: "dup@example.com".into() };
+    refused_everywhere(&db, looser, "username").await;
+    let mut session = db.session().await.expect("session");
+    assert_eq!(session.query::<User>().all().await.expect("the stored table reads as before"), rows);
+    session.add(User::named("cy")).await.expect("and takes writes of its own entity");
+    session.commit().await.expect("commit");
 }
