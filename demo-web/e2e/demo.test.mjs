@@ -10,6 +10,9 @@ const url = process.env.DEMO_URL ?? 'http://127.0.0.1:8080';
 const screenshot = process.env.DEMO_SCREENSHOT ?? '../../target/demo.png';
 let browser;
 let page;
+// Every uncaught error in the page fails the test it happened in.
+const pageErrors = [];
+const noPageErrors = () => assert.deepEqual(pageErrors.splice(0).map(String), [], 'errors in the page');
 
 before(async () => {
   browser = await chromium.launch({
@@ -18,7 +21,7 @@ before(async () => {
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
-  page.on('pageerror', (err) => console.error('page error:', err));
+  page.on('pageerror', (err) => pageErrors.push(err));
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]');
 });
@@ -88,6 +91,7 @@ for (const mode of ['local', 'session', 'indexeddb']) {
     assert.deepEqual((await rows()).map((r) => r.username), ['bob']);
     await row('bob').locator('[data-action="delete"]').click();
     await page.waitForSelector('#empty:not([hidden])');
+    noPageErrors();
   });
 }
 
@@ -100,12 +104,15 @@ test('server: the page shows what the server stored', async () => {
     body: JSON.stringify({ username: grace, email_address: 'grace@example.com' }),
   });
   assert.equal(response.status, 201);
+  const json = { 'content-type': 'application/json' };
   const duplicate = await fetch(`${url}/api/users`, {
-    method: 'POST', body: JSON.stringify({ username: grace, email_address: 'g@example.com' }),
+    method: 'POST', headers: json, body: JSON.stringify({ username: grace, email_address: 'g@example.com' }),
   });
   assert.equal(duplicate.status, 409);
   assert.equal((await fetch(`${url}/api/users/999999`, { method: 'DELETE' })).status, 404);
-  assert.equal((await fetch(`${url}/api/users`, { method: 'POST', body: '{"username":"G"}' })).status, 422);
+  assert.equal((await fetch(`${url}/api/users`, { method: 'POST', headers: json, body: '{"username":"G"}' })).status, 422);
+  const plain = await fetch(`${url}/api/users`, { method: 'POST', body: JSON.stringify({ username: 'mallory', email_address: 'm@example.com' }) });
+  assert.equal(plain.status, 415, 'a text/plain write, as another site could send, is refused');
 
   await chooseMode('server');
   assert.ok((await rows()).some((r) => r.username === grace));
@@ -122,4 +129,48 @@ test('server: the page shows what the server stored', async () => {
   await page.click('[data-kind="users"]');
   await page.locator('#records tbody tr', { hasText: grace }).click();
   await page.screenshot({ path: screenshot, fullPage: true });
+  noPageErrors();
+});
+
+test('server: an edit of a record changed meanwhile is refused, not written over', async () => {
+  const name = `edith_${Date.now().toString(36)}`;
+  const json = { 'content-type': 'application/json' };
+  const created = await (await fetch(`${url}/api/users`, {
+    method: 'POST', headers: json, body: JSON.stringify({ username: name, email_address: 'edith@example.com' }),
+  })).json();
+  await chooseMode('server');
+  await row(name).locator('[data-action="edit"]').click();
+  // Another browser saves first.
+  const other = await fetch(`${url}/api/users/${created.id}`, {
+    method: 'PUT', headers: json,
+    body: JSON.stringify({ username: name, email_address: 'other@example.com', updated_at: created.updated_at }),
+  });
+  assert.equal(other.status, 200);
+  await page.fill('#user-form [name="email_address"]', 'mine@example.com');
+  await page.click('#user-submit');
+  await page.waitForFunction(() => !document.querySelector('#error').hidden);
+  assert.match(await errorText(), /changed this record meanwhile/);
+  const stored = await (await fetch(`${url}/api/users?q=${name}`)).json();
+  assert.equal(stored[0].email_address, 'other@example.com', 'the other browser\'s edit stands');
+  await page.click('#user-form [data-cancel]');
+  noPageErrors();
+});
+
+test('server: ids past 2^53 keep every digit on their way through the page', async () => {
+  const huge = '9007199254740993';
+  const seen = [];
+  await page.route('**/api/users?*', async (route) => {
+    const text = await (await route.fetch()).text();
+    const entry = `{"id":${huge},"username":"huge","email_address":"huge@example.com","created_at":"2024-01-01T00:00:00.000000Z","updated_at":"2024-01-01T00:00:00.000000Z"}`;
+    await route.fulfill({ status: 200, contentType: 'application/json', body: text.replace(/^\[/, `[${entry}${text === '[]' ? '' : ','}`) });
+  });
+  await page.route(`**/api/users/*`, async (route) => { seen.push(new URL(route.request().url()).pathname); await route.fulfill({ status: 204 }); });
+  await chooseMode('local');
+  await chooseMode('server');
+  assert.equal((await rows()).find((r) => r.username === 'huge').id, huge, 'the id shown is exact');
+  await row('huge@example.com').locator('[data-action="delete"]').click();
+  for (let i = 0; i < 100 && seen.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  await page.unrouteAll();
+  assert.deepEqual(seen, [`/api/users/${huge}`], 'the delete names the exact id');
+  noPageErrors();
 });

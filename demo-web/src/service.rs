@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use plinth::{like_escape, Database, Entity, Error, Filter, Order, Record};
+use chrono::{DateTime, Utc};
+use plinth::{like_escape, Database, Entity, Error, Filter, Order, Record, Session};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
@@ -123,6 +124,9 @@ impl Sort {
 struct UserInput {
     username: String,
     email_address: String,
+    /// The version of the record the form edits (see [`update`]).
+    #[serde(default)]
+    updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -135,14 +139,18 @@ struct NoteInput {
     pinned: bool,
     #[serde(default)]
     tags: Vec<String>,
+    /// The version of the record the form edits (see [`update`]).
+    #[serde(default)]
+    updated_at: Option<DateTime<Utc>>,
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, DemoError> {
     serde_json::from_str(body).map_err(|e| DemoError::invalid(format!("The form could not be read: {e}.")))
 }
 
-/// Checks a user before anything is stored.
-fn user_from(body: &str) -> Result<User, DemoError> {
+/// Checks a user before anything is stored; with the version the form edits, if it
+/// says one.
+fn user_from(body: &str) -> Result<(User, Option<DateTime<Utc>>), DemoError> {
     let input: UserInput = parse(body)?;
     let username = input.username.trim().to_owned();
     let email_address = input.email_address.trim().to_owned();
@@ -157,11 +165,12 @@ fn user_from(body: &str) -> Result<User, DemoError> {
     if !valid_email {
         return Err(DemoError::invalid("Enter an email address such as ada@example.com."));
     }
-    Ok(User { username, email_address })
+    Ok((User { username, email_address }, input.updated_at))
 }
 
-/// Checks a note before anything is stored.
-fn note_from(body: &str) -> Result<Note, DemoError> {
+/// Checks a note before anything is stored; with the version the form edits, if it
+/// says one.
+fn note_from(body: &str) -> Result<(Note, Option<DateTime<Utc>>), DemoError> {
     let input: NoteInput = parse(body)?;
     let title = input.title.trim().to_owned();
     if title.is_empty() || title.chars().count() > 120 {
@@ -169,7 +178,7 @@ fn note_from(body: &str) -> Result<Note, DemoError> {
     }
     let body = input.body.map(|b| b.trim().to_owned()).filter(|b| !b.is_empty());
     let tags: Vec<String> = input.tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
-    Ok(Note { title, body, pinned: input.pinned, tags: Json::from(tags) })
+    Ok((Note { title, body, pinned: input.pinned, tags: Json::from(tags) }, input.updated_at))
 }
 
 fn dicts<E: Entity>(records: Vec<Record<E>>) -> Vec<Map<String, Json>> {
@@ -209,36 +218,52 @@ pub async fn list(db: &Database, kind: Kind, text: &str, sort: Sort) -> Result<V
 pub async fn create(db: &Database, kind: Kind, body: &str) -> Result<Map<String, Json>, DemoError> {
     let mut session = db.session().await?;
     let dict = match kind {
-        Kind::Users => session.add(user_from(body)?).await?.to_dict(),
-        Kind::Notes => session.add(note_from(body)?).await?.to_dict(),
+        Kind::Users => session.add(user_from(body)?.0).await?.to_dict(),
+        Kind::Notes => session.add(note_from(body)?.0).await?.to_dict(),
     };
     session.commit().await?;
     Ok(dict)
 }
 
-/// Replaces a record's fields from a JSON form and returns it as stored.
+/// Replaces a record's fields from a JSON form and returns it as stored. The form says
+/// which version of the record it edits (`updated_at`, as it was read): if the record
+/// has been written since — in another tab, by another person — the edit is refused
+/// with 409 instead of silently overwriting that write.
 pub async fn update(db: &Database, kind: Kind, id: i64, body: &str) -> Result<Map<String, Json>, DemoError> {
     let mut session = db.session().await?;
-    let not_found =
-        || DemoError { status: 404, message: format!("There is no record {id}; it may have been deleted.") };
     let dict = match kind {
         Kind::Users => {
-            let user = user_from(body)?;
-            let mut record = session.get::<User>(id).await?.ok_or_else(not_found)?;
-            *record = user;
-            session.update(&mut record).await?;
-            record.to_dict()
+            let (user, version) = user_from(body)?;
+            edit(&mut session, id, version, user).await?
         }
         Kind::Notes => {
-            let note = note_from(body)?;
-            let mut record = session.get::<Note>(id).await?.ok_or_else(not_found)?;
-            *record = note;
-            session.update(&mut record).await?;
-            record.to_dict()
+            let (note, version) = note_from(body)?;
+            edit(&mut session, id, version, note).await?
         }
     };
     session.commit().await?;
     Ok(dict)
+}
+
+/// Writes `entity` over record `id` if the record is still at `version`.
+async fn edit<E: Entity>(
+    session: &mut Session,
+    id: i64,
+    version: Option<DateTime<Utc>>,
+    entity: E,
+) -> Result<Map<String, Json>, DemoError> {
+    let version = version.ok_or_else(|| {
+        DemoError::invalid("Say which version of the record this edits: send the updated_at it was read with.")
+    })?;
+    let not_found =
+        || DemoError { status: 404, message: format!("There is no record {id}; it may have been deleted.") };
+    let mut record = session.get::<E>(id).await?.ok_or_else(not_found)?;
+    if record.updated_at() != version {
+        return Err(Error::Conflict { table: E::table().name().to_owned(), id }.into());
+    }
+    *record = entity;
+    session.update(&mut record).await?;
+    Ok(record.to_dict())
 }
 
 /// Deletes a record.
@@ -307,9 +332,15 @@ mod tests {
         let listed = list(&db, Kind::Notes, "", Sort::Oldest).await.expect("list");
         assert_eq!(listed[0]["title"], "second");
         assert_eq!(listed[0]["tags"], serde_json::json!(["a"]));
-        let edited = update(&db, Kind::Notes, 1, r#"{"title":"first, edited","body":"text"}"#).await.expect("edit");
+        let first = &listed[1];
+        let form = serde_json::json!({"title": "first, edited", "body": "text", "updated_at": first["updated_at"]});
+        let edited = update(&db, Kind::Notes, 1, &form.to_string()).await.expect("edit");
         assert_eq!(edited["body"], "text");
         assert!(edited["updated_at"].as_str() > edited["created_at"].as_str());
+        let stale = update(&db, Kind::Notes, 1, &form.to_string()).await;
+        assert_eq!(stale.map_err(|e| e.status), Err(409), "an edit of a version since written over is refused");
+        let unversioned = update(&db, Kind::Notes, 1, r#"{"title":"no version"}"#).await;
+        assert_eq!(unversioned.map_err(|e| e.status), Err(422));
         delete(&db, Kind::Notes, pinned["id"].as_i64().unwrap_or_default()).await.expect("delete");
         assert_eq!(delete(&db, Kind::Notes, 99).await.map_err(|e| e.status), Err(404));
         assert_eq!(list(&db, Kind::Notes, "", Sort::Newest).await.expect("list").len(), 1);

@@ -17,6 +17,12 @@ const COLUMNS = {
 
 const problem = (message, status = 422) => ({ status, message });
 
+// JSON as the stores send it, but with integers past 2^53 - 1 (ids on a server whose
+// sequence is that high) kept as their exact digits: as JavaScript numbers they would
+// be rounded, and the page would edit or delete another record.
+const parseJson = (text) => JSON.parse(text, (key, value, context) => (
+  typeof value === 'number' && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? '') ? context.source : value));
+
 // Each store answers the same calls with the same JSON; failures are {status, message}.
 class BrowserStore {
   constructor(store) { this.store = store; }
@@ -25,7 +31,7 @@ class BrowserStore {
   }
   describe() { return this.store.backend(); }
   async call(promise) {
-    try { const text = await promise; return text == null ? null : JSON.parse(text); } catch (e) { throw parseError(e); }
+    try { const text = await promise; return text == null ? null : parseJson(text); } catch (e) { throw parseError(e); }
   }
   list(kind, q, sort) { return this.call(this.store.list(kind, q, sort)); }
   create(kind, body) { return this.call(this.store.create(kind, JSON.stringify(body))); }
@@ -51,7 +57,7 @@ class ServerStore {
       throw problem('The server cannot be reached; is `cargo xtask demo` still running?', 503);
     }
     if (response.status === 204) return null;
-    const data = await response.json().catch(() => null);
+    const data = await response.text().then(parseJson).catch(() => null);
     if (!response.ok) throw data && data.message ? data : problem(`The server answered ${response.status}.`, response.status);
     return data;
   }
@@ -63,7 +69,7 @@ class ServerStore {
 
 function parseError(e) {
   const text = typeof e === 'string' ? e : (e && e.message) || String(e);
-  try { return JSON.parse(text); } catch { return problem(text, 500); }
+  try { return parseJson(text); } catch { return problem(text, 500); }
 }
 
 // What the forms hold, checked before anything is sent (the service checks again).
@@ -84,7 +90,11 @@ function readNote(form) {
 }
 
 const $ = (selector) => document.querySelector(selector);
-const state = { mode: localStorage.getItem('plinth-demo-mode') || 'local', kind: 'users', store: null, rows: [], selected: null, editing: null };
+const state = {
+  mode: localStorage.getItem('plinth-demo-mode') || 'local', kind: 'users', store: null, rows: [], selected: null,
+  // The record being edited, and the version (`updated_at`) it was read at.
+  editing: null, editingVersion: null,
+};
 const forms = { users: $('#user-form'), notes: $('#note-form') };
 
 function showError(err) {
@@ -145,6 +155,7 @@ async function refresh() {
 
 function stopEditing() {
   state.editing = null;
+  state.editingVersion = null;
   Object.values(forms).forEach((form) => {
     form.reset();
     form.querySelector('[data-cancel]').hidden = true;
@@ -155,6 +166,7 @@ function stopEditing() {
 
 function startEditing(row) {
   state.editing = row.id;
+  state.editingVersion = row.updated_at;
   const form = forms[state.kind];
   if (state.kind === 'users') {
     form.username.value = row.username; form.email_address.value = row.email_address;
@@ -194,7 +206,11 @@ Object.entries(forms).forEach(([kind, form]) => {
     event.preventDefault();
     guarded(async () => {
       const body = kind === 'users' ? readUser(form) : readNote(form);
-      const saved = state.editing ? await state.store.update(kind, state.editing, body) : await state.store.create(kind, body);
+      // An edit says which version it was made on, so an edit of a record changed
+      // meanwhile (in another tab or browser) is refused instead of overwriting it.
+      const saved = state.editing
+        ? await state.store.update(kind, state.editing, { ...body, updated_at: state.editingVersion })
+        : await state.store.create(kind, body);
       state.selected = saved.id;
       stopEditing();
       await refresh();

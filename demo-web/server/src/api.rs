@@ -1,10 +1,25 @@
 //! The JSON API: `GET /api/{users|notes}?q=&sort=`, `POST /api/{kind}`,
-//! `PUT /api/{kind}/{id}`, `DELETE /api/{kind}/{id}`, `GET /api/info`. Errors map from
-//! `plinth::Error` through the demo's service: 409 for a taken username, 404 for a
-//! missing record, 422 for bad input, each with `{"status","message"}`.
+//! `PUT /api/{kind}/{id}`, `DELETE /api/{kind}/{id}`, `GET /api/info`.
+//!
+//! Every error, whatever its cause, is a JSON body `{"status","message"}`: from
+//! `plinth::Error` through the demo's service (409 for a taken username or a record
+//! edited meanwhile, 404 for a missing record, 422 for bad input) and from the requests
+//! themselves (400 for a body that is not UTF-8, 403 for a foreign page, 413 for a body
+//! over 64 KiB, 415 for a body that is not `application/json`, 404 and 405 for unknown
+//! paths and methods).
+//!
+//! The server answers only requests for itself, from itself: the `Host` header must be
+//! the address it serves (so a page on another site that rebinds its DNS name to
+//! 127.0.0.1 is refused), an `Origin` header must be that address too (so another page
+//! cannot write, whatever it sends), and writes must carry `Content-Type:
+//! application/json`, which no cross-site form or `text/plain` request can send without
+//! the browser asking first.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,16 +27,51 @@ use plinth::Database;
 use plinth_demo::service::{self, DemoError, Kind, Sort};
 use serde::Deserialize;
 
-/// The API's routes over `db`.
-pub(crate) fn router(db: Database) -> Router {
-    Router::new()
-        .route("/api/info", get(info))
-        .route("/api/{kind}", get(list).post(create))
-        .route("/api/{kind}/{id}", axum::routing::put(update).delete(delete))
-        .with_state(db)
+/// The largest request body the API reads.
+const MAX_BODY: usize = 64 * 1024;
+
+/// Where the server is reached: the `Host` values it answers, and the origins whose
+/// pages may call it.
+#[derive(Clone, Debug)]
+pub(crate) struct Served {
+    hosts: Vec<String>,
+    origins: Vec<String>,
 }
 
+impl Served {
+    /// The server on 127.0.0.1 at `port`, also reached as `localhost`.
+    pub(crate) fn local(port: u16) -> Self {
+        let hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+        let origins = hosts.iter().map(|h| format!("http://{h}")).collect();
+        Served { hosts, origins }
+    }
+}
+
+/// The server's whole app: the API over `db` and the page's files from `site`, both
+/// answering only requests for `served`.
+pub(crate) fn app(db: Database, served: Served, site: &std::path::Path) -> Router {
+    let api = Router::new()
+        .route("/info", get(info))
+        .route("/{kind}", get(list).post(create))
+        .route("/{kind}/{id}", axum::routing::put(update).delete(delete))
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(db);
+    Router::new()
+        .nest("/api", api)
+        .fallback_service(tower_http::services::ServeDir::new(site))
+        .layer(middleware::from_fn_with_state(served, only_from_itself))
+}
+
+/// An error the API answers with.
 struct ApiError(DemoError);
+
+impl ApiError {
+    fn new(status: u16, message: impl Into<String>) -> Self {
+        ApiError(DemoError { status, message: message.into() })
+    }
+}
 
 impl From<DemoError> for ApiError {
     fn from(err: DemoError) -> Self {
@@ -37,6 +87,48 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// Refuses requests addressed to another host, sent from another origin's page, or
+/// writing without a JSON body; see the module docs.
+async fn only_from_itself(State(served): State<Served>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if !text(header::HOST).is_some_and(|host| served.hosts.iter().any(|h| h == host)) {
+        let message = format!("This server answers only requests for {}.", served.hosts.join(" or "));
+        return ApiError::new(403, message).into_response();
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if !origin.to_str().is_ok_and(|o| served.origins.iter().any(|allowed| allowed == o)) {
+            return ApiError::new(403, "Only the demo's own page may call this API.").into_response();
+        }
+    }
+    let writes = matches!(*request.method(), Method::POST | Method::PUT);
+    if writes && request.uri().path().starts_with("/api/") {
+        let json = text(header::CONTENT_TYPE)
+            .and_then(|t| t.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return ApiError::new(415, "Send the form as JSON, with Content-Type: application/json.").into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// The body as UTF-8 text, or the JSON error for one too large or not UTF-8.
+fn body_text(body: Result<Bytes, BytesRejection>) -> ApiResult<String> {
+    let bytes = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(413, format!("The form is larger than {} KiB.", MAX_BODY / 1024))
+        }
+        status => ApiError::new(status.as_u16(), format!("The form could not be read: {rejection}.")),
+    })?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::new(400, "The form is not UTF-8 text."))
+}
+
+/// A record id from the path, or a 404 naming what was given.
+fn record_id(id: &str) -> ApiResult<i64> {
+    id.parse().map_err(|_| ApiError::new(404, format!("There is no record `{id}`: a record id is a whole number.")))
+}
 
 #[derive(Deserialize)]
 struct ListParams {
@@ -59,20 +151,38 @@ async fn list(
     Ok(Json(service::list(&db, kind, &params.q, sort).await?))
 }
 
-async fn create(State(db): State<Database>, Path(kind): Path<String>, body: String) -> ApiResult<Response> {
-    let record = service::create(&db, Kind::parse(&kind)?, &body).await?;
+async fn create(
+    State(db): State<Database>,
+    Path(kind): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let kind = Kind::parse(&kind)?;
+    let record = service::create(&db, kind, &body_text(body)?).await?;
     Ok((StatusCode::CREATED, Json(record)).into_response())
 }
 
 async fn update(
     State(db): State<Database>,
-    Path((kind, id)): Path<(String, i64)>,
-    body: String,
+    Path((kind, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<serde_json::Map<String, serde_json::Value>>> {
-    Ok(Json(service::update(&db, Kind::parse(&kind)?, id, &body).await?))
+    let (kind, id) = (Kind::parse(&kind)?, record_id(&id)?);
+    Ok(Json(service::update(&db, kind, id, &body_text(body)?).await?))
 }
 
-async fn delete(State(db): State<Database>, Path((kind, id)): Path<(String, i64)>) -> ApiResult<StatusCode> {
-    service::delete(&db, Kind::parse(&kind)?, id).await?;
+async fn delete(State(db): State<Database>, Path((kind, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    let (kind, id) = (Kind::parse(&kind)?, record_id(&id)?);
+    service::delete(&db, kind, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+async fn unknown_path() -> ApiError {
+    ApiError::new(404, "There is no such API path; see /api/info, /api/users and /api/notes.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(405, "This path does not take that method.")
+}
+
+#[cfg(test)]
+mod tests;

@@ -9,8 +9,6 @@ mod api;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use tower_http::services::ServeDir;
-
 struct Args {
     port: u16,
     site: PathBuf,
@@ -53,7 +51,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let shown_url = options.redacted_url().to_owned();
     let db = options.connect().await?;
     plinth_demo::service::create_tables(&db).await?;
-    let app = api::router(db.clone()).fallback_service(ServeDir::new(&args.site));
+    let app = api::app(db.clone(), api::Served::local(args.port), &args.site);
     let address = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener =
         tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen on {address}: {e}"))?;
