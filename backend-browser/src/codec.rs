@@ -23,6 +23,10 @@ use serde_json::{json, Value as Json};
 
 use decode::{RowSeed, Slots};
 
+/// The largest id a browser store hands out: ids are JavaScript numbers there (in
+/// IndexedDB keys, in the page's JSON), exact up to 2^53 - 1.
+pub(crate) const MAX_ID: i64 = (1 << 53) - 1;
+
 /// A row as JSON text, written field by field: no `Json` object (a key string per
 /// column, per row) is built on the way.
 pub(crate) fn encode_row(table: &Table, row: &StoredRow) -> String {

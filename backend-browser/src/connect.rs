@@ -33,11 +33,13 @@ async fn open(url: &StorageUrl) -> Result<Database> {
     use plinth::engine::EngineBackend;
 
     use crate::url::StorageKind;
-    use crate::{GlooKeyValue, IndexedDbStore, WebStorageStore};
+    use crate::{CrossTab, GlooKeyValue, IndexedDbStore, WebStorageStore};
 
     Ok(match url.kind {
         StorageKind::Local => {
-            Database::new(EngineBackend::new(WebStorageStore::open(GlooKeyValue::local()?, &url.name)?))
+            let tabs = CrossTab::open(&url.name).await?;
+            let store = WebStorageStore::open_with(GlooKeyValue::local()?, &url.name, tabs).await?;
+            Database::new(EngineBackend::new(store))
         }
         StorageKind::Session => {
             Database::new(EngineBackend::new(WebStorageStore::open(GlooKeyValue::session()?, &url.name)?))

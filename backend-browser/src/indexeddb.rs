@@ -1,26 +1,24 @@
 //! [`IndexedDbStore`]: the record engine's storage in IndexedDB.
 
+mod connection;
 mod request;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
 
 use async_trait::async_trait;
 use js_sys::Array;
 use plinth::engine::{check_unique, Change, RecordStore};
 use plinth::{Error, Result, StoredRow, Table, Value};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{
-    DomException, IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbTransaction, IdbTransactionMode,
-};
+use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 
-use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_text};
+use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_text, MAX_ID};
 use crate::js_error::from_js;
-use request::{completion, Pending};
+pub(crate) use connection::OpenDatabase;
+pub(crate) use request::{completion, Pending};
 
 const BACKEND: &str = "IndexedDB";
 /// The layout's version: bumped, with an upgrade step, only when the layout changes.
@@ -28,8 +26,6 @@ const VERSION: u32 = 1;
 const RECORDS: &str = "records";
 const UNIQUE: &str = "unique";
 const META: &str = "meta";
-/// Ids are JavaScript numbers in keys: exact up to 2^53 - 1.
-const MAX_ID: i64 = (1 << 53) - 1;
 
 /// Tables, rows, unique values and id sequences in one IndexedDB database named
 /// `plinth/NAME`; see the crate docs for the layout and why it is fixed.
@@ -41,7 +37,7 @@ const MAX_ID: i64 = (1 << 53) - 1;
 /// The connection closes itself when another page upgrades or deletes the database,
 /// and the next operation opens a new one; see the crate docs.
 pub struct IndexedDbStore {
-    connection: RefCell<Connection>,
+    database: OpenDatabase,
     name: String,
     /// The tables whose stored schema has been found to be theirs on this connection,
     /// by name; tables are never dropped, but a deleted database takes them all.
@@ -54,25 +50,6 @@ impl fmt::Debug for IndexedDbStore {
     }
 }
 
-/// One open connection, and the handlers that see it closed under this handle.
-struct Connection {
-    db: IdbDatabase,
-    /// Set once the connection is closed: by this handle when another page upgrades or
-    /// deletes the database (so that page is not blocked), or by the browser (site
-    /// data cleared).
-    closed: Rc<Cell<bool>>,
-    _on_version_change: Closure<dyn FnMut()>,
-    _on_close: Closure<dyn FnMut()>,
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.db.set_onversionchange(None);
-        self.db.set_onclose(None);
-        self.db.close();
-    }
-}
-
 fn js(exception: JsValue) -> Error {
     from_js(BACKEND, &exception)
 }
@@ -82,86 +59,22 @@ pub(crate) fn database_name(name: &str) -> String {
     format!("plinth/{name}")
 }
 
-impl Connection {
-    /// Opens `plinth/NAME` at this crate's layout version, creating it on first use.
-    async fn open(name: &str) -> Result<Self> {
-        let unavailable = |why: String| {
-            Error::Connection {
-            backend: BACKEND,
-            source: format!("IndexedDB is not available ({why}); it may be disabled in this browser's settings or in private browsing, or this code is not running in a page").into(),
-        }
-        };
-        let window = web_sys::window().ok_or_else(|| unavailable("no `window`".to_owned()))?;
-        let factory = window
-            .indexed_db()
-            .map_err(|e| unavailable(js(e).to_string()))?
-            .ok_or_else(|| unavailable("the browser has none".to_owned()))?;
-        let request = factory.open_with_u32(&database_name(name), VERSION).map_err(js)?;
-        let on_upgrade = Closure::<dyn FnMut()>::new({
-            let request = request.clone();
-            move || create_stores(&request)
-        });
-        request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-        let opened = Pending::new(request.clone().unchecked_into()).result().await;
-        request.set_onupgradeneeded(None);
-        let db: IdbDatabase = opened.map_err(|e| open_error(name, e))?.dyn_into().map_err(js)?;
-        let closed = Rc::new(Cell::new(false));
-        let on_version_change = Closure::<dyn FnMut()>::new({
-            let (db, closed) = (db.clone(), closed.clone());
-            // Transactions already issued still finish: no commit that returned is lost.
-            move || {
-                closed.set(true);
-                db.close();
-            }
-        });
-        let on_close = Closure::<dyn FnMut()>::new({
-            let closed = closed.clone();
-            move || closed.set(true)
-        });
-        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(Connection { db, closed, _on_version_change: on_version_change, _on_close: on_close })
-    }
-}
-
-/// The error for a failed open of `plinth/NAME`: a database upgraded past this crate's
-/// layout version by newer code in another page is a [`Error::Connection`] saying so.
-fn open_error(name: &str, exception: JsValue) -> Error {
-    match exception.dyn_ref::<DomException>() {
-        Some(e) if e.name() == "VersionError" => Error::Connection {
-            backend: BACKEND,
-            source: format!(
-                "IndexedDB `{}` has been upgraded past layout version {VERSION} by newer code in another page ({}); reload this page",
-                database_name(name),
-                e.message()
-            )
-            .into(),
-        },
-        _ => js(exception),
-    }
-}
-
 impl IndexedDbStore {
     /// Opens (creating on first use) the database for `indexeddb://NAME`;
     /// [`Error::Connection`] if the browser offers no IndexedDB.
     pub async fn open(name: &str) -> Result<Self> {
-        let connection = Connection::open(name).await?;
-        Ok(IndexedDbStore { connection: RefCell::new(connection), name: name.to_owned(), known: RefCell::default() })
+        let database = OpenDatabase::open(BACKEND, database_name(name), VERSION, &[RECORDS, UNIQUE, META]).await?;
+        Ok(IndexedDbStore { database, name: name.to_owned(), known: RefCell::default() })
     }
 
-    /// The open connection, opening a new one if the last was closed under this handle.
+    /// The open connection; a new connection (the last one was closed under this
+    /// handle) forgets the tables seen on the last one.
     async fn database(&self) -> Result<IdbDatabase> {
-        if !self.connection.borrow().closed.get() {
-            return Ok(self.connection.borrow().db.clone());
-        }
-        let fresh = Connection::open(&self.name).await?;
-        let mut connection = self.connection.borrow_mut();
-        // Another operation may have reopened it meanwhile; then `fresh` just closes.
-        if connection.closed.get() {
-            *connection = fresh;
+        let (db, reopened) = self.database.connection().await?;
+        if reopened {
             self.known.borrow_mut().clear();
         }
-        Ok(connection.db.clone())
+        Ok(db)
     }
 
     async fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
@@ -195,10 +108,8 @@ impl IndexedDbStore {
             self.known.borrow_mut().remove(table.name());
             return Err(Error::NoSuchTable { table: table.name().to_owned() });
         }
-        let text = stored
-            .as_string()
-            .ok_or_else(|| decode_error(table, &self.record_name(META, "[\"schema\", …]"), stored))?;
-        check_schema(table, &text)?;
+        // Anything but the text of a schema is a schema that cannot be read.
+        check_schema(table, &stored.as_string().unwrap_or_else(|| format!("{stored:?}")))?;
         self.known.borrow_mut().insert(table.name(), table);
         Ok(())
     }
@@ -221,18 +132,6 @@ impl IndexedDbStore {
 
     fn decode_id(&self, table: &'static Table, store: &str, key: &str, value: &JsValue) -> Result<i64> {
         js_id(value).ok_or_else(|| decode_error(table, &self.record_name(store, key), value))
-    }
-}
-
-/// Runs in `onupgradeneeded`: creates the object stores a database lacks.
-fn create_stores(request: &IdbOpenDbRequest) {
-    let Some(db) = request.result().ok().and_then(|r| r.dyn_into::<IdbDatabase>().ok()) else { return };
-    let existing = db.object_store_names();
-    for name in [RECORDS, UNIQUE, META] {
-        if !existing.contains(name) {
-            // A failure here aborts the upgrade, and the open request reports it.
-            let _ = db.create_object_store(name);
-        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! | key                            | value                                   |
 //! |--------------------------------|-----------------------------------------|
 //! | `journal`                      | a commit being applied (see `journal`)  |
+//! | `generation`                   | the last writer's turn seen (`tabs`)    |
 //! | `t/TABLE/schema`               | the table's columns, as JSON            |
 //! | `t/TABLE/seq`                  | the last id handed out                  |
 //! | `t/TABLE/r/ID`                 | one row, as a JSON object               |
@@ -32,6 +33,12 @@ impl Layout {
 
     pub(crate) fn journal(&self) -> String {
         format!("{}journal", self.prefix)
+    }
+
+    /// The number of the last writer's turn whose writes this key's copy holds (see
+    /// [`tabs`](crate::tabs)); written last in every turn.
+    pub(crate) fn generation(&self) -> String {
+        format!("{}generation", self.prefix)
     }
 
     fn table(&self, table: &Table) -> String {

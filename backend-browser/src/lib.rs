@@ -95,6 +95,7 @@ mod codec;
 mod connect;
 mod key_value;
 mod layout;
+pub mod tabs;
 mod url;
 mod web_storage;
 
@@ -107,9 +108,12 @@ mod js_error;
 
 pub use connect::connect;
 pub use key_value::{KeyValue, MemoryKeyValue};
+pub use tabs::{Coordinator, OneTab, Turn};
 pub use web_storage::WebStorageStore;
 
 #[cfg(target_arch = "wasm32")]
 pub use gloo_key_value::GlooKeyValue;
 #[cfg(target_arch = "wasm32")]
 pub use indexeddb::IndexedDbStore;
+#[cfg(target_arch = "wasm32")]
+pub use tabs::CrossTab;

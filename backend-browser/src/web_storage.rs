@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use plinth::engine::{check_unique, Change, RecordStore};
 use plinth::{Error, Result, StoredRow, Table, Value};
 
-use crate::codec::{check_schema, decode_id, decode_row, encode_row, encode_schema, index_text};
+use crate::codec::{check_schema, decode_id, decode_row, encode_row, encode_schema, index_text, MAX_ID};
 use crate::layout::Layout;
+use crate::tabs::{Coordinator, OneTab, CATCH_UP_LIMIT};
 use crate::KeyValue;
 use journal::Journal;
 
@@ -20,13 +21,15 @@ use journal::Journal;
 ///
 /// A key per row, so reading or writing a row costs one key whatever the table's size;
 /// a key per unique value, so a filter on a unique column reads one key. Commits go
-/// through a journal key (finished or undone on the next [`open`](WebStorageStore::open)
-/// if cut off) and restore every key on `QuotaExceededError`. Ids come from a sequence
-/// key read and written with no `await` in between, so handles in one page never share
-/// one. The key layout is described in the crate docs.
+/// through a journal key (finished or undone by the next writer if cut off) and restore
+/// every key on `QuotaExceededError`. The key layout is described in the crate docs.
 ///
-/// Two tabs writing the same storage at the same instant are not serialised: the
-/// browser gives web storage no cross-tab lock. Use IndexedDB where that matters.
+/// Every write — a commit, ids handed out, tables created — is made in a turn of the
+/// store's [`Coordinator`]: [`OneTab`] for a storage only one page writes
+/// (`sessionStorage`), or, for `localStorage`, one that makes each writer wait until its
+/// tab's copy holds every earlier writer's writes, whichever tab made them (see
+/// [`tabs`](crate::tabs)). Within a turn, no `await` comes between reading what is
+/// checked and writing, so no other handle's writes interleave.
 ///
 /// ```
 /// use plinth::engine::EngineBackend;
@@ -37,19 +40,31 @@ use journal::Journal;
 /// # Ok::<(), plinth::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct WebStorageStore<K> {
+pub struct WebStorageStore<K, C = OneTab> {
     kv: K,
     layout: Layout,
+    coordinator: C,
     /// The tables whose stored schema has been found to be theirs, by name; tables are
     /// never dropped.
     known: Mutex<HashMap<&'static str, &'static Table>>,
 }
 
 impl<K: KeyValue> WebStorageStore<K> {
-    /// The database `name` in `kv`, finishing a commit a previous handle left half-done.
+    /// The database `name` in `kv`, which no other tab writes, finishing a commit a
+    /// previous handle left half-done.
     pub fn open(kv: K, name: &str) -> Result<Self> {
-        let store = WebStorageStore { kv, layout: Layout::new(name), known: Mutex::default() };
+        let store = WebStorageStore { kv, layout: Layout::new(name), coordinator: OneTab, known: Mutex::default() };
         journal::recover(&store.kv, &store.layout.journal())?;
+        Ok(store)
+    }
+}
+
+impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
+    /// The database `name` in `kv`, written by the handles `coordinator` lets take
+    /// turns (in every tab), finishing a commit a previous turn left half-done.
+    pub async fn open_with(kv: K, name: &str, coordinator: C) -> Result<Self> {
+        let store = WebStorageStore { kv, layout: Layout::new(name), coordinator, known: Mutex::default() };
+        store.in_turn(|| Ok(())).await?;
         Ok(store)
     }
 
@@ -122,6 +137,112 @@ impl<K: KeyValue> WebStorageStore<K> {
         }
     }
 
+    /// Runs `work`, which writes the store, in a turn of the coordinator: after every
+    /// earlier turn's writes have reached this handle's copy, and a commit an earlier
+    /// turn left half-done is finished. The turn's last write records it
+    /// (`generation`), whatever `work` returns.
+    async fn in_turn<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        let turn = self.coordinator.enter().await?;
+        let _recorded = turn.earlier().map(|earlier| Recorded {
+            kv: &self.kv,
+            key: self.layout.generation(),
+            generation: earlier + 1,
+        });
+        if let Some(earlier) = turn.earlier() {
+            self.catch_up(earlier).await?;
+        }
+        journal::recover(&self.kv, &self.layout.journal())?;
+        work()
+    }
+
+    /// Waits until this copy holds the last write of turn `turn` (or [`CATCH_UP_LIMIT`]
+    /// has passed: that turn's tab closed before it).
+    async fn catch_up(&self, turn: u64) -> Result<()> {
+        let deadline = plinth::clock::now() + CATCH_UP_LIMIT;
+        loop {
+            let seen = self.kv.get(&self.layout.generation())?;
+            let seen = seen.and_then(|text| text.trim().parse::<u64>().ok()).unwrap_or(0);
+            if seen >= turn || plinth::clock::now() > deadline {
+                return Ok(());
+            }
+            self.coordinator.pause().await;
+        }
+    }
+
+    /// Records the schemas of the tables that are missing; see [`RecordStore::create_tables`].
+    fn create_tables_now(&self, tables: &[&'static Table]) -> Result<()> {
+        let mut missing = Vec::new();
+        for table in tables {
+            match self.kv.get(&self.layout.schema(table))? {
+                Some(stored) => check_schema(table, &stored)?,
+                None => missing.push(*table),
+            }
+        }
+        for table in missing {
+            self.kv.set(&self.layout.schema(table), &encode_schema(table))?;
+        }
+        for table in tables {
+            self.remember(table);
+        }
+        Ok(())
+    }
+
+    /// Hands out `count` ids of `table`; see [`RecordStore::allocate_ids`]. Ids are
+    /// JavaScript numbers in the browser, exact up to 2^53 - 1, as on IndexedDB.
+    fn allocate_ids_now(&self, table: &'static Table, count: u64) -> Result<i64> {
+        let key = self.layout.sequence(table);
+        let last = match self.kv.get(&key)? {
+            Some(text) => decode_id(table, &self.record_name(&key), &text)?,
+            None => 0,
+        };
+        let exhausted =
+            || Error::backend(self.kv.name(), format!("table `{}`: the id sequence is exhausted", table.name()));
+        let next = i64::try_from(count).ok().and_then(|count| last.checked_add(count)).filter(|n| *n <= MAX_ID);
+        let next = next.ok_or_else(exhausted)?;
+        self.kv.set(&key, &next.to_string())?;
+        Ok(last + 1)
+    }
+
+    /// Checks and applies `changes` all at once, through the journal; see
+    /// [`RecordStore::apply`]. Called in a turn, after an earlier journal was finished.
+    fn apply_now(&self, changes: &[Change]) -> Result<()> {
+        // Each row's stored text, read once: checked against the session's view, and
+        // kept as the value to restore. No await follows, so it cannot go stale.
+        let mut stored = HashMap::with_capacity(changes.len());
+        for change in changes {
+            self.require(change.table)?;
+            let key = self.layout.row(change.table, change.id);
+            let text = self.kv.get(&key)?;
+            let current = match &text {
+                Some(text) => Some(self.decode_row_at(change.table, &key, change.id, text)?),
+                None => None,
+            };
+            if current != change.before {
+                return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
+            }
+            stored.insert(key, text);
+        }
+        check_unique(changes, |table, column, value| self.read_unique(table, column, value))?;
+        let mut journal = Journal::default();
+        for (key, value) in self.plan(changes)? {
+            let old = match stored.remove(&key) {
+                Some(old) => old,
+                None => self.kv.get(&key)?,
+            };
+            journal.undo.push((key.clone(), old));
+            journal.redo.push((key, value));
+        }
+        if let [(key, value)] = journal.redo.as_slice() {
+            // A single write happens whole or not at all (a full store refuses it and
+            // changes nothing): there is nothing for a journal to finish or undo.
+            return match value {
+                Some(value) => self.kv.set(key, value),
+                None => self.kv.remove(key),
+            };
+        }
+        journal::commit(&self.kv, &self.layout.journal(), &journal)
+    }
+
     /// The keys `changes` write, with their new values; `None` removes a key.
     fn plan(&self, changes: &[Change]) -> Result<BTreeMap<String, Option<String>>> {
         let mut writes = BTreeMap::new();
@@ -151,28 +272,30 @@ impl<K: KeyValue> WebStorageStore<K> {
     }
 }
 
+/// Writes `generation` when dropped: the last write of a turn, made however the turn ends.
+struct Recorded<'k, K: KeyValue> {
+    kv: &'k K,
+    key: String,
+    generation: u64,
+}
+
+impl<K: KeyValue> Drop for Recorded<'_, K> {
+    fn drop(&mut self) {
+        // Fixed width, so the write never needs more room than the last one took: it
+        // goes through even when a full storage refused the turn's own writes.
+        let _ = self.kv.set(&self.key, &format!("{:020}", self.generation));
+    }
+}
+
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
-impl<K: KeyValue> RecordStore for WebStorageStore<K> {
+impl<K: KeyValue, C: Coordinator> RecordStore for WebStorageStore<K, C> {
     fn name(&self) -> &'static str {
         self.kv.name()
     }
 
     async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        let mut missing = Vec::new();
-        for table in tables {
-            match self.kv.get(&self.layout.schema(table))? {
-                Some(stored) => check_schema(table, &stored)?,
-                None => missing.push(*table),
-            }
-        }
-        for table in missing {
-            self.kv.set(&self.layout.schema(table), &encode_schema(table))?;
-        }
-        for table in tables {
-            self.remember(table);
-        }
-        Ok(())
+        self.in_turn(|| self.create_tables_now(tables)).await
     }
 
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
@@ -206,55 +329,10 @@ impl<K: KeyValue> RecordStore for WebStorageStore<K> {
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
         self.require(table)?;
-        let key = self.layout.sequence(table);
-        let last = match self.kv.get(&key)? {
-            Some(text) => decode_id(table, &self.record_name(&key), &text)?,
-            None => 0,
-        };
-        let exhausted =
-            || Error::backend(self.kv.name(), format!("table `{}`: the id sequence is exhausted", table.name()));
-        let next = i64::try_from(count).ok().and_then(|count| last.checked_add(count)).ok_or_else(exhausted)?;
-        self.kv.set(&key, &next.to_string())?;
-        Ok(last + 1)
+        self.in_turn(|| self.allocate_ids_now(table, count)).await
     }
 
     async fn apply(&self, changes: Vec<Change>) -> Result<()> {
-        let journal_key = self.layout.journal();
-        journal::recover(&self.kv, &journal_key)?;
-        // Each row's stored text, read once: checked against the session's view, and
-        // kept as the value to restore. No await follows, so it cannot go stale.
-        let mut stored = HashMap::with_capacity(changes.len());
-        for change in &changes {
-            self.require(change.table)?;
-            let key = self.layout.row(change.table, change.id);
-            let text = self.kv.get(&key)?;
-            let current = match &text {
-                Some(text) => Some(self.decode_row_at(change.table, &key, change.id, text)?),
-                None => None,
-            };
-            if current != change.before {
-                return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
-            }
-            stored.insert(key, text);
-        }
-        check_unique(&changes, |table, column, value| self.read_unique(table, column, value))?;
-        let mut journal = Journal::default();
-        for (key, value) in self.plan(&changes)? {
-            let old = match stored.remove(&key) {
-                Some(old) => old,
-                None => self.kv.get(&key)?,
-            };
-            journal.undo.push((key.clone(), old));
-            journal.redo.push((key, value));
-        }
-        if let [(key, value)] = journal.redo.as_slice() {
-            // A single write happens whole or not at all (a full store refuses it and
-            // changes nothing): there is nothing for a journal to finish or undo.
-            return match value {
-                Some(value) => self.kv.set(key, value),
-                None => self.kv.remove(key),
-            };
-        }
-        journal::commit(&self.kv, &journal_key, &journal)
+        self.in_turn(|| self.apply_now(&changes)).await
     }
 }
