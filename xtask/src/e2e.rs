@@ -1,5 +1,7 @@
-//! The demo's end-to-end test: the built page and server, driven in headless Chromium
-//! by `demo-web/e2e` (playwright-core with the system's Chromium, from npm).
+//! The demo's end-to-end tests: the built page and server, driven in headless Chromium
+//! by `demo-web/e2e` (playwright-core with the system's Chromium, from npm): the demo
+//! used as a person would (`demo.test.mjs`), and two tabs writing one browser database
+//! at once (`two_tabs.test.mjs`).
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -30,7 +32,8 @@ pub(crate) fn run(sh: &Shell) -> Result {
         let screenshot = root.join("target").join("demo.png");
         let _url = sh.push_env("DEMO_URL", format!("http://127.0.0.1:{PORT}"));
         let _shot = sh.push_env("DEMO_SCREENSHOT", &screenshot);
-        cmd!(sh, "node --test demo.test.mjs").run()?;
+        // One file at a time: both drive Chromium, and the machine has two cores.
+        cmd!(sh, "node --test --test-concurrency=1 demo.test.mjs two_tabs.test.mjs").run()?;
         println!("xtask: demo screenshot saved to {}", screenshot.display());
         Ok(())
     });
