@@ -114,6 +114,99 @@ impl IndexedDbStore {
         Ok(())
     }
 
+    /// Issues, in `tx`, every read a commit of `changes` needs, checks them, and issues
+    /// every write; the `add` requests come back, as their failure names a conflict.
+    async fn issue_commit<'c>(
+        &self,
+        tx: &IdbTransaction,
+        changes: &'c [Change],
+    ) -> Result<Vec<(&'c Change, web_sys::IdbRequest)>> {
+        let mut tables: Vec<&'static Table> = changes.iter().map(|c| c.table).collect();
+        tables.sort_unstable_by_key(|t| t.name());
+        tables.dedup_by_key(|t| t.name());
+        let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
+        // A session staged before another page deleted the database writes nothing: the
+        // tables' schemas are read inside the commit's own transaction, so no delete can
+        // come between that check and the writes.
+        let mut schemas = Vec::with_capacity(tables.len());
+        for table in tables {
+            schemas.push((table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
+        }
+
+        // Every read the checks need, issued at once, in this one transaction. A new
+        // row is not read: its `add` below fails if the key is taken.
+        let mut rows = Vec::with_capacity(changes.len());
+        for change in changes.iter().filter(|c| c.before.is_some()) {
+            rows.push(Pending::new(records.get(&record_key(change.table, change.id)).map_err(js)?));
+        }
+        let mut slots: HashMap<UniqueSlot, (&'static Table, Pending)> = HashMap::new();
+        for change in changes {
+            for row in change.before.iter().chain(&change.after) {
+                for (column, value) in unique_values(change, row) {
+                    let slot = (change.table.name(), column, index_text(&value));
+                    if let Entry::Vacant(entry) = slots.entry(slot) {
+                        let key = unique_key(change.table, column, &value);
+                        entry.insert((change.table, Pending::new(unique.get(&key).map_err(js)?)));
+                    }
+                }
+            }
+        }
+
+        for (table, schema) in schemas {
+            self.check_stored_schema(table, &schema.result().await.map_err(js)?)?;
+        }
+        for (change, row) in changes.iter().filter(|c| c.before.is_some()).zip(rows) {
+            let value = row.result().await.map_err(js)?;
+            let current =
+                if value.is_undefined() { None } else { Some(self.decode_row(change.table, change.id, &value)?) };
+            if current != change.before {
+                return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
+            }
+        }
+        let mut owners: HashMap<UniqueSlot, Option<i64>> = HashMap::with_capacity(slots.len());
+        for (slot, (table, pending)) in slots {
+            let value = pending.result().await.map_err(js)?;
+            let owner = if value.is_undefined() {
+                None
+            } else {
+                let column = table.columns()[slot.1].name();
+                let key = format!("[{:?}, {column:?}, {:?}]", slot.0, slot.2);
+                Some(self.decode_id(table, UNIQUE, &key, &value)?)
+            };
+            owners.insert(slot, owner);
+        }
+        let owner = |table: &'static Table, column: usize, value: &Value| {
+            Ok(owners.get(&(table.name(), column, index_text(value))).copied().flatten())
+        };
+        check_unique(changes, owner)?;
+
+        // Every write, issued at once: removals first, as a value may move between rows.
+        for change in changes {
+            let Some(before) = &change.before else { continue };
+            records.delete(&record_key(change.table, change.id)).map_err(js)?;
+            for (column, value) in unique_values(change, before) {
+                if owners.get(&(change.table.name(), column, index_text(&value))) == Some(&Some(change.id)) {
+                    unique.delete(&unique_key(change.table, column, &value)).map_err(js)?;
+                }
+            }
+        }
+        let mut added = Vec::new();
+        for change in changes {
+            let Some(after) = &change.after else { continue };
+            let text = JsValue::from_str(&encode_row(change.table, after));
+            let key = record_key(change.table, change.id);
+            if change.before.is_some() {
+                records.put_with_key(&text, &key).map_err(js)?;
+            } else {
+                added.push((change, records.add_with_key(&text, &key).map_err(js)?));
+            }
+            for (column, value) in unique_values(change, after) {
+                unique.put_with_key(&id_value(change.id), &unique_key(change.table, column, &value)).map_err(js)?;
+            }
+        }
+        Ok(added)
+    }
+
     fn decode_row(&self, table: &'static Table, id: i64, value: &JsValue) -> Result<StoredRow> {
         // Named only for an error: a scan decodes thousands of rows.
         let record = || self.record_name(RECORDS, &format!("[{:?}, {id}]", table.name()));
@@ -287,102 +380,17 @@ impl RecordStore for IndexedDbStore {
     }
 
     async fn apply(&self, changes: Vec<Change>) -> Result<()> {
-        // A session staged before another page deleted the database writes nothing: the
-        // tables' schemas are read inside the commit's own transaction, so no delete can
-        // come between that check and the writes.
-        let mut tables: Vec<&'static Table> = changes.iter().map(|c| c.table).collect();
-        tables.sort_unstable_by_key(|t| t.name());
-        tables.dedup_by_key(|t| t.name());
         let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
-        let (records, unique, meta) = (store(&tx, RECORDS)?, store(&tx, UNIQUE)?, store(&tx, META)?);
-        let mut schemas = Vec::with_capacity(tables.len());
-        for table in tables {
-            schemas.push((table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
-        }
-
-        // Every read the checks need, issued at once, in this one transaction. A new
-        // row is not read: its `add` below fails if the key is taken.
-        let mut rows = Vec::with_capacity(changes.len());
-        for change in changes.iter().filter(|c| c.before.is_some()) {
-            rows.push(Pending::new(records.get(&record_key(change.table, change.id)).map_err(js)?));
-        }
-        let mut slots: HashMap<UniqueSlot, (&'static Table, Pending)> = HashMap::new();
-        for change in &changes {
-            for row in change.before.iter().chain(&change.after) {
-                for (column, value) in unique_values(change, row) {
-                    let slot = (change.table.name(), column, index_text(&value));
-                    if let Entry::Vacant(entry) = slots.entry(slot) {
-                        let key = unique_key(change.table, column, &value);
-                        entry.insert((change.table, Pending::new(unique.get(&key).map_err(js)?)));
-                    }
-                }
+        // Whatever fails after the transaction began — a check, a request the browser
+        // refuses — aborts it, so none of the requests issued so far is committed.
+        let added = match self.issue_commit(&tx, &changes).await {
+            Ok(added) => added,
+            Err(err) => {
+                let _ = tx.abort();
+                return Err(err);
             }
-        }
-
-        let abort = |err: Error| {
-            let _ = tx.abort();
-            Err(err)
         };
-        for (table, schema) in schemas {
-            if let Err(err) = self.check_stored_schema(table, &schema.result().await.map_err(js)?) {
-                return abort(err);
-            }
-        }
-        for (change, row) in changes.iter().filter(|c| c.before.is_some()).zip(rows) {
-            let value = row.result().await.map_err(js)?;
-            let current =
-                if value.is_undefined() { None } else { Some(self.decode_row(change.table, change.id, &value)?) };
-            if current != change.before {
-                return abort(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
-            }
-        }
-        let mut owners: HashMap<UniqueSlot, Option<i64>> = HashMap::with_capacity(slots.len());
-        for (slot, (table, pending)) in slots {
-            let value = pending.result().await.map_err(js)?;
-            let owner = if value.is_undefined() {
-                None
-            } else {
-                let column = table.columns()[slot.1].name();
-                let key = format!("[{:?}, {column:?}, {:?}]", slot.0, slot.2);
-                match self.decode_id(table, UNIQUE, &key, &value) {
-                    Ok(id) => Some(id),
-                    Err(err) => return abort(err),
-                }
-            };
-            owners.insert(slot, owner);
-        }
-        let owner = |table: &'static Table, column: usize, value: &Value| {
-            Ok(owners.get(&(table.name(), column, index_text(value))).copied().flatten())
-        };
-        if let Err(err) = check_unique(&changes, owner) {
-            return abort(err);
-        }
-
-        // Every write, issued at once: removals first, as a value may move between rows.
-        for change in &changes {
-            let Some(before) = &change.before else { continue };
-            records.delete(&record_key(change.table, change.id)).map_err(js)?;
-            for (column, value) in unique_values(change, before) {
-                if owners.get(&(change.table.name(), column, index_text(&value))) == Some(&Some(change.id)) {
-                    unique.delete(&unique_key(change.table, column, &value)).map_err(js)?;
-                }
-            }
-        }
-        let mut added = Vec::new();
-        for change in &changes {
-            let Some(after) = &change.after else { continue };
-            let text = JsValue::from_str(&encode_row(change.table, after));
-            let key = record_key(change.table, change.id);
-            if change.before.is_some() {
-                records.put_with_key(&text, &key).map_err(js)?;
-            } else {
-                added.push((change, records.add_with_key(&text, &key).map_err(js)?));
-            }
-            for (column, value) in unique_values(change, after) {
-                unique.put_with_key(&id_value(change.id), &unique_key(change.table, column, &value)).map_err(js)?;
-            }
-        }
         done.await.map_err(|exception| {
             // An `add` refused for an existing key: a row the session took for new is there.
             let taken = added

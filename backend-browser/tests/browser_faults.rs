@@ -665,3 +665,55 @@ async fn a_5_mib_value_is_quota_exceeded_in_web_storage_and_round_trips_in_index
     drop(db);
     delete_database(&name).await;
 }
+
+/// Makes the browser refuse the `nth` call of `IDBObjectStore.prototype.put` from now on
+/// with a thrown `DataError`, as it does for a value it cannot store; returns the
+/// function that puts the real `put` back.
+fn fail_put_call(nth: u32) -> js_sys::Function {
+    let patch = js_sys::Function::new_with_args(
+        "nth",
+        "const original = IDBObjectStore.prototype.put; let calls = 0; \
+         IDBObjectStore.prototype.put = function (...args) { \
+           calls += 1; \
+           if (calls === nth) throw new DOMException('refused by the test', 'DataError'); \
+           return original.apply(this, args); \
+         }; \
+         return () => { IDBObjectStore.prototype.put = original; };",
+    );
+    patch.call1(&JsValue::NULL, &JsValue::from(nth)).expect("patch put").unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn an_indexeddb_write_the_browser_refuses_mid_commit_aborts_the_whole_commit() {
+    let name = unique_name("idb-refused-put");
+    let db = connect(&format!("indexeddb://{name}")).await;
+    let mut session = db.session().await.expect("session");
+    session.add_all([User::named("ann"), User::named("bob")]).await.expect("add");
+    session.commit().await.expect("commit");
+
+    // Two renames: each row is removed, then put back with its new unique entry.
+    let mut session = db.session().await.expect("session");
+    for (id, new_name) in [(1, "ann2"), (2, "bob2")] {
+        let mut user = session.get::<User>(id).await.expect("get").expect("stored");
+        user.username = new_name.into();
+        session.update(&mut user).await.expect("update");
+    }
+    let restore = fail_put_call(2);
+    let refused = session.commit().await;
+    restore.call0(&JsValue::NULL).expect("restore put");
+    assert!(matches!(refused, Err(Error::Backend { .. })), "{refused:?}");
+    assert!(refused.err().map(|e| e.to_string()).unwrap_or_default().contains("refused by the test"));
+
+    // Nothing of the commit was written: not the deletes, not the first put.
+    assert_eq!(users(&db).await, named(&[(1, "ann"), (2, "bob")]));
+    let (stored, _) = open_as_another_page(&name, None).await;
+    let stored = stored.expect("open by hand");
+    let records = records_by_hand(&stored).await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    stored.close();
+    let mut session = db.session().await.expect("session");
+    session.add(User::named("ann2")).await.expect("the store goes on");
+    session.commit().await.expect("commit");
+    drop(db);
+    delete_database(&name).await;
+}
