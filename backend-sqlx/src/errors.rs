@@ -17,6 +17,11 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
                 return Error::UniqueViolation { table: table.name().to_owned(), column };
             }
             let code = db.code();
+            // SQLite's SQLITE_FULL (13: the disk, or the database's `max_page_count`)
+            // and PostgreSQL's disk_full (53100): the statement wrote nothing.
+            if matches!(code.as_deref(), Some("13" | "53100")) {
+                return Error::QuotaExceeded { detail: format!("{backend}: {}", db.message()) };
+            }
             let missing_table = code.as_deref() == Some("42P01") || db.message().starts_with("no such table");
             // PostgreSQL's connection exceptions (class 08) and the server ending the
             // session (57P01 terminated by an administrator, 57P02 crash, 57P03 not

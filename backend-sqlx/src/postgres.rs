@@ -135,11 +135,14 @@ enum Aborted {
 }
 
 impl Aborted {
-    /// The error `commit` returns: the unique violation again (as the memory backend
-    /// reports one found at commit), or what aborted the transaction.
-    fn into_error(self) -> Error {
+    /// The error `commit` and every later statement of the session return: the unique
+    /// violation again (as the memory backend reports one found at commit), or what
+    /// aborted the transaction.
+    fn to_error(&self) -> Error {
         match self {
-            Aborted::Unique { table, column } => Error::UniqueViolation { table, column },
+            Aborted::Unique { table, column } => {
+                Error::UniqueViolation { table: table.clone(), column: column.clone() }
+            }
             Aborted::Connection(cause) => Error::Connection {
                 backend: NAME,
                 source: format!("the connection was lost during the transaction, so nothing was committed ({cause}); retry the session").into(),
@@ -240,6 +243,11 @@ impl PostgresTransaction {
     /// schema ([`Error::NoSuchTable`] or [`Error::SchemaMismatch`] otherwise), which it
     /// is asked at the table's first use through this backend.
     async fn checked(&mut self, table: &'static Table) -> Result<Arc<TableSql>> {
+        // PostgreSQL refuses every statement of an aborted transaction ("current
+        // transaction is aborted"); the session says why instead, without a round trip.
+        if let Some(aborted) = &self.aborted {
+            return Err(aborted.to_error());
+        }
         let sql = self.statements.get(table);
         if !sql.is_verified() {
             let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
@@ -406,7 +414,7 @@ impl Transaction for PostgresTransaction {
                 // block so the connection goes back to the pool clean. If the connection
                 // is gone, the pool drops it.
                 let _ = self.tx.rollback().await;
-                Err(aborted.into_error())
+                Err(aborted.to_error())
             }
             None => self.tx.commit().await.map_err(|e| map_err(NAME, None, e)),
         }

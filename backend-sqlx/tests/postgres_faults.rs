@@ -437,8 +437,18 @@ async fn writers_through_a_restart(schema: &Schema, db: &Database, what: &str, r
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1000)).await;
+    // A session in its transaction when the server goes: the restart must reach it, so
+    // the run always shows a session cut off (the writers' timing alone may miss).
+    let mut cut_off = db.session().await.expect("session");
+    cut_off.add(Note::new("cut-off-a")).await.expect("a write before the restart");
     restart.await;
     restarted.store(true, Ordering::SeqCst);
+    let after = async {
+        cut_off.add(Note::new("cut-off-b")).await?;
+        cut_off.commit().await
+    }
+    .await;
+    assert!(matches!(after, Err(Error::Connection { .. })), "{what}: a session in its transaction: {after:?}");
     for writer in writers {
         writer.await.expect("a writer panicked");
     }
@@ -449,6 +459,7 @@ async fn writers_through_a_restart(schema: &Schema, db: &Database, what: &str, r
     let halves = |key: &String| {
         [format!("{key}-a"), format!("{key}-b")].iter().filter(|half| stored.binary_search(half).is_ok()).count()
     };
+    assert_eq!(halves(&"cut-off".to_owned()), 0, "the session cut off by the restart stored something");
     for key in &outcomes.committed {
         assert_eq!(halves(key), 2, "{key} was committed but is not stored whole");
     }

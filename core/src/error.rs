@@ -67,8 +67,10 @@ pub enum Error {
         found: String,
     },
 
-    /// The storage is full (browser quota); the commit was rolled back and nothing changed.
-    #[error("storage quota exceeded: {detail}; the commit was rolled back, free some space and retry")]
+    /// The storage is full — a browser's quota, a full disk, a database at its size
+    /// limit. The write that needed room wrote nothing (from `commit`: nothing of the
+    /// session was committed); free some space and retry.
+    #[error("storage full: {detail}; nothing of that write was stored, free some space and retry")]
     QuotaExceeded {
         /// What the storage reported.
         detail: String,

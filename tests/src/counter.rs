@@ -39,7 +39,7 @@ pub struct CounterReport {
     pub committed: i64,
     /// Updates or commits refused with `Conflict` (each retried).
     pub conflicts: u64,
-    /// Other errors by kind (each retried).
+    /// Other errors by kind (each retried; a kind outside [`RETRIED_KINDS`] fails the run).
     pub other_errors: BTreeMap<String, u64>,
     /// The counter's value at the end.
     pub value: i64,
@@ -83,8 +83,17 @@ pub async fn run(fixture: &mut impl Fixture, tasks: usize, increments: i64) -> C
         report.committed as f64 / report.elapsed.as_secs_f64().max(1e-9),
     );
     assert_eq!(report.value, report.committed, "an increment was lost (or counted twice): {report:?}");
+    let expected = i64::try_from(tasks).unwrap_or(i64::MAX).saturating_mul(increments);
+    assert_eq!(report.committed, expected, "fewer increments committed than asked for: {report:?}");
+    let unexpected: Vec<&String> =
+        report.other_errors.keys().filter(|kind| !RETRIED_KINDS.contains(&kind.as_str())).collect();
+    assert!(unexpected.is_empty(), "errors of unexpected kinds: {unexpected:?} in {report:?}");
     report
 }
+
+/// The driver errors an increment may meet under load and retry (a PostgreSQL deadlock,
+/// SQLite's busy timeout); every other error fails the run.
+const RETRIED_KINDS: [&str; 2] = ["Backend(deadlock)", "Backend(busy)"];
 
 /// Commits `increments` increments, retrying each until its commit returns `Ok`;
 /// returns the commits that returned `Ok`, and the conflicts and other errors met on
@@ -99,7 +108,7 @@ async fn increment_many(db: Database, id: i64, increments: i64) -> (i64, u64, BT
         match increment(&db, id).await {
             Ok(()) => done += 1,
             Err(Error::Conflict { .. }) => conflicts += 1,
-            Err(err) => *others.entry(kind(&err)).or_default() += 1,
+            Err(err) => *others.entry(crate::soak::error_kind(&err).to_owned()).or_default() += 1,
         }
     }
     (done, conflicts, others)
@@ -114,17 +123,4 @@ async fn increment(db: &Database, id: i64) -> plinth::Result<()> {
     tokio::task::yield_now().await;
     session.update(&mut counter).await?;
     session.commit().await
-}
-
-fn kind(err: &Error) -> String {
-    let text = err.to_string();
-    let short: String = text.chars().take(60).collect();
-    format!(
-        "{}: {short}",
-        match err {
-            Error::Backend { .. } => "Backend",
-            Error::Connection { .. } => "Connection",
-            _ => "Other",
-        }
-    )
 }
