@@ -42,12 +42,25 @@
 //! Under `plinth/NAME/`: `t/TABLE/schema` (the columns, so a reopened database knows
 //! its tables), `t/TABLE/seq` (the last id handed out), `t/TABLE/r/ID` (a row as a
 //! JSON object in column order, readable in the browser's storage inspector),
-//! `t/TABLE/u/COLUMN/VALUE` (the id holding a unique value), and `journal` while a
-//! commit is being applied. A commit writes the journal — every new value and every
-//! old one — before touching anything, so a commit cut off by a closed tab is finished
-//! on the next `connect`, and a `QuotaExceededError` half-way puts every old value back
-//! and returns [`plinth::Error::QuotaExceeded`].
+//! `t/TABLE/u/COLUMN/VALUE` (the id holding a unique value), `generation` (the last
+//! writer's turn this tab has seen), and `journal` while a commit is being applied. A
+//! commit writes the journal — every new value and every old one — before touching
+//! anything, so a commit cut off by a closed tab is finished by the next writer, and a
+//! `QuotaExceededError` half-way puts every old value back and returns
+//! [`plinth::Error::QuotaExceeded`].
 //!
+//! # Several tabs on one `localStorage`
+//!
+//! Each tab holds a copy of `localStorage` of its own that hears of the other tabs'
+//! writes later, so a lock alone does not keep two tabs from writing on stale data.
+//! Every write of `local://NAME` is made in a turn: a Web Lock, plus a turn counter in
+//! an IndexedDB database `plinth/NAME/localStorage`, and each turn first waits until
+//! its tab's copy holds the previous turn's last write. [`tabs`] states the protocol
+//! and why it is correct. It needs the Web Locks API, which browsers offer to secure
+//! pages only (`https`, or `localhost`); elsewhere `connect("local://…")` is
+//! [`plinth::Error::Connection`] saying so. `session://` needs no turns: each tab has a
+//! sessionStorage of its own.
+
 //! # IndexedDB
 //!
 //! Three object stores made in the one `onupgradeneeded` of version 1: `records`

@@ -45,8 +45,17 @@
 //! | `Vec<u8>`              | `BYTEA`               | `BLOB`                             |
 //!
 //! A field is `NOT NULL` unless it is an `Option`; `#[entity(unique)]` becomes a
-//! `UNIQUE` constraint named `{table}_{column}_key`, `#[entity(index)]` an index named
-//! `{table}_{column}_idx`. `created_at` and `updated_at` default to now, so rows
+//! `UNIQUE` constraint named `{table}_{column}_{hash}_key`, `#[entity(index)]` an index
+//! named `{table}_{column}_{hash}_idx` (the hash of the exact names keeps two tables'
+//! names apart — `order`.`item_code` and `order_item`.`code` — and every name within
+//! PostgreSQL's 63 bytes; a unique violation is mapped back to its column through the
+//! constraint's name or PostgreSQL's `Key (column)=…` detail, so constraints made by
+//! earlier versions map too). Table and column names may be at most 63 bytes.
+//! `create_all` takes turns across processes (an advisory lock on PostgreSQL, `BEGIN
+//! IMMEDIATE` on SQLite), creates what is missing, and refuses a table stored with
+//! another schema — other columns, types, nullability, unique constraints, a missing
+//! index — with `SchemaMismatch`; so does every operation on such a table (checked
+//! against the catalog at a table's first use). `created_at` and `updated_at` default to now, so rows
 //! inserted by other programs get them too. On PostgreSQL a `BEFORE UPDATE` trigger
 //! (`{table}_touch_updated_at`) moves `updated_at` at least a microsecond forward on
 //! *every* update, raw SQL included; `create_all` installs or replaces it, so run
@@ -60,7 +69,9 @@
 //! "C"` on PostgreSQL, `BINARY` on SQLite), `NULL`s sort last ascending, ties are broken
 //! by `id`, and LIKE is case-sensitive on both (SQLite runs it as an equivalent `GLOB`).
 //! Every value is a bound parameter; statements are built once per table so sqlx's
-//! prepared-statement cache hits. `add_all` is one statement per batch: a single
+//! prepared-statement cache hits. An `is_in` list of any length is one parameter on
+//! PostgreSQL (`= ANY($1)`, an array); on SQLite, lists past 16,000 parameters are
+//! loaded into a temporary table first, still value by value. `add_all` is one statement per batch: a single
 //! `INSERT … SELECT FROM UNNEST(…)` on PostgreSQL, multi-row `VALUES` chunked under the
 //! parameter limit on SQLite.
 //!
