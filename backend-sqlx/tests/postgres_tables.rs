@@ -90,7 +90,9 @@ async fn tables_have_typed_columns_and_constraints() {
     .expect("constraints");
     // `{table}_{column}_{hash}_key`: readable, and unique per table and column.
     let named = |prefix: &str, suffix: &str, names: &[String]| {
-        names.iter().any(|n| n.starts_with(prefix) && n.ends_with(suffix) && n.len() == prefix.len() + 16 + suffix.len())
+        names
+            .iter()
+            .any(|n| n.starts_with(prefix) && n.ends_with(suffix) && n.len() == prefix.len() + 16 + suffix.len())
     };
     assert!(named("users_username_", "_key", &constraints), "{constraints:?}");
     assert!(named("tags_label_", "_key", &constraints), "{constraints:?}");

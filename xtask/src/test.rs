@@ -29,6 +29,11 @@ pub(crate) fn run(flags: &Test) -> Result {
     step("native tests (memory, SQLite, PostgreSQL) and doc tests", || {
         Ok(cmd!(sh, "cargo test --workspace --locked").run()?)
     })?;
+    step("value round trips with plinth-sqlx built alone", || {
+        // Without the rest of the workspace, whose features Cargo would unify into it: an
+        // app that depends on plinth-sqlx alone gets exactly what plinth-sqlx declares.
+        Ok(cmd!(sh, "cargo test --locked -p plinth-sqlx --test sqlite --test postgres round_trip").run()?)
+    })?;
     step("conformance suite and browser checks in headless Chromium", || run_browser_tests(&sh))?;
     step("the demo in headless Chromium", || e2e::run(&sh))?;
     println!("\nxtask: all checks passed");
