@@ -35,7 +35,7 @@ impl Layout {
         format!("{}journal", self.prefix)
     }
 
-    /// The number of the last writer's turn whose writes this key's copy holds (see
+    /// The generation the last writer's turn closed at, as this copy has it (see
     /// [`tabs`](crate::tabs)); written last in every turn.
     pub(crate) fn generation(&self) -> String {
         format!("{}generation", self.prefix)

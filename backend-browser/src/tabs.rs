@@ -15,23 +15,25 @@
 //!
 //! The browser process applies the writes of all tabs in one order and relays them to
 //! every tab in that order. So a tab that sees a write has seen every write applied
-//! before it. The protocol makes the lock holder wait until it sees the previous
-//! holder's last write:
+//! before it. The protocol makes each writer wait until its copy holds the previous
+//! writer's last write, and makes that last write one it can recognise:
 //!
 //! 1. Take the origin-wide lock of this database (a Web Lock).
-//! 2. Holding it, read and advance an authoritative counter of turns, which lives where
-//!    every tab reads the same value (IndexedDB, whose transactions are the browser
-//!    process's): this turn is number `n + 1`, after `n` earlier ones.
-//! 3. Wait until this tab's copy holds `generation` ≥ `n`: the key each turn writes
+//! 2. Holding it, read the generation `g` the last turn closed at, from where every tab
+//!    reads the same value (IndexedDB, whose transactions are the browser process's),
+//!    and record there that a turn is open (`g + 1`).
+//! 3. Wait until this tab's copy holds `generation` ≥ `g`: the key every turn writes
 //!    last. Then every write of every earlier turn is in this copy.
-//! 4. Finish a commit journal an earlier turn left (its tab closed half-way), do this
-//!    turn's writes, then write `generation` = `n + 1`, and release the lock.
+//! 4. Make the turn's writes: finish a commit journal an earlier turn left (its tab
+//!    closed half-way), then commit, hand out ids, create tables — one write or, in a
+//!    burst, many ([`CrossTab`] keeps the lock as a short lease).
+//! 5. Close the turn: write `generation` = `g + 2` to this tab's storage, record
+//!    `g + 2` in IndexedDB, and release the lock.
 //!
-//! Step 4's last write is made whatever happens in the turn (an error, a dropped
-//! future), since every earlier turn's writes were applied before it. If a turn's tab
-//! closed after step 2 and before step 4, the next turn waits [`CATCH_UP_LIMIT`] for a
-//! `generation` that never comes, and goes on with what has arrived by then (a commit
-//! cut off half-way is finished from its journal, which it wrote first).
+//! A turn whose tab closed before step 5 leaves an open turn (an odd generation) in
+//! IndexedDB: the next turn waits [`CATCH_UP_LIMIT`] for a close that never comes, and
+//! goes on with what has arrived by then (a commit cut off half-way is finished from
+//! its journal, which it wrote first).
 //!
 //! Reads take no turn: a session may read a copy that lags by the time a relay takes,
 //! as a session on a server reads what was committed when its statement began. Every
@@ -56,11 +58,13 @@ pub use cross_tab::CrossTab;
 pub const CATCH_UP_LIMIT: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
 
 /// Decides which handle may write a web storage database now; see the module docs for
-/// the protocol and why it is correct.
+/// the protocol and why it is correct. An implementation closes every turn itself —
+/// writes `generation` into the storage and records it where the next turn reads it —
+/// before another handle may enter.
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 pub trait Coordinator: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static {
-    /// Waits until this handle alone may write the database, and takes the next turn.
+    /// Waits until this handle alone may write the database, and takes a turn.
     async fn enter(&self) -> Result<Turn>;
 
     /// Lets other tabs' writes arrive for about a millisecond (a turn of the event loop
@@ -70,32 +74,46 @@ pub trait Coordinator: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static 
 
 /// One writer's turn: while it lives, no other handle of any tab writes the database.
 pub struct Turn {
-    earlier: Option<u64>,
+    wait_for: Option<u64>,
     _hold: Box<dyn SendOutsideWasm>,
 }
 
 impl Turn {
-    /// A turn after `earlier` turns of every tab, held until `hold` is dropped.
-    pub fn after(earlier: u64, hold: impl SendOutsideWasm + 'static) -> Self {
-        Turn { earlier: Some(earlier), _hold: Box::new(hold) }
+    /// A turn that may write once this tab's storage holds `generation` ≥ `wait_for`
+    /// (the close of the previous turn), held until `hold` is dropped.
+    pub fn after(wait_for: u64, hold: impl SendOutsideWasm + 'static) -> Self {
+        Turn { wait_for: Some(wait_for), _hold: Box::new(hold) }
     }
 
     /// A turn of a storage only this handle's page writes (sessionStorage, or one
     /// page's memory): there is nothing to wait for.
     pub fn alone() -> Self {
-        Turn { earlier: None, _hold: Box::new(()) }
+        Turn { wait_for: None, _hold: Box::new(()) }
     }
 
-    /// How many turns, of every tab, came before this one; `None` for [`Turn::alone`].
-    pub fn earlier(&self) -> Option<u64> {
-        self.earlier
+    /// The `generation` this tab's storage must hold before the turn writes; `None`
+    /// for [`Turn::alone`].
+    pub fn wait_for(&self) -> Option<u64> {
+        self.wait_for
     }
 }
 
 impl fmt::Debug for Turn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Turn").field("earlier", &self.earlier).finish_non_exhaustive()
+        f.debug_struct("Turn").field("wait_for", &self.wait_for).finish_non_exhaustive()
     }
+}
+
+/// Writes the `generation` a turn closes at: fixed width, so the write never needs more
+/// room than the last one took, and goes through even when a full storage refused the
+/// turn's own writes.
+pub fn close_turn(kv: &impl crate::KeyValue, key: &str, generation: u64) -> Result<()> {
+    kv.set(key, &format!("{generation:020}"))
+}
+
+/// The `generation` a tab's storage holds (`0` if none, or if it is not a number).
+pub fn generation_seen(kv: &impl crate::KeyValue, key: &str) -> Result<u64> {
+    Ok(kv.get(key)?.and_then(|text| text.trim().parse().ok()).unwrap_or(0))
 }
 
 /// The coordinator of a storage no other tab writes: `sessionStorage` (each tab has

@@ -11,7 +11,7 @@ use plinth::{Error, Result, StoredRow, Table, Value};
 
 use crate::codec::{check_schema, decode_id, decode_row, encode_row, encode_schema, index_text, MAX_ID};
 use crate::layout::Layout;
-use crate::tabs::{Coordinator, OneTab, CATCH_UP_LIMIT};
+use crate::tabs::{generation_seen, Coordinator, OneTab, CATCH_UP_LIMIT};
 use crate::KeyValue;
 use journal::Journal;
 
@@ -139,34 +139,26 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
 
     /// Runs `work`, which writes the store, in a turn of the coordinator: after every
     /// earlier turn's writes have reached this handle's copy, and a commit an earlier
-    /// turn left half-done is finished. The turn's last write records it
-    /// (`generation`), whatever `work` returns.
+    /// turn left half-done is finished.
     async fn in_turn<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
         let turn = self.coordinator.enter().await?;
-        let _recorded = turn.earlier().map(|earlier| Recorded {
-            kv: &self.kv,
-            key: self.layout.generation(),
-            generation: earlier + 1,
-        });
-        if let Some(earlier) = turn.earlier() {
-            self.catch_up(earlier).await?;
+        if let Some(generation) = turn.wait_for() {
+            self.catch_up(generation).await?;
         }
         journal::recover(&self.kv, &self.layout.journal())?;
-        work()
+        let done = work();
+        drop(turn);
+        done
     }
 
-    /// Waits until this copy holds the last write of turn `turn` (or [`CATCH_UP_LIMIT`]
-    /// has passed: that turn's tab closed before it).
-    async fn catch_up(&self, turn: u64) -> Result<()> {
+    /// Waits until this copy holds `generation` ≥ `closed`, the previous turn's last
+    /// write (or [`CATCH_UP_LIMIT`] has passed: that turn's tab closed before it).
+    async fn catch_up(&self, closed: u64) -> Result<()> {
         let deadline = plinth::clock::now() + CATCH_UP_LIMIT;
-        loop {
-            let seen = self.kv.get(&self.layout.generation())?;
-            let seen = seen.and_then(|text| text.trim().parse::<u64>().ok()).unwrap_or(0);
-            if seen >= turn || plinth::clock::now() > deadline {
-                return Ok(());
-            }
+        while generation_seen(&self.kv, &self.layout.generation())? < closed && plinth::clock::now() <= deadline {
             self.coordinator.pause().await;
         }
+        Ok(())
     }
 
     /// Records the schemas of the tables that are missing; see [`RecordStore::create_tables`].
@@ -269,21 +261,6 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             }
         }
         Ok(writes)
-    }
-}
-
-/// Writes `generation` when dropped: the last write of a turn, made however the turn ends.
-struct Recorded<'k, K: KeyValue> {
-    kv: &'k K,
-    key: String,
-    generation: u64,
-}
-
-impl<K: KeyValue> Drop for Recorded<'_, K> {
-    fn drop(&mut self) {
-        // Fixed width, so the write never needs more room than the last one took: it
-        // goes through even when a full storage refused the turn's own writes.
-        let _ = self.kv.set(&self.key, &format!("{:020}", self.generation));
     }
 }
 

@@ -22,8 +22,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use plinth::engine::EngineBackend;
 use plinth::{Database, Entity, Error, Result};
+use plinth_browser::tabs::close_turn;
 use plinth_browser::{Coordinator, KeyValue, OneTab, Turn, WebStorageStore};
 use plinth_conformance::entities::{Tag, User};
+
+/// The key each turn writes last (see `plinth_browser::tabs`).
+const GENERATION: &str = "plinth/app/generation";
 
 /// Rounds each tab runs.
 const ROUNDS: usize = 150;
@@ -133,18 +137,49 @@ impl KeyValue for Tab {
     }
 }
 
-/// The model's Web Lock and IndexedDB counter: one lock and one counter every tab shares.
+/// The model's Web Lock and IndexedDB: one lock, and the generation the last turn
+/// closed at, which every tab reads alike.
 #[derive(Clone, Debug, Default)]
-struct ModelCoordinator {
+struct ModelLock {
     lock: Arc<tokio::sync::Mutex<()>>,
-    turns: Arc<AtomicU64>,
+    closed: Arc<AtomicU64>,
+}
+
+/// One tab's coordinator on the shared [`ModelLock`].
+#[derive(Debug)]
+struct ModelCoordinator {
+    shared: ModelLock,
+    tab: Tab,
+}
+
+/// A turn of the model, closed (as `CrossTab` closes its leases) when it is dropped:
+/// the tab writes `generation`, the model records it, then the lock is released.
+struct Closing {
+    tab: Tab,
+    closed: Arc<AtomicU64>,
+    closes_at: u64,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        close_turn(&self.tab, GENERATION, self.closes_at).expect("the model takes every write");
+        self.closed.store(self.closes_at, Ordering::SeqCst);
+    }
 }
 
 #[async_trait]
 impl Coordinator for ModelCoordinator {
     async fn enter(&self) -> Result<Turn> {
-        let held = Arc::clone(&self.lock).lock_owned().await;
-        Ok(Turn::after(self.turns.fetch_add(1, Ordering::SeqCst), held))
+        let held = Arc::clone(&self.shared.lock).lock_owned().await;
+        let wait_for = self.shared.closed.load(Ordering::SeqCst);
+        let closing = Closing {
+            tab: self.tab.clone(),
+            closed: Arc::clone(&self.shared.closed),
+            closes_at: wait_for + 2,
+            _held: held,
+        };
+        Ok(Turn::after(wait_for, closing))
     }
 
     async fn pause(&self) {
@@ -328,9 +363,9 @@ async fn check(browser: &Arc<Browser>, reports: &[TabReport]) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn two_tabs_taking_turns_lose_nothing() {
-    let coordinator = ModelCoordinator::default();
+    let shared = ModelLock::default();
     let (problems, reports) = two_tabs(|tab| {
-        let coordinator = coordinator.clone();
+        let coordinator = ModelCoordinator { shared: shared.clone(), tab: tab.clone() };
         async move {
             let store = WebStorageStore::open_with(tab, "app", coordinator).await.expect("open");
             Database::new(EngineBackend::new(store))

@@ -1,6 +1,9 @@
 //! [`CrossTab`]: the coordinator of `localStorage` in a browser — a Web Lock per
 //! database, and the turn counter in an IndexedDB database of its own.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use js_sys::{Array, Function, Promise, Reflect};
 use plinth::{Error, Result};
 use wasm_bindgen::prelude::*;
@@ -8,9 +11,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransactionMode;
 
-use super::{Coordinator, Turn};
+use gloo_storage::LocalStorage;
+
+use super::{close_turn, Coordinator, Turn};
 use crate::indexeddb::{completion, OpenDatabase, Pending};
 use crate::js_error::from_js;
+use crate::layout::Layout;
+use crate::GlooKeyValue;
 
 const BACKEND: &str = "localStorage";
 const TURNS: &str = "turns";
@@ -26,19 +33,65 @@ extern "C" {
     fn request(this: &LockManager, name: &str, callback: &Function) -> Promise;
 }
 
+/// How long a tab keeps the lock after its last write, so a burst of writes (an `add`
+/// and its `commit`, a loop of them) pays for taking the lock once.
+const LEASE_IDLE_MS: f64 = 8.0;
+
+/// How long a tab keeps the lock at most, however busy, before the tabs waiting for it
+/// (Web Locks grant in the order asked) get their turn.
+const LEASE_MAX_MS: f64 = 100.0;
+
 /// The [`Coordinator`] of `local://NAME`: the Web Lock `plinth/NAME/localStorage` makes
 /// the tabs of an origin take turns, and the IndexedDB database of the same name counts
 /// the turns (IndexedDB is the browser process's, so every tab reads the same count).
 /// See [`tabs`](crate::tabs) for the protocol.
-pub struct CrossTab {
+///
+/// Taking the lock and opening a turn costs an IndexedDB transaction (about 2 ms), and
+/// closing it another, so a tab keeps the lock as a lease: the writes it makes within
+/// [`LEASE_IDLE_MS`] of each other, and within [`LEASE_MAX_MS`] of taking it, are one
+/// turn of the protocol, closed when the lease is let go.
+pub struct CrossTab(Rc<Shared>);
+
+/// What the coordinator and the task that closes its leases share.
+struct Shared {
     locks: LockManager,
     lock_name: String,
     counter: OpenDatabase,
+    storage: GlooKeyValue<LocalStorage>,
+    generation_key: String,
+    lease: Rc<RefCell<Option<Lease>>>,
+}
+
+/// The lock, held across writes: one open turn.
+struct Lease {
+    lock: HeldLock,
+    /// The generation the previous turn closed at, which this tab's copy must hold.
+    wait_for: u64,
+    /// The generation this turn closes at.
+    closes_at: u64,
+    /// When it was taken and last used (`Date.now()`, ms).
+    taken: f64,
+    last_used: Rc<Cell<f64>>,
+    /// How many turns are using it now; it is let go only when none is.
+    users: Rc<Cell<usize>>,
+}
+
+/// One write's use of the lease.
+struct InUse {
+    last_used: Rc<Cell<f64>>,
+    users: Rc<Cell<usize>>,
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        self.users.set(self.users.get().saturating_sub(1));
+        self.last_used.set(js_sys::Date::now());
+    }
 }
 
 impl std::fmt::Debug for CrossTab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CrossTab").field("lock", &self.lock_name).finish_non_exhaustive()
+        f.debug_struct("CrossTab").field("lock", &self.0.lock_name).finish_non_exhaustive()
     }
 }
 
@@ -63,12 +116,32 @@ impl CrossTab {
         }
         let database = format!("plinth/{name}/localStorage");
         let counter = OpenDatabase::open(BACKEND, database.clone(), 1, &[TURNS]).await?;
-        Ok(CrossTab { locks: locks.unchecked_into(), lock_name: database, counter })
+        Ok(CrossTab(Rc::new(Shared {
+            locks: locks.unchecked_into(),
+            lock_name: database,
+            counter,
+            storage: GlooKeyValue::local()?,
+            generation_key: Layout::new(name).generation(),
+            lease: Rc::default(),
+        })))
+    }
+}
+
+impl Shared {
+    /// Opens a turn in IndexedDB, in one readwrite transaction (IndexedDB runs those one
+    /// at a time, whichever tab asks): reads the generation the last turn closed at —
+    /// an even one; an odd one is a turn opened and never closed, whose tab went away —
+    /// and records this turn as open. Returns the generation to wait for and the one
+    /// this turn will close at.
+    async fn open_turn(&self) -> Result<(u64, u64)> {
+        let stored = self.read_write_generation(|stored| if stored % 2 == 0 { stored + 1 } else { stored + 2 }).await?;
+        let (wait_for, open) = if stored % 2 == 0 { (stored, stored + 1) } else { (stored + 1, stored + 2) };
+        Ok((wait_for, open + 1))
     }
 
-    /// Reads the number of turns taken so far and counts this one, in one readwrite
-    /// transaction (IndexedDB runs those one at a time, whichever tab asks).
-    async fn count_turn(&self) -> Result<u64> {
+    /// Reads the stored generation and stores `next(stored)`, in one transaction;
+    /// returns what was stored before.
+    async fn read_write_generation(&self, next: impl FnOnce(u64) -> u64) -> Result<u64> {
         let js = |exception: JsValue| from_js(BACKEND, &exception);
         let (db, _) = self.counter.connection().await?;
         let tx = db.transaction_with_str_and_mode(TURNS, IdbTransactionMode::Readwrite).map_err(js)?;
@@ -77,32 +150,97 @@ impl CrossTab {
         let key = JsValue::from_str(TURNS);
         let stored = Pending::new(store.get(&key).map_err(js)?).result().await.map_err(js)?;
         // A whole number below 2^53; anything else (edited by hand) counts as none.
-        let earlier = stored.as_f64().filter(|n| n.fract() == 0.0 && (0.0..9.0e15).contains(n)).unwrap_or(0.0);
-        store.put_with_key(&JsValue::from_f64(earlier + 1.0), &key).map_err(js)?;
-        done.await.map_err(js)?;
+        let stored = stored.as_f64().filter(|n| n.fract() == 0.0 && (0.0..9.0e15).contains(n)).unwrap_or(0.0);
         // Checked above: a whole number that fits.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Ok(earlier as u64)
+        let stored = stored as u64;
+        // Below 2^53, so exact as a JavaScript number.
+        #[allow(clippy::cast_precision_loss)]
+        store.put_with_key(&JsValue::from_f64(next(stored) as f64), &key).map_err(js)?;
+        done.await.map_err(js)?;
+        Ok(stored)
+    }
+
+    /// A write in the lease this tab holds, if it holds one young enough.
+    fn within_lease(&self) -> Option<Turn> {
+        let lease = self.lease.borrow();
+        let lease = lease.as_ref().filter(|lease| js_sys::Date::now() - lease.taken < LEASE_MAX_MS)?;
+        lease.users.set(lease.users.get() + 1);
+        let in_use = InUse { last_used: Rc::clone(&lease.last_used), users: Rc::clone(&lease.users) };
+        Some(Turn::after(lease.wait_for, in_use))
+    }
+
+    /// Closes the lease's turn and lets the lock go, once no write uses it and it has
+    /// been idle long enough, or is too old.
+    fn close_when_done(self: &Rc<Self>) {
+        let this = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                sleep(LEASE_IDLE_MS).await;
+                let lease = {
+                    let mut held = this.lease.borrow_mut();
+                    let Some(current) = held.as_ref() else { return };
+                    let now = js_sys::Date::now();
+                    let idle = now - current.last_used.get() >= LEASE_IDLE_MS;
+                    if current.users.get() > 0 || !(idle || now - current.taken >= LEASE_MAX_MS) {
+                        continue;
+                    }
+                    held.take()
+                };
+                if let Some(lease) = lease {
+                    this.close(lease).await;
+                }
+                return;
+            }
+        });
+    }
+
+    /// Step 5 of the protocol: the turn's last write, recorded, then the lock released
+    /// (when `lease` drops). If either fails, the next turn waits out `CATCH_UP_LIMIT`.
+    async fn close(&self, lease: Lease) {
+        if close_turn(&self.storage, &self.generation_key, lease.closes_at).is_ok() {
+            let _ = self.read_write_generation(|_| lease.closes_at).await;
+        }
+        drop(lease.lock);
     }
 }
 
 #[async_trait::async_trait(?Send)]
 impl Coordinator for CrossTab {
     async fn enter(&self) -> Result<Turn> {
-        let held = HeldLock::request(&self.locks, &self.lock_name).await?;
-        let earlier = self.count_turn().await?;
-        Ok(Turn::after(earlier, held))
+        let shared = &self.0;
+        if let Some(turn) = shared.within_lease() {
+            return Ok(turn);
+        }
+        let lock = HeldLock::request(&shared.locks, &shared.lock_name).await?;
+        let (wait_for, closes_at) = shared.open_turn().await?;
+        let now = js_sys::Date::now();
+        let users = Rc::new(Cell::new(1));
+        let last_used = Rc::new(Cell::new(now));
+        let in_use = InUse { last_used: Rc::clone(&last_used), users: Rc::clone(&users) };
+        // Holding the lock, this page has no other lease: the last one was let go.
+        *shared.lease.borrow_mut() = Some(Lease { lock, wait_for, closes_at, taken: now, last_used, users });
+        shared.close_when_done();
+        Ok(Turn::after(wait_for, in_use))
     }
 
     async fn pause(&self) {
-        let timer = Promise::new(&mut |resolve, _| {
-            let set = web_sys::window().map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 1));
-            if !matches!(set, Some(Ok(_))) {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
-            }
-        });
-        let _ = JsFuture::from(timer).await;
+        sleep(1.0).await;
     }
+}
+
+/// Resolves after about `ms` milliseconds (a turn of the event loop at least).
+async fn sleep(ms: f64) {
+    let timer = Promise::new(&mut |resolve, _| {
+        // Whole milliseconds; the timer API takes an i32.
+        #[allow(clippy::cast_possible_truncation)]
+        let ms = ms as i32;
+        let set = web_sys::window().map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms));
+        if !matches!(set, Some(Ok(_))) {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    let _ = JsFuture::from(timer).await;
 }
 
 /// A Web Lock, held until this is dropped.
