@@ -4,7 +4,6 @@
 use plinth::{Error, Table};
 
 use sqlx::error::DatabaseError;
-use sqlx::postgres::PgDatabaseError;
 
 use crate::sql::{object_name, Object};
 
@@ -56,9 +55,7 @@ fn violated_column(table: &Table, db: &dyn DatabaseError) -> String {
     if let Some(column) = by_constraint {
         return column.name().to_owned();
     }
-    let by_detail = db
-        .try_downcast_ref::<PgDatabaseError>()
-        .and_then(PgDatabaseError::detail)
+    let by_detail = postgres_detail(db)
         .and_then(|detail| detail.strip_prefix("Key (")?.split_once(")=(").map(|(column, _)| unquote(column)));
     let by_message = || {
         let failed = db.message().split_once("UNIQUE constraint failed: ")?.1;
@@ -69,6 +66,17 @@ fn violated_column(table: &Table, db: &dyn DatabaseError) -> String {
         .or_else(by_message)
         .or_else(|| db.constraint().map(|name| format!("(the columns of constraint `{name}`)")))
         .unwrap_or_else(|| "(a column the database did not name)".to_owned())
+}
+
+/// PostgreSQL's detail of an error, when it is one.
+#[cfg(feature = "postgres")]
+fn postgres_detail(db: &dyn DatabaseError) -> Option<&str> {
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(sqlx::postgres::PgDatabaseError::detail)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_detail(_: &dyn DatabaseError) -> Option<&str> {
+    None
 }
 
 /// An identifier as PostgreSQL prints it: `code`, or `"select"` quoted with `""` inside.

@@ -99,19 +99,40 @@
 //! a lost connection) likewise makes `commit` fail and write nothing: PostgreSQL aborts
 //! the whole transaction, and Plinth never reports such a session committed.
 
+//!
+//! # Features
+//!
+//! `postgres` and `sqlite` (both on by default) each bring one database; an app builds
+//! with one alone through `default-features = false`, and a URL for the other is
+//! [`plinth::Error::InvalidUrl`] saying which feature it needs. `tls` (on by default)
+//! reaches PostgreSQL over TLS through rustls, with no system OpenSSL: the URL's
+//! `sslmode=disable|prefer|require|verify-ca|verify-full` (default `prefer`) and
+//! `sslrootcert=/path/to/ca.pem` work as in libpq; without `sslrootcert`,
+//! `verify-ca` and `verify-full` trust Mozilla's root certificates. A certificate
+//! refused (an unknown issuer, another host name under `verify-full`) is
+//! [`plinth::Error::Connection`] naming the cause. One difference from libpq, on the
+//! safe side: with sqlx 0.8.6 and rustls 0.23.24 or later, `verify-ca` checks the host
+//! name too (sqlx issue #3793), so connect by the name the certificate is for.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
+// With one database left out, parts of the dialect-generic SQL code go unused.
+#![cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code, unused_imports, unused_macros))]
 
 mod connection;
 mod decode;
 mod errors;
 mod options;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sql;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use options::ConnectOptions;
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresBackend;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteBackend;
 
 use plinth::{Database, Result};
@@ -129,11 +150,13 @@ pub async fn connect(url: &str) -> Result<Database> {
 }
 
 /// A database over a PostgreSQL pool the application already has.
+#[cfg(feature = "postgres")]
 pub fn from_pg_pool(pool: sqlx::PgPool) -> Database {
     Database::new(PostgresBackend::new(pool))
 }
 
 /// A database over a SQLite pool the application already has.
+#[cfg(feature = "sqlite")]
 pub fn from_sqlite_pool(pool: sqlx::SqlitePool) -> Database {
     Database::new(SqliteBackend::new(pool))
 }

@@ -4,10 +4,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use plinth::{Database, Error, Result};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-
-use crate::{PostgresBackend, SqliteBackend};
 
 /// How to connect: the URL and the pool's size and timeouts.
 ///
@@ -73,7 +69,7 @@ impl ConnectOptions {
                 if parsed.host_str().is_none_or(str::is_empty) {
                     return Err(invalid("no host; write postgres://user@host:5432/database".into()));
                 }
-                PgConnectOptions::from_str(&driver_url).map_err(|e| invalid(e.to_string()))?;
+                check_postgres(&driver_url).map_err(invalid)?;
                 Target::Postgres(driver_url)
             }
             "sqlite" => {
@@ -81,7 +77,7 @@ impl ConnectOptions {
                 if path.is_empty() {
                     return Err(invalid("no file; write sqlite://path/to/file.db or sqlite::memory:".into()));
                 }
-                SqliteConnectOptions::from_str(&driver_url).map_err(|e| invalid(e.to_string()))?;
+                check_sqlite(&driver_url).map_err(invalid)?;
                 Target::Sqlite { url: driver_url, in_memory: path == ":memory:" }
             }
             other => {
@@ -160,38 +156,8 @@ impl ConnectOptions {
     pub async fn connect(self) -> Result<Database> {
         let connecting = async {
             match &self.target {
-                Target::Postgres(url) => {
-                    let options = PgConnectOptions::from_str(url).map_err(|e| self.connection_error(e))?;
-                    let pool = PgPoolOptions::new()
-                        .max_connections(self.max_connections)
-                        .min_connections(self.min_connections)
-                        .acquire_timeout(self.acquire_timeout)
-                        .idle_timeout(self.idle_timeout)
-                        .connect_with(options)
-                        .await
-                        .map_err(|e| self.connection_error(e))?;
-                    Ok(Database::new(PostgresBackend::new(pool)))
-                }
-                Target::Sqlite { url, in_memory } => {
-                    let mut options = SqliteConnectOptions::from_str(url)
-                        .map_err(|e| self.connection_error(e))?
-                        .create_if_missing(true)
-                        .busy_timeout(Duration::from_secs(5))
-                        .foreign_keys(true);
-                    if !in_memory {
-                        options = options.journal_mode(SqliteJournalMode::Wal);
-                    }
-                    let pool = SqlitePoolOptions::new()
-                        .max_connections(self.pool_size())
-                        .min_connections(if *in_memory { 1 } else { self.min_connections })
-                        .acquire_timeout(self.acquire_timeout)
-                        .idle_timeout(if *in_memory { None } else { self.idle_timeout })
-                        .max_lifetime(if *in_memory { None } else { Some(Duration::from_secs(1800)) })
-                        .connect_with(options)
-                        .await
-                        .map_err(|e| self.connection_error(e))?;
-                    Ok(Database::new(SqliteBackend::new(pool)))
-                }
+                Target::Postgres(url) => self.connect_postgres(url).await,
+                Target::Sqlite { url, in_memory } => self.connect_sqlite(url, *in_memory).await,
             }
         };
         match tokio::time::timeout(self.connect_timeout, connecting).await {
@@ -201,6 +167,54 @@ impl ConnectOptions {
                 source: format!("{}: no answer within {:?}", self.display_url, self.connect_timeout).into(),
             }),
         }
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn connect_postgres(&self, url: &str) -> Result<Database> {
+        use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+        let options = PgConnectOptions::from_str(url).map_err(|e| self.connection_error(e))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .min_connections(self.min_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(self.idle_timeout)
+            .connect_with(options)
+            .await
+            .map_err(|e| self.connection_error(e))?;
+        Ok(crate::from_pg_pool(pool))
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    async fn connect_postgres(&self, _: &str) -> Result<Database> {
+        Err(Error::InvalidUrl { url: self.display_url.clone(), reason: without_feature("postgres") })
+    }
+
+    #[cfg(feature = "sqlite")]
+    async fn connect_sqlite(&self, url: &str, in_memory: bool) -> Result<Database> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+        let mut options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| self.connection_error(e))?
+            .create_if_missing(true)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        if !in_memory {
+            options = options.journal_mode(SqliteJournalMode::Wal);
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(self.pool_size())
+            .min_connections(if in_memory { 1 } else { self.min_connections })
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(if in_memory { None } else { self.idle_timeout })
+            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
+            .connect_with(options)
+            .await
+            .map_err(|e| self.connection_error(e))?;
+        Ok(crate::from_sqlite_pool(pool))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn connect_sqlite(&self, _: &str, _: bool) -> Result<Database> {
+        Err(Error::InvalidUrl { url: self.display_url.clone(), reason: without_feature("sqlite") })
     }
 
     /// The URL as messages show it: every password replaced by `***`.
@@ -218,6 +232,38 @@ impl ConnectOptions {
     fn connection_error(&self, err: sqlx::Error) -> Error {
         Error::Connection { backend: self.backend_name(), source: format!("{}: {err}", self.display_url).into() }
     }
+}
+
+fn without_feature(feature: &str) -> String {
+    format!("plinth-sqlx was built without its `{feature}` feature; enable it in Cargo.toml (it is on by default)")
+}
+
+/// Checks a PostgreSQL URL as the driver reads it, and that the TLS it asks for is built in.
+#[cfg(feature = "postgres")]
+fn check_postgres(url: &str) -> Result<(), String> {
+    sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| e.to_string())?;
+    let needs_tls = url::Url::parse(url).ok().is_some_and(|parsed| {
+        parsed.query_pairs().any(|(k, v)| k == "sslmode" && ["require", "verify-ca", "verify-full"].contains(&&*v))
+    });
+    match needs_tls && !cfg!(feature = "tls") {
+        true => Err(without_feature("tls")),
+        false => Ok(()),
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn check_postgres(_: &str) -> Result<(), String> {
+    Err(without_feature("postgres"))
+}
+
+#[cfg(feature = "sqlite")]
+fn check_sqlite(url: &str) -> Result<(), String> {
+    sqlx::sqlite::SqliteConnectOptions::from_str(url).map(drop).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn check_sqlite(_: &str) -> Result<(), String> {
+    Err(without_feature("sqlite"))
 }
 
 /// The URL with any password replaced by `***`, for messages: the one in the user

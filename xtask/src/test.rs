@@ -23,6 +23,16 @@ pub(crate) fn run(flags: &Test) -> Result {
             Ok(cmd!(sh, "cargo clippy --target {wasm} --all-targets --locked -p plinth-browser -- -D warnings")
                 .run()?)
         })?;
+        step("plinth-sqlx, each feature alone (clippy)", || {
+            for features in ["postgres", "sqlite", "tls", "postgres,tls"] {
+                cmd!(
+                    sh,
+                    "cargo clippy --locked -p plinth-sqlx --no-default-features --features {features} -- -D warnings"
+                )
+                .run()?;
+            }
+            Ok(())
+        })?;
     }
     let database_url = postgres::ensure_server(&sh)?;
     let _env = sh.push_env("DATABASE_URL", &database_url);
