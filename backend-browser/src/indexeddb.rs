@@ -10,7 +10,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use js_sys::Array;
-use plinth::engine::{check_unique, Change, RecordStore};
+use plinth::engine::{check_unique, next_ids, Change, RecordStore};
 use plinth::{Error, Result, StoredRow, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
@@ -142,10 +142,10 @@ impl IndexedDbStore {
         let mut slots: HashMap<UniqueSlot, (&'static Table, Pending)> = HashMap::new();
         for change in changes {
             for row in change.before.iter().chain(&change.after) {
-                for (column, value) in unique_values(change, row) {
-                    let slot = (change.table.name(), column, index_text(&value));
+                for (column, value) in change.table.unique_values(&row.row) {
+                    let slot = (change.table.name(), column, index_text(value));
                     if let Entry::Vacant(entry) = slots.entry(slot) {
-                        let key = unique_key(change.table, column, &value);
+                        let key = unique_key(change.table, column, value);
                         entry.insert((change.table, Pending::new(unique.get(&key).map_err(js)?)));
                     }
                 }
@@ -184,9 +184,9 @@ impl IndexedDbStore {
         for change in changes {
             let Some(before) = &change.before else { continue };
             records.delete(&record_key(change.table, change.id)).map_err(js)?;
-            for (column, value) in unique_values(change, before) {
-                if owners.get(&(change.table.name(), column, index_text(&value))) == Some(&Some(change.id)) {
-                    unique.delete(&unique_key(change.table, column, &value)).map_err(js)?;
+            for (column, value) in change.table.unique_values(&before.row) {
+                if owners.get(&(change.table.name(), column, index_text(value))) == Some(&Some(change.id)) {
+                    unique.delete(&unique_key(change.table, column, value)).map_err(js)?;
                 }
             }
         }
@@ -200,8 +200,8 @@ impl IndexedDbStore {
             } else {
                 added.push((change, records.add_with_key(&text, &key).map_err(js)?));
             }
-            for (column, value) in unique_values(change, after) {
-                unique.put_with_key(&id_value(change.id), &unique_key(change.table, column, &value)).map_err(js)?;
+            for (column, value) in change.table.unique_values(&after.row) {
+                unique.put_with_key(&id_value(change.id), &unique_key(change.table, column, value)).map_err(js)?;
             }
         }
         Ok(added)
@@ -276,11 +276,6 @@ fn decode_error(table: &Table, record: &str, value: &JsValue) -> Error {
 
 /// Which unique values a commit touches, as (table, column, index text).
 type UniqueSlot = (&'static str, usize, String);
-
-fn unique_values(change: &Change, row: &StoredRow) -> Vec<(usize, Value)> {
-    let columns = change.table.columns().iter().enumerate().filter(|(_, c)| c.is_unique());
-    columns.map(|(i, _)| (i, row.row.values()[i].clone())).filter(|(_, v)| !v.is_null()).collect()
-}
 
 #[async_trait(?Send)]
 impl RecordStore for IndexedDbStore {
@@ -369,14 +364,16 @@ impl RecordStore for IndexedDbStore {
         let key = meta_key("seq", table);
         let stored = Pending::new(meta.get(&key).map_err(js)?).result().await.map_err(js)?;
         let last = if stored.is_undefined() { 0 } else { self.decode_id(table, META, "[\"seq\", …]", &stored)? };
-        let next = i64::try_from(count).ok().and_then(|count| last.checked_add(count)).filter(|n| *n <= MAX_ID);
-        let Some(next) = next else {
-            let _ = tx.abort();
-            return Err(Error::backend(BACKEND, format!("table `{}`: the id sequence is exhausted", table.name())));
+        let (first, next) = match next_ids(BACKEND, table, last, count, MAX_ID) {
+            Ok(ids) => ids,
+            Err(err) => {
+                let _ = tx.abort();
+                return Err(err);
+            }
         };
         meta.put_with_key(&id_value(next), &key).map_err(js)?;
         done.await.map_err(js)?;
-        Ok(last + 1)
+        Ok(first)
     }
 
     async fn apply(&self, changes: Vec<Change>) -> Result<()> {

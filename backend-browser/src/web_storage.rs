@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
-use plinth::engine::{check_unique, Change, RecordStore};
+use plinth::engine::{check_unique, next_ids, Change, RecordStore};
 use plinth::{Error, Result, StoredRow, Table, Value};
 
 use crate::codec::{check_schema, decode_id, decode_row, encode_row, encode_schema, index_text, MAX_ID};
@@ -187,12 +187,9 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             Some(text) => decode_id(table, &self.record_name(&key), &text)?,
             None => 0,
         };
-        let exhausted =
-            || Error::backend(self.kv.name(), format!("table `{}`: the id sequence is exhausted", table.name()));
-        let next = i64::try_from(count).ok().and_then(|count| last.checked_add(count)).filter(|n| *n <= MAX_ID);
-        let next = next.ok_or_else(exhausted)?;
+        let (first, next) = next_ids(self.kv.name(), table, last, count, MAX_ID)?;
         self.kv.set(&key, &next.to_string())?;
-        Ok(last + 1)
+        Ok(first)
     }
 
     /// Checks and applies `changes` all at once, through the journal; see
@@ -238,26 +235,20 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     /// The keys `changes` write, with their new values; `None` removes a key.
     fn plan(&self, changes: &[Change]) -> Result<BTreeMap<String, Option<String>>> {
         let mut writes = BTreeMap::new();
-        let unique_values = |change: &Change, row: &StoredRow| {
-            let columns = change.table.columns().iter().enumerate().filter(|(_, c)| c.is_unique());
-            let values: Vec<(usize, Value)> =
-                columns.map(|(i, _)| (i, row.row.values()[i].clone())).filter(|(_, v)| !v.is_null()).collect();
-            values
-        };
         for change in changes {
             let Some(before) = &change.before else { continue };
             writes.insert(self.layout.row(change.table, change.id), None);
-            for (column, value) in unique_values(change, before) {
-                if self.read_unique(change.table, column, &value)? == Some(change.id) {
-                    writes.insert(self.unique_key(change.table, column, &value), None);
+            for (column, value) in change.table.unique_values(&before.row) {
+                if self.read_unique(change.table, column, value)? == Some(change.id) {
+                    writes.insert(self.unique_key(change.table, column, value), None);
                 }
             }
         }
         for change in changes {
             let Some(after) = &change.after else { continue };
             writes.insert(self.layout.row(change.table, change.id), Some(encode_row(change.table, after)));
-            for (column, value) in unique_values(change, after) {
-                writes.insert(self.unique_key(change.table, column, &value), Some(change.id.to_string()));
+            for (column, value) in change.table.unique_values(&after.row) {
+                writes.insert(self.unique_key(change.table, column, value), Some(change.id.to_string()));
             }
         }
         Ok(writes)

@@ -16,5 +16,5 @@ mod transaction;
 pub use backend::EngineBackend;
 pub use eval::{column_value, matches, run_select};
 pub use memory::MemoryStore;
-pub use store::{check_unique, Change, RecordStore};
+pub use store::{check_unique, next_ids, Change, RecordStore};
 pub use transaction::EngineTransaction;

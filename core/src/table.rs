@@ -148,6 +148,16 @@ impl Table {
         Ok(())
     }
 
+    /// The non-null values of `row` in unique columns, with their column positions:
+    /// what a unique index holds for the row.
+    pub fn unique_values<'r>(&self, row: &'r Row) -> impl Iterator<Item = (usize, &'r Value)> + 'r {
+        let columns = self.columns;
+        row.values()
+            .iter()
+            .enumerate()
+            .filter(move |(i, v)| columns.get(*i).is_some_and(ColumnDef::is_unique) && !v.is_null())
+    }
+
     /// Finds a column by name, system columns included.
     pub fn resolve(&self, column: &str) -> Result<(ColumnRef, ColumnType)> {
         match column {

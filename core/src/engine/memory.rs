@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use crate::backend::{check_engine_schema, engine_columns};
-use crate::engine::{check_unique, Change, RecordStore};
+use crate::engine::{check_unique, next_ids, Change, RecordStore};
 use crate::error::{Error, Result};
 use crate::row::StoredRow;
 use crate::table::Table;
@@ -37,11 +37,8 @@ impl MemoryTable {
     }
 
     fn index(&mut self, row: &StoredRow, insert: bool) {
-        for (column, index) in self.unique.iter_mut().enumerate() {
-            let (Some(index), Some(value)) = (index, row.row.values().get(column)) else { continue };
-            if value.is_null() {
-                continue;
-            }
+        for (column, value) in self.table.unique_values(&row.row) {
+            let Some(Some(index)) = self.unique.get_mut(column) else { continue };
             let key = IndexKey(value.clone());
             if insert {
                 index.insert(key, row.meta.id);
@@ -111,11 +108,8 @@ impl RecordStore for MemoryStore {
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
         let mut state = self.lock();
         let data = table_of(&mut state, table)?;
-        let count = i64::try_from(count).map_err(|e| Error::backend("memory", e))?;
-        let first = data.last_id + 1;
-        data.last_id = data.last_id.checked_add(count).ok_or_else(|| {
-            Error::backend("memory", format!("table `{}`: the id sequence is exhausted", table.name()))
-        })?;
+        let (first, last) = next_ids("memory", table, data.last_id, count, i64::MAX)?;
+        data.last_id = last;
         Ok(first)
     }
 

@@ -55,6 +55,23 @@ pub trait RecordStore: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static 
     async fn apply(&self, changes: Vec<Change>) -> Result<()>;
 }
 
+/// The ids `count` new rows of `table` get after the last one handed out, `last`, on a
+/// store that holds ids up to `max`: the first of them and the new last one, or the
+/// error every store gives when the sequence is exhausted.
+pub fn next_ids(store: &'static str, table: &Table, last: i64, count: u64, max: i64) -> Result<(i64, i64)> {
+    let next = i64::try_from(count).ok().and_then(|count| last.checked_add(count)).filter(|next| *next <= max);
+    match next {
+        Some(next) => Ok((last + 1, next)),
+        None => Err(Error::backend(
+            store,
+            format!(
+                "table `{}`: the id sequence is exhausted ({count} more ids after {last}, at most {max})",
+                table.name()
+            ),
+        )),
+    }
+}
+
 /// Checks that applying `changes` leaves every unique column unique. `owner` finds the
 /// committed row holding a value; rows the change set itself rewrites do not count.
 pub fn check_unique(
@@ -65,13 +82,11 @@ pub fn check_unique(
     let mut claimed: HashSet<(&str, usize, IndexKey)> = HashSet::new();
     for change in changes {
         let Some(after) = &change.after else { continue };
-        for (column, def) in change.table.columns().iter().enumerate().filter(|(_, d)| d.is_unique()) {
-            let value = &after.row.values()[column];
-            if value.is_null() {
-                continue;
-            }
-            let violation =
-                || Error::UniqueViolation { table: change.table.name().to_owned(), column: def.name().to_owned() };
+        for (column, value) in change.table.unique_values(&after.row) {
+            let violation = || Error::UniqueViolation {
+                table: change.table.name().to_owned(),
+                column: change.table.columns()[column].name().to_owned(),
+            };
             if !claimed.insert((change.table.name(), column, IndexKey(value.clone()))) {
                 return Err(violation());
             }

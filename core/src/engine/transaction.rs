@@ -55,20 +55,10 @@ impl<S: RecordStore> EngineTransaction<S> {
         }
     }
 
-    fn unique_values<'r>(table: &'static Table, row: &'r Row) -> impl Iterator<Item = (usize, &'r Value)> + 'r {
-        table
-            .columns()
-            .iter()
-            .enumerate()
-            .filter(|(_, def)| def.is_unique())
-            .map(move |(i, _)| (i, &row.values()[i]))
-            .filter(|(_, v)| !v.is_null())
-    }
-
     /// Refuses `row` (to be stored as row `id`, `None` if new) if another row, staged or
     /// committed, holds one of its unique values.
     async fn check_unique(&self, table: &'static Table, id: Option<i64>, row: &Row) -> Result<()> {
-        for (column, value) in Self::unique_values(table, row) {
+        for (column, value) in table.unique_values(row) {
             let violation = || Error::UniqueViolation {
                 table: table.name().to_owned(),
                 column: table.columns()[column].name().to_owned(),
@@ -90,7 +80,7 @@ impl<S: RecordStore> EngineTransaction<S> {
     }
 
     fn release_claims(&mut self, table: &'static Table, id: i64, row: &Row) {
-        for (column, value) in Self::unique_values(table, row) {
+        for (column, value) in table.unique_values(row) {
             let key = (table.name(), column, IndexKey(value.clone()));
             if self.claims.get(&key) == Some(&id) {
                 self.claims.remove(&key);
@@ -100,7 +90,7 @@ impl<S: RecordStore> EngineTransaction<S> {
 
     fn stage(&mut self, table: &'static Table, id: i64, committed: Option<StoredRow>, after: Option<StoredRow>) {
         if let Some(row) = &after {
-            for (column, value) in Self::unique_values(table, &row.row) {
+            for (column, value) in table.unique_values(&row.row) {
                 self.claims.insert((table.name(), column, IndexKey(value.clone())), id);
             }
         }
@@ -156,7 +146,7 @@ impl<S: RecordStore> Transaction for EngineTransaction<S> {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
         let mut in_batch: HashSet<(usize, IndexKey)> = HashSet::new();
         for row in rows {
-            for (column, value) in Self::unique_values(table, row) {
+            for (column, value) in table.unique_values(row) {
                 if !in_batch.insert((column, IndexKey(value.clone()))) {
                     return Err(Error::UniqueViolation {
                         table: table.name().to_owned(),
