@@ -19,21 +19,27 @@
 //! writer's last write, and makes that last write one it can recognise:
 //!
 //! 1. Take the origin-wide lock of this database (a Web Lock).
-//! 2. Holding it, read the generation `g` the last turn closed at, from where every tab
-//!    reads the same value (IndexedDB, whose transactions are the browser process's),
-//!    and record there that a turn is open (`g + 1`).
-//! 3. Wait until this tab's copy holds `generation` ≥ `g`: the key every turn writes
-//!    last. Then every write of every earlier turn is in this copy.
+//! 2. Holding it, read which turn was opened last, `o` (an odd number), from where every
+//!    tab reads the same value (IndexedDB, whose transactions are the browser
+//!    process's), and record this turn as opened, `o + 2`.
+//! 3. Wait until this tab's copy holds `generation` ≥ `o + 1`: the key every turn
+//!    writes last, `o + 1` being the close of turn `o`. Then every write of every
+//!    earlier turn is in this copy.
 //! 4. Make the turn's writes: finish a commit journal an earlier turn left (its tab
 //!    closed half-way), then commit, hand out ids, create tables — one write or, in a
 //!    burst, many ([`CrossTab`] keeps the lock as a short lease).
-//! 5. Close the turn: write `generation` = `g + 2` to this tab's storage, record
-//!    `g + 2` in IndexedDB, and release the lock.
+//! 5. Close the turn: write `generation` = `o + 3` to this tab's storage, then release
+//!    the lock. (Nothing more is recorded: the next turn knows the close to wait for from
+//!    the opening, so closing is synchronous, and a page being hidden or closed between
+//!    writes closes its turn at once.)
 //!
-//! A turn whose tab closed before step 5 leaves an open turn (an odd generation) in
-//! IndexedDB: the next turn waits [`CATCH_UP_LIMIT`] for a close that never comes, and
-//! goes on with what has arrived by then (a commit cut off half-way is finished from
-//! its journal, which it wrote first).
+//! A turn whose tab closed before step 5 never writes its close: the next turn waits
+//! [`CATCH_UP_LIMIT`] for it, and goes on with what has arrived by then (a commit cut off
+//! half-way is finished from its journal, which it wrote first). So does a turn that
+//! finds the counter gone or behind what its storage has seen (IndexedDB cleared while
+//! localStorage was kept), and numbering then goes on above what was seen. In those two
+//! cases a write still on its way after the wait is the one thing the protocol cannot
+//! order; `RELIABILITY.md` lists it.
 //!
 //! Reads take no turn: a session may read a copy that lags by the time a relay takes,
 //! as a session on a server reads what was committed when its statement began. Every
@@ -53,9 +59,9 @@ use plinth::Result;
 #[cfg(target_arch = "wasm32")]
 pub use cross_tab::CrossTab;
 
-/// How long a turn waits for the previous turn's last write to reach this tab before
-/// it goes on without it (the previous turn's tab closed in the middle).
-pub const CATCH_UP_LIMIT: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
+/// How long, in milliseconds, a turn waits for the previous turn's last write to reach
+/// this tab before it goes on without it (the previous turn's tab closed in the middle).
+pub const CATCH_UP_LIMIT: f64 = 3_000.0;
 
 /// Decides which handle may write a web storage database now; see the module docs for
 /// the protocol and why it is correct. An implementation closes every turn itself —
@@ -70,6 +76,10 @@ pub trait Coordinator: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static 
     /// Lets other tabs' writes arrive for about a millisecond (a turn of the event loop
     /// in a browser).
     async fn pause(&self);
+
+    /// A monotonic clock, in milliseconds, for [`CATCH_UP_LIMIT`]: it must not jump
+    /// with the wall clock.
+    fn clock_ms(&self) -> f64;
 }
 
 /// One writer's turn: while it lives, no other handle of any tab writes the database.
@@ -130,4 +140,8 @@ impl Coordinator for OneTab {
     }
 
     async fn pause(&self) {}
+
+    fn clock_ms(&self) -> f64 {
+        0.0
+    }
 }

@@ -154,8 +154,9 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     /// Waits until this copy holds `generation` ≥ `closed`, the previous turn's last
     /// write (or [`CATCH_UP_LIMIT`] has passed: that turn's tab closed before it).
     async fn catch_up(&self, closed: u64) -> Result<()> {
-        let deadline = plinth::clock::now() + CATCH_UP_LIMIT;
-        while generation_seen(&self.kv, &self.layout.generation())? < closed && plinth::clock::now() <= deadline {
+        let deadline = self.coordinator.clock_ms() + CATCH_UP_LIMIT;
+        while generation_seen(&self.kv, &self.layout.generation())? < closed && self.coordinator.clock_ms() <= deadline
+        {
             self.coordinator.pause().await;
         }
         Ok(())

@@ -139,10 +139,18 @@ impl KeyValue for Tab {
 
 /// The model's Web Lock and IndexedDB: one lock, and the generation the last turn
 /// closed at, which every tab reads alike.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct ModelLock {
     lock: Arc<tokio::sync::Mutex<()>>,
     closed: Arc<AtomicU64>,
+    /// The model's clock (paused in these tests, so it moves only as the tasks sleep).
+    started: tokio::time::Instant,
+}
+
+impl Default for ModelLock {
+    fn default() -> Self {
+        ModelLock { lock: Arc::default(), closed: Arc::default(), started: tokio::time::Instant::now() }
+    }
 }
 
 /// One tab's coordinator on the shared [`ModelLock`].
@@ -184,6 +192,10 @@ impl Coordinator for ModelCoordinator {
 
     async fn pause(&self) {
         tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    fn clock_ms(&self) -> f64 {
+        self.shared.started.elapsed().as_secs_f64() * 1_000.0
     }
 }
 

@@ -13,7 +13,7 @@ use web_sys::IdbTransactionMode;
 
 use gloo_storage::LocalStorage;
 
-use super::{close_turn, Coordinator, Turn};
+use super::{close_turn, generation_seen, Coordinator, Turn};
 use crate::indexeddb::{completion, OpenDatabase, Pending};
 use crate::js_error::from_js;
 use crate::layout::Layout;
@@ -69,7 +69,7 @@ struct Lease {
     wait_for: u64,
     /// The generation this turn closes at.
     closes_at: u64,
-    /// When it was taken and last used (`Date.now()`, ms).
+    /// When it was taken and last used ([`monotonic_ms`]).
     taken: f64,
     last_used: Rc<Cell<f64>>,
     /// How many turns are using it now; it is let go only when none is.
@@ -85,7 +85,7 @@ struct InUse {
 impl Drop for InUse {
     fn drop(&mut self) {
         self.users.set(self.users.get().saturating_sub(1));
-        self.last_used.set(js_sys::Date::now());
+        self.last_used.set(monotonic_ms());
     }
 }
 
@@ -116,32 +116,67 @@ impl CrossTab {
         }
         let database = format!("plinth/{name}/localStorage");
         let counter = OpenDatabase::open(BACKEND, database.clone(), 1, &[TURNS]).await?;
-        Ok(CrossTab(Rc::new(Shared {
+        let shared = Rc::new(Shared {
             locks: locks.unchecked_into(),
             lock_name: database,
             counter,
             storage: GlooKeyValue::local()?,
             generation_key: Layout::new(name).generation(),
             lease: Rc::default(),
-        })))
+        });
+        // A page hidden or closed between writes closes its turn at once, instead of
+        // leaving the next tab to wait for a close its (throttled or stopped) timer
+        // would have made. The handlers hold the state weakly: a dropped handle is gone.
+        let weak = Rc::downgrade(&shared);
+        let on_hide = Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.close_if_done(true);
+            }
+        });
+        for event in ["pagehide", "visibilitychange"] {
+            let _ = window.add_event_listener_with_callback(event, on_hide.as_ref().unchecked_ref());
+        }
+        // Lives as long as the page: one small closure per opened database.
+        on_hide.forget();
+        Ok(CrossTab(shared))
     }
 }
 
 impl Shared {
     /// Opens a turn in IndexedDB, in one readwrite transaction (IndexedDB runs those one
-    /// at a time, whichever tab asks): reads the generation the last turn closed at —
-    /// an even one; an odd one is a turn opened and never closed, whose tab went away —
-    /// and records this turn as open. Returns the generation to wait for and the one
-    /// this turn will close at.
+    /// at a time, whichever tab asks): reads the turn opened last, `o` (odd), whose
+    /// close is `generation` = `o + 1`, and records this turn as `o + 2`. Returns the
+    /// generation to wait for and the one this turn closes at.
+    ///
+    /// A counter that is gone, or behind what this tab's storage has seen, was reset
+    /// (IndexedDB cleared, localStorage kept): then nothing says which writes are still
+    /// on their way, so the turn waits the whole `CATCH_UP_LIMIT`, and numbering goes on
+    /// above what was seen.
     async fn open_turn(&self) -> Result<(u64, u64)> {
-        let stored = self.read_write_generation(|stored| if stored % 2 == 0 { stored + 1 } else { stored + 2 }).await?;
-        let (wait_for, open) = if stored % 2 == 0 { (stored, stored + 1) } else { (stored + 1, stored + 2) };
-        Ok((wait_for, open + 1))
+        let seen = generation_seen(&self.storage, &self.generation_key)?;
+        // The turn opened last, when the counter can be trusted.
+        let trusted = |last: Option<u64>| match last {
+            None if seen == 0 => Some(None),
+            Some(last) if seen <= last + 1 => Some(Some(last)),
+            _ => None,
+        };
+        let opening = |last: Option<u64>| match trusted(last) {
+            Some(None) => 1,
+            Some(Some(last)) => last + 2,
+            None => (seen | 1) + 2,
+        };
+        let last = self.read_write_counter(opening).await?;
+        let wait_for = match trusted(last) {
+            Some(None) => 0,
+            Some(Some(last)) => last + 1,
+            None => u64::MAX,
+        };
+        Ok((wait_for, opening(last) + 1))
     }
 
-    /// Reads the stored generation and stores `next(stored)`, in one transaction;
-    /// returns what was stored before.
-    async fn read_write_generation(&self, next: impl FnOnce(u64) -> u64) -> Result<u64> {
+    /// Reads the counter — the turn opened last, an odd number, if any — and stores
+    /// `next(counter)`, in one transaction; returns what was stored before.
+    async fn read_write_counter(&self, next: impl FnOnce(Option<u64>) -> u64) -> Result<Option<u64>> {
         let js = |exception: JsValue| from_js(BACKEND, &exception);
         let (db, _) = self.counter.connection().await?;
         let tx = db.transaction_with_str_and_mode(TURNS, IdbTransactionMode::Readwrite).map_err(js)?;
@@ -149,11 +184,11 @@ impl Shared {
         let store = tx.object_store(TURNS).map_err(js)?;
         let key = JsValue::from_str(TURNS);
         let stored = Pending::new(store.get(&key).map_err(js)?).result().await.map_err(js)?;
-        // A whole number below 2^53; anything else (edited by hand) counts as none.
-        let stored = stored.as_f64().filter(|n| n.fract() == 0.0 && (0.0..9.0e15).contains(n)).unwrap_or(0.0);
+        // An odd whole number below 2^53; anything else (edited by hand) counts as none.
+        let stored = stored.as_f64().filter(|n| n.fract() == 0.0 && (1.0..9.0e15).contains(n) && n % 2.0 == 1.0);
         // Checked above: a whole number that fits.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let stored = stored as u64;
+        let stored = stored.map(|n| n as u64);
         // Below 2^53, so exact as a JavaScript number.
         #[allow(clippy::cast_precision_loss)]
         store.put_with_key(&JsValue::from_f64(next(stored) as f64), &key).map_err(js)?;
@@ -161,48 +196,57 @@ impl Shared {
         Ok(stored)
     }
 
-    /// A write in the lease this tab holds, if it holds one young enough.
+    /// A write in the lease this tab holds, if it holds one young enough and the page
+    /// is shown (a hidden page's timers are throttled, so its lease could linger).
     fn within_lease(&self) -> Option<Turn> {
         let lease = self.lease.borrow();
-        let lease = lease.as_ref().filter(|lease| js_sys::Date::now() - lease.taken < LEASE_MAX_MS)?;
+        let lease = lease.as_ref().filter(|lease| monotonic_ms() - lease.taken < LEASE_MAX_MS && !page_hidden())?;
         lease.users.set(lease.users.get() + 1);
         let in_use = InUse { last_used: Rc::clone(&lease.last_used), users: Rc::clone(&lease.users) };
         Some(Turn::after(lease.wait_for, in_use))
     }
 
-    /// Closes the lease's turn and lets the lock go, once no write uses it and it has
-    /// been idle long enough, or is too old.
+    /// Closes the lease's turn once no write uses it and it has been idle long enough,
+    /// or is too old, or the page is hidden.
     fn close_when_done(self: &Rc<Self>) {
         let this = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
-            loop {
+            while this.lease.borrow().is_some() {
                 sleep(LEASE_IDLE_MS).await;
-                let lease = {
-                    let mut held = this.lease.borrow_mut();
-                    let Some(current) = held.as_ref() else { return };
-                    let now = js_sys::Date::now();
-                    let idle = now - current.last_used.get() >= LEASE_IDLE_MS;
-                    if current.users.get() > 0 || !(idle || now - current.taken >= LEASE_MAX_MS) {
-                        continue;
-                    }
-                    held.take()
-                };
-                if let Some(lease) = lease {
-                    this.close(lease).await;
-                }
-                return;
+                this.close_if_done(false);
             }
         });
     }
 
-    /// Step 5 of the protocol: the turn's last write, recorded, then the lock released
-    /// (when `lease` drops). If either fails, the next turn waits out `CATCH_UP_LIMIT`.
-    async fn close(&self, lease: Lease) {
-        if close_turn(&self.storage, &self.generation_key, lease.closes_at).is_ok() {
-            let _ = self.read_write_generation(|_| lease.closes_at).await;
+    /// Step 5 of the protocol, if the lease is not in use and (unless `now`) is idle,
+    /// old, or the page hidden: the turn's last write, then the lock released. It is
+    /// synchronous, so a page being hidden or closed (`pagehide`) closes its turn.
+    fn close_if_done(&self, now: bool) {
+        let mut held = self.lease.borrow_mut();
+        let Some(lease) = held.as_ref() else { return };
+        let time = monotonic_ms();
+        let due =
+            now || page_hidden() || time - lease.last_used.get() >= LEASE_IDLE_MS || time - lease.taken >= LEASE_MAX_MS;
+        if lease.users.get() > 0 || !due {
+            return;
         }
-        drop(lease.lock);
+        if let Some(lease) = held.take() {
+            // If this write fails (a storage so full that even an equal-length value is
+            // refused), the next turn waits out `CATCH_UP_LIMIT`.
+            let _ = close_turn(&self.storage, &self.generation_key, lease.closes_at);
+            drop(lease.lock);
+        }
     }
+}
+
+/// Milliseconds on the page's monotonic clock (`performance.now()`): lease and
+/// catch-up times must not jump with the wall clock.
+pub(crate) fn monotonic_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+fn page_hidden() -> bool {
+    web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden())
 }
 
 #[async_trait::async_trait(?Send)]
@@ -214,7 +258,7 @@ impl Coordinator for CrossTab {
         }
         let lock = HeldLock::request(&shared.locks, &shared.lock_name).await?;
         let (wait_for, closes_at) = shared.open_turn().await?;
-        let now = js_sys::Date::now();
+        let now = monotonic_ms();
         let users = Rc::new(Cell::new(1));
         let last_used = Rc::new(Cell::new(now));
         let in_use = InUse { last_used: Rc::clone(&last_used), users: Rc::clone(&users) };
@@ -226,6 +270,10 @@ impl Coordinator for CrossTab {
 
     async fn pause(&self) {
         sleep(1.0).await;
+    }
+
+    fn clock_ms(&self) -> f64 {
+        monotonic_ms()
     }
 }
 
