@@ -289,12 +289,15 @@ fn redact_query(url: &str) -> String {
         Some((query, fragment)) => (query, Some(fragment)),
         None => (rest, None),
     };
+    // Keys as the driver reads them: percent-decoded (`pass%77ord` is `password`).
+    let is_password = |key: &str| {
+        let decoded: String = url::form_urlencoded::parse(key.as_bytes()).map(|(k, _)| k.into_owned()).collect();
+        ["password", "sslpassword"].contains(&decoded.to_ascii_lowercase().as_str())
+    };
     let pairs: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if ["password", "sslpassword"].contains(&key.to_ascii_lowercase().as_str()) => {
-                format!("{key}=***")
-            }
+            Some((key, _)) if is_password(key) => format!("{key}=***"),
             _ => pair.to_owned(),
         })
         .collect();
@@ -361,6 +364,7 @@ mod tests {
             "postgres://u@h/db?password=secret&max_connections=x",
             "postgres://u@h:notaport/db?sslmode=require&PASSWORD=secret",
             "postgres://u@h/db?sslpassword=secret&connect_timeout=soon",
+            "postgres://u@h/db?pass%77ord=secret&max_connections=x",
         ] {
             let message = ConnectOptions::new(url).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(!message.contains("secret") && message.contains("=***"), "{message}");

@@ -17,8 +17,8 @@ use crate::connection::LazyTransaction;
 use crate::errors::map_err;
 use crate::sql::Dialect::Postgres;
 use crate::sql::{
-    compile_count, compile_select, create_table, quote, touch_trigger, Bind, Statement, StatementCache, Stored,
-    TableSql, TOUCH_UPDATED_AT,
+    compile_count, compile_select, create_index, create_table, quote, touch_trigger, Bind, Statement, StatementCache,
+    Stored, TableSql, TOUCH_UPDATED_AT,
 };
 use codec::PgQuery;
 
@@ -83,7 +83,9 @@ async fn create_tables(pool: PgPool, statements: Arc<StatementCache>, tables: Ve
     for table in &tables {
         let creating = match stored_schema(&mut tx, Postgres, table).await? {
             Stored::Missing => create_table(Postgres, table),
-            Stored::Matching => vec![touch_trigger(table)],
+            Stored::Matching { unindexed } => {
+                unindexed.into_iter().map(|i| create_index(table, i)).chain([touch_trigger(table)]).collect()
+            }
         };
         for statement in creating {
             execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
@@ -161,7 +163,8 @@ impl Aborted {
 fn watch<T>(aborted: &mut Option<Aborted>, in_transaction: bool, result: Result<T>) -> Result<T> {
     if let (true, None, Err(err)) = (in_transaction, &aborted, &result) {
         *aborted = match err {
-            Error::Decode { .. } => None,
+            // Found by the client, not the server: the transaction goes on.
+            Error::Decode { .. } | Error::SchemaMismatch { .. } => None,
             Error::UniqueViolation { table, column } => {
                 Some(Aborted::Unique { table: table.clone(), column: column.clone() })
             }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use plinth::{ColumnRef, ColumnType, Table, Value};
 
-pub(crate) use ddl::{create_table, object_name, touch_trigger, Object, TOUCH_UPDATED_AT};
+pub(crate) use ddl::{create_index, create_table, object_name, touch_trigger, Object, TOUCH_UPDATED_AT};
 pub(crate) use schema::{columns_sql, compare as compare_schema, indexes_sql, CatalogColumn, CatalogIndex, Stored};
 pub(crate) use select::{compile_count, compile_select};
 pub(crate) use table::{sqlite_insert, StatementCache, TableSql};
@@ -96,7 +96,12 @@ impl<'v> Statement<'v> {
 
     /// Records a list to be loaded into a temporary table, returning the table's name.
     pub(crate) fn push_temporary_list(&mut self, values: &'v [Value], ty: ColumnType) -> String {
-        let name = format!("plinth_list_{}", self.temporary_lists.len());
+        // Longer than any table name may be (`plinth::MAX_NAME_BYTES`), so no table of an
+        // entity is hidden by it (SQLite looks in `temp` first).
+        let name = format!(
+            "plinth_is_in_list_{}_with_a_name_longer_than_any_entity_table_may_have",
+            self.temporary_lists.len()
+        );
         self.temporary_lists.push(TemporaryList { name: name.clone(), values, ty });
         name
     }

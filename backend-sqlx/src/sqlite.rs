@@ -16,8 +16,8 @@ use crate::connection::LazyTransaction;
 use crate::errors::map_err;
 use crate::sql::Dialect::Sqlite;
 use crate::sql::{
-    compile_count, compile_select, create_table, quote, sqlite_insert, Bind, Statement, StatementCache, Stored,
-    TableSql, TemporaryList,
+    compile_count, compile_select, create_index, create_table, quote, sqlite_insert, Bind, Statement, StatementCache,
+    Stored, TableSql, TemporaryList,
 };
 use codec::SqliteQuery;
 
@@ -93,10 +93,12 @@ fn load_lists<'c>(conn: &'c mut SqliteConnection, lists: &'c [TemporaryList<'_>]
 async fn create_tables(pool: SqlitePool, statements: Arc<StatementCache>, tables: Vec<&'static Table>) -> Result<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| map_err(NAME, None, e))?;
     for table in &tables {
-        if stored_schema(&mut tx, Sqlite, table).await? == Stored::Missing {
-            for statement in create_table(Sqlite, table) {
-                execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
-            }
+        let creating = match stored_schema(&mut tx, Sqlite, table).await? {
+            Stored::Missing => create_table(Sqlite, table),
+            Stored::Matching { unindexed } => unindexed.into_iter().map(|i| create_index(table, i)).collect(),
+        };
+        for statement in creating {
+            execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
         }
     }
     tx.commit().await.map_err(|e| map_err(NAME, None, e))?;

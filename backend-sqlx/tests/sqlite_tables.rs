@@ -79,10 +79,12 @@ async fn two_open_sessions_on_an_in_memory_database_both_read() {
 
 /// A list too long for one statement's parameters reaches SQLite through a temporary
 /// table, still as bound values: every finite double and float, subnormals included,
-/// matches exactly the row that holds it, and nothing else. (Sent as a JSON array for
-/// `json_each`, SQLite's own number parsing missed 1 of 3,000 random doubles.)
+/// matches exactly the rows that hold it, and a list of their neighbours (one unit in
+/// the last place off) matches none of them. (Sent as a JSON array for `json_each`,
+/// SQLite's own number parsing missed 1 of 3,000 random doubles.)
 #[tokio::test]
-async fn float_lists_sent_as_json_match_bit_for_bit() {
+async fn long_float_lists_match_bit_for_bit() {
+    const LISTED: usize = 17_000;
     let file = SqliteFile::new("plinth-float-lists");
     let db = plinth_sqlx::connect(&file.url()).await.expect("open");
     db.create_all(&[Sample::table()]).await.expect("create_all");
@@ -94,41 +96,51 @@ async fn float_lists_sent_as_json_match_bit_for_bit() {
         state ^= state >> 27;
         state.wrapping_mul(0x2545_f491_4f6c_dd1d)
     };
+    let neighbour = |x: f64| f64::from_bits(x.to_bits() + 1);
+    let neighbour_is_finite = |x: f64| neighbour(x).is_finite();
     let (mut doubles, mut seen) = (Vec::new(), std::collections::HashSet::new());
-    while doubles.len() < 20_000 {
+    while doubles.len() < LISTED {
         let bits = next();
         // Every fourth a subnormal or tiny number, where parsing is hardest.
         let bits = if doubles.len() % 4 == 0 { bits >> 12 } else { bits };
         let x = f64::from_bits(bits);
-        if x.is_finite() && x != 0.0 && seen.insert(bits) {
+        // Neither it nor its neighbours taken yet, so listed and unlisted never meet.
+        let fresh = [bits - 1, bits, bits + 1].iter().all(|b| !seen.contains(b));
+        // Not zero (its neighbours below would be another sign), not the last finite one.
+        if x.is_finite() && neighbour_is_finite(x) && bits & !(1 << 63) > 1 && fresh {
+            seen.extend([bits - 1, bits, bits + 1]);
             doubles.push(x);
         }
     }
-    let samples: Vec<Sample> = doubles
+    // Distinct floats four units apart, half subnormal and half near 0.5; the unlisted
+    // rows hold the ones two units up.
+    let singles: Vec<f32> = (0..u32::try_from(LISTED).unwrap_or(0))
+        .map(|i| f32::from_bits(if i % 2 == 0 { 0x0000_1000 } else { 0x3f00_0000 } + 4 * i))
+        .collect();
+    // The listed rows, and as many rows holding a neighbour of each, never listed.
+    let listed: Vec<Sample> =
+        doubles.iter().zip(&singles).map(|(&double, &single)| Sample { double, single, ..Sample::plain() }).collect();
+    let unlisted: Vec<Sample> = doubles
         .iter()
-        .enumerate()
-        .map(|(i, &double)| {
-            #[allow(clippy::cast_possible_truncation)]
-            let single = f32::from_bits(u32::try_from(next() >> 32).unwrap_or(1) | u32::from(i % 2 == 0));
-            let single = if single.is_finite() { single } else { 1.5 };
-            Sample { double, single, ..Sample::plain() }
+        .zip(&singles)
+        .map(|(&double, &single)| Sample {
+            double: neighbour(double),
+            single: f32::from_bits(single.to_bits() + 2),
+            ..Sample::plain()
         })
         .collect();
     let mut session = db.session().await.expect("session");
-    let stored = session.add_all(samples.clone()).await.expect("add_all");
+    let stored = session.add_all(listed).await.expect("add_all");
+    session.add_all(unlisted).await.expect("add_all");
     session.commit().await.expect("commit");
 
     let mut session = db.session().await.expect("session");
-    let all = session.query::<Sample>().filter(|c| c.double.is_in(doubles.clone())).count().await.expect("count");
-    assert_eq!(all, 20_000, "every double in the list matches its row");
-    let singles: Vec<f32> = samples.iter().map(|s| s.single).collect();
-    let all = session.query::<Sample>().filter(|c| c.single.is_in(singles.clone())).count().await.expect("count");
-    assert_eq!(all, 20_000, "every float in the list matches its row");
-    for (record, double) in stored.iter().zip(&doubles).step_by(997) {
-        let neighbours = [f64::from_bits(double.to_bits() + 1), f64::from_bits(double.to_bits() - 1)];
-        let found = session.query::<Sample>().filter(|c| c.double.is_in(neighbours)).all().await.expect("query");
-        assert!(found.iter().all(|r| r.id() != record.id()), "{double:e}: a neighbouring double matched its row");
-        let found = session.query::<Sample>().filter(|c| c.double.is_in([*double; 20])).all().await.expect("query");
-        assert_eq!(found.iter().map(|r| r.id()).collect::<Vec<_>>(), [record.id()], "{double:e}");
-    }
+    let found = session.query::<Sample>().filter(|c| c.double.is_in(doubles.clone())).all().await.expect("query");
+    assert_eq!(found.iter().map(|r| r.id()).collect::<Vec<_>>(), stored.iter().map(|r| r.id()).collect::<Vec<_>>());
+    let found = session.query::<Sample>().filter(|c| c.single.is_in(singles.clone())).count().await.expect("count");
+    assert_eq!(found, LISTED as u64, "exactly the listed floats");
+    let neighbours: Vec<f64> = doubles.iter().map(|&x| neighbour(x)).collect();
+    let found = session.query::<Sample>().filter(|c| c.double.is_in(neighbours.clone())).all().await.expect("query");
+    assert!(found.iter().all(|r| r.id() > stored[LISTED - 1].id()), "a listed double matched a neighbour");
+    assert_eq!(found.len(), LISTED, "every neighbour matched its own row");
 }

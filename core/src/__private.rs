@@ -2,7 +2,7 @@
 
 use crate::entity::DecodeError;
 use crate::field::Field;
-use crate::value::Value;
+use crate::value::{ColumnType, Value};
 
 /// Takes the next value of a row for field `column` of type `T`.
 pub fn decode_field<T: Field>(values: &mut std::vec::IntoIter<Value>, column: &'static str) -> Result<T, DecodeError> {
@@ -28,25 +28,17 @@ pub fn finish_row(values: std::vec::IntoIter<Value>) -> Result<(), DecodeError> 
 /// The type of the `created_at` and `updated_at` columns.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
-/// A field type that may be `#[entity(unique)]` or `#[entity(index)]`: one whose values
-/// are equal the same way on every backend, which rules out JSON (PostgreSQL compares
-/// JSONB documents ignoring key order and spacing, the others compare text).
-#[diagnostic::on_unimplemented(
-    message = "a `{Self}` field cannot be `#[entity(unique)]` or `#[entity(index)]`",
-    label = "JSON documents are equal in different ways on different backends",
-    note = "PostgreSQL compares JSONB documents ignoring key order, the other backends compare their text; make a String field (for example a canonical form of the document) unique or indexed instead"
-)]
-pub trait Indexable {}
-
-macro_rules! indexable {
-    ($($ty:ty),*) => {$(
-        impl Indexable for $ty {}
-        impl Indexable for Option<$ty> {}
-    )*};
+/// Refuses, at compile time, a unique or indexed column of type `ty` that cannot be one:
+/// JSON, whose values are equal in different ways on different backends (PostgreSQL
+/// compares JSONB documents ignoring key order and spacing, the others compare text).
+/// The derive calls it in a `const` for every unique or indexed field, so any `Field`
+/// whose column type is JSON is refused, whatever its Rust type.
+pub const fn assert_indexable(ty: ColumnType) {
+    if matches!(ty, ColumnType::Json) {
+        panic!(
+            "a JSON field cannot be #[entity(unique)] or #[entity(index)]: PostgreSQL compares JSONB documents \
+             ignoring key order, the other backends compare their text; make a String field (for example a \
+             canonical form of the document) unique or indexed instead"
+        );
+    }
 }
-
-indexable!(bool, i16, i32, i64, f32, f64, String, chrono::NaiveDate, Timestamp, Vec<u8>);
-
-/// Compiles only for a field type that may be unique or indexed; the derive calls it
-/// for every such field.
-pub const fn assert_indexable<T: Indexable>() {}

@@ -142,6 +142,16 @@ pub struct UserWithoutUnique {
     pub email_address: String,
 }
 
+/// `tags` without the index on `weight`: an index more or less is no schema difference.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "tags")]
+#[allow(missing_docs)]
+pub struct TagWithoutIndex {
+    #[entity(unique)]
+    pub label: Option<String>,
+    pub weight: i32,
+}
+
 /// Every table of the suite.
 pub fn all_tables() -> [&'static Table; 6] {
     [User::table(), Sample::table(), Item::table(), Tag::table(), Keyword::table(), Пользователь::table()]

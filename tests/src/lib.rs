@@ -106,6 +106,7 @@ macro_rules! conformance_suite {
             schema::committed_data_survives_reopening,
             schema::a_hand_built_table_that_cannot_be_stored_is_refused,
             schema::a_stored_table_of_another_schema_is_refused_by_every_operation,
+            schema::an_index_more_or_less_is_no_schema_difference,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

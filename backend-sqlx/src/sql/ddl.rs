@@ -54,14 +54,19 @@ pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
     }
     let strict = if dialect == Dialect::Sqlite { " STRICT" } else { "" };
     let mut statements = vec![format!("CREATE TABLE {name} (\n    {}\n){strict}", lines.join(",\n    "))];
-    for column in table.columns().iter().filter(|c| c.is_indexed()) {
-        let index = quote(&object_name(table, column.name(), Object::Index));
-        statements.push(format!("CREATE INDEX {index} ON {name} ({})", quote(column.name())));
-    }
+    let indexed = table.columns().iter().enumerate().filter(|(_, c)| c.is_indexed());
+    statements.extend(indexed.map(|(i, _)| create_index(table, i)));
     if dialect == Dialect::Postgres {
         statements.push(touch_trigger(table));
     }
     statements
+}
+
+/// The index on column `column` (by position) of `table`.
+pub(crate) fn create_index(table: &Table, column: usize) -> String {
+    let name = table.columns()[column].name();
+    let index = quote(&object_name(table, name, Object::Index));
+    format!("CREATE INDEX IF NOT EXISTS {index} ON {} ({})", quote(table.name()), quote(name))
 }
 
 /// PostgreSQL: installs (or replaces) `table`'s trigger that moves `updated_at`; run on

@@ -58,8 +58,9 @@ pub(crate) fn indexes_sql(dialect: Dialect) -> &'static str {
 pub(crate) enum Stored {
     /// The table does not exist.
     Missing,
-    /// It exists with the entity's schema.
-    Matching,
+    /// It exists with the entity's schema; the columns (by position) the entity indexes
+    /// that no index covers yet (a table made before the entity declared them).
+    Matching { unindexed: Vec<usize> },
 }
 
 /// Compares what the catalog reports with what `table` declares: [`Stored::Missing`] if
@@ -78,13 +79,22 @@ pub(crate) fn compare(
         .iter()
         .map(|(name, storage, nullable)| StoredColumn {
             name: name.clone(),
-            storage: storage.clone(),
+            // SQLite's STRICT types are case-blind, and INT is INTEGER.
+            storage: match dialect {
+                Dialect::Sqlite if storage.eq_ignore_ascii_case("int") => "INTEGER".to_owned(),
+                Dialect::Sqlite => storage.to_ascii_uppercase(),
+                Dialect::Postgres => storage.clone(),
+            },
             nullable: nullable == "YES",
             unique: indexes.iter().any(|(column, unique)| column == name && *unique),
             indexed: indexes.iter().any(|(column, unique)| column == name && !*unique),
         })
         .collect();
-    check_schema(table, &expected(dialect, table), &found).map(|()| Stored::Matching)
+    check_schema(table, &expected(dialect, table), &found)?;
+    let covered = |name: &str| indexes.iter().any(|(column, _)| column == name);
+    let unindexed =
+        table.columns().iter().enumerate().filter(|(_, c)| c.is_indexed() && !covered(c.name())).map(|(i, _)| i);
+    Ok(Stored::Matching { unindexed: unindexed.collect() })
 }
 
 /// The columns `create_table` makes for `table`, in the catalog's words.

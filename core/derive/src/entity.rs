@@ -60,7 +60,7 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
     });
     let indexable_checks = specs.iter().filter(|f| f.unique || f.indexed).map(|f| {
         let ty = &f.ty;
-        quote_spanned!(ty.span()=> const _: () = ::plinth::__private::assert_indexable::<#ty>();)
+        quote_spanned!(ty.span()=> const _: () = ::plinth::__private::assert_indexable(<#ty as ::plinth::Field>::TYPE);)
     });
     let column_count = specs.len();
     let idents: Vec<_> = specs.iter().map(|f| &f.ident).collect();

@@ -50,8 +50,13 @@ impl<S: RecordStore> EngineTransaction<S> {
 
     async fn current(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         match self.staged.get(&(table.name(), id)) {
-            Some(staged) => Ok(staged.after.clone()),
-            None => self.store.get(table, id).await,
+            // Staged through the same table: the store has accepted it already.
+            Some(staged) if std::ptr::eq(staged.table, table) || staged.table == table => Ok(staged.after.clone()),
+            // Another entity's table of that name: the store says whether it may be used.
+            staged => {
+                let committed = self.store.get(table, id).await?;
+                Ok(staged.map_or(committed, |staged| staged.after.clone()))
+            }
         }
     }
 

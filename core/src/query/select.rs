@@ -82,10 +82,11 @@ impl Select {
         offset: u64,
     ) -> Result<Self> {
         let mut size = FilterSize::default();
+        // Several filters are joined with an AND of their own, which counts for no depth.
         let filter = match filters.len() {
             0 => None,
             1 => filters.into_iter().next().map(|f| bind_filter(table, f, &mut size, 0)).transpose()?,
-            _ => Some(bind_filter(table, Filter::And(filters), &mut size, 0)?),
+            _ => Some(Predicate::And(bind_all(table, filters, &mut size, 0)?)),
         };
         let order = order
             .into_iter()

@@ -4,7 +4,7 @@ use plinth::{ColumnDef, ColumnType, Entity, Error, Table};
 
 use crate::cases::{committed, setup};
 use crate::entities::{
-    all_tables, Item, Keyword, OrderItemCheck, User, UserWithAge, UserWithoutUnique, Пользователь
+    all_tables, Item, Keyword, OrderItemCheck, Tag, TagWithoutIndex, User, UserWithAge, UserWithoutUnique, Пользователь,
 };
 use crate::Fixture;
 
@@ -116,6 +116,15 @@ pub async fn a_stored_table_of_another_schema_is_refused_by_every_operation(fx: 
         mismatch("delete", session.delete_by_id::<E>(1).await);
         session.commit().await.expect("a session that wrote nothing commits");
     }
+    // A refusal in a session that has written leaves the session and its writes alone.
+    let mut session = db.session().await.expect("session");
+    let written = session.add(User::named("before")).await.expect("a write of the stored entity");
+    let refused = session.get::<UserWithAge>(written.id()).await;
+    assert!(matches!(refused, Err(Error::SchemaMismatch { .. })), "{refused:?}");
+    let after = session.add(User::named("after")).await.expect("the session goes on");
+    session.commit().await.expect("and commits what it wrote");
+    let mut rows = rows;
+    rows.extend([written, after]);
     let older = UserWithAge { username: "cy".into(), email_address: "cy@example.com".into(), age: 3 };
     refused_everywhere(&db, older, "age").await;
     let looser = UserWithoutUnique { username: "ada".into(), email_address: "dup@example.com".into() };
@@ -124,4 +133,21 @@ pub async fn a_stored_table_of_another_schema_is_refused_by_every_operation(fx: 
     assert_eq!(session.query::<User>().all().await.expect("the stored table reads as before"), rows);
     session.add(User::named("cy")).await.expect("and takes writes of its own entity");
     session.commit().await.expect("commit");
+}
+
+/// An index is no schema difference: a table made without the index an entity declares
+/// (an entity that gained `#[entity(index)]`) is used as it is, and `create_all` adds the
+/// index; an entity without an index the table has uses it too.
+pub async fn an_index_more_or_less_is_no_schema_difference(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    db.create_all(&[TagWithoutIndex::table()]).await.expect("create_all without the index");
+    let plain = committed(&db, vec![TagWithoutIndex { label: Some("a".into()), weight: 1 }]).await;
+    db.create_all(&[Tag::table()]).await.expect("create_all with the index adds it");
+    let mut session = db.session().await.expect("session");
+    let tags = session.query::<Tag>().filter(|c| c.weight.eq(1)).all().await.expect("query through the index");
+    assert_eq!(tags.iter().map(|t| (t.id(), t.label.clone())).collect::<Vec<_>>(), [(plain[0].id(), Some("a".into()))]);
+    session.add(Tag { label: Some("b".into()), weight: 2 }).await.expect("add");
+    session.commit().await.expect("commit");
+    let count = db.session().await.expect("session").query::<TagWithoutIndex>().count().await;
+    assert_eq!(count.expect("the entity without the index reads the table too"), 2);
 }
