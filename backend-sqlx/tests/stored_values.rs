@@ -452,17 +452,20 @@ fn run(db: &Database, raw: &Raw, writes: BoxedStrategy<Write>, runtime: &tokio::
     assert!(tally.read.get() > 0 && tally.refused.get() > 0, "every case should not end the same way: {tally:?}");
 }
 
+/// `Sample`'s table in `schema`, through Plinth and through a raw pool.
+async fn postgres_samples(schema: &mut PostgresSchema) -> (Database, Raw) {
+    let db = schema.open().await;
+    db.create_all(&[Sample::table()]).await.expect("create_all");
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&schema.url()).await.expect("pool");
+    (db, Raw::Postgres(pool))
+}
+
 #[test]
 fn values_written_by_another_program_read_back_or_are_decode_errors_on_postgres() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut schema = PostgresSchema::new("plinth_stored", 2);
-    let (db, pool) = runtime.block_on(async {
-        let db = schema.open().await;
-        db.create_all(&[Sample::table()]).await.expect("create_all");
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&schema.url()).await.expect("pool");
-        (db, pool)
-    });
-    run(&db, &Raw::Postgres(pool), pg_writes(), &runtime);
+    let (db, raw) = runtime.block_on(postgres_samples(&mut schema));
+    run(&db, &raw, pg_writes(), &runtime);
 }
 
 #[test]
@@ -485,10 +488,7 @@ fn infinite_timestamps_and_dates_are_decode_errors_naming_the_column() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut schema = PostgresSchema::new("plinth_infinity", 2);
     runtime.block_on(async {
-        let db = schema.open().await;
-        db.create_all(&[Sample::table()]).await.expect("create_all");
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&schema.url()).await.expect("pool");
-        let raw = Raw::Postgres(pool);
+        let (db, raw) = postgres_samples(&mut schema).await;
         for (column, text) in
             [("moment", "infinity"), ("day", "-infinity"), ("created_at", "infinity"), ("maybe_moment", "-infinity")]
         {

@@ -106,20 +106,11 @@ pub async fn update_writes_every_field(fx: &mut impl Fixture) {
     assert_eq!(read, row);
     assert_eq!(read.entity(), &changed);
 
-    let cleared = Sample {
-        maybe_flag: None,
-        maybe_small: None,
-        maybe_medium: None,
-        maybe_big: None,
-        maybe_single: None,
-        maybe_double: None,
-        maybe_text: None,
-        maybe_day: None,
-        maybe_moment: None,
-        maybe_doc: None,
-        maybe_blob: None,
-        ..changed
-    };
+    // Every nullable column of the changed sample set to NULL (every option to `None`).
+    let values = changed.to_row().into_values().into_iter().zip(Sample::table().columns());
+    let values = values.map(|(value, column)| if column.nullable() { plinth::Value::Null } else { value }).collect();
+    let cleared = Sample::from_row(plinth::Row::new(values)).expect("a row of Sample");
+    assert_ne!(cleared, changed);
     *read = cleared.clone();
     let mut session = db.session().await.expect("session");
     session.update(&mut read).await.expect("update to None");
