@@ -137,13 +137,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Every column a raw write may target — `Sample`'s, `created_at` and `updated_at` —
+/// with its type and whether it is nullable.
+fn writable_columns() -> Vec<(&'static str, ColumnType, bool)> {
+    let fields = Sample::table().columns().iter().map(|c| (c.name(), c.ty(), c.nullable()));
+    fields.chain([("created_at", ColumnType::Timestamp, false), ("updated_at", ColumnType::Timestamp, false)]).collect()
+}
+
 /// A raw PostgreSQL write into one column of `Sample`, `created_at` or `updated_at`.
 fn pg_writes() -> BoxedStrategy<Write> {
-    let mut columns: Vec<(&'static str, ColumnType, bool)> =
-        Sample::table().columns().iter().map(|c| (c.name(), c.ty(), c.nullable())).collect();
-    columns.push(("created_at", ColumnType::Timestamp, false));
-    columns.push(("updated_at", ColumnType::Timestamp, false));
-    select(columns)
+    select(writable_columns())
         .prop_flat_map(|(column, ty, nullable)| {
             let value: BoxedStrategy<(Option<String>, Option<Value>)> = match ty {
                 ColumnType::Bool => any::<bool>().prop_map(|b| (Some(b.to_string()), Some(Value::Bool(b)))).boxed(),
@@ -222,11 +225,7 @@ fn sqlite_integers(ty: ColumnType) -> BoxedStrategy<(Stored, Option<Value>)> {
 /// `STRICT` table refuses what its column types cannot hold (and NaN, which SQLite turns
 /// into NULL, in a NOT NULL column); such a write changes nothing.
 fn sqlite_writes() -> BoxedStrategy<Write> {
-    let mut columns: Vec<(&'static str, ColumnType, bool)> =
-        Sample::table().columns().iter().map(|c| (c.name(), c.ty(), c.nullable())).collect();
-    columns.push(("created_at", ColumnType::Timestamp, false));
-    columns.push(("updated_at", ColumnType::Timestamp, false));
-    select(columns)
+    select(writable_columns())
         .prop_flat_map(|(column, ty, nullable)| {
             let value: BoxedStrategy<(Stored, Option<Value>)> = match ty {
                 ColumnType::Bool | ColumnType::I16 | ColumnType::I32 | ColumnType::I64 => sqlite_integers(ty),
