@@ -163,49 +163,42 @@ impl sqlx::Type<Postgres> for Date {
 
 impl<'r> sqlx::Decode<'r, Postgres> for Timestamp {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        match value.format() {
-            PgValueFormat::Binary => {
-                let micros = <i64 as sqlx::Decode<Postgres>>::decode(value)?;
-                match micros {
-                    i64::MAX => Err(INFINITY.into()),
-                    i64::MIN => Err(MINUS_INFINITY.into()),
-                    micros => micros
-                        .checked_add(POSTGRES_EPOCH_MICROS)
-                        .and_then(DateTime::from_timestamp_micros)
-                        .map(Timestamp)
-                        .ok_or_else(|| OUT_OF_RANGE.into()),
-                }
-            }
-            PgValueFormat::Text => match value.as_str()? {
-                "infinity" => Err(INFINITY.into()),
-                "-infinity" => Err(MINUS_INFINITY.into()),
-                _ => <DateTime<Utc> as sqlx::Decode<Postgres>>::decode(value).map(Timestamp),
-            },
-        }
+        let place = |micros: i64| micros.checked_add(POSTGRES_EPOCH_MICROS).and_then(DateTime::from_timestamp_micros);
+        decode_checked(value, [i64::MIN, i64::MAX], place).map(Timestamp)
     }
 }
 
 impl<'r> sqlx::Decode<'r, Postgres> for Date {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        match value.format() {
-            PgValueFormat::Binary => {
-                let days = <i32 as sqlx::Decode<Postgres>>::decode(value)?;
-                match days {
-                    i32::MAX => Err(INFINITY.into()),
-                    i32::MIN => Err(MINUS_INFINITY.into()),
-                    days => days
-                        .checked_add(POSTGRES_EPOCH_DAYS_FROM_CE)
-                        .and_then(NaiveDate::from_num_days_from_ce_opt)
-                        .map(Date)
-                        .ok_or_else(|| OUT_OF_RANGE.into()),
-                }
-            }
-            PgValueFormat::Text => match value.as_str()? {
-                "infinity" => Err(INFINITY.into()),
-                "-infinity" => Err(MINUS_INFINITY.into()),
-                _ => <NaiveDate as sqlx::Decode<Postgres>>::decode(value).map(Date),
-            },
-        }
+        let place =
+            |days: i32| days.checked_add(POSTGRES_EPOCH_DAYS_FROM_CE).and_then(NaiveDate::from_num_days_from_ce_opt);
+        decode_checked(value, [i32::MIN, i32::MAX], place).map(Date)
+    }
+}
+
+/// Decodes a stored date or timestamp `T`, sent in binary as an offset `N` from
+/// PostgreSQL's epoch: `'-infinity'` and `'infinity'` (the extremes `infinities` of `N`)
+/// and offsets that `place` cannot turn into a `T` are errors, never a panic.
+fn decode_checked<'r, N, T>(
+    value: PgValueRef<'r>,
+    [minus_infinity, infinity]: [N; 2],
+    place: impl FnOnce(N) -> Option<T>,
+) -> Result<T, BoxDynError>
+where
+    N: sqlx::Decode<'r, Postgres> + PartialEq,
+    T: sqlx::Decode<'r, Postgres>,
+{
+    match value.format() {
+        PgValueFormat::Binary => match N::decode(value)? {
+            n if n == infinity => Err(INFINITY.into()),
+            n if n == minus_infinity => Err(MINUS_INFINITY.into()),
+            n => place(n).ok_or_else(|| OUT_OF_RANGE.into()),
+        },
+        PgValueFormat::Text => match value.as_str()? {
+            "infinity" => Err(INFINITY.into()),
+            "-infinity" => Err(MINUS_INFINITY.into()),
+            _ => T::decode(value),
+        },
     }
 }
 
