@@ -54,8 +54,8 @@ impl Database {
     }
 
     /// Creates the tables that do not exist yet, like SQLAlchemy's `metadata.create_all`.
-    /// A table that names a column twice or makes a JSON column unique is refused first
-    /// ([`Table::check_columns`]).
+    /// A table no derive would produce (a column named twice, a unique JSON column, a
+    /// name past 63 bytes) is refused first, before any I/O ([`Table::check_columns`]).
     pub async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
         for table in tables {
             table.check_columns()?;
