@@ -121,6 +121,7 @@
 
 mod connection;
 mod decode;
+mod driver;
 mod errors;
 mod options;
 #[cfg(feature = "postgres")]
@@ -128,6 +129,7 @@ mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod transaction;
 
 pub use options::ConnectOptions;
 #[cfg(feature = "postgres")]

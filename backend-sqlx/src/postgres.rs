@@ -1,28 +1,20 @@
-//! PostgreSQL: [`PostgresBackend`], a session per transaction on a [`PgPool`].
+//! PostgreSQL: [`PostgresBackend`], a session per transaction on a [`PgPool`]; the
+//! driver's insert and update strategies.
 
 mod codec;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plinth::backend::{Backend, Transaction};
-use plinth::query::Select;
-use plinth::{Error, IndexKey, Result, Row, RowMeta, StoredRow, Table};
+use plinth::{Error, IndexKey, Result, Row, RowMeta, Table};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::Row as _;
 
-use crate::connection::LazyTransaction;
+use crate::driver::{statement_functions, BoxFuture, Driver};
 use crate::errors::map_err;
-use crate::sql::Dialect::Postgres;
-use crate::sql::{
-    compile_count, compile_select, create_index, create_table, quote, touch_trigger, Bind, Statement, StatementCache,
-    Stored, TableSql, TOUCH_UPDATED_AT,
-};
+use crate::sql::{quote, Bind, Dialect, Statement};
+use crate::transaction::{delegate_backend, SqlBackend, SqlTransaction};
 use codec::PgQuery;
-
-const NAME: &str = "postgres";
 
 /// From this many rows, an insert is a plain `INSERT` inside a savepoint rather than
 /// one with `ON CONFLICT DO NOTHING`. Both leave the session usable after a unique
@@ -41,21 +33,57 @@ const UPDATE_ATTEMPTS: usize = 3;
 /// [`from_pg_pool`](crate::from_pg_pool).
 #[derive(Debug)]
 pub struct PostgresBackend {
-    pool: PgPool,
-    statements: Arc<StatementCache>,
+    inner: SqlBackend<Pg>,
 }
 
 impl PostgresBackend {
     /// A backend over `pool`.
     pub fn new(pool: PgPool) -> Self {
-        PostgresBackend { pool, statements: Arc::new(StatementCache::new(Postgres)) }
+        PostgresBackend { inner: SqlBackend::new(pool) }
     }
 
     /// The pool, for queries Plinth does not make.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.inner.pool()
     }
 }
+
+delegate_backend!(PostgresBackend, Pg);
+
+/// The PostgreSQL driver.
+#[derive(Debug)]
+pub(crate) struct Pg;
+
+impl Driver for Pg {
+    type Db = sqlx::Postgres;
+    const NAME: &'static str = "postgres";
+    const DIALECT: Dialect = Dialect::Postgres;
+    const FAILED_STATEMENT_ABORTS: bool = true;
+
+    statement_functions!(bind: bind_all, decode: codec::decode);
+
+    fn insert<'a>(
+        tx: &'a mut PgTransaction,
+        table: &'static Table,
+        rows: &'a [Row],
+    ) -> BoxFuture<'a, Result<Vec<RowMeta>>> {
+        Box::pin(insert(tx, table, rows))
+    }
+
+    fn update<'a>(
+        tx: &'a mut PgTransaction,
+        table: &'static Table,
+        id: i64,
+        seen: DateTime<Utc>,
+        row: &'a Row,
+    ) -> BoxFuture<'a, Result<RowMeta>> {
+        Box::pin(update(tx, table, id, seen, row))
+    }
+}
+
+type PgTransaction = SqlTransaction<Pg>;
+
+const NAME: &str = Pg::NAME;
 
 fn bind_all<'q>(statement: &'q Statement<'_>) -> PgQuery<'q> {
     statement.binds.iter().fold(sqlx::query(&statement.sql), |q, bind| match bind {
@@ -64,366 +92,185 @@ fn bind_all<'q>(statement: &'q Statement<'_>) -> PgQuery<'q> {
     })
 }
 
-crate::connection::query_functions!(PgConnection, PgQuery, PgRow);
+/// Runs a query of the driver's own (arrays of columns, `EXISTS`), its errors mapped
+/// as the shared statements' are; boxed for the reason in [`crate::driver`].
+fn fetch_all<'c, 'q: 'c>(
+    conn: &'c mut PgConnection,
+    table: &'static Table,
+    query: PgQuery<'q>,
+) -> BoxFuture<'c, Result<Vec<PgRow>>> {
+    Box::pin(async move { query.fetch_all(conn).await.map_err(|e| map_err(NAME, Some(table), e)) })
+}
 
-/// The first key of the advisory lock `create_all` holds for its transaction (`plnt`);
-/// the second is the schema's name, hashed, so schemas do not wait on each other.
-const CREATE_ALL_LOCK: i32 = 0x706c_6e74;
+/// Like [`fetch_all`], for at most one row.
+fn fetch_optional<'c, 'q: 'c>(
+    conn: &'c mut PgConnection,
+    table: &'static Table,
+    query: PgQuery<'q>,
+) -> BoxFuture<'c, Result<Option<PgRow>>> {
+    Box::pin(async move { query.fetch_optional(conn).await.map_err(|e| map_err(NAME, Some(table), e)) })
+}
 
-/// Creates the tables that are missing, in one transaction, after checking that
-/// existing ones have the entity's schema. Processes starting together (replicas of one
-/// app) take turns: the transaction first takes an advisory lock, as concurrent `CREATE
-/// TABLE` and `CREATE OR REPLACE FUNCTION` fail on PostgreSQL ("tuple concurrently
-/// updated", duplicate types) instead of waiting for each other.
-async fn create_tables(pool: PgPool, statements: Arc<StatementCache>, tables: Vec<&'static Table>) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(|e| map_err(NAME, None, e))?;
-    let lock = format!("SELECT pg_advisory_xact_lock({CREATE_ALL_LOCK}, hashtext(current_schema()))");
-    execute_script(&mut tx, lock).await.map_err(|e| map_err(NAME, None, e))?;
-    execute_script(&mut tx, TOUCH_UPDATED_AT.to_owned()).await.map_err(|e| map_err(NAME, None, e))?;
-    for table in &tables {
-        let creating = match stored_schema(&mut tx, Postgres, table).await? {
-            Stored::Missing => create_table(Postgres, table),
-            Stored::Matching { unindexed } => {
-                unindexed.into_iter().map(|i| create_index(table, i)).chain([touch_trigger(table)]).collect()
-            }
+/// An insert of fewer than [`SAVEPOINT_ROWS`] rows: one `INSERT … UNNEST … ON CONFLICT
+/// DO NOTHING`; if it skipped rows, [`undo_partial_insert`].
+async fn insert(tx: &mut PgTransaction, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+    if rows.len() >= SAVEPOINT_ROWS && !table.columns().is_empty() {
+        return insert_in_savepoint(tx, table, rows).await;
+    }
+    let sql = tx.checked(table).await?;
+    let mut query = sqlx::query(&sql.insert);
+    if table.columns().is_empty() {
+        query = query.bind(i64::try_from(rows.len()).unwrap_or(i64::MAX));
+    }
+    for (i, column) in table.columns().iter().enumerate() {
+        query = codec::bind_column_array(query, rows, i, column.ty());
+    }
+    let returned = fetch_all(tx.writer(Some(table)).await?, table, query).await;
+    let returned = tx.wrote(returned)?;
+    let metas = metas_in_input_order(table, &returned)?;
+    if metas.len() != rows.len() {
+        return Err(undo_partial_insert(tx, table, rows, &metas).await);
+    }
+    Ok(metas)
+}
+
+/// The ids and timestamps an insert returned. Identity values are drawn in input order,
+/// so ascending ids are input order.
+fn metas_in_input_order(table: &Table, returned: &[PgRow]) -> Result<Vec<RowMeta>> {
+    let mut metas = returned.iter().map(|row| codec::meta(table, row)).collect::<Result<Vec<_>>>()?;
+    metas.sort_by_key(|m| m.id);
+    Ok(metas)
+}
+
+/// After an insert skipped rows (`ON CONFLICT DO NOTHING`): removes the rows it did
+/// insert, so the batch writes nothing, and names the violated column.
+async fn undo_partial_insert(
+    tx: &mut PgTransaction,
+    table: &'static Table,
+    rows: &[Row],
+    inserted: &[RowMeta],
+) -> Error {
+    let ids: Vec<i64> = inserted.iter().map(|m| m.id).collect();
+    let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1)", quote(table.name()));
+    let deleted = match tx.writer(Some(table)).await {
+        // A `DELETE` without `RETURNING`: no rows come back.
+        Ok(conn) => fetch_all(conn, table, sqlx::query(&delete).bind(&ids)).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = tx.wrote(deleted) {
+        return err;
+    }
+    for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
+        let mut seen = HashSet::new();
+        let repeated =
+            rows.iter().map(|r| &r.values()[i]).filter(|v| !v.is_null()).any(|v| !seen.insert(IndexKey(v.clone())));
+        let sql =
+            format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ANY($1))", quote(table.name()), quote(column.name()));
+        let taken = match repeated {
+            true => Ok(true),
+            false => exists(tx, table, codec::bind_column_array(sqlx::query(&sql), rows, i, column.ty())).await,
         };
-        for statement in creating {
-            execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
+        match taken {
+            Ok(true) => return unique_violation(table, column.name()),
+            Ok(false) => {}
+            Err(err) => return err,
         }
     }
-    tx.commit().await.map_err(|e| map_err(NAME, None, e))?;
-    for table in tables {
-        statements.get(table).mark_verified();
-    }
-    Ok(())
+    // Only the primary key is left: a row inserted by hand with an explicit id.
+    unique_violation(table, "id")
 }
 
-#[async_trait]
-impl Backend for PostgresBackend {
-    fn name(&self) -> &'static str {
-        NAME
+/// A large batch: one plain `INSERT … UNNEST`, undone by rolling back to a savepoint if
+/// it fails (a unique violation names its constraint, hence its column).
+async fn insert_in_savepoint(tx: &mut PgTransaction, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+    let sql = tx.checked(table).await?;
+    let mut query = sqlx::query(&sql.bulk_insert);
+    for (i, column) in table.columns().iter().enumerate() {
+        query = codec::bind_column_array(query, rows, i, column.ty());
     }
-
-    async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
-        create_tables(self.pool.clone(), Arc::clone(&self.statements), tables.to_vec()).await
-    }
-
-    async fn begin(&self) -> Result<Box<dyn Transaction>> {
-        let tx = LazyTransaction::new(self.pool.clone());
-        Ok(Box::new(PostgresTransaction { tx, statements: Arc::clone(&self.statements), aborted: None }))
-    }
-}
-
-/// One session: one PostgreSQL transaction, rolled back if dropped uncommitted.
-#[derive(Debug)]
-struct PostgresTransaction {
-    tx: LazyTransaction<sqlx::Postgres>,
-    statements: Arc<StatementCache>,
-    /// Set when a statement inside the transaction failed.
-    aborted: Option<Aborted>,
-}
-
-/// Why PostgreSQL aborted a session's transaction. After a statement fails inside a
-/// transaction (a unique violation raced with another session, a deadlock, a statement
-/// timeout, a lost connection), the server refuses every later statement and turns
-/// `COMMIT` into a rollback that the driver reports as success; the session must then
-/// fail its commit instead, or writes it made before the failure would be reported
-/// committed and silently lost.
-#[derive(Debug)]
-enum Aborted {
-    Unique { table: String, column: String },
-    Connection(String),
-    Other(String),
-}
-
-impl Aborted {
-    /// The error `commit` and every later statement of the session return: the unique
-    /// violation again (as the memory backend reports one found at commit), or what
-    /// aborted the transaction.
-    fn to_error(&self) -> Error {
-        match self {
-            Aborted::Unique { table, column } => {
-                Error::UniqueViolation { table: table.clone(), column: column.clone() }
-            }
-            Aborted::Connection(cause) => Error::Connection {
-                backend: NAME,
-                source: format!("the connection was lost during the transaction, so nothing was committed ({cause}); retry the session").into(),
-            },
-            Aborted::Other(cause) => Error::backend(
-                NAME,
-                format!("the transaction was aborted by an earlier error and nothing was committed ({cause}); retry the session"),
-            ),
+    let begun =
+        Pg::execute_script(tx.writer(Some(table)).await?, Some(table), "SAVEPOINT plinth_insert".to_owned()).await;
+    tx.wrote(begun)?;
+    let conn = tx.writer(Some(table)).await?;
+    match fetch_all(conn, table, query).await {
+        Ok(returned) => {
+            let released = Pg::execute_script(conn, Some(table), "RELEASE SAVEPOINT plinth_insert".to_owned()).await;
+            tx.wrote(released)?;
+            metas_in_input_order(table, &returned)
+        }
+        Err(err) => {
+            // Rolling back to the savepoint leaves the transaction usable. If that fails
+            // too, the failure is remembered so the commit cannot pass; the insert's own
+            // error says more about why, so that is the one returned.
+            let undone = Pg::execute_script(conn, Some(table), "ROLLBACK TO SAVEPOINT plinth_insert".to_owned()).await;
+            let _ = tx.wrote(undone);
+            Err(err)
         }
     }
 }
 
-/// Passes `result` on, remembering in `aborted` the first error of a statement that ran
-/// inside the transaction (`in_transaction`). A row that fails to decode is the client's
-/// finding and does not abort anything on the server.
-fn watch<T>(aborted: &mut Option<Aborted>, in_transaction: bool, result: Result<T>) -> Result<T> {
-    if let (true, None, Err(err)) = (in_transaction, &aborted, &result) {
-        *aborted = match err {
-            // Found by the client, not the server: the transaction goes on.
-            Error::Decode { .. } | Error::SchemaMismatch { .. } => None,
-            Error::UniqueViolation { table, column } => {
-                Some(Aborted::Unique { table: table.clone(), column: column.clone() })
-            }
-            Error::Connection { source, .. } => Some(Aborted::Connection(source.to_string())),
-            other => Some(Aborted::Other(other.to_string())),
-        };
-    }
-    result
+/// Runs a `SELECT EXISTS (…)`.
+async fn exists(tx: &mut PgTransaction, table: &'static Table, query: PgQuery<'_>) -> Result<bool> {
+    let row = match tx.reader(table).await {
+        Ok(conn) => fetch_optional(conn, table, query).await,
+        Err(err) => Err(err),
+    };
+    let row = tx.read_done(row)?;
+    Ok(row.map(|row| row.try_get::<bool, _>(0)).transpose().map_err(|e| map_err(NAME, Some(table), e))? == Some(true))
 }
 
-impl PostgresTransaction {
-    /// After an insert skipped rows (`ON CONFLICT DO NOTHING`): removes the rows it did
-    /// insert, so the batch writes nothing, and names the violated column.
-    async fn undo_partial_insert(&mut self, table: &'static Table, rows: &[Row], inserted: &[RowMeta]) -> Error {
-        let ids: Vec<i64> = inserted.iter().map(|m| m.id).collect();
-        let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1)", quote(table.name()));
-        let deleted = match self.tx.writer().await {
-            Ok(conn) => execute(conn, sqlx::query(&delete).bind(&ids)).await.map_err(|e| map_err(NAME, Some(table), e)),
-            Err(err) => Err(map_err(NAME, Some(table), err)),
-        };
-        if let Err(err) = watch(&mut self.aborted, true, deleted) {
-            return err;
-        }
-        for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
-            let mut seen = HashSet::new();
-            let repeated =
-                rows.iter().map(|r| &r.values()[i]).filter(|v| !v.is_null()).any(|v| !seen.insert(IndexKey(v.clone())));
-            let sql = format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ANY($1))",
-                quote(table.name()),
-                quote(column.name())
-            );
-            let taken = match repeated {
-                true => Ok(true),
-                false => self.exists(table, codec::bind_column_array(sqlx::query(&sql), rows, i, column.ty())).await,
-            };
-            match taken {
-                Ok(true) => return unique_violation(table, column.name()),
-                Ok(false) => {}
-                Err(err) => return err,
-            }
-        }
-        // Only the primary key is left: a row inserted by hand with an explicit id.
-        unique_violation(table, "id")
-    }
-
-    /// A large batch: one plain `INSERT … UNNEST`, undone by rolling back to a savepoint
-    /// if it fails (a unique violation names its constraint, hence its column).
-    async fn insert_in_savepoint(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
-        let sql = self.checked(table).await?;
-        let mut query = sqlx::query(&sql.bulk_insert);
-        for (i, column) in table.columns().iter().enumerate() {
-            query = codec::bind_column_array(query, rows, i, column.ty());
-        }
-        let conn = self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        let begun = execute_script(conn, "SAVEPOINT plinth_insert".to_owned()).await;
-        watch(&mut self.aborted, true, begun.map_err(|e| map_err(NAME, Some(table), e)))?;
-        match fetch_all(conn, query).await {
-            Ok(returned) => {
-                let released = execute_script(conn, "RELEASE SAVEPOINT plinth_insert".to_owned()).await;
-                watch(&mut self.aborted, true, released.map_err(|e| map_err(NAME, Some(table), e)))?;
-                let mut metas = returned.iter().map(|row| codec::meta(table, row)).collect::<Result<Vec<_>>>()?;
-                // Identity values are drawn in input order, so ascending ids are input order.
-                metas.sort_by_key(|m| m.id);
-                Ok(metas)
-            }
-            Err(err) => {
-                // Rolling back to the savepoint leaves the transaction usable. If that
-                // fails too, the failure is remembered so the commit cannot pass; the
-                // insert's own error says more about why, so that is the one returned.
-                let undone = execute_script(conn, "ROLLBACK TO SAVEPOINT plinth_insert".to_owned()).await;
-                let _ = watch(&mut self.aborted, true, undone.map_err(|e| map_err(NAME, Some(table), e)));
-                Err(map_err(NAME, Some(table), err))
-            }
-        }
-    }
-
-    /// The statements of `table`, once the catalog has shown it stored with the entity's
-    /// schema ([`Error::NoSuchTable`] or [`Error::SchemaMismatch`] otherwise), which it
-    /// is asked at the table's first use through this backend.
-    async fn checked(&mut self, table: &'static Table) -> Result<Arc<TableSql>> {
-        // PostgreSQL refuses every statement of an aborted transaction ("current
-        // transaction is aborted"); the session says why instead, without a round trip.
-        if let Some(aborted) = &self.aborted {
-            return Err(aborted.to_error());
-        }
-        let sql = self.statements.get(table);
-        if !sql.is_verified() {
-            let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-            let stored = stored_schema(reader, Postgres, table).await;
-            if self.read_done(stored)? == Stored::Missing {
-                return Err(Error::NoSuchTable { table: table.name().to_owned() });
-            }
-            sql.mark_verified();
-        }
-        Ok(sql)
-    }
-
-    /// Passes a read's result on: the reading connection handed back if it failed
-    /// (see [`LazyTransaction::after_read`]), the failure remembered if it happened
-    /// inside the transaction. Reading never begins the transaction, so whether it had
-    /// begun is the same before and after the read.
-    fn read_done<T>(&mut self, result: Result<T>) -> Result<T> {
-        let result = self.tx.after_read(result);
-        watch(&mut self.aborted, self.tx.in_transaction(), result)
-    }
-
-    /// Runs a `SELECT EXISTS (…)`.
-    async fn exists(&mut self, table: &Table, query: PgQuery<'_>) -> Result<bool> {
-        let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e));
-        let row = self.read_done(row)?;
-        row.try_get::<bool, _>(0).map_err(|e| map_err(NAME, Some(table), e))
-    }
-
-    /// Row `id`'s `updated_at` (its version) as stored, `None` if the row is gone.
-    async fn stored_version(&mut self, table: &'static Table, id: i64) -> Result<Option<DateTime<Utc>>> {
-        let sql = self.checked(table).await?;
-        let row = fetch_optional(
-            self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
-            sqlx::query(&sql.version).bind(id),
-        )
-        .await
-        .map_err(|e| map_err(NAME, Some(table), e));
-        let row = self.read_done(row)?;
-        row.map(|row| codec::version(table, id, &row)).transpose()
-    }
+/// Row `id`'s `updated_at` (its version) as stored, `None` if the row is gone.
+async fn stored_version(tx: &mut PgTransaction, table: &'static Table, id: i64) -> Result<Option<DateTime<Utc>>> {
+    let sql = tx.checked(table).await?;
+    let row = fetch_optional(tx.reader(table).await?, table, sqlx::query(&sql.version).bind(id)).await;
+    let row = tx.read_done(row)?;
+    row.map(|row| codec::version(table, id, &row)).transpose()
 }
 
 fn unique_violation(table: &Table, column: &str) -> Error {
     Error::UniqueViolation { table: table.name().to_owned(), column: column.to_owned() }
 }
 
-#[async_trait]
-impl Transaction for PostgresTransaction {
-    async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
-        if rows.len() >= SAVEPOINT_ROWS && !table.columns().is_empty() {
-            return self.insert_in_savepoint(table, rows).await;
+/// The table's update, which refuses (returns no row) when another row holds one of the
+/// new unique values, so a violation does not abort the transaction; then why it was
+/// refused, if it was.
+async fn update(
+    tx: &mut PgTransaction,
+    table: &'static Table,
+    id: i64,
+    seen: DateTime<Utc>,
+    row: &Row,
+) -> Result<RowMeta> {
+    let sql = tx.checked(table).await?;
+    for _ in 0..UPDATE_ATTEMPTS {
+        let query = table
+            .columns()
+            .iter()
+            .zip(row.values())
+            .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
+        let returned = fetch_optional(tx.writer(Some(table)).await?, table, query.bind(id).bind(seen)).await;
+        if let Some(returned) = tx.wrote(returned)? {
+            return codec::meta(table, &returned);
         }
-        let sql = self.checked(table).await?;
-        let mut query = sqlx::query(&sql.insert);
-        if table.columns().is_empty() {
-            query = query.bind(i64::try_from(rows.len()).unwrap_or(i64::MAX));
+        match stored_version(tx, table, id).await? {
+            None => return Err(Error::NotFound { table: table.name().to_owned(), id }),
+            Some(version) if version != seen => return Err(Error::Conflict { table: table.name().to_owned(), id }),
+            Some(_) => {}
         }
-        for (i, column) in table.columns().iter().enumerate() {
-            query = codec::bind_column_array(query, rows, i, column.ty());
-        }
-        let returned = fetch_all(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e));
-        let returned = watch(&mut self.aborted, true, returned)?;
-        let mut metas = returned.iter().map(|row| codec::meta(table, row)).collect::<Result<Vec<_>>>()?;
-        // Identity values are drawn in input order, so ascending ids are input order.
-        metas.sort_by_key(|m| m.id);
-        if metas.len() != rows.len() {
-            return Err(self.undo_partial_insert(table, rows, &metas).await);
-        }
-        Ok(metas)
-    }
-
-    async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
-        let sql = self.checked(table).await?;
-        let row = fetch_optional(
-            self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
-            sqlx::query(&sql.get).bind(id),
-        )
-        .await;
-        let row = self.read_done(row.map_err(|e| map_err(NAME, Some(table), e)))?;
-        row.map(|row| codec::decode(table, &row)).transpose()
-    }
-
-    async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
-        let sql = self.checked(table).await?;
-        for _ in 0..UPDATE_ATTEMPTS {
-            let query = table
-                .columns()
-                .iter()
-                .zip(row.values())
-                .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
-            let returned = fetch_optional(
-                self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
-                query.bind(id).bind(seen),
-            )
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e));
-            let returned = watch(&mut self.aborted, true, returned)?;
-            if let Some(returned) = returned {
-                return codec::meta(table, &returned);
+        for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
+            let value = &row.values()[i];
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1 AND \"id\" <> $2)",
+                quote(table.name()),
+                quote(column.name())
+            );
+            let query = codec::bind(sqlx::query(&sql), value, column.ty()).bind(id);
+            if !value.is_null() && exists(tx, table, query).await? {
+                return Err(unique_violation(table, column.name()));
             }
-            match self.stored_version(table, id).await? {
-                None => return Err(Error::NotFound { table: table.name().to_owned(), id }),
-                Some(version) if version != seen => return Err(Error::Conflict { table: table.name().to_owned(), id }),
-                Some(_) => {}
-            }
-            for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
-                let value = &row.values()[i];
-                let sql = format!(
-                    "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1 AND \"id\" <> $2)",
-                    quote(table.name()),
-                    quote(column.name())
-                );
-                let query = codec::bind(sqlx::query(&sql), value, column.ty()).bind(id);
-                if !value.is_null() && self.exists(table, query).await? {
-                    return Err(unique_violation(table, column.name()));
-                }
-            }
-            // Nothing explains the refusal: another session held one of the new unique
-            // values when the update began and has let go of it since. Try again.
         }
-        Err(Error::Conflict { table: table.name().to_owned(), id })
+        // Nothing explains the refusal: another session held one of the new unique
+        // values when the update began and has let go of it since. Try again.
     }
-
-    async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
-        let sql = self.checked(table).await?;
-        let done = execute(
-            self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
-            sqlx::query(&sql.delete).bind(id),
-        )
-        .await;
-        match watch(&mut self.aborted, true, done.map_err(|e| map_err(NAME, Some(table), e)))? {
-            0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
-            _ => Ok(()),
-        }
-    }
-
-    async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
-        let sql = self.checked(table).await?;
-        let statement = compile_select(Postgres, table, &sql.columns, select);
-        let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        let rows = fetch_decoded(reader, bind_all(&statement), table, codec::decode).await;
-        self.read_done(rows)
-    }
-
-    async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
-        self.checked(table).await?;
-        let statement = compile_count(Postgres, table, select);
-        let row = fetch_one(self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?, bind_all(&statement))
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e));
-        let row = self.read_done(row)?;
-        let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
-        Ok(u64::try_from(count).unwrap_or(0))
-    }
-
-    async fn commit(self: Box<Self>) -> Result<()> {
-        match self.aborted {
-            Some(aborted) => {
-                // The server has already undone everything; this ends the transaction
-                // block so the connection goes back to the pool clean. If the connection
-                // is gone, the pool drops it.
-                let _ = self.tx.rollback().await;
-                Err(aborted.to_error())
-            }
-            None => self.tx.commit().await.map_err(|e| map_err(NAME, None, e)),
-        }
-    }
-
-    async fn rollback(self: Box<Self>) -> Result<()> {
-        self.tx.rollback().await.map_err(|e| map_err(NAME, None, e))
-    }
+    Err(Error::Conflict { table: table.name().to_owned(), id })
 }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use plinth::{ColumnRef, ColumnType, Table, Value};
 
-pub(crate) use ddl::{create_index, create_table, object_name, touch_trigger, Object, TOUCH_UPDATED_AT};
+pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, upgrade_table, Object};
 pub(crate) use schema::{columns_sql, compare as compare_schema, indexes_sql, CatalogColumn, CatalogIndex, Stored};
 pub(crate) use select::{compile_count, compile_select};
 pub(crate) use table::{sqlite_insert, StatementCache, TableSql};
@@ -67,7 +67,8 @@ pub(crate) struct TemporaryList<'v> {
 #[derive(Debug)]
 pub(crate) struct Statement<'v> {
     pub(crate) dialect: Dialect,
-    pub(crate) sql: String,
+    /// The text: one of a table's fixed statements, or compiled for one query.
+    pub(crate) sql: Cow<'v, str>,
     pub(crate) binds: Vec<Bind<'v>>,
     /// Lists to load into temporary tables before the statement runs.
     pub(crate) temporary_lists: Vec<TemporaryList<'v>>,
@@ -75,11 +76,22 @@ pub(crate) struct Statement<'v> {
 
 impl<'v> Statement<'v> {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        Statement { dialect, sql: String::with_capacity(128), binds: Vec::new(), temporary_lists: Vec::new() }
+        Statement {
+            dialect,
+            sql: Cow::Owned(String::with_capacity(128)),
+            binds: Vec::new(),
+            temporary_lists: Vec::new(),
+        }
+    }
+
+    /// One of a table's fixed statements ([`TableSql`]) whose only parameter is a row's id.
+    pub(crate) fn by_id(dialect: Dialect, sql: &'v str, id: i64) -> Self {
+        let binds = vec![Bind::Value { value: Cow::Owned(Value::I64(id)), ty: ColumnType::I64 }];
+        Statement { dialect, sql: Cow::Borrowed(sql), binds, temporary_lists: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, sql: &str) {
-        self.sql.push_str(sql);
+        self.sql.to_mut().push_str(sql);
     }
 
     /// Appends a placeholder for `value` and records the parameter.
@@ -108,8 +120,8 @@ impl<'v> Statement<'v> {
 
     fn push_placeholder(&mut self, n: usize) {
         match self.dialect {
-            Dialect::Postgres => self.sql.push_str(&format!("${n}")),
-            Dialect::Sqlite => self.sql.push_str(&format!("?{n}")),
+            Dialect::Postgres => self.sql.to_mut().push_str(&format!("${n}")),
+            Dialect::Sqlite => self.sql.to_mut().push_str(&format!("?{n}")),
         }
     }
 }

@@ -1,27 +1,18 @@
-//! SQLite: [`SqliteBackend`], the zero-set-up default for native apps.
+//! SQLite: [`SqliteBackend`], the zero-set-up default for native apps; the driver's
+//! insert and update strategies and its temporary lists.
 
 mod codec;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plinth::backend::{Backend, Transaction};
-use plinth::query::Select;
-use plinth::{ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
+use plinth::{ColumnType, Error, Result, Row, RowMeta, Table, Value};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row as _;
 
-use crate::connection::LazyTransaction;
+use crate::driver::{statement_functions, BoxFuture, Driver};
 use crate::errors::map_err;
-use crate::sql::Dialect::Sqlite;
-use crate::sql::{
-    compile_count, compile_select, create_index, create_table, quote, sqlite_insert, Bind, Statement, StatementCache,
-    Stored, TableSql, TemporaryList,
-};
+use crate::sql::{quote, sqlite_insert, Bind, Dialect, Statement, TemporaryList};
+use crate::transaction::{delegate_backend, SqlBackend, SqlTransaction};
 use codec::SqliteQuery;
-
-const NAME: &str = "sqlite";
 
 /// SQLite's limit on parameters in one statement.
 const MAX_PARAMETERS: usize = 32_766;
@@ -31,27 +22,71 @@ const ROWS_PER_STATEMENT: usize = 100;
 
 /// Plinth on SQLite: a `STRICT` table per entity, a transaction per session. SQLite
 /// allows one writer at a time: a second session that writes waits (up to the busy
-/// timeout) for the first to end.
+/// timeout) for the first to end. A failed statement (a unique violation) is undone
+/// alone; the transaction goes on.
 ///
 /// Build it with [`connect`](crate::connect) or, to keep an existing pool,
 /// [`from_sqlite_pool`](crate::from_sqlite_pool).
 #[derive(Debug)]
 pub struct SqliteBackend {
-    pool: SqlitePool,
-    statements: Arc<StatementCache>,
+    inner: SqlBackend<Sqlite>,
 }
 
 impl SqliteBackend {
     /// A backend over `pool`.
     pub fn new(pool: SqlitePool) -> Self {
-        SqliteBackend { pool, statements: Arc::new(StatementCache::new(Sqlite)) }
+        SqliteBackend { inner: SqlBackend::new(pool) }
     }
 
     /// The pool, for queries Plinth does not make.
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        self.inner.pool()
     }
 }
+
+delegate_backend!(SqliteBackend, Sqlite);
+
+/// The SQLite driver.
+#[derive(Debug)]
+pub(crate) struct Sqlite;
+
+impl Driver for Sqlite {
+    type Db = sqlx::Sqlite;
+    const NAME: &'static str = "sqlite";
+    const DIALECT: Dialect = Dialect::Sqlite;
+    const FAILED_STATEMENT_ABORTS: bool = false;
+
+    statement_functions!(bind: bind_all, decode: codec::decode);
+
+    fn load_lists<'c>(
+        conn: &'c mut SqliteConnection,
+        lists: &'c [TemporaryList<'_>],
+    ) -> BoxFuture<'c, std::result::Result<(), sqlx::Error>> {
+        Box::pin(load_lists(conn, lists))
+    }
+
+    fn insert<'a>(
+        tx: &'a mut SqliteTransaction,
+        table: &'static Table,
+        rows: &'a [Row],
+    ) -> BoxFuture<'a, Result<Vec<RowMeta>>> {
+        Box::pin(insert(tx, table, rows))
+    }
+
+    fn update<'a>(
+        tx: &'a mut SqliteTransaction,
+        table: &'static Table,
+        id: i64,
+        seen: DateTime<Utc>,
+        row: &'a Row,
+    ) -> BoxFuture<'a, Result<RowMeta>> {
+        Box::pin(update(tx, table, id, seen, row))
+    }
+}
+
+type SqliteTransaction = SqlTransaction<Sqlite>;
+
+const NAME: &str = Sqlite::NAME;
 
 fn bind_all<'q>(statement: &'q Statement<'_>) -> SqliteQuery<'q> {
     statement.binds.iter().fold(sqlx::query(&statement.sql), |q, bind| match bind {
@@ -61,7 +96,15 @@ fn bind_all<'q>(statement: &'q Statement<'_>) -> SqliteQuery<'q> {
     })
 }
 
-crate::connection::query_functions!(SqliteConnection, SqliteQuery, SqliteRow);
+/// Runs a query of the driver's own (multi-row inserts, versions as text), its errors
+/// mapped as the shared statements' are; boxed for the reason in [`crate::driver`].
+fn fetch_all<'c, 'q: 'c>(
+    conn: &'c mut SqliteConnection,
+    table: &'static Table,
+    query: SqliteQuery<'q>,
+) -> BoxFuture<'c, Result<Vec<SqliteRow>>> {
+    Box::pin(async move { query.fetch_all(conn).await.map_err(|e| map_err(NAME, Some(table), e)) })
+}
 
 /// Rows per `INSERT` that fills a temporary list.
 const LIST_ROWS_PER_STATEMENT: usize = 500;
@@ -69,8 +112,8 @@ const LIST_ROWS_PER_STATEMENT: usize = 500;
 /// Fills the temporary tables a statement reads its long `is_in` lists from (see
 /// `sql::select`), each value a bound parameter of its column's type, so it compares
 /// exactly as the column's own values do. Temporary tables belong to the connection.
-fn load_lists<'c>(conn: &'c mut SqliteConnection, lists: &'c [TemporaryList<'_>]) -> Boxed<'c, ()> {
-    Box::pin(async move {
+async fn load_lists(conn: &mut SqliteConnection, lists: &[TemporaryList<'_>]) -> std::result::Result<(), sqlx::Error> {
+    {
         for list in lists {
             let name = quote(&list.name);
             let reset = format!("CREATE TEMP TABLE IF NOT EXISTS {name} (\"value\"); DELETE FROM temp.{name}");
@@ -83,235 +126,113 @@ fn load_lists<'c>(conn: &'c mut SqliteConnection, lists: &'c [TemporaryList<'_>]
             }
         }
         Ok(())
-    })
-}
-
-/// Creates the tables that are missing, in one transaction, after checking that
-/// existing ones have the entity's schema. The transaction takes the write lock first
-/// (`BEGIN IMMEDIATE`), so processes opening one file together take turns (waiting up to
-/// the busy timeout) instead of failing when a read lock cannot become a write lock.
-async fn create_tables(pool: SqlitePool, statements: Arc<StatementCache>, tables: Vec<&'static Table>) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| map_err(NAME, None, e))?;
-    for table in &tables {
-        let creating = match stored_schema(&mut tx, Sqlite, table).await? {
-            Stored::Missing => create_table(Sqlite, table),
-            Stored::Matching { unindexed } => unindexed.into_iter().map(|i| create_index(table, i)).collect(),
-        };
-        for statement in creating {
-            execute_script(&mut tx, statement).await.map_err(|e| map_err(NAME, Some(table), e))?;
-        }
-    }
-    tx.commit().await.map_err(|e| map_err(NAME, None, e))?;
-    for table in tables {
-        statements.get(table).mark_verified();
-    }
-    Ok(())
-}
-
-#[async_trait]
-impl Backend for SqliteBackend {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
-        create_tables(self.pool.clone(), Arc::clone(&self.statements), tables.to_vec()).await
-    }
-
-    async fn begin(&self) -> Result<Box<dyn Transaction>> {
-        let tx = LazyTransaction::new(self.pool.clone());
-        Ok(Box::new(SqliteTransaction { tx, statements: Arc::clone(&self.statements) }))
     }
 }
 
-/// One session: one SQLite transaction, rolled back if dropped uncommitted. A failed
-/// statement (a unique violation) is undone alone; the transaction goes on.
-#[derive(Debug)]
-struct SqliteTransaction {
-    tx: LazyTransaction<sqlx::Sqlite>,
-    statements: Arc<StatementCache>,
-}
-
-impl SqliteTransaction {
-    /// The statements of `table`, once the catalog has shown it stored with the entity's
-    /// schema ([`Error::NoSuchTable`] or [`Error::SchemaMismatch`] otherwise), which it
-    /// is asked at the table's first use through this backend.
-    async fn checked(&mut self, table: &'static Table) -> Result<Arc<TableSql>> {
-        let sql = self.statements.get(table);
-        if !sql.is_verified() {
-            let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-            let stored = stored_schema(reader, Sqlite, table).await;
-            if self.tx.after_read(stored)? == Stored::Missing {
-                return Err(Error::NoSuchTable { table: table.name().to_owned() });
-            }
-            sql.mark_verified();
-        }
-        Ok(sql)
-    }
-
-    async fn run_script(&mut self, sql: &str) -> Result<()> {
-        execute_script(self.tx.writer().await.map_err(|e| map_err(NAME, None, e))?, sql.to_owned())
-            .await
-            .map_err(|e| map_err(NAME, None, e))
-    }
-
-    /// Inserts `rows` with one multi-row statement, all stamped `now`.
-    async fn insert_chunk(&mut self, table: &'static Table, rows: &[Row], now: &Value) -> Result<Vec<RowMeta>> {
-        let cached;
-        let multi_row;
-        let sql: &str = if rows.len() == 1 {
-            cached = self.statements.get(table);
-            &cached.insert
-        } else {
-            multi_row = sqlite_insert(table, rows.len());
-            &multi_row
-        };
-        let mut query = codec::bind(sqlx::query(sql), now, ColumnType::Timestamp);
-        for row in rows {
-            for (column, value) in table.columns().iter().zip(row.values()) {
-                query = codec::bind(query, value, column.ty());
-            }
-        }
-        let returned = fetch_all(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
-        returned.iter().map(|row| codec::meta(table, row)).collect()
-    }
-}
-
-impl SqliteTransaction {
-    /// Runs the table's update if row `id`'s `updated_at` is stored as `version`, moving
-    /// it strictly past `seen`; `None` if no row matched.
-    async fn update_if(
-        &mut self,
-        table: &'static Table,
-        id: i64,
-        seen: DateTime<Utc>,
-        version: &str,
-        row: &Row,
-    ) -> Result<Option<RowMeta>> {
-        let sql = self.statements.get(table);
-        let now = Value::Timestamp(plinth::clock::now_after(seen));
-        let query = table
-            .columns()
-            .iter()
-            .zip(row.values())
-            .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
-        let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id).bind(version);
-        let returned = fetch_optional(self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?, query)
-            .await
-            .map_err(|e| map_err(NAME, Some(table), e))?;
-        returned.map(|returned| codec::meta(table, &returned)).transpose()
-    }
-}
-
-#[async_trait]
-impl Transaction for SqliteTransaction {
-    async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
-        self.checked(table).await?;
-        let now = Value::Timestamp(plinth::clock::now());
-        // Chunks of at most 100 rows: one prepared statement reused for every full chunk,
-        // instead of a huge statement parsed anew for each batch size.
-        let per_statement = ((MAX_PARAMETERS - 1) / table.columns().len().max(1)).min(ROWS_PER_STATEMENT);
-        let chunks: Vec<&[Row]> = rows.chunks(per_statement).collect();
-        if chunks.len() == 1 {
-            let mut metas = self.insert_chunk(table, rows, &now).await?;
-            metas.sort_by_key(|m| m.id);
-            return Ok(metas);
-        }
-        // Several statements: a savepoint makes the batch all-or-nothing.
-        self.run_script("SAVEPOINT \"plinth_add_all\"").await?;
-        let mut metas = Vec::with_capacity(rows.len());
-        for chunk in chunks {
-            match self.insert_chunk(table, chunk, &now).await {
-                Ok(chunk_metas) => metas.extend(chunk_metas),
-                Err(err) => {
-                    self.run_script("ROLLBACK TO \"plinth_add_all\"; RELEASE \"plinth_add_all\"").await?;
-                    return Err(err);
-                }
-            }
-        }
-        self.run_script("RELEASE \"plinth_add_all\"").await?;
+/// Inserts `rows` in chunks of at most [`ROWS_PER_STATEMENT`] (one prepared statement
+/// reused for every full chunk, instead of a huge statement parsed anew for each batch
+/// size), all stamped with one time; several chunks run in a savepoint, so the batch is
+/// all or nothing.
+async fn insert(tx: &mut SqliteTransaction, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+    tx.checked(table).await?;
+    let now = Value::Timestamp(plinth::clock::now());
+    let per_statement = ((MAX_PARAMETERS - 1) / table.columns().len().max(1)).min(ROWS_PER_STATEMENT);
+    let chunks: Vec<&[Row]> = rows.chunks(per_statement).collect();
+    if chunks.len() == 1 {
+        let mut metas = insert_chunk(tx, table, rows, &now).await?;
         metas.sort_by_key(|m| m.id);
-        Ok(metas)
+        return Ok(metas);
     }
-
-    async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
-        let sql = self.checked(table).await?;
-        let row = fetch_optional(
-            self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?,
-            sqlx::query(&sql.get).bind(id),
-        )
-        .await;
-        let row = self.tx.after_read(row.map_err(|e| map_err(NAME, Some(table), e)))?;
-        row.map(|row| codec::decode(table, &row)).transpose()
-    }
-
-    async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
-        self.checked(table).await?;
-        let seen_text = codec::timestamp_text(&seen);
-        if let Some(meta) = self.update_if(table, id, seen, &seen_text, row).await? {
-            return Ok(meta);
-        }
-        // Refused: the row is gone, was written since `seen`, or holds `seen` written
-        // another way (a timestamp stored by hand, e.g. `2024-01-01 00:00:00`).
-        let stored = fetch_optional(
-            self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
-            sqlx::query(&self.statements.get(table).version).bind(id),
-        )
-        .await
-        .map_err(|e| map_err(NAME, Some(table), e))?;
-        let Some(stored) = stored else { return Err(Error::NotFound { table: table.name().to_owned(), id }) };
-        let stored: String = stored.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
-        let conflict = || Error::Conflict { table: table.name().to_owned(), id };
-        if stored == seen_text || codec::parse_timestamp(&stored).ok() != Some(seen) {
-            return Err(conflict());
-        }
-        self.update_if(table, id, seen, &stored, row).await?.ok_or_else(conflict)
-    }
-
-    async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
-        let sql = self.checked(table).await?;
-        let done = execute(
-            self.tx.writer().await.map_err(|e| map_err(NAME, Some(table), e))?,
-            sqlx::query(&sql.delete).bind(id),
-        )
-        .await;
-        match done.map_err(|e| map_err(NAME, Some(table), e))? {
-            0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
-            _ => Ok(()),
+    run_script(tx, "SAVEPOINT \"plinth_add_all\"").await?;
+    let mut metas = Vec::with_capacity(rows.len());
+    for chunk in chunks {
+        match insert_chunk(tx, table, chunk, &now).await {
+            Ok(chunk_metas) => metas.extend(chunk_metas),
+            Err(err) => {
+                run_script(tx, "ROLLBACK TO \"plinth_add_all\"; RELEASE \"plinth_add_all\"").await?;
+                return Err(err);
+            }
         }
     }
+    run_script(tx, "RELEASE \"plinth_add_all\"").await?;
+    metas.sort_by_key(|m| m.id);
+    Ok(metas)
+}
 
-    async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
-        let sql = self.checked(table).await?;
-        let statement = compile_select(Sqlite, table, &sql.columns, select);
-        let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        let rows = match load_lists(reader, &statement.temporary_lists).await {
-            Ok(()) => fetch_decoded(reader, bind_all(&statement), table, codec::decode).await,
-            Err(err) => Err(map_err(NAME, Some(table), err)),
-        };
-        self.tx.after_read(rows)
-    }
+async fn run_script(tx: &mut SqliteTransaction, sql: &str) -> Result<()> {
+    Sqlite::execute_script(tx.writer(None).await?, None, sql.to_owned()).await
+}
 
-    async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
-        self.checked(table).await?;
-        let statement = compile_count(Sqlite, table, select);
-        let reader = self.tx.reader().await.map_err(|e| map_err(NAME, Some(table), e))?;
-        let row = match load_lists(reader, &statement.temporary_lists).await {
-            Ok(()) => fetch_one(reader, bind_all(&statement)).await,
-            Err(err) => Err(err),
-        };
-        let row = self.tx.after_read(row.map_err(|e| map_err(NAME, Some(table), e)))?;
-        let count: i64 = row.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
-        Ok(u64::try_from(count).unwrap_or(0))
+/// Inserts `rows` with one multi-row statement, all stamped `now`.
+async fn insert_chunk(
+    tx: &mut SqliteTransaction,
+    table: &'static Table,
+    rows: &[Row],
+    now: &Value,
+) -> Result<Vec<RowMeta>> {
+    let cached;
+    let multi_row;
+    let sql: &str = if rows.len() == 1 {
+        cached = tx.statements(table);
+        &cached.insert
+    } else {
+        multi_row = sqlite_insert(table, rows.len());
+        &multi_row
+    };
+    let mut query = codec::bind(sqlx::query(sql), now, ColumnType::Timestamp);
+    for row in rows {
+        for (column, value) in table.columns().iter().zip(row.values()) {
+            query = codec::bind(query, value, column.ty());
+        }
     }
+    let returned = fetch_all(tx.writer(Some(table)).await?, table, query).await?;
+    returned.iter().map(|row| codec::meta(table, row)).collect()
+}
 
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await.map_err(|e| map_err(NAME, None, e))
+/// Writes `row` over row `id` if its `updated_at` is stored as `seen` is written; if
+/// refused, finds out why (gone: `NotFound`; written since: `Conflict`), and if the row
+/// holds `seen` written another way (a timestamp stored by hand, e.g. `2024-01-01
+/// 00:00:00`), tries once more with the text as stored.
+async fn update(
+    tx: &mut SqliteTransaction,
+    table: &'static Table,
+    id: i64,
+    seen: DateTime<Utc>,
+    row: &Row,
+) -> Result<RowMeta> {
+    let sql = tx.checked(table).await?;
+    let seen_text = codec::timestamp_text(&seen);
+    if let Some(meta) = update_if(tx, table, id, seen, &seen_text, row).await? {
+        return Ok(meta);
     }
+    let version = fetch_all(tx.writer(Some(table)).await?, table, sqlx::query(&sql.version).bind(id)).await?;
+    let Some(stored) = version.first() else { return Err(Error::NotFound { table: table.name().to_owned(), id }) };
+    let stored: String = stored.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
+    let conflict = || Error::Conflict { table: table.name().to_owned(), id };
+    if stored == seen_text || codec::parse_timestamp(&stored).ok() != Some(seen) {
+        return Err(conflict());
+    }
+    update_if(tx, table, id, seen, &stored, row).await?.ok_or_else(conflict)
+}
 
-    async fn rollback(self: Box<Self>) -> Result<()> {
-        self.tx.rollback().await.map_err(|e| map_err(NAME, None, e))
-    }
+/// Runs the table's update if row `id`'s `updated_at` is stored as `version`, moving it
+/// strictly past `seen`; `None` if no row matched.
+async fn update_if(
+    tx: &mut SqliteTransaction,
+    table: &'static Table,
+    id: i64,
+    seen: DateTime<Utc>,
+    version: &str,
+    row: &Row,
+) -> Result<Option<RowMeta>> {
+    let sql = tx.statements(table);
+    let now = Value::Timestamp(plinth::clock::now_after(seen));
+    let query = table
+        .columns()
+        .iter()
+        .zip(row.values())
+        .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
+    let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id).bind(version);
+    let returned = fetch_all(tx.writer(Some(table)).await?, table, query).await?;
+    returned.first().map(|returned| codec::meta(table, returned)).transpose()
 }

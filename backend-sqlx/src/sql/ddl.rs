@@ -63,7 +63,7 @@ pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
 }
 
 /// The index on column `column` (by position) of `table`.
-pub(crate) fn create_index(table: &Table, column: usize) -> String {
+fn create_index(table: &Table, column: usize) -> String {
     let name = table.columns()[column].name();
     let index = quote(&object_name(table, name, Object::Index));
     format!("CREATE INDEX IF NOT EXISTS {index} ON {} ({})", quote(table.name()), quote(name))
@@ -71,7 +71,7 @@ pub(crate) fn create_index(table: &Table, column: usize) -> String {
 
 /// PostgreSQL: installs (or replaces) `table`'s trigger that moves `updated_at`; run on
 /// existing tables too, so a table made by a Plinth without it gets it.
-pub(crate) fn touch_trigger(table: &Table) -> String {
+fn touch_trigger(table: &Table) -> String {
     // Trigger names belong to their table, so they cannot collide across tables.
     let trigger = quote(&format!("{}_touch_updated_at", table.name()));
     format!(
@@ -84,10 +84,49 @@ pub(crate) fn touch_trigger(table: &Table) -> String {
 /// PostgreSQL's trigger function behind every table's `…_touch_updated_at` trigger:
 /// any `UPDATE`, Plinth's or raw SQL, moves `updated_at` to now, and always at least a
 /// microsecond forward, so it never repeats and serves as the row's version.
-pub(crate) const TOUCH_UPDATED_AT: &str = "CREATE OR REPLACE FUNCTION \"plinth_touch_updated_at\"() \
+const TOUCH_UPDATED_AT: &str = "CREATE OR REPLACE FUNCTION \"plinth_touch_updated_at\"() \
      RETURNS trigger LANGUAGE plpgsql AS $$ \
      BEGIN NEW.\"updated_at\" := GREATEST(now(), OLD.\"updated_at\" + interval '1 microsecond'); \
      RETURN NEW; END $$";
+
+/// The first key of the advisory lock `create_all` holds for its transaction on
+/// PostgreSQL (`plnt`); the second is the schema's name, hashed, so schemas do not wait
+/// on each other.
+const CREATE_ALL_LOCK: i32 = 0x706c_6e74;
+
+/// How `create_all`'s transaction begins. Processes starting together (replicas of one
+/// app) take turns: SQLite's transaction takes the write lock at once (`BEGIN
+/// IMMEDIATE`, waiting up to the busy timeout) instead of failing when a read lock
+/// cannot become a write lock; PostgreSQL's takes an advisory lock first
+/// ([`create_all_preamble`]).
+pub(crate) fn create_all_begin(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "BEGIN",
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+    }
+}
+
+/// What `create_all` runs first in its transaction. PostgreSQL: the advisory lock (as
+/// concurrent `CREATE TABLE` and `CREATE OR REPLACE FUNCTION` fail with "tuple
+/// concurrently updated" or duplicate types instead of waiting for each other), then the
+/// trigger function every table's trigger calls.
+pub(crate) fn create_all_preamble(dialect: Dialect) -> Vec<String> {
+    match dialect {
+        Dialect::Postgres => vec![
+            format!("SELECT pg_advisory_xact_lock({CREATE_ALL_LOCK}, hashtext(current_schema()))"),
+            TOUCH_UPDATED_AT.to_owned(),
+        ],
+        Dialect::Sqlite => Vec::new(),
+    }
+}
+
+/// What `create_all` runs on a table stored with the entity's schema: the indexes on
+/// the columns (by position) `unindexed`, and on PostgreSQL the trigger, replaced.
+pub(crate) fn upgrade_table(dialect: Dialect, table: &Table, unindexed: &[usize]) -> Vec<String> {
+    let indexes = unindexed.iter().map(|&column| create_index(table, column));
+    let trigger = (dialect == Dialect::Postgres).then(|| touch_trigger(table));
+    indexes.chain(trigger).collect()
+}
 
 /// What a name made by [`object_name`] is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,215 @@
+//! [`Driver`]: what differs between the SQL databases, and nothing else. The generic
+//! transaction ([`crate::transaction`]) owns everything they share; a driver says how a
+//! statement is run and decoded, how its errors read, and how it inserts and updates
+//! (the two operations whose best SQL differs between PostgreSQL and SQLite).
+//!
+//! Every function that runs a statement returns a boxed future. A generic `async fn`
+//! over `&mut DB::Connection` whose future must be `Send` (as `async_trait` requires)
+//! trips rustc's "implementation of `Executor` is not general enough" (rust-lang/rust
+//! #102211): the executor bound is higher-ranked and the compiler cannot prove it for
+//! the one lifetime it needs. A boxed future built where the driver's connection type
+//! is concrete proves `Send` there instead, so the functions are written once, in
+//! [`statement_functions!`], and expanded inside each driver's `impl Driver`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use plinth::{Result, Row, RowMeta, StoredRow, Table};
+
+use crate::sql::{Dialect, Statement, Stored, TemporaryList};
+use crate::transaction::SqlTransaction;
+
+/// A boxed `Send` future (see the module's documentation for why futures are boxed).
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A driver's connection type.
+pub(crate) type Connection<D> = <<D as Driver>::Db as sqlx::Database>::Connection;
+
+/// One SQL database as Plinth uses it through sqlx.
+pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
+    /// The sqlx database.
+    type Db: sqlx::Database;
+
+    /// The backend's name in errors and `Backend::name`.
+    const NAME: &'static str;
+
+    /// The SQL dialect its statements are compiled in.
+    const DIALECT: Dialect;
+
+    /// Whether a failed statement aborts the whole transaction (PostgreSQL: every later
+    /// statement is refused and `COMMIT` quietly rolls back), so the session must
+    /// remember the failure and refuse to commit. SQLite undoes only the statement.
+    const FAILED_STATEMENT_ABORTS: bool;
+
+    /// Runs a `SELECT` of rows and decodes them as they arrive.
+    fn fetch_rows<'c>(
+        conn: &'c mut Connection<Self>,
+        table: &'static Table,
+        statement: &'c Statement<'_>,
+    ) -> BoxFuture<'c, Result<Vec<StoredRow>>>;
+
+    /// Runs a `SELECT` of at most one row and decodes it.
+    fn fetch_row<'c>(
+        conn: &'c mut Connection<Self>,
+        table: &'static Table,
+        statement: &'c Statement<'_>,
+    ) -> BoxFuture<'c, Result<Option<StoredRow>>>;
+
+    /// Runs a `SELECT COUNT(*)`.
+    fn fetch_count<'c>(
+        conn: &'c mut Connection<Self>,
+        table: &'static Table,
+        statement: &'c Statement<'_>,
+    ) -> BoxFuture<'c, Result<u64>>;
+
+    /// Runs a statement that returns no rows, answering how many rows it changed.
+    fn execute<'c>(
+        conn: &'c mut Connection<Self>,
+        table: &'static Table,
+        statement: &'c Statement<'_>,
+    ) -> BoxFuture<'c, Result<u64>>;
+
+    /// Runs SQL without parameters (DDL, savepoints); `table` is what errors name.
+    fn execute_script<'c>(
+        conn: &'c mut Connection<Self>,
+        table: Option<&'static Table>,
+        sql: String,
+    ) -> BoxFuture<'c, Result<()>>;
+
+    /// Reads `table`'s stored schema from the catalog and compares it with the entity's:
+    /// [`Stored::Missing`], or `SchemaMismatch` listing the differences.
+    fn stored_schema<'c>(conn: &'c mut Connection<Self>, table: &'static Table) -> BoxFuture<'c, Result<Stored>>;
+
+    /// Fills the temporary tables a statement reads long `is_in` lists from. Only a
+    /// dialect without array parameters makes such lists; the default has none to load.
+    fn load_lists<'c>(
+        conn: &'c mut Connection<Self>,
+        lists: &'c [TemporaryList<'_>],
+    ) -> BoxFuture<'c, std::result::Result<(), sqlx::Error>> {
+        let _ = (conn, lists);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Inserts `rows` into `table`, all or none, returning their ids and timestamps in
+    /// input order; a unique violation leaves the session usable.
+    fn insert<'a>(
+        tx: &'a mut SqlTransaction<Self>,
+        table: &'static Table,
+        rows: &'a [Row],
+    ) -> BoxFuture<'a, Result<Vec<RowMeta>>>;
+
+    /// Writes `row` over row `id` if its version is still `seen` (else `Conflict`, or
+    /// `NotFound`), moving `updated_at` strictly past `seen`.
+    fn update<'a>(
+        tx: &'a mut SqlTransaction<Self>,
+        table: &'static Table,
+        id: i64,
+        seen: DateTime<Utc>,
+        row: &'a Row,
+    ) -> BoxFuture<'a, Result<RowMeta>>;
+}
+
+/// Expands, inside a driver's `impl Driver`, the functions that run statements:
+/// `bind` turns a [`Statement`] into the driver's sqlx query, `decode` reads a row.
+/// Every driver error is mapped here, once, through [`crate::errors::map_err`].
+macro_rules! statement_functions {
+    (bind: $bind:path, decode: $decode:path) => {
+        fn fetch_rows<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: &'static plinth::Table,
+            statement: &'c $crate::sql::Statement<'_>,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<plinth::StoredRow>>> {
+            Box::pin(async move {
+                use futures_util::TryStreamExt as _;
+                let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
+                Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
+                // Rows are decoded as they arrive, so each is read while its bytes are
+                // still in cache and freed at once, instead of buffering every driver row.
+                let mut stream = $bind(statement).fetch(&mut *conn);
+                let mut rows = Vec::new();
+                while let Some(row) = stream.try_next().await.map_err(map)? {
+                    rows.push($decode(table, &row)?);
+                }
+                Ok(rows)
+            })
+        }
+
+        fn fetch_row<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: &'static plinth::Table,
+            statement: &'c $crate::sql::Statement<'_>,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Option<plinth::StoredRow>>> {
+            Box::pin(async move {
+                let row = $bind(statement)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))?;
+                row.map(|row| $decode(table, &row)).transpose()
+            })
+        }
+
+        fn fetch_count<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: &'static plinth::Table,
+            statement: &'c $crate::sql::Statement<'_>,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<u64>> {
+            Box::pin(async move {
+                use sqlx::Row as _;
+                let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
+                Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
+                let row = $bind(statement).fetch_one(&mut *conn).await.map_err(map)?;
+                let count: i64 = row.try_get(0).map_err(map)?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            })
+        }
+
+        fn execute<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: &'static plinth::Table,
+            statement: &'c $crate::sql::Statement<'_>,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<u64>> {
+            Box::pin(async move {
+                let done = $bind(statement).execute(&mut *conn).await;
+                done.map(|done| done.rows_affected()).map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))
+            })
+        }
+
+        fn execute_script<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: Option<&'static plinth::Table>,
+            sql: String,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<()>> {
+            Box::pin(async move {
+                let done = sqlx::Executor::execute(conn, sql.as_str()).await;
+                done.map(drop).map_err(|e| $crate::errors::map_err(Self::NAME, table, e))
+            })
+        }
+
+        fn stored_schema<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: &'static plinth::Table,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<$crate::sql::Stored>> {
+            Box::pin(async move {
+                let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
+                let columns: Vec<$crate::sql::CatalogColumn> = sqlx::query_as($crate::sql::columns_sql(Self::DIALECT))
+                    .bind(table.name())
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(map)?;
+                if columns.is_empty() {
+                    return Ok($crate::sql::Stored::Missing);
+                }
+                let indexes: Vec<$crate::sql::CatalogIndex> = sqlx::query_as($crate::sql::indexes_sql(Self::DIALECT))
+                    .bind(table.name())
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(map)?;
+                $crate::sql::compare_schema(Self::DIALECT, table, &columns, &indexes)
+            })
+        }
+    };
+}
+
+pub(crate) use statement_functions;

@@ -1,0 +1,270 @@
+//! The one SQL backend and transaction, generic over a [`Driver`]: schema checks, the
+//! lazy transaction, get, delete, select, count, commit, rollback, `create_all`, and
+//! (where the database needs it) remembering that a failed statement aborted the
+//! transaction. What a driver does differently is in `postgres.rs` and `sqlite.rs`.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plinth::backend::Transaction;
+use plinth::query::Select;
+use plinth::{Error, Result, Row, RowMeta, StoredRow, Table};
+use sqlx::Pool;
+
+use crate::connection::LazyTransaction;
+use crate::driver::{Connection, Driver};
+use crate::errors::map_err;
+use crate::sql::{
+    compile_count, compile_select, create_all_begin, create_all_preamble, create_table, upgrade_table, Statement,
+    StatementCache, Stored, TableSql,
+};
+
+/// A database behind one pool: what `PostgresBackend` and `SqliteBackend` are.
+#[derive(Debug)]
+pub(crate) struct SqlBackend<D: Driver> {
+    pool: Pool<D::Db>,
+    statements: Arc<StatementCache>,
+    driver: PhantomData<D>,
+}
+
+impl<D: Driver> SqlBackend<D> {
+    pub(crate) fn new(pool: Pool<D::Db>) -> Self {
+        SqlBackend { pool, statements: Arc::new(StatementCache::new(D::DIALECT)), driver: PhantomData }
+    }
+
+    pub(crate) fn pool(&self) -> &Pool<D::Db> {
+        &self.pool
+    }
+
+    /// Creates the tables that are missing, in one transaction that processes starting
+    /// together take turns at ([`create_all_begin`], [`create_all_preamble`]), after
+    /// checking that existing ones have the entity's schema; adds the indexes an
+    /// existing table lacks.
+    pub(crate) async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
+        let mut tx = self.pool.begin_with(create_all_begin(D::DIALECT)).await.map_err(|e| map_err(D::NAME, None, e))?;
+        for statement in create_all_preamble(D::DIALECT) {
+            D::execute_script(&mut tx, None, statement).await?;
+        }
+        for &table in tables {
+            let creating = match D::stored_schema(&mut tx, table).await? {
+                Stored::Missing => create_table(D::DIALECT, table),
+                Stored::Matching { unindexed } => upgrade_table(D::DIALECT, table, &unindexed),
+            };
+            for statement in creating {
+                D::execute_script(&mut tx, Some(table), statement).await?;
+            }
+        }
+        tx.commit().await.map_err(|e| map_err(D::NAME, None, e))?;
+        for &table in tables {
+            self.statements.get(table).mark_verified();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn begin(&self) -> Box<dyn Transaction> {
+        let tx = LazyTransaction::new(self.pool.clone());
+        Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None })
+    }
+}
+
+/// Implements [`Backend`] for a public backend type whose field `inner` is a
+/// [`SqlBackend`] of `driver`.
+macro_rules! delegate_backend {
+    ($backend:ty, $driver:ty) => {
+        #[async_trait::async_trait]
+        impl plinth::backend::Backend for $backend {
+            fn name(&self) -> &'static str {
+                <$driver as $crate::driver::Driver>::NAME
+            }
+
+            async fn create_all(&self, tables: &[&'static plinth::Table]) -> plinth::Result<()> {
+                self.inner.create_all(tables).await
+            }
+
+            async fn begin(&self) -> plinth::Result<Box<dyn plinth::backend::Transaction>> {
+                Ok(self.inner.begin())
+            }
+        }
+    };
+}
+
+pub(crate) use delegate_backend;
+
+/// One session: one database transaction, begun at the first write, rolled back if
+/// dropped uncommitted.
+#[derive(Debug)]
+pub(crate) struct SqlTransaction<D: Driver> {
+    tx: LazyTransaction<D::Db>,
+    statements: Arc<StatementCache>,
+    /// Set when a statement inside the transaction failed and the database aborted it
+    /// ([`Driver::FAILED_STATEMENT_ABORTS`]).
+    aborted: Option<Aborted>,
+}
+
+/// Why the database aborted a session's transaction. After a statement fails inside a
+/// PostgreSQL transaction (a unique violation raced with another session, a deadlock, a
+/// statement timeout, a lost connection), the server refuses every later statement and
+/// turns `COMMIT` into a rollback that the driver reports as success; the session must
+/// then fail its commit instead, or writes it made before the failure would be reported
+/// committed and silently lost.
+#[derive(Debug)]
+enum Aborted {
+    Unique { table: String, column: String },
+    Connection(String),
+    Other(String),
+}
+
+impl Aborted {
+    /// What aborted the transaction, remembered from the first error of a statement
+    /// that ran inside it; `None` for errors the client found (a row that fails to
+    /// decode, a stored schema that differs), which abort nothing on the server.
+    fn from_error(err: &Error) -> Option<Aborted> {
+        match err {
+            Error::Decode { .. } | Error::SchemaMismatch { .. } => None,
+            Error::UniqueViolation { table, column } => {
+                Some(Aborted::Unique { table: table.clone(), column: column.clone() })
+            }
+            Error::Connection { source, .. } => Some(Aborted::Connection(source.to_string())),
+            other => Some(Aborted::Other(other.to_string())),
+        }
+    }
+
+    /// The error `commit` and every later statement of the session return: the unique
+    /// violation again (as the memory backend reports one found at commit), or what
+    /// aborted the transaction.
+    fn to_error(&self, backend: &'static str) -> Error {
+        match self {
+            Aborted::Unique { table, column } => {
+                Error::UniqueViolation { table: table.clone(), column: column.clone() }
+            }
+            Aborted::Connection(cause) => Error::Connection {
+                backend,
+                source: format!("the connection was lost during the transaction, so nothing was committed ({cause}); retry the session").into(),
+            },
+            Aborted::Other(cause) => Error::backend(
+                backend,
+                format!("the transaction was aborted by an earlier error and nothing was committed ({cause}); retry the session"),
+            ),
+        }
+    }
+}
+
+impl<D: Driver> SqlTransaction<D> {
+    /// The statements of `table`, once the catalog has shown it stored with the entity's
+    /// schema ([`Error::NoSuchTable`] or [`Error::SchemaMismatch`] otherwise), which it
+    /// is asked at the table's first use through this backend. After the database
+    /// aborted the transaction, the error that aborted it, without a round trip.
+    pub(crate) async fn checked(&mut self, table: &'static Table) -> Result<Arc<TableSql>> {
+        if let Some(aborted) = &self.aborted {
+            return Err(aborted.to_error(D::NAME));
+        }
+        let sql = self.statements.get(table);
+        if !sql.is_verified() {
+            let stored = D::stored_schema(self.reader(table).await?, table).await;
+            if self.read_done(stored)? == Stored::Missing {
+                return Err(Error::NoSuchTable { table: table.name().to_owned() });
+            }
+            sql.mark_verified();
+        }
+        Ok(sql)
+    }
+
+    /// Where to read (see [`LazyTransaction::reader`]); pass the read's result to
+    /// [`read_done`](Self::read_done).
+    pub(crate) async fn reader(&mut self, table: &'static Table) -> Result<&mut Connection<D>> {
+        self.tx.reader().await.map_err(|e| map_err(D::NAME, Some(table), e))
+    }
+
+    /// Where to write: the transaction, begun now if this is the first write; pass the
+    /// write's result to [`wrote`](Self::wrote).
+    pub(crate) async fn writer(&mut self, table: Option<&'static Table>) -> Result<&mut Connection<D>> {
+        self.tx.writer().await.map_err(|e| map_err(D::NAME, table, e))
+    }
+
+    /// Passes a read's result on: the reading connection handed back if it failed
+    /// (see [`LazyTransaction::after_read`]), the failure remembered if it happened
+    /// inside the transaction. Reading never begins the transaction, so whether it had
+    /// begun is the same before and after the read.
+    pub(crate) fn read_done<T>(&mut self, result: Result<T>) -> Result<T> {
+        let result = self.tx.after_read(result);
+        match self.tx.in_transaction() {
+            true => self.wrote(result),
+            false => result,
+        }
+    }
+
+    /// Passes on the result of a statement that ran inside the transaction, remembering
+    /// its failure if the database aborts transactions on one.
+    pub(crate) fn wrote<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let (true, None, Err(err)) = (D::FAILED_STATEMENT_ABORTS, &self.aborted, &result) {
+            self.aborted = Aborted::from_error(err);
+        }
+        result
+    }
+
+    /// The statements of `table`, without checking its schema (for a caller that has).
+    pub(crate) fn statements(&self, table: &'static Table) -> Arc<TableSql> {
+        self.statements.get(table)
+    }
+}
+
+#[async_trait]
+impl<D: Driver> Transaction for SqlTransaction<D> {
+    async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
+        D::insert(self, table, rows).await
+    }
+
+    async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+        let sql = self.checked(table).await?;
+        let statement = Statement::by_id(D::DIALECT, &sql.get, id);
+        let row = D::fetch_row(self.reader(table).await?, table, &statement).await;
+        self.read_done(row)
+    }
+
+    async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
+        D::update(self, table, id, seen, row).await
+    }
+
+    async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
+        let sql = self.checked(table).await?;
+        let statement = Statement::by_id(D::DIALECT, &sql.delete, id);
+        let done = D::execute(self.writer(Some(table)).await?, table, &statement).await;
+        match self.wrote(done)? {
+            0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
+            _ => Ok(()),
+        }
+    }
+
+    async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
+        let sql = self.checked(table).await?;
+        let statement = compile_select(D::DIALECT, table, &sql.columns, select);
+        let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
+        self.read_done(rows)
+    }
+
+    async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
+        self.checked(table).await?;
+        let statement = compile_count(D::DIALECT, table, select);
+        let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
+        self.read_done(count)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        match self.aborted {
+            Some(aborted) => {
+                // The server has already undone everything; this ends the transaction
+                // block so the connection goes back to the pool clean. If the connection
+                // is gone, the pool drops it.
+                let _ = self.tx.rollback().await;
+                Err(aborted.to_error(D::NAME))
+            }
+            None => self.tx.commit().await.map_err(|e| map_err(D::NAME, None, e)),
+        }
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.tx.rollback().await.map_err(|e| map_err(D::NAME, None, e))
+    }
+}
