@@ -4,13 +4,12 @@ mod connection;
 mod request;
 
 use std::cell::RefCell;
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 
 use async_trait::async_trait;
 use js_sys::Array;
-use plinth::engine::{check_unique, next_ids, Change, RecordStore};
+use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
 use plinth::{Error, Result, StoredRow, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
@@ -114,14 +113,14 @@ impl IndexedDbStore {
         Ok(())
     }
 
-    /// Issues, in `tx`, every read a commit of `changes` needs, checks them, and issues
-    /// every write; the `add` requests come back, as their failure names a conflict.
-    async fn issue_commit<'c>(
+    /// Issues, in `tx`, every read `plan` needs, checks them, and issues every write;
+    /// the `add` requests come back, as their failure names a conflict.
+    async fn issue_commit<'p>(
         &self,
         tx: &IdbTransaction,
-        changes: &'c [Change],
-    ) -> Result<Vec<(&'c Change, web_sys::IdbRequest)>> {
-        let mut tables: Vec<&'static Table> = changes.iter().map(|c| c.table).collect();
+        plan: &'p CommitPlan,
+    ) -> Result<Vec<(&'p StoredRow, &'static Table, web_sys::IdbRequest)>> {
+        let mut tables: Vec<&'static Table> = plan.changes().iter().map(|c| c.table).collect();
         tables.sort_unstable_by_key(|t| t.name());
         tables.dedup_by_key(|t| t.name());
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
@@ -134,74 +133,61 @@ impl IndexedDbStore {
         }
 
         // Every read the checks need, issued at once, in this one transaction. A new
-        // row is not read: its `add` below fails if the key is taken.
-        let mut rows = Vec::with_capacity(changes.len());
-        for change in changes.iter().filter(|c| c.before.is_some()) {
-            rows.push(Pending::new(records.get(&record_key(change.table, change.id)).map_err(js)?));
+        // row is not read: its `add` below fails if the key is taken (`Write::PutRow`).
+        let mut rows = Vec::with_capacity(plan.changes().len());
+        for change in plan.changes().iter().filter(|c| c.before.is_some()) {
+            rows.push((change, Pending::new(records.get(&record_key(change.table, change.id)).map_err(js)?)));
         }
-        let mut slots: HashMap<UniqueSlot, (&'static Table, Pending)> = HashMap::new();
-        for change in changes {
-            for row in change.before.iter().chain(&change.after) {
-                for (column, value) in change.table.unique_values(&row.row) {
-                    let slot = (change.table.name(), column, index_text(value));
-                    if let Entry::Vacant(entry) = slots.entry(slot) {
-                        let key = unique_key(change.table, column, value);
-                        entry.insert((change.table, Pending::new(unique.get(&key).map_err(js)?)));
-                    }
-                }
-            }
+        let mut owners = Vec::with_capacity(plan.unique_slots().len());
+        for slot in plan.unique_slots() {
+            owners.push(Pending::new(unique.get(&unique_key(slot.table, slot.column, &slot.value)).map_err(js)?));
         }
 
         for (table, schema) in schemas {
             self.check_stored_schema(table, &schema.result().await.map_err(js)?)?;
         }
-        for (change, row) in changes.iter().filter(|c| c.before.is_some()).zip(rows) {
+        for (change, row) in rows {
             let value = row.result().await.map_err(js)?;
             let current =
                 if value.is_undefined() { None } else { Some(self.decode_row(change.table, change.id, &value)?) };
-            if current != change.before {
-                return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
-            }
+            change.check_current(current.as_ref())?;
         }
-        let mut owners: HashMap<UniqueSlot, Option<i64>> = HashMap::with_capacity(slots.len());
-        for (slot, (table, pending)) in slots {
+        let mut owner_ids = Vec::with_capacity(owners.len());
+        for (slot, pending) in plan.unique_slots().iter().zip(owners) {
             let value = pending.result().await.map_err(js)?;
-            let owner = if value.is_undefined() {
-                None
-            } else {
-                let column = table.columns()[slot.1].name();
-                let key = format!("[{:?}, {column:?}, {:?}]", slot.0, slot.2);
-                Some(self.decode_id(table, UNIQUE, &key, &value)?)
-            };
-            owners.insert(slot, owner);
-        }
-        let owner = |table: &'static Table, column: usize, value: &Value| {
-            Ok(owners.get(&(table.name(), column, index_text(value))).copied().flatten())
-        };
-        check_unique(changes, owner)?;
-
-        // Every write, issued at once: removals first, as a value may move between rows.
-        for change in changes {
-            let Some(before) = &change.before else { continue };
-            records.delete(&record_key(change.table, change.id)).map_err(js)?;
-            for (column, value) in change.table.unique_values(&before.row) {
-                if owners.get(&(change.table.name(), column, index_text(value))) == Some(&Some(change.id)) {
-                    unique.delete(&unique_key(change.table, column, value)).map_err(js)?;
+            owner_ids.push(match value.is_undefined() {
+                true => None,
+                false => {
+                    let column = slot.table.columns()[slot.column].name();
+                    let key = format!("[{:?}, {column:?}, {:?}]", slot.table.name(), index_text(&slot.value));
+                    Some(self.decode_id(slot.table, UNIQUE, &key, &value)?)
                 }
-            }
+            });
         }
+
+        // Every write, issued at once, in the plan's order.
         let mut added = Vec::new();
-        for change in changes {
-            let Some(after) = &change.after else { continue };
-            let text = JsValue::from_str(&encode_row(change.table, after));
-            let key = record_key(change.table, change.id);
-            if change.before.is_some() {
-                records.put_with_key(&text, &key).map_err(js)?;
-            } else {
-                added.push((change, records.add_with_key(&text, &key).map_err(js)?));
-            }
-            for (column, value) in change.table.unique_values(&after.row) {
-                unique.put_with_key(&id_value(change.id), &unique_key(change.table, column, value)).map_err(js)?;
+        for write in plan.decide(|i, _| Ok(owner_ids[i]))? {
+            // The requests of deletes and puts need no watching: a failed one aborts the
+            // transaction, and `apply` reports it.
+            match write {
+                Write::DeleteRow { table, id } => {
+                    records.delete(&record_key(table, id)).map_err(js)?;
+                }
+                Write::DeleteUnique { table, column, value } => {
+                    unique.delete(&unique_key(table, column, value)).map_err(js)?;
+                }
+                Write::PutRow { table, row, new: true } => {
+                    let text = JsValue::from_str(&encode_row(table, row));
+                    added.push((row, table, records.add_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?));
+                }
+                Write::PutRow { table, row, new: false } => {
+                    let text = JsValue::from_str(&encode_row(table, row));
+                    records.put_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?;
+                }
+                Write::PutUnique { table, column, value, id } => {
+                    unique.put_with_key(&id_value(id), &unique_key(table, column, value)).map_err(js)?;
+                }
             }
         }
         Ok(added)
@@ -274,39 +260,10 @@ fn decode_error(table: &Table, record: &str, value: &JsValue) -> Error {
     }
 }
 
-/// Which unique values a commit touches, as (table, column, index text).
-type UniqueSlot = (&'static str, usize, String);
-
 #[async_trait(?Send)]
-impl RecordStore for IndexedDbStore {
+impl Store for IndexedDbStore {
     fn name(&self) -> &'static str {
         BACKEND
-    }
-
-    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
-        let done = completion(&tx);
-        let meta = store(&tx, META)?;
-        let mut lookups = Vec::with_capacity(tables.len());
-        for table in tables {
-            lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
-        }
-        let mut missing = Vec::new();
-        for (table, lookup) in lookups {
-            let stored = lookup.result().await.map_err(js)?;
-            if stored.is_undefined() {
-                missing.push(table);
-            } else if let Err(err) = check_schema(table, &stored.as_string().unwrap_or_default()) {
-                let _ = tx.abort();
-                return Err(err);
-            }
-        }
-        for table in &missing {
-            meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
-        }
-        done.await.map_err(js)?;
-        self.known.borrow_mut().extend(tables.iter().map(|t| (t.name(), *t)));
-        Ok(())
     }
 
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
@@ -355,6 +312,35 @@ impl RecordStore for IndexedDbStore {
         }
         self.decode_id(table, UNIQUE, &format!("{value}"), &found).map(Some)
     }
+}
+
+#[async_trait(?Send)]
+impl StoreMut for IndexedDbStore {
+    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
+        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
+        let done = completion(&tx);
+        let meta = store(&tx, META)?;
+        let mut lookups = Vec::with_capacity(tables.len());
+        for table in tables {
+            lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
+        }
+        let mut missing = Vec::new();
+        for (table, lookup) in lookups {
+            let stored = lookup.result().await.map_err(js)?;
+            if stored.is_undefined() {
+                missing.push(table);
+            } else if let Err(err) = check_schema(table, &stored.as_string().unwrap_or_default()) {
+                let _ = tx.abort();
+                return Err(err);
+            }
+        }
+        for table in &missing {
+            meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
+        }
+        done.await.map_err(js)?;
+        self.known.borrow_mut().extend(tables.iter().map(|t| (t.name(), *t)));
+        Ok(())
+    }
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
         self.require(table).await?;
@@ -376,12 +362,12 @@ impl RecordStore for IndexedDbStore {
         Ok(first)
     }
 
-    async fn apply(&self, changes: Vec<Change>) -> Result<()> {
+    async fn apply(&self, plan: CommitPlan) -> Result<()> {
         let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         // Whatever fails after the transaction began — a check, a request the browser
         // refuses — aborts it, so none of the requests issued so far is committed.
-        let added = match self.issue_commit(&tx, &changes).await {
+        let added = match self.issue_commit(&tx, &plan).await {
             Ok(added) => added,
             Err(err) => {
                 let _ = tx.abort();
@@ -392,9 +378,9 @@ impl RecordStore for IndexedDbStore {
             // An `add` refused for an existing key: a row the session took for new is there.
             let taken = added
                 .iter()
-                .find(|(_, request)| request.error().ok().flatten().is_some_and(|e| e.name() == "ConstraintError"));
+                .find(|(_, _, request)| request.error().ok().flatten().is_some_and(|e| e.name() == "ConstraintError"));
             match taken {
-                Some((change, _)) => Error::Conflict { table: change.table.name().to_owned(), id: change.id },
+                Some((row, table, _)) => Error::Conflict { table: table.name().to_owned(), id: row.meta.id },
                 None => js(exception),
             }
         })

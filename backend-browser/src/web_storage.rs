@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
-use plinth::engine::{check_unique, next_ids, Change, RecordStore};
+use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
 use plinth::{Error, Result, StoredRow, Table, Value};
 
 use crate::codec::{check_schema, decode_id, decode_row, encode_row, encode_schema, index_text, MAX_ID};
@@ -162,7 +162,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         Ok(())
     }
 
-    /// Records the schemas of the tables that are missing; see [`RecordStore::create_tables`].
+    /// Records the schemas of the tables that are missing; see [`StoreMut::create_tables`].
     fn create_tables_now(&self, tables: &[&'static Table]) -> Result<()> {
         let mut missing = Vec::new();
         for table in tables {
@@ -180,7 +180,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         Ok(())
     }
 
-    /// Hands out `count` ids of `table`; see [`RecordStore::allocate_ids`]. Ids are
+    /// Hands out `count` ids of `table`; see [`StoreMut::allocate_ids`]. Ids are
     /// JavaScript numbers in the browser, exact up to 2^53 - 1, as on IndexedDB.
     fn allocate_ids_now(&self, table: &'static Table, count: u64) -> Result<i64> {
         let key = self.layout.sequence(table);
@@ -193,13 +193,13 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         Ok(first)
     }
 
-    /// Checks and applies `changes` all at once, through the journal; see
-    /// [`RecordStore::apply`]. Called in a turn, after an earlier journal was finished.
-    fn apply_now(&self, changes: &[Change]) -> Result<()> {
+    /// Checks and applies `plan` all at once, through the journal; see
+    /// [`StoreMut::apply`]. Called in a turn, after an earlier journal was finished.
+    fn apply_now(&self, plan: &CommitPlan) -> Result<()> {
         // Each row's stored text, read once: checked against the session's view, and
         // kept as the value to restore. No await follows, so it cannot go stale.
-        let mut stored = HashMap::with_capacity(changes.len());
-        for change in changes {
+        let mut stored = HashMap::with_capacity(plan.changes().len());
+        for change in plan.changes() {
             self.require(change.table)?;
             let key = self.layout.row(change.table, change.id);
             let text = self.kv.get(&key)?;
@@ -207,14 +207,26 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
                 Some(text) => Some(self.decode_row_at(change.table, &key, change.id, text)?),
                 None => None,
             };
-            if current != change.before {
-                return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
-            }
+            change.check_current(current.as_ref())?;
             stored.insert(key, text);
         }
-        check_unique(changes, |table, column, value| self.read_unique(table, column, value))?;
+        let writes = plan.decide(|_, slot| self.read_unique(slot.table, slot.column, &slot.value))?;
+        // The keys the writes touch, with their new values (`None` removes a key); a key
+        // removed and then written keeps the write.
+        let mut keys = BTreeMap::new();
+        for write in writes {
+            let (key, value) = match write {
+                Write::DeleteRow { table, id } => (self.layout.row(table, id), None),
+                Write::DeleteUnique { table, column, value } => (self.unique_key(table, column, value), None),
+                Write::PutRow { table, row, .. } => (self.layout.row(table, row.meta.id), Some(encode_row(table, row))),
+                Write::PutUnique { table, column, value, id } => {
+                    (self.unique_key(table, column, value), Some(id.to_string()))
+                }
+            };
+            keys.insert(key, value);
+        }
         let mut journal = Journal::default();
-        for (key, value) in self.plan(changes)? {
+        for (key, value) in keys {
             let old = match stored.remove(&key) {
                 Some(old) => old,
                 None => self.kv.get(&key)?,
@@ -232,39 +244,13 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         }
         journal::commit(&self.kv, &self.layout.journal(), &journal)
     }
-
-    /// The keys `changes` write, with their new values; `None` removes a key.
-    fn plan(&self, changes: &[Change]) -> Result<BTreeMap<String, Option<String>>> {
-        let mut writes = BTreeMap::new();
-        for change in changes {
-            let Some(before) = &change.before else { continue };
-            writes.insert(self.layout.row(change.table, change.id), None);
-            for (column, value) in change.table.unique_values(&before.row) {
-                if self.read_unique(change.table, column, value)? == Some(change.id) {
-                    writes.insert(self.unique_key(change.table, column, value), None);
-                }
-            }
-        }
-        for change in changes {
-            let Some(after) = &change.after else { continue };
-            writes.insert(self.layout.row(change.table, change.id), Some(encode_row(change.table, after)));
-            for (column, value) in change.table.unique_values(&after.row) {
-                writes.insert(self.unique_key(change.table, column, value), Some(change.id.to_string()));
-            }
-        }
-        Ok(writes)
-    }
 }
 
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
-impl<K: KeyValue, C: Coordinator> RecordStore for WebStorageStore<K, C> {
+impl<K: KeyValue, C: Coordinator> Store for WebStorageStore<K, C> {
     fn name(&self) -> &'static str {
         self.kv.name()
-    }
-
-    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        self.in_turn(|| self.create_tables_now(tables)).await
     }
 
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
@@ -295,13 +281,21 @@ impl<K: KeyValue, C: Coordinator> RecordStore for WebStorageStore<K, C> {
         self.require(table)?;
         self.read_unique(table, column, value)
     }
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+impl<K: KeyValue, C: Coordinator> StoreMut for WebStorageStore<K, C> {
+    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
+        self.in_turn(|| self.create_tables_now(tables)).await
+    }
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
         self.require(table)?;
         self.in_turn(|| self.allocate_ids_now(table, count)).await
     }
 
-    async fn apply(&self, changes: Vec<Change>) -> Result<()> {
-        self.in_turn(|| self.apply_now(&changes)).await
+    async fn apply(&self, plan: CommitPlan) -> Result<()> {
+        self.in_turn(|| self.apply_now(&plan)).await
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use plinth::engine::{Change, EngineBackend, RecordStore};
+use plinth::engine::{Change, CommitPlan, EngineBackend, Store, StoreMut};
 use plinth::{Database, Entity, Error, Result, Session};
 use plinth_browser::{KeyValue, MemoryKeyValue, WebStorageStore};
 use plinth_conformance::entities::User;
@@ -156,12 +156,9 @@ impl Recording {
 }
 
 #[async_trait::async_trait]
-impl RecordStore for Recording {
+impl Store for Recording {
     fn name(&self) -> &'static str {
         self.store.name()
-    }
-    async fn create_tables(&self, tables: &[&'static plinth::Table]) -> Result<()> {
-        self.store.create_tables(tables).await
     }
     async fn get(&self, table: &'static plinth::Table, id: i64) -> Result<Option<plinth::StoredRow>> {
         self.store.get(table, id).await
@@ -177,12 +174,19 @@ impl RecordStore for Recording {
     ) -> Result<Option<i64>> {
         self.store.find_unique(table, column, value).await
     }
+}
+
+#[async_trait::async_trait]
+impl StoreMut for Recording {
+    async fn create_tables(&self, tables: &[&'static plinth::Table]) -> Result<()> {
+        self.store.create_tables(tables).await
+    }
     async fn allocate_ids(&self, table: &'static plinth::Table, count: u64) -> Result<i64> {
         self.store.allocate_ids(table, count).await
     }
-    async fn apply(&self, changes: Vec<Change>) -> Result<()> {
-        self.commits.lock().unwrap_or_else(PoisonError::into_inner).push(changes.clone());
-        self.store.apply(changes).await
+    async fn apply(&self, plan: CommitPlan) -> Result<()> {
+        self.commits.lock().unwrap_or_else(PoisonError::into_inner).push(plan.changes().to_vec());
+        self.store.apply(plan).await
     }
 }
 
@@ -277,7 +281,7 @@ async fn every_crash_point_of_a_commit_leaves_it_fully_old_or_fully_new() {
         let faulty = Faulty::over(&kv);
         let store = WebStorageStore::open(faulty.clone(), "app").expect("open");
         faulty.reset(k, usize::MAX);
-        let committed = store.apply(changes.clone()).await;
+        let committed = store.apply(CommitPlan::new(changes.clone())).await;
         if committed.is_ok() {
             crash_points = k;
             assert_eq!(snapshot(&kv, true), new, "the whole commit");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::backend::{Backend, Transaction};
-use crate::engine::{EngineTransaction, RecordStore};
+use crate::engine::{EngineTransaction, StoreMut};
 use crate::error::Result;
 use crate::table::Table;
 
@@ -15,7 +15,7 @@ pub struct EngineBackend<S> {
     store: Arc<S>,
 }
 
-impl<S: RecordStore> EngineBackend<S> {
+impl<S: StoreMut> EngineBackend<S> {
     /// A backend over `store`.
     pub fn new(store: S) -> Self {
         EngineBackend { store: Arc::new(store) }
@@ -35,7 +35,7 @@ impl<S: RecordStore> EngineBackend<S> {
 
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
-impl<S: RecordStore> Backend for EngineBackend<S> {
+impl<S: StoreMut> Backend for EngineBackend<S> {
     fn name(&self) -> &'static str {
         self.store.name()
     }

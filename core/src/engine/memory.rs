@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use crate::backend::{check_engine_schema, engine_columns};
-use crate::engine::{check_unique, next_ids, Change, RecordStore};
+use crate::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
 use crate::error::{Error, Result};
 use crate::row::StoredRow;
 use crate::table::Table;
@@ -35,18 +35,6 @@ impl MemoryTable {
         let unique = table.columns().iter().map(|c| c.is_unique().then(HashMap::new)).collect();
         MemoryTable { table, rows: HashMap::new(), last_id: 0, unique }
     }
-
-    fn index(&mut self, row: &StoredRow, insert: bool) {
-        for (column, value) in self.table.unique_values(&row.row) {
-            let Some(Some(index)) = self.unique.get_mut(column) else { continue };
-            let key = IndexKey(value.clone());
-            if insert {
-                index.insert(key, row.meta.id);
-            } else if index.get(&key) == Some(&row.meta.id) {
-                index.remove(&key);
-            }
-        }
-    }
 }
 
 impl MemoryStore {
@@ -73,22 +61,9 @@ fn table_of<'m>(tables: &'m mut HashMap<&'static str, MemoryTable>, table: &Tabl
 
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
-impl RecordStore for MemoryStore {
+impl Store for MemoryStore {
     fn name(&self) -> &'static str {
         "memory"
-    }
-
-    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        let mut state = self.lock();
-        for table in tables {
-            if let Some(existing) = state.get(table.name()) {
-                check_engine_schema(table, &engine_columns(existing.table))?;
-            }
-        }
-        for table in tables {
-            state.entry(table.name()).or_insert_with(|| MemoryTable::new(table));
-        }
-        Ok(())
     }
 
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
@@ -104,6 +79,23 @@ impl RecordStore for MemoryStore {
         let index = table_of(&mut state, table)?.unique.get(column).and_then(Option::as_ref);
         Ok(index.and_then(|index| index.get(&IndexKey(value.clone())).copied()))
     }
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+impl StoreMut for MemoryStore {
+    async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
+        let mut state = self.lock();
+        for table in tables {
+            if let Some(existing) = state.get(table.name()) {
+                check_engine_schema(table, &engine_columns(existing.table))?;
+            }
+        }
+        for table in tables {
+            state.entry(table.name()).or_insert_with(|| MemoryTable::new(table));
+        }
+        Ok(())
+    }
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
         let mut state = self.lock();
@@ -113,27 +105,34 @@ impl RecordStore for MemoryStore {
         Ok(first)
     }
 
-    async fn apply(&self, changes: Vec<Change>) -> Result<()> {
+    async fn apply(&self, plan: CommitPlan) -> Result<()> {
         let mut state = self.lock();
-        for change in &changes {
-            let data = table_of(&mut state, change.table)?;
-            if data.rows.get(&change.id) != change.before.as_ref() {
-                return Err(Error::Conflict { table: change.table.name().to_owned(), id: change.id });
-            }
+        for change in plan.changes() {
+            change.check_current(table_of(&mut state, change.table)?.rows.get(&change.id))?;
         }
-        check_unique(&changes, |table, column, value| {
-            let data = table_of(&mut state, table)?;
-            Ok(data.unique[column].as_ref().and_then(|index| index.get(&IndexKey(value.clone())).copied()))
+        let writes = plan.decide(|_, slot| {
+            let index = table_of(&mut state, slot.table)?.unique[slot.column].as_ref();
+            Ok(index.and_then(|index| index.get(&IndexKey(slot.value.clone())).copied()))
         })?;
-        for change in changes {
-            let data = table_of(&mut state, change.table)?;
-            if let Some(before) = &change.before {
-                data.index(before, false);
-                data.rows.remove(&change.id);
-            }
-            if let Some(after) = change.after {
-                data.index(&after, true);
-                data.rows.insert(change.id, after);
+        // Every table was found above, and nothing below can fail: the writes go in whole.
+        for write in writes {
+            match write {
+                Write::DeleteRow { table, id } => {
+                    table_of(&mut state, table)?.rows.remove(&id);
+                }
+                Write::DeleteUnique { table, column, value } => {
+                    if let Some(index) = &mut table_of(&mut state, table)?.unique[column] {
+                        index.remove(&IndexKey(value.clone()));
+                    }
+                }
+                Write::PutRow { table, row, .. } => {
+                    table_of(&mut state, table)?.rows.insert(row.meta.id, row.clone());
+                }
+                Write::PutUnique { table, column, value, id } => {
+                    if let Some(index) = &mut table_of(&mut state, table)?.unique[column] {
+                        index.insert(IndexKey(value.clone()), id);
+                    }
+                }
             }
         }
         Ok(())

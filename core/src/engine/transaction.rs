@@ -1,4 +1,4 @@
-//! [`EngineTransaction`]: a session's staged writes over a [`RecordStore`].
+//! [`EngineTransaction`]: a session's staged writes over a [`StoreMut`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::Transaction;
 use crate::clock;
-use crate::engine::{run_select, Change, RecordStore};
+use crate::engine::{run_select, Change, CommitPlan, StoreMut};
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Predicate, Select};
 use crate::row::{Row, RowMeta, StoredRow};
@@ -27,7 +27,7 @@ struct Staged {
 
 /// A session of the record engine: writes are staged here, reads see them over the
 /// store's committed rows, and [`commit`](Transaction::commit) hands them to
-/// [`RecordStore::apply`] as one change set.
+/// [`StoreMut::apply`] as one [`CommitPlan`].
 #[derive(Debug)]
 pub struct EngineTransaction<S> {
     store: Arc<S>,
@@ -42,7 +42,7 @@ enum PointLookup {
     Unique(usize, Value),
 }
 
-impl<S: RecordStore> EngineTransaction<S> {
+impl<S: StoreMut> EngineTransaction<S> {
     /// A new, empty session over `store`.
     pub fn new(store: Arc<S>) -> Self {
         EngineTransaction { store, staged: BTreeMap::new(), claims: HashMap::new() }
@@ -147,7 +147,7 @@ impl<S: RecordStore> EngineTransaction<S> {
 
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
-impl<S: RecordStore> Transaction for EngineTransaction<S> {
+impl<S: StoreMut> Transaction for EngineTransaction<S> {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
         let mut in_batch: HashSet<(usize, IndexKey)> = HashSet::new();
         for row in rows {
@@ -220,7 +220,7 @@ impl<S: RecordStore> Transaction for EngineTransaction<S> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.store.apply(changes).await
+        self.store.apply(CommitPlan::new(changes)).await
     }
 
     async fn rollback(self: Box<Self>) -> Result<()> {

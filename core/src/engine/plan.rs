@@ -1,0 +1,194 @@
+//! [`CommitPlan`]: what a commit checks and writes, decided once for every store.
+//!
+//! A session's staged writes become [`Change`]s; the plan turns them into the reads a
+//! store must make (each changed row's committed state, the owner of each unique value
+//! involved), the rules those reads must pass (no row changed underneath: `Conflict`;
+//! no unique value held twice: `UniqueViolation`), and the [`Write`]s that follow. A
+//! store reads, hands the answers back, and executes the writes atomically in its own
+//! way (a lock, a journal, one IndexedDB transaction); it decides nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::{Error, Result};
+use crate::row::StoredRow;
+use crate::table::Table;
+use crate::value::{IndexKey, Value};
+
+/// One row's change in a commit: what the session saw before, and what it wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// The table.
+    pub table: &'static Table,
+    /// The row's id.
+    pub id: i64,
+    /// The committed row the session based its write on; `None` for an insert.
+    pub before: Option<StoredRow>,
+    /// The row to store; `None` for a delete.
+    pub after: Option<StoredRow>,
+}
+
+impl Change {
+    /// The rule for a row a commit writes: its committed state, `current`, must still be
+    /// what the session saw, else [`Error::Conflict`] (another session wrote or deleted
+    /// it, or, for an insert, a row with its id exists).
+    pub fn check_current(&self, current: Option<&StoredRow>) -> Result<()> {
+        match current == self.before.as_ref() {
+            true => Ok(()),
+            false => Err(Error::Conflict { table: self.table.name().to_owned(), id: self.id }),
+        }
+    }
+}
+
+/// A value of a unique column that a commit removes or writes, whose committed owner
+/// (the id of the row holding it) the plan needs to know.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UniqueSlot {
+    /// The table.
+    pub table: &'static Table,
+    /// The unique column, by position.
+    pub column: usize,
+    /// The value.
+    pub value: Value,
+}
+
+/// One write of a commit, in the order a store executes them: every removal before any
+/// put, as a unique value may move from one row to another.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Write<'p> {
+    /// Remove row `id` of `table`.
+    DeleteRow {
+        /// The table.
+        table: &'static Table,
+        /// The row's id.
+        id: i64,
+    },
+    /// Remove the entry of `value` from the unique index of `column`.
+    DeleteUnique {
+        /// The table.
+        table: &'static Table,
+        /// The unique column, by position.
+        column: usize,
+        /// The value.
+        value: &'p Value,
+    },
+    /// Store `row` as row `row.meta.id`. `new`: the session inserted it, so no row may
+    /// hold its id; a store whose insert refuses an existing key (IndexedDB's `add`)
+    /// may skip reading such rows for [`Change::check_current`] and report a refused
+    /// insert as [`Error::Conflict`] instead.
+    PutRow {
+        /// The table.
+        table: &'static Table,
+        /// The row.
+        row: &'p StoredRow,
+        /// Whether the row is an insert.
+        new: bool,
+    },
+    /// Point the unique index of `column` at row `id` for `value`.
+    PutUnique {
+        /// The table.
+        table: &'static Table,
+        /// The unique column, by position.
+        column: usize,
+        /// The value.
+        value: &'p Value,
+        /// The row holding it.
+        id: i64,
+    },
+}
+
+type SlotKey = (&'static str, usize, IndexKey);
+
+/// A commit: the changes, the reads they need, and (given the reads' answers) the
+/// checks and writes. Built by the record engine once per commit and handed to
+/// [`StoreMut::apply`](crate::engine::StoreMut::apply).
+#[derive(Debug)]
+pub struct CommitPlan {
+    changes: Vec<Change>,
+    slots: Vec<UniqueSlot>,
+    slot_of: HashMap<SlotKey, usize>,
+}
+
+impl CommitPlan {
+    /// The plan of committing `changes` (each row at most once).
+    pub fn new(changes: Vec<Change>) -> Self {
+        let mut plan = CommitPlan { changes, slots: Vec::new(), slot_of: HashMap::new() };
+        for change in &plan.changes {
+            for row in change.before.iter().chain(&change.after) {
+                for (column, value) in change.table.unique_values(&row.row) {
+                    let key = (change.table.name(), column, IndexKey(value.clone()));
+                    if let std::collections::hash_map::Entry::Vacant(entry) = plan.slot_of.entry(key) {
+                        entry.insert(plan.slots.len());
+                        plan.slots.push(UniqueSlot { table: change.table, column, value: value.clone() });
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    /// The changes: each row's committed state must pass [`Change::check_current`]
+    /// before anything is written.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// The unique values whose committed owners [`decide`](Self::decide) asks for, each
+    /// once.
+    pub fn unique_slots(&self) -> &[UniqueSlot] {
+        &self.slots
+    }
+
+    /// Checks that the commit leaves every unique column unique and returns its writes.
+    /// `owner(i, slot)` answers which committed row holds the value of
+    /// [`unique_slots`](Self::unique_slots)`[i]` (called once per slot, in order); call
+    /// this after every change passed [`Change::check_current`]. A value another row
+    /// holds, one the commit writes twice, is [`Error::UniqueViolation`]; rows the
+    /// commit itself rewrites do not count as holders.
+    pub fn decide(&self, mut owner: impl FnMut(usize, &UniqueSlot) -> Result<Option<i64>>) -> Result<Vec<Write<'_>>> {
+        let owners = self.slots.iter().enumerate().map(|(i, slot)| owner(i, slot)).collect::<Result<Vec<_>>>()?;
+        let owner_of = |table: &Table, column: usize, value: &Value| {
+            self.slot_of.get(&(table.name(), column, IndexKey(value.clone()))).and_then(|&i| owners[i])
+        };
+        self.check_unique(&owner_of)?;
+
+        let mut writes = Vec::new();
+        for change in &self.changes {
+            let Some(before) = &change.before else { continue };
+            writes.push(Write::DeleteRow { table: change.table, id: change.id });
+            for (column, value) in change.table.unique_values(&before.row) {
+                if owner_of(change.table, column, value) == Some(change.id) {
+                    writes.push(Write::DeleteUnique { table: change.table, column, value });
+                }
+            }
+        }
+        for change in &self.changes {
+            let Some(after) = &change.after else { continue };
+            writes.push(Write::PutRow { table: change.table, row: after, new: change.before.is_none() });
+            for (column, value) in change.table.unique_values(&after.row) {
+                writes.push(Write::PutUnique { table: change.table, column, value, id: change.id });
+            }
+        }
+        Ok(writes)
+    }
+
+    fn check_unique(&self, owner_of: &impl Fn(&Table, usize, &Value) -> Option<i64>) -> Result<()> {
+        let rewritten: HashSet<(&str, i64)> = self.changes.iter().map(|c| (c.table.name(), c.id)).collect();
+        let mut claimed: HashSet<(&str, usize, IndexKey)> = HashSet::new();
+        for change in &self.changes {
+            let Some(after) = &change.after else { continue };
+            for (column, value) in change.table.unique_values(&after.row) {
+                let taken = match owner_of(change.table, column, value) {
+                    Some(id) => id != change.id && !rewritten.contains(&(change.table.name(), id)),
+                    None => false,
+                };
+                if taken || !claimed.insert((change.table.name(), column, IndexKey(value.clone()))) {
+                    return Err(Error::UniqueViolation {
+                        table: change.table.name().to_owned(),
+                        column: change.table.columns()[column].name().to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
