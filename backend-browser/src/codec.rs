@@ -17,7 +17,8 @@ mod decode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use plinth::backend::{check_engine_schema, StoredColumn};
-use plinth::{Error, Result, Row, RowMeta, StoredRow, Table, Value};
+use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::{Error, Result, Table, Value};
 use serde::de::DeserializeSeed;
 use serde_json::{json, Value as Json};
 
@@ -105,7 +106,7 @@ pub(crate) fn encode_value(value: &Value) -> Json {
 }
 
 /// The text a unique index key holds for `value`: equal values (as
-/// [`plinth::IndexKey`] sees them) give equal text.
+/// [`plinth::backend::IndexKey`] sees them) give equal text.
 pub(crate) fn index_text(value: &Value) -> String {
     encode_value(value).to_string()
 }
@@ -198,7 +199,8 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plinth::{ColumnDef, ColumnType};
+    use plinth::backend::ColumnDef;
+    use plinth::ColumnType;
 
     static COLUMNS: [ColumnDef; 4] = [
         ColumnDef::new("doc", ColumnType::Json, true),

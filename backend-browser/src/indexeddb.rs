@@ -9,8 +9,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 use js_sys::Array;
+use plinth::backend::StoredRow;
 use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
-use plinth::{Error, Result, StoredRow, Table, Value};
+use plinth::{Error, Result, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
+use plinth::backend::StoredRow;
 use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
-use plinth::{Error, Result, StoredRow, Table, Value};
+use plinth::{Error, Result, Table, Value};
 
 use crate::codec::{check_schema, decode_id, decode_row, encode_row, encode_schema, index_text, MAX_ID};
 use crate::layout::Layout;

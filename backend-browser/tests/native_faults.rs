@@ -160,10 +160,10 @@ impl Store for Recording {
     fn name(&self) -> &'static str {
         self.store.name()
     }
-    async fn get(&self, table: &'static plinth::Table, id: i64) -> Result<Option<plinth::StoredRow>> {
+    async fn get(&self, table: &'static plinth::Table, id: i64) -> Result<Option<plinth::backend::StoredRow>> {
         self.store.get(table, id).await
     }
-    async fn scan(&self, table: &'static plinth::Table) -> Result<Vec<plinth::StoredRow>> {
+    async fn scan(&self, table: &'static plinth::Table) -> Result<Vec<plinth::backend::StoredRow>> {
         self.store.scan(table).await
     }
     async fn find_unique(

@@ -1,7 +1,8 @@
 //! Turning a database row into a [`StoredRow`], naming the column that does not fit.
 
 use chrono::{DateTime, Utc};
-use plinth::{ColumnType, Error, Row, RowMeta, StoredRow, Table, Value};
+use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::{ColumnType, Error, Table, Value};
 
 /// Builds a stored row from the system columns and `field`, which reads field `i`
 /// (at select position `i + 3`) as `ty`, or says what it found instead.

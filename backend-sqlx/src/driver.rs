@@ -16,7 +16,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
-use plinth::{Result, Row, RowMeta, StoredRow, Table};
+use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::{Result, Table};
 
 use crate::sql::{Dialect, Statement, Stored, TemporaryList};
 use crate::transaction::SqlTransaction;
@@ -120,7 +121,7 @@ macro_rules! statement_functions {
             conn: &'c mut $crate::driver::Connection<Self>,
             table: &'static plinth::Table,
             statement: &'c $crate::sql::Statement<'_>,
-        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<plinth::StoredRow>>> {
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<plinth::backend::StoredRow>>> {
             Box::pin(async move {
                 use futures_util::TryStreamExt as _;
                 let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
@@ -140,7 +141,7 @@ macro_rules! statement_functions {
             conn: &'c mut $crate::driver::Connection<Self>,
             table: &'static plinth::Table,
             statement: &'c $crate::sql::Statement<'_>,
-        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Option<plinth::StoredRow>>> {
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Option<plinth::backend::StoredRow>>> {
             Box::pin(async move {
                 let row = $bind(statement)
                     .fetch_optional(&mut *conn)

@@ -6,7 +6,8 @@ mod codec;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use plinth::{Error, IndexKey, Result, Row, RowMeta, Table};
+use plinth::backend::{IndexKey, Row, RowMeta};
+use plinth::{Error, Result, Table};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::Row as _;
 

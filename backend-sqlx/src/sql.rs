@@ -8,7 +8,9 @@ mod table;
 
 use std::borrow::Cow;
 
-use plinth::{ColumnRef, ColumnType, Table, Value};
+use plinth::{ColumnType, Table, Value};
+
+use plinth::backend::ColumnRef;
 
 pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, upgrade_table, Object};
 pub(crate) use schema::{columns_sql, compare as compare_schema, indexes_sql, CatalogColumn, CatalogIndex, Stored};

@@ -4,7 +4,8 @@
 mod codec;
 
 use chrono::{DateTime, Utc};
-use plinth::{ColumnType, Error, Result, Row, RowMeta, Table, Value};
+use plinth::backend::{Row, RowMeta};
+use plinth::{ColumnType, Error, Result, Table, Value};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row as _;
 
@@ -135,7 +136,7 @@ async fn load_lists(conn: &mut SqliteConnection, lists: &[TemporaryList<'_>]) ->
 /// all or nothing.
 async fn insert(tx: &mut SqliteTransaction, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
     tx.checked(table).await?;
-    let now = Value::Timestamp(plinth::clock::now());
+    let now = Value::Timestamp(plinth::backend::clock::now());
     let per_statement = ((MAX_PARAMETERS - 1) / table.columns().len().max(1)).min(ROWS_PER_STATEMENT);
     let chunks: Vec<&[Row]> = rows.chunks(per_statement).collect();
     if chunks.len() == 1 {
@@ -226,7 +227,7 @@ async fn update_if(
     row: &Row,
 ) -> Result<Option<RowMeta>> {
     let sql = tx.statements(table);
-    let now = Value::Timestamp(plinth::clock::now_after(seen));
+    let now = Value::Timestamp(plinth::backend::clock::now_after(seen));
     let query = table
         .columns()
         .iter()

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use plinth::backend::Select;
 use plinth::backend::Transaction;
-use plinth::query::Select;
-use plinth::{Error, Result, Row, RowMeta, StoredRow, Table};
+use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::{Error, Result, Table};
 use sqlx::Pool;
 
 use crate::connection::LazyTransaction;

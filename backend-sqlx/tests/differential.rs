@@ -13,7 +13,7 @@
 //! seconds; run longer with e.g. `PROPTEST_CASES=2000`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use plinth::query::Query;
+use plinth::Query;
 use plinth::{like_escape, ColumnType, Database, Entity, Filter, Order, Session, Value};
 use plinth_conformance::entities::Sample;
 use plinth_conformance::Fixture;

@@ -37,7 +37,16 @@ async fn ssl_of_connections_named(name: &str) -> Vec<bool> {
 
 /// Connects with `params`, runs a session, and says whether the server saw TLS.
 async fn session_over(host: &str, params: &str) -> plinth::Result<bool> {
-    let name = format!("plinth_tls_{}_{}", std::process::id(), params.len());
+    // One name per set of parameters (the tests run at once), short enough for
+    // PostgreSQL's 63 bytes: a hash of them, not their length, which `sslmode=require`
+    // and `sslmode=disable` share.
+    let tag = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (host, params).hash(&mut hasher);
+        hasher.finish()
+    };
+    let name = format!("plinth_tls_{}_{tag:016x}", std::process::id());
     let db = plinth_sqlx::connect(&url(host, &format!("{params}&application_name={name}&max_connections=1"))).await?;
     db.create_all(&[User::table()]).await?;
     let mut session = db.session().await?;

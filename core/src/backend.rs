@@ -1,11 +1,22 @@
-//! The traits a backend implements. User code does not call these; it uses
-//! [`Database`](crate::Database) and [`Session`](crate::Session).
+//! What a backend author needs: the traits a backend implements, and the types they
+//! trade in — rows as values ([`Row`], [`RowMeta`], [`StoredRow`]), a table's columns
+//! ([`ColumnDef`], [`ColumnRef`]), a checked query ([`Select`] and its [`Predicate`]s),
+//! keys for unique indexes ([`IndexKey`]), the [`clock`] rows are stamped with, and the
+//! schema comparison every backend shares. User code does not need them; it uses
+//! [`Database`](crate::Database), [`Session`](crate::Session) and entities. The record
+//! engine, for backends that store rows by key, is [`crate::engine`].
 //!
 //! Futures are `Send` on native targets (so a session can live in an axum handler) and
 //! not on wasm32, where JavaScript futures never are: one trait, two `async_trait`
 //! attributes, and the [`SendOutsideWasm`] / [`SyncOutsideWasm`] markers for bounds.
 
+pub mod clock;
 mod schema;
+
+pub use crate::query::{CompareOp, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
+pub use crate::row::{Row, RowMeta, StoredRow};
+pub use crate::table::{ColumnDef, ColumnRef};
+pub use crate::value::IndexKey;
 
 use std::fmt;
 
@@ -13,8 +24,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::query::Select;
-use crate::row::{Row, RowMeta, StoredRow};
 use crate::table::Table;
 
 pub use schema::{check_engine_schema, check_schema, engine_columns, schema_differences, StoredColumn};

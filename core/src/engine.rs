@@ -16,8 +16,8 @@ mod store;
 mod transaction;
 
 pub use backend::EngineBackend;
-pub use eval::{column_value, matches, run_select};
+pub(crate) use eval::run_select;
 pub use memory::MemoryStore;
 pub use plan::{Change, CommitPlan, UniqueSlot, Write};
 pub use store::{next_ids, Store, StoreMut};
-pub use transaction::EngineTransaction;
+pub(crate) use transaction::EngineTransaction;

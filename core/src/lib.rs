@@ -34,20 +34,54 @@
 //! ```
 //!
 //! The semantics every backend shares — ids, timestamps, isolation, unique violations,
-//! exact round trips, one query order — are stated as tests in `plinth-conformance`;
-//! the query semantics are described in [`query`].
+//! exact round trips, one query order — are stated as tests in `plinth-conformance`.
+//!
+//! # Queries
+//!
+//! [`Query`] (from [`Session::query`]) filters with [`Filter`]s built from an entity's
+//! typed [`Column`]s, orders, limits and offsets, and is checked against the table
+//! before any I/O. One semantics on every backend:
+//!
+//! - **Comparisons** follow SQL: a comparison with a `NULL` column is unknown, so
+//!   `ne("x")` does not match rows where the column is `NULL`; `and`, `or` and `!` use
+//!   three-valued logic. Test for `NULL` with `is_null` / `is_not_null`.
+//! - **Text** compares and sorts by UTF-8 bytes (PostgreSQL `COLLATE "C"`, SQLite
+//!   `BINARY`): `"Z" < "a" < "é"`. No locale, no case folding.
+//! - **LIKE** is case-sensitive; `%` matches any run of characters, `_` exactly one
+//!   character, and `\` makes the next character literal (`like_escape` builds safe
+//!   patterns from user input).
+//! - **Order**: `NULL`s sort last on ascending keys and first on descending ones (as if
+//!   `NULL` were the largest value); rows equal on every key are ordered by `id`, so
+//!   every backend returns the same sequence.
+//! - **JSON** columns support only `is_null`; no two backends agree on JSON equality.
+//! - `count` counts what `all` would return, limit and offset included.
+//! - **Size**: an `is_in` list may be as long as memory allows; a filter holds at most
+//!   [`MAX_CONDITIONS`](backend::MAX_CONDITIONS) conditions nested at most
+//!   [`MAX_NESTING`](backend::MAX_NESTING) deep, and a larger one is refused with
+//!   `Error::InvalidValue` before any I/O, on every backend.
+//!
+//! # Tiers
+//!
+//! The crate root is what an application uses. What only a backend author needs — rows
+//! as values, checked queries, the clock, the traits a backend implements — is in
+//! [`backend`]; the record engine that runs sessions over any key-value storage is in
+//! [`engine`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+// So the derive's `::plinth::…` paths resolve inside this crate too (its unit tests
+// derive their entities).
+#[cfg(test)]
+extern crate self as plinth;
+
 pub mod backend;
-pub mod clock;
 mod database;
 pub mod engine;
 mod entity;
 mod error;
 mod field;
-pub mod query;
+mod query;
 mod record;
 mod row;
 mod session;
@@ -64,10 +98,9 @@ pub use field::{Comparable, Field, Nullable, Ordered};
 pub use plinth_derive::Entity;
 pub use query::{like_escape, Column, Direction, DynColumn, Filter, LikePattern, Order, Query};
 pub use record::Record;
-pub use row::{Row, RowMeta, StoredRow};
 pub use session::Session;
-pub use table::{ColumnDef, ColumnRef, Table, MAX_NAME_BYTES};
-pub use value::{ColumnType, IndexKey, Value};
+pub use table::{Table, MAX_NAME_BYTES};
+pub use value::{ColumnType, Value};
 
 /// A fresh, empty in-memory database: the reference backend, and the one tests swap in.
 /// Its clones share the data; nothing survives the process.

@@ -253,14 +253,23 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Entity;
 
-    static COLUMNS: [ColumnDef; 2] =
-        [ColumnDef::new("name", ColumnType::Text, false).unique(), ColumnDef::new("score", ColumnType::F64, true)];
-    static PEOPLE: Table = Table::new("people", &COLUMNS);
+    #[derive(Entity)]
+    #[entity(table = "people")]
+    struct Person {
+        #[entity(unique)]
+        name: String,
+        score: Option<f64>,
+    }
+
+    fn people() -> &'static Table {
+        Person::table()
+    }
 
     #[test]
     fn a_column_named_twice_or_like_a_system_column_is_refused() {
-        assert!(PEOPLE.check_columns().is_ok());
+        assert!(people().check_columns().is_ok());
         static TWICE: [ColumnDef; 2] =
             [ColumnDef::new("x", ColumnType::Text, false), ColumnDef::new("x", ColumnType::I64, false)];
         static SYSTEM: [ColumnDef; 1] = [ColumnDef::new("created_at", ColumnType::Text, false)];
@@ -297,21 +306,21 @@ mod tests {
 
     #[test]
     fn resolves_system_and_entity_columns() {
-        assert_eq!(PEOPLE.resolve("id").ok(), Some((ColumnRef::Id, ColumnType::I64)));
-        assert_eq!(PEOPLE.resolve("score").ok(), Some((ColumnRef::Field(1), ColumnType::F64)));
-        let err = PEOPLE.resolve("scroe").err().map(|e| e.to_string());
+        assert_eq!(people().resolve("id").ok(), Some((ColumnRef::Id, ColumnType::I64)));
+        assert_eq!(people().resolve("score").ok(), Some((ColumnRef::Field(1), ColumnType::F64)));
+        let err = people().resolve("scroe").err().map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("table `people` has no column `scroe`"));
     }
 
     #[test]
     fn refuses_values_no_backend_stores_exactly() {
         let nan = Row::new(vec![Value::from("a"), Value::F64(f64::NAN)]);
-        assert!(matches!(PEOPLE.check_row(&nan), Err(Error::InvalidValue { column, .. }) if column == "score"));
+        assert!(matches!(people().check_row(&nan), Err(Error::InvalidValue { column, .. }) if column == "score"));
         let nul = Row::new(vec![Value::from("a\0b"), Value::Null]);
-        assert!(matches!(PEOPLE.check_row(&nul), Err(Error::InvalidValue { column, .. }) if column == "name"));
+        assert!(matches!(people().check_row(&nul), Err(Error::InvalidValue { column, .. }) if column == "name"));
         let null_in_required = Row::new(vec![Value::Null, Value::Null]);
-        assert!(matches!(PEOPLE.check_row(&null_in_required), Err(Error::TypeMismatch { .. })));
+        assert!(matches!(people().check_row(&null_in_required), Err(Error::TypeMismatch { .. })));
         let fine = Row::new(vec![Value::from("a"), Value::Null]);
-        assert!(PEOPLE.check_row(&fine).is_ok());
+        assert!(people().check_row(&fine).is_ok());
     }
 }

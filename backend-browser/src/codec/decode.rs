@@ -383,7 +383,8 @@ mod tests {
     //! the same message.
 
     use chrono::{DateTime, NaiveDate, Utc};
-    use plinth::{ColumnDef, ColumnType, Error, Result, Row, RowMeta, StoredRow, Table, Value};
+    use plinth::backend::{ColumnDef, Row, RowMeta, StoredRow};
+    use plinth::{ColumnType, Error, Result, Table, Value};
     use serde_json::Value as Json;
 
     use crate::codec::{decode_hex, decode_row, encode_row, excerpt, render};

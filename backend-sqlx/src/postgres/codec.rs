@@ -2,7 +2,8 @@
 //! PostgreSQL type, `NULL`s included, so prepared statements stay typed.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use plinth::{ColumnType, Error, Row, StoredRow, Table, Value};
+use plinth::backend::{Row, StoredRow};
+use plinth::{ColumnType, Error, Table, Value};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo, PgValueFormat, PgValueRef};
 use sqlx::query::Query;
@@ -87,12 +88,16 @@ fn bind_array<'q>(query: PgQuery<'q>, values: impl Iterator<Item = &'q Value>, t
 }
 
 /// The id and timestamps a `RETURNING "id", "created_at", "updated_at"` gave back.
-pub(crate) fn meta(table: &Table, row: &PgRow) -> Result<plinth::RowMeta, Error> {
+pub(crate) fn meta(table: &Table, row: &PgRow) -> Result<plinth::backend::RowMeta, Error> {
     let id: i64 = row.try_get(0).map_err(|e| system_column(table, None, "id", found(e)))?;
     let timestamp = |i: usize, name: &str| {
         row.try_get::<Timestamp, _>(i).map(|t| t.0).map_err(|e| system_column(table, Some(id), name, found(e)))
     };
-    Ok(plinth::RowMeta { id, created_at: timestamp(1, "created_at")?, updated_at: timestamp(2, "updated_at")? })
+    Ok(plinth::backend::RowMeta {
+        id,
+        created_at: timestamp(1, "created_at")?,
+        updated_at: timestamp(2, "updated_at")?,
+    })
 }
 
 /// The stored version (`updated_at`) a `SELECT "updated_at"` of row `id` gave back.

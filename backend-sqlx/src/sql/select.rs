@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use plinth::query::{CompareOp, Direction, Predicate, Select};
+use plinth::Direction;
+
+use plinth::backend::{CompareOp, Predicate, Select};
 use plinth::{ColumnType, LikePattern, Table, Value};
 
 use super::{column_sql, quote, Dialect, Statement};
@@ -74,7 +76,7 @@ fn push_order_and_window(statement: &mut Statement<'_>, table: &Table, select: &
 }
 
 /// A column as compared with `<`/`>` or sorted: text in byte order on PostgreSQL too.
-fn ordered_column(dialect: Dialect, table: &Table, column: plinth::ColumnRef) -> String {
+fn ordered_column(dialect: Dialect, table: &Table, column: plinth::backend::ColumnRef) -> String {
     let name = column_sql(table, column);
     let is_text = table.resolve(table.column_name(column)).map(|(_, ty)| ty == ColumnType::Text).unwrap_or(false);
     if is_text && dialect == Dialect::Postgres {
@@ -189,7 +191,7 @@ fn push_value<'v>(statement: &mut Statement<'v>, value: &'v Value) {
 
 /// The GLOB pattern matching what `pattern` matches as LIKE.
 fn glob(pattern: &LikePattern) -> String {
-    use plinth::query::LikePiece;
+    use plinth::backend::LikePiece;
     let mut glob = String::new();
     for piece in pattern.pieces() {
         match piece {

@@ -3,7 +3,8 @@
 //! digits (so text order is time order), JSON its text, booleans 0 and 1.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
-use plinth::{ColumnType, Error, RowMeta, StoredRow, Table, Value};
+use plinth::backend::{RowMeta, StoredRow};
+use plinth::{ColumnType, Error, Table, Value};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row as _, Sqlite};

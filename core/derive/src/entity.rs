@@ -1,6 +1,7 @@
 //! The expansion of `#[derive(Entity)]`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
+use proc_macro_crate::FoundCrate;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr};
@@ -49,24 +50,27 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
     let table_name = table_name(&input)?;
     let specs = fields.iter().map(field_spec).collect::<syn::Result<Vec<_>>>()?;
 
+    let krate = plinth_path();
     let vis = &input.vis;
     let columns_ident = format_ident!("{}Columns", name);
     let column_defs = specs.iter().map(|f| {
         let (column, ty) = (&f.column, &f.ty);
-        let field = quote_spanned!(ty.span()=> <#ty as ::plinth::Field>);
+        let krate = respan(&krate, ty.span());
+        let field = quote_spanned!(ty.span()=> <#ty as #krate::Field>);
         let unique = f.unique.then(|| quote!(.unique()));
         let indexed = f.indexed.then(|| quote!(.indexed()));
-        quote!(::plinth::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed)
+        quote!(#krate::backend::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed)
     });
     let indexable_checks = specs.iter().filter(|f| f.unique || f.indexed).map(|f| {
         let ty = &f.ty;
-        quote_spanned!(ty.span()=> const _: () = ::plinth::__private::assert_indexable(<#ty as ::plinth::Field>::TYPE);)
+        let krate = respan(&krate, ty.span());
+        quote_spanned!(ty.span()=> const _: () = #krate::__private::assert_indexable(<#ty as #krate::Field>::TYPE);)
     });
     let column_count = specs.len();
     let idents: Vec<_> = specs.iter().map(|f| &f.ident).collect();
     let column_names: Vec<_> = specs.iter().map(|f| &f.column).collect();
     let types: Vec<_> = specs.iter().map(|f| &f.ty).collect();
-    let timestamp = quote!(::plinth::__private::Timestamp);
+    let timestamp = quote!(#krate::__private::Timestamp);
     let columns_doc = format!("Typed columns of [`{name}`] (table `{table_name}`), for queries.");
     let field_docs = column_names.iter().map(|c| format!("The `{c}` column."));
 
@@ -75,52 +79,79 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
         #[derive(Clone, Copy, Debug)]
         #vis struct #columns_ident {
             /// The `id` column.
-            pub id: ::plinth::Column<#name, i64>,
+            pub id: #krate::Column<#name, i64>,
             #(
                 #[doc = #field_docs]
-                pub #idents: ::plinth::Column<#name, #types>,
+                pub #idents: #krate::Column<#name, #types>,
             )*
             /// The `created_at` column.
-            pub created_at: ::plinth::Column<#name, #timestamp>,
+            pub created_at: #krate::Column<#name, #timestamp>,
             /// The `updated_at` column.
-            pub updated_at: ::plinth::Column<#name, #timestamp>,
+            pub updated_at: #krate::Column<#name, #timestamp>,
         }
 
         #(#indexable_checks)*
 
         #[automatically_derived]
-        impl ::plinth::Entity for #name {
+        impl #krate::Entity for #name {
             type Columns = #columns_ident;
 
-            fn table() -> &'static ::plinth::Table {
-                static COLUMNS: [::plinth::ColumnDef; #column_count] = [#(#column_defs),*];
-                static TABLE: ::plinth::Table = ::plinth::Table::new(#table_name, &COLUMNS);
+            fn table() -> &'static #krate::Table {
+                static COLUMNS: [#krate::backend::ColumnDef; #column_count] = [#(#column_defs),*];
+                static TABLE: #krate::Table = #krate::Table::new(#table_name, &COLUMNS);
                 &TABLE
             }
 
             fn columns() -> #columns_ident {
                 #columns_ident {
-                    id: ::plinth::Column::new("id"),
-                    #( #idents: ::plinth::Column::new(#column_names), )*
-                    created_at: ::plinth::Column::new("created_at"),
-                    updated_at: ::plinth::Column::new("updated_at"),
+                    id: #krate::Column::new("id"),
+                    #( #idents: #krate::Column::new(#column_names), )*
+                    created_at: #krate::Column::new("created_at"),
+                    updated_at: #krate::Column::new("updated_at"),
                 }
             }
 
-            fn to_row(&self) -> ::plinth::Row {
-                ::plinth::Row::new(::std::vec![#( ::plinth::Field::to_value(&self.#idents) ),*])
+            fn to_row(&self) -> #krate::backend::Row {
+                #krate::backend::Row::new(::std::vec![#( #krate::Field::to_value(&self.#idents) ),*])
             }
 
-            fn from_row(row: ::plinth::Row) -> ::std::result::Result<Self, ::plinth::DecodeError> {
+            fn from_row(row: #krate::backend::Row) -> ::std::result::Result<Self, #krate::DecodeError> {
                 let mut values = row.into_values().into_iter();
                 let entity = Self {
-                    #( #idents: ::plinth::__private::decode_field::<#types>(&mut values, #column_names)?, )*
+                    #( #idents: #krate::__private::decode_field::<#types>(&mut values, #column_names)?, )*
                 };
-                ::plinth::__private::finish_row(values)?;
+                #krate::__private::finish_row(values)?;
                 ::std::result::Result::Ok(entity)
             }
         }
     })
+}
+
+/// The path of the `plinth` crate as the deriving crate's `Cargo.toml` names it:
+/// `::plinth`, or `::storage` for `storage = { package = "plinth", … }`. Inside `plinth`
+/// itself, and when the manifest does not name it (`plinth` reached through another
+/// crate's re-export), `::plinth`, which `plinth`'s `extern crate self as plinth`
+/// makes resolve in its own unit tests.
+fn plinth_path() -> TokenStream {
+    match proc_macro_crate::crate_name("plinth") {
+        Ok(FoundCrate::Name(name)) => {
+            let name = format_ident!("{name}");
+            quote!(::#name)
+        }
+        Ok(FoundCrate::Itself) | Err(_) => quote!(::plinth),
+    }
+}
+
+/// `path` with every token at `span`, so an error in code built with it points where
+/// `span` does (a field's type) rather than at the derive.
+fn respan(path: &TokenStream, span: Span) -> TokenStream {
+    path.clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// `#[entity(table = "…")]`, or the type name lower-cased (the Unicode way) plus `s`.

@@ -159,15 +159,17 @@ mod tests {
 
     #[test]
     fn the_engine_stores_need_the_same_columns_in_the_same_order() {
-        use crate::table::ColumnDef;
-        use crate::value::ColumnType;
-        static COLUMNS: [ColumnDef; 2] =
-            [ColumnDef::new("a", ColumnType::I64, false), ColumnDef::new("b", ColumnType::Text, true)];
-        static TABLE: Table = Table::new("t", &COLUMNS);
-        let stored = engine_columns(&TABLE);
-        assert!(check_engine_schema(&TABLE, &stored).is_ok());
+        #[derive(crate::Entity)]
+        #[entity(table = "t")]
+        struct T {
+            a: i64,
+            b: Option<String>,
+        }
+        let table = <T as crate::Entity>::table();
+        let stored = engine_columns(table);
+        assert!(check_engine_schema(table, &stored).is_ok());
         let swapped: Vec<StoredColumn> = stored.iter().rev().cloned().collect();
-        let refused = check_engine_schema(&TABLE, &swapped).err().map(|e| e.to_string()).unwrap_or_default();
+        let refused = check_engine_schema(table, &swapped).err().map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(
             refused,
             "table `t` exists with a different schema: the columns are stored as (b String, a i64 NOT NULL), \

@@ -9,7 +9,7 @@ use crate::table::ColumnRef;
 use crate::value::Value;
 
 /// The value of `column` in `row`.
-pub fn column_value(row: &StoredRow, column: ColumnRef) -> Cow<'_, Value> {
+pub(super) fn column_value(row: &StoredRow, column: ColumnRef) -> Cow<'_, Value> {
     match column {
         ColumnRef::Id => Cow::Owned(Value::I64(row.meta.id)),
         ColumnRef::CreatedAt => Cow::Owned(Value::Timestamp(row.meta.created_at)),
@@ -19,7 +19,7 @@ pub fn column_value(row: &StoredRow, column: ColumnRef) -> Cow<'_, Value> {
 }
 
 /// Whether `row` satisfies `predicate` (unknown, as with `NULL`, counts as no).
-pub fn matches(predicate: &Predicate, row: &StoredRow) -> bool {
+pub(super) fn matches(predicate: &Predicate, row: &StoredRow) -> bool {
     eval(predicate, row) == Some(true)
 }
 
@@ -108,7 +108,7 @@ fn compare_rows(a: &StoredRow, b: &StoredRow, keys: &[SortKey]) -> Ordering {
 }
 
 /// Filters, sorts and windows `rows` as `select` says.
-pub fn run_select(mut rows: Vec<StoredRow>, select: &Select) -> Vec<StoredRow> {
+pub(crate) fn run_select(mut rows: Vec<StoredRow>, select: &Select) -> Vec<StoredRow> {
     if let Some(filter) = &select.filter {
         rows.retain(|row| matches(filter, row));
     }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::backend::clock;
 use crate::backend::Transaction;
-use crate::clock;
 use crate::engine::{run_select, Change, CommitPlan, StoreMut};
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Predicate, Select};
@@ -29,7 +29,7 @@ struct Staged {
 /// store's committed rows, and [`commit`](Transaction::commit) hands them to
 /// [`StoreMut::apply`] as one [`CommitPlan`].
 #[derive(Debug)]
-pub struct EngineTransaction<S> {
+pub(crate) struct EngineTransaction<S> {
     store: Arc<S>,
     staged: BTreeMap<RowKey, Staged>,
     /// Unique values held by staged rows, and which row holds each.
@@ -44,7 +44,7 @@ enum PointLookup {
 
 impl<S: StoreMut> EngineTransaction<S> {
     /// A new, empty session over `store`.
-    pub fn new(store: Arc<S>) -> Self {
+    pub(crate) fn new(store: Arc<S>) -> Self {
         EngineTransaction { store, staged: BTreeMap::new(), claims: HashMap::new() }
     }
 
@@ -233,22 +233,24 @@ mod tests {
     use super::*;
     use crate::engine::MemoryStore;
     use crate::query::Filter;
-    use crate::table::ColumnDef;
-    use crate::value::ColumnType;
+    use crate::Entity;
 
-    static COLUMNS: [ColumnDef; 1] = [ColumnDef::new("score", ColumnType::F64, false).unique()];
-    static SCORES: Table = Table::new("scores", &COLUMNS);
+    #[derive(Entity)]
+    struct Score {
+        #[entity(unique)]
+        score: f64,
+    }
 
     #[tokio::test]
     async fn a_negative_zero_filter_finds_the_row_through_the_unique_index() -> Result<()> {
         let store = Arc::new(MemoryStore::new());
-        store.create_tables(&[&SCORES]).await?;
+        store.create_tables(&[Score::table()]).await?;
         let mut writer = Box::new(EngineTransaction::new(Arc::clone(&store)));
-        writer.insert(&SCORES, &[Row::new(vec![Value::F64(0.0)])]).await?;
+        writer.insert(Score::table(), &[Row::new(vec![Value::F64(0.0)])]).await?;
         writer.commit().await?;
         let mut reader = EngineTransaction::new(store);
-        let select = Select::bind(&SCORES, vec![Filter::column("score").eq(-0.0_f64)], vec![], None, 0)?;
-        assert_eq!(reader.select(&SCORES, &select).await?.len(), 1);
+        let select = Select::bind(Score::table(), vec![Filter::column("score").eq(-0.0_f64)], vec![], None, 0)?;
+        assert_eq!(reader.select(Score::table(), &select).await?.len(), 1);
         Ok(())
     }
 }

@@ -222,17 +222,22 @@ fn bind_value(table: &Table, column: &str, ty: ColumnType, value: Value) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::ColumnDef;
+    use crate::Entity;
 
-    static COLUMNS: [ColumnDef; 3] = [
-        ColumnDef::new("name", ColumnType::Text, false),
-        ColumnDef::new("age", ColumnType::I16, true),
-        ColumnDef::new("doc", ColumnType::Json, true),
-    ];
-    static PEOPLE: Table = Table::new("people", &COLUMNS);
+    #[derive(Entity)]
+    struct Person {
+        name: String,
+        age: Option<i16>,
+        doc: Option<serde_json::Value>,
+    }
+
+    #[derive(Entity)]
+    struct Event {
+        moment: chrono::DateTime<chrono::Utc>,
+    }
 
     fn bind(filter: Filter) -> Result<Select> {
-        Select::bind(&PEOPLE, vec![filter], vec![], None, 0)
+        Select::bind(Person::table(), vec![filter], vec![], None, 0)
     }
 
     #[test]
@@ -246,11 +251,10 @@ mod tests {
     /// `20.000001` on PostgreSQL and SQLite (their drivers send microseconds) but not in memory.
     #[test]
     fn timestamps_compare_at_the_microseconds_they_are_stored_with() {
-        static COLUMNS: [ColumnDef; 1] = [ColumnDef::new("moment", ColumnType::Timestamp, false)];
-        static EVENTS: Table = Table::new("events", &COLUMNS);
         let precise = chrono::DateTime::from_timestamp(1_700_000_000, 1_500);
         let stored = chrono::DateTime::from_timestamp(1_700_000_000, 1_000);
-        let select = precise.map(|t| Select::bind(&EVENTS, vec![Filter::column("moment").eq(t)], vec![], None, 0));
+        let select =
+            precise.map(|t| Select::bind(Event::table(), vec![Filter::column("moment").eq(t)], vec![], None, 0));
         let expected = stored.map(|t| Predicate::Compare {
             column: ColumnRef::Field(0),
             op: CompareOp::Eq,
@@ -268,7 +272,7 @@ mod tests {
         assert!(matches!(bind(Filter::column("name").eq(Value::Null)), Err(Error::InvalidValue { .. })));
         assert!(matches!(bind(Filter::column("name").like("x\\")), Err(Error::InvalidValue { .. })));
         assert!(matches!(bind(Filter::column("doc").eq(serde_json::json!(1))), Err(Error::InvalidValue { .. })));
-        let sorted_on_json = Select::bind(&PEOPLE, vec![], vec![Order::asc("doc")], None, 0);
+        let sorted_on_json = Select::bind(Person::table(), vec![], vec![Order::asc("doc")], None, 0);
         assert!(matches!(sorted_on_json, Err(Error::InvalidValue { .. })));
     }
 
@@ -289,7 +293,7 @@ mod tests {
     #[test]
     fn several_filters_are_joined_with_and() {
         let select = Select::bind(
-            &PEOPLE,
+            Person::table(),
             vec![Filter::column("age").is_null(), Filter::column("name").eq("a")],
             vec![Order::desc("created_at")],
             Some(5),

@@ -123,12 +123,12 @@ pub async fn a_filter_of_the_largest_size_works_and_a_larger_one_is_refused(fx: 
         let names = (0..n - 2).map(|i| c().name.eq(format!("name {i}")));
         names.fold(c().name.eq("apple"), Filter::or).or(c().rank.eq(10))
     };
-    assert_eq!(item_ids(&db, conditions(plinth::query::MAX_CONDITIONS)).await, [1, 7]);
+    assert_eq!(item_ids(&db, conditions(plinth::backend::MAX_CONDITIONS)).await, [1, 7]);
     // An even number of `!`, as deep as allowed: the same as no `!` at all.
-    let nested = (0..plinth::query::MAX_NESTING).fold(c().rank.eq(3), |f, _| !f);
+    let nested = (0..plinth::backend::MAX_NESTING).fold(c().rank.eq(3), |f, _| !f);
     assert_eq!(item_ids(&db, nested.clone()).await, [1, 4]);
     let mut session = db.session().await.expect("session");
-    let refused = session.query::<Item>().filter_by(conditions(plinth::query::MAX_CONDITIONS + 1)).all().await;
+    let refused = session.query::<Item>().filter_by(conditions(plinth::backend::MAX_CONDITIONS + 1)).all().await;
     assert!(
         matches!(refused, Err(Error::InvalidValue { ref reason, .. }) if reason.contains("conditions")),
         "{refused:?}"
@@ -164,7 +164,7 @@ pub async fn dates_bools_and_timestamps_filter(fx: &mut impl Fixture) {
     let january_to_february = c().added_on.ge(date(2024, 1, 2)).and(c().added_on.lt(date(2024, 3, 1)));
     assert_eq!(item_ids(&db, january_to_february).await, [1, 3, 5, 7]);
     assert_eq!(item_ids(&db, c().active.eq(false)).await, [2, 5, 7]);
-    assert_eq!(item_ids(&db, c().created_at.le(plinth::clock::now())).await, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(item_ids(&db, c().created_at.le(plinth::backend::clock::now())).await, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(item_ids(&db, c().created_at.lt(at("2000-01-01T00:00:00Z"))).await, Vec::<i64>::new());
 }
 

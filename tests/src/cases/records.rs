@@ -109,7 +109,7 @@ pub async fn update_writes_every_field(fx: &mut impl Fixture) {
     // Every nullable column of the changed sample set to NULL (every option to `None`).
     let values = changed.to_row().into_values().into_iter().zip(Sample::table().columns());
     let values = values.map(|(value, column)| if column.nullable() { plinth::Value::Null } else { value }).collect();
-    let cleared = Sample::from_row(plinth::Row::new(values)).expect("a row of Sample");
+    let cleared = Sample::from_row(plinth::backend::Row::new(values)).expect("a row of Sample");
     assert_ne!(cleared, changed);
     *read = cleared.clone();
     let mut session = db.session().await.expect("session");

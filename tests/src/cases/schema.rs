@@ -1,6 +1,8 @@
 //! Tables: creation, naming, and rule 7 — committed data survives reconnecting.
 
-use plinth::{ColumnDef, ColumnType, Entity, Error, Table};
+use plinth::{ColumnType, Entity, Error, Table};
+
+use plinth::backend::ColumnDef;
 
 use crate::cases::{committed, setup};
 use crate::entities::{

@@ -22,9 +22,9 @@ pub async fn created_at_equals_updated_at_on_insert(fx: &mut impl Fixture) {
 /// Timestamps are whole microseconds and close to the clock's now.
 pub async fn timestamps_are_utc_microseconds_near_now(fx: &mut impl Fixture) {
     let db = setup(fx).await;
-    let before = plinth::clock::now();
+    let before = plinth::backend::clock::now();
     let row = committed(&db, vec![User::named("a")]).await.remove(0);
-    let after = plinth::clock::now();
+    let after = plinth::backend::clock::now();
     assert_eq!(row.created_at().nanosecond() % 1_000, 0, "not whole microseconds: {}", row.created_at());
     let slack = Duration::seconds(5);
     assert!(
