@@ -59,18 +59,18 @@ fn write_field(out: &mut Vec<u8>, name: &str, value: &Json) {
 /// [`Error::Decode`] that anything else gives (called only then). The text is read in
 /// one pass, values decoded by their columns' types as they come (see [`decode`]).
 pub(crate) fn decode_row(table: &'static Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
-    let fail = |column: &str, found: String| Error::Decode {
-        table: table.name().to_owned(),
+    let fail = |column: Option<&'static str>, found: String| Error::Decode {
+        table: table.name(),
         record: record(),
-        column: column.to_owned(),
+        column,
         found,
     };
     let slots = Slots::new(table);
     let mut reader = serde_json::Deserializer::from_str(text);
     let read = RowSeed { slots }.deserialize(&mut reader).and_then(|row| reader.end().map(|()| row));
-    let fields = read.map_err(|e| fail("*", format!("invalid JSON ({e}): {}", excerpt(text))))?;
-    let Some(mut fields) = fields else { return Err(fail("*", format!("not a JSON object: {}", excerpt(text)))) };
-    let fault = |slot: usize| fail(slots.get(slot).0, render(&fields.found(slot)));
+    let fields = read.map_err(|e| fail(None, format!("invalid JSON ({e}): {}", excerpt(text))))?;
+    let Some(mut fields) = fields else { return Err(fail(None, format!("not a JSON object: {}", excerpt(text)))) };
+    let fault = |slot: usize| fail(Some(slots.get(slot).0), render(&fields.found(slot)));
     let id_slot = slots.id();
     let Value::I64(id) = fields.values[id_slot] else { return Err(fault(id_slot)) };
     let timestamp = |slot: usize| match fields.values[slot] {
@@ -143,7 +143,7 @@ pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
         indexed: bool,
     }
     let columns: Vec<Column> = serde_json::from_str(stored).map_err(|e| Error::SchemaMismatch {
-        table: table.name().to_owned(),
+        table: table.name(),
         detail: format!("the stored schema cannot be read ({e}): {}", excerpt(stored)),
     })?;
     let found: Vec<StoredColumn> = columns
@@ -162,9 +162,9 @@ pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
 /// An id stored as text (a sequence, an index entry).
 pub(crate) fn decode_id(table: &Table, record: &str, text: &str) -> Result<i64> {
     text.trim().parse().map_err(|_| Error::Decode {
-        table: table.name().to_owned(),
+        table: table.name(),
         record: record.to_owned(),
-        column: "id".to_owned(),
+        column: Some("id"),
         found: excerpt(text),
     })
 }
@@ -239,6 +239,6 @@ mod tests {
         let err = decode_row(&THINGS, || "key `x`".to_owned(), text).err().map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("table `things`, key `x`, column `big`: cannot decode stored data: \"7\""));
         let truncated = decode_row(&THINGS, || "key `x`".to_owned(), &text[..20]);
-        assert!(matches!(truncated, Err(Error::Decode { column, .. }) if column == "*"));
+        assert!(matches!(truncated, Err(Error::Decode { column: None, .. })));
     }
 }

@@ -106,7 +106,7 @@ impl IndexedDbStore {
     fn check_stored_schema(&self, table: &'static Table, stored: &JsValue) -> Result<()> {
         if stored.is_undefined() {
             self.known.borrow_mut().remove(table.name());
-            return Err(Error::NoSuchTable { table: table.name().to_owned() });
+            return Err(Error::NoSuchTable { table: table.name() });
         }
         // Anything but the text of a schema is a schema that cannot be read.
         check_schema(table, &stored.as_string().unwrap_or_else(|| format!("{stored:?}")))?;
@@ -201,9 +201,9 @@ impl IndexedDbStore {
         let row = decode_row(table, record, &text)?;
         if row.meta.id != id {
             return Err(Error::Decode {
-                table: table.name().to_owned(),
+                table: table.name(),
                 record: record(),
-                column: "id".to_owned(),
+                column: Some("id"),
                 found: format!("id {} in the record", row.meta.id),
             });
         }
@@ -254,9 +254,9 @@ fn id_value(id: i64) -> JsValue {
 
 fn decode_error(table: &Table, record: &str, value: &JsValue) -> Error {
     Error::Decode {
-        table: table.name().to_owned(),
+        table: table.name(),
         record: record.to_owned(),
-        column: "*".to_owned(),
+        column: None,
         found: value.as_string().unwrap_or_else(|| format!("{value:?}")),
     }
 }
@@ -381,7 +381,7 @@ impl StoreMut for IndexedDbStore {
                 .iter()
                 .find(|(_, _, request)| request.error().ok().flatten().is_some_and(|e| e.name() == "ConstraintError"));
             match taken {
-                Some((row, table, _)) => Error::Conflict { table: table.name().to_owned(), id: row.meta.id },
+                Some((row, table, _)) => Error::Conflict { table: table.name(), id: row.meta.id },
                 None => js(exception),
             }
         })

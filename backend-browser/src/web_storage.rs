@@ -96,7 +96,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             return Ok(());
         }
         match self.kv.get(&self.layout.schema(table))? {
-            None => return Err(Error::NoSuchTable { table: table.name().to_owned() }),
+            None => return Err(Error::NoSuchTable { table: table.name() }),
             Some(stored) => check_schema(table, &stored)?,
         }
         self.remember(table);
@@ -117,9 +117,9 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         let row = decode_row(table, || self.record_name(key), text)?;
         if row.meta.id != id {
             return Err(Error::Decode {
-                table: table.name().to_owned(),
+                table: table.name(),
                 record: self.record_name(key),
-                column: "id".to_owned(),
+                column: Some("id"),
                 found: format!("id {} in the record", row.meta.id),
             });
         }

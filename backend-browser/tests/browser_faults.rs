@@ -494,7 +494,7 @@ async fn indexeddb_entries_edited_by_hand_are_typed_errors_and_the_rest_stays_re
     session.commit().await.expect("commit");
     let table_name = JsValue::from_str("users");
     let decode_error = |result: Result<String>, what: &str| match result {
-        Err(Error::Decode { ref table, ref record, .. }) => {
+        Err(Error::Decode { table, ref record, .. }) => {
             assert_eq!(table, "users", "{what}");
             assert!(record.contains(&format!("plinth/{name}")), "{what}: {record}");
             record.clone()
@@ -544,9 +544,9 @@ async fn indexeddb_entries_edited_by_hand_are_typed_errors_and_the_rest_stays_re
     put_by_hand(&name, "meta", &js_key(&[JsValue::from_str("schema"), table_name]), &JsValue::from_f64(1.0)).await;
     let reopened = plinth_browser::connect(&format!("indexeddb://{name}")).await.expect("reconnect");
     let created = reopened.create_all(&[User::table()]).await;
-    assert!(matches!(created, Err(Error::SchemaMismatch { ref table, .. }) if table == "users"), "{created:?}");
+    assert!(matches!(created, Err(Error::SchemaMismatch { table, .. }) if table == "users"), "{created:?}");
     let got = reopened.session().await.expect("session").get::<User>(3).await;
-    assert!(matches!(got, Err(Error::SchemaMismatch { ref table, .. }) if table == "users"), "{got:?}");
+    assert!(matches!(got, Err(Error::SchemaMismatch { table, .. }) if table == "users"), "{got:?}");
     let (stored, _) = open_as_another_page(&name, None).await;
     let stored = stored.expect("open by hand");
     assert!(records_by_hand(&stored).await.iter().any(|r| r.contains("\"cat\"")), "the rows stay stored");
@@ -611,7 +611,7 @@ async fn an_indexeddb_deleted_by_another_page_goes_through_and_this_handle_reope
     assert!(matches!(result, Err(Error::NoSuchTable { .. })), "{result:?}");
     for db in [&first, &second] {
         let err = db.session().await.expect("session").get::<User>(1).await.expect_err("the table went with it");
-        assert!(matches!(err, Error::NoSuchTable { ref table } if table == "users"), "{err}");
+        assert!(matches!(err, Error::NoSuchTable { table } if table == "users"), "{err}");
     }
     first.create_all(&[User::table()]).await.expect("create_all again");
     let mut session = second.session().await.expect("session");

@@ -501,7 +501,7 @@ async fn two_handles_writing_the_same_row_one_wins_and_the_other_conflicts() {
         let after_winner = snapshot(&kv, true);
         let result = loser.commit().await;
         assert!(
-            matches!(result, Err(Error::Conflict { ref table, id: 1 }) if table == "users"),
+            matches!(result, Err(Error::Conflict { table, id: 1 }) if table == "users"),
             "{a:?} then {b:?}: {result:?}"
         );
         assert_eq!(snapshot(&kv, true), after_winner, "{a:?} then {b:?}: the loser wrote nothing");
@@ -528,7 +528,7 @@ async fn two_handles_claiming_one_username_one_wins_and_the_other_is_a_unique_vi
     renamed.commit().await.expect("the first commit wins");
     for (what, result) in [("rename", also_renamed.commit().await), ("add", added.commit().await)] {
         assert!(
-            matches!(result, Err(Error::UniqueViolation { ref column, .. }) if column == "username"),
+            matches!(result, Err(Error::UniqueViolation { column, .. }) if column == Some("username")),
             "{what}: {result:?}"
         );
     }

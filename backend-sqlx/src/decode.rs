@@ -19,9 +19,9 @@ pub(crate) fn stored_row(
         .enumerate()
         .map(|(i, column)| {
             field(i + 3, column.ty()).map_err(|found| Error::Decode {
-                table: table.name().to_owned(),
+                table: table.name(),
                 record: format!("id {id}"),
-                column: column.name().to_owned(),
+                column: Some(column.name()),
                 found,
             })
         })
@@ -31,11 +31,11 @@ pub(crate) fn stored_row(
 
 /// A decode failure of a system column of the row with this id (`None` when the id
 /// itself could not be read).
-pub(crate) fn system_column(table: &Table, id: Option<i64>, column: &str, found: String) -> Error {
+pub(crate) fn system_column(table: &Table, id: Option<i64>, column: &'static str, found: String) -> Error {
     Error::Decode {
-        table: table.name().to_owned(),
+        table: table.name(),
         record: id.map_or_else(|| "a row whose id cannot be read".to_owned(), |id| format!("id {id}")),
-        column: column.to_owned(),
+        column: Some(column),
         found,
     }
 }

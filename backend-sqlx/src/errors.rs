@@ -13,7 +13,7 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
         sqlx::Error::Database(db) => {
             if let (true, Some(table)) = (db.is_unique_violation(), table) {
                 let column = violated_column(table, db.as_ref());
-                return Error::UniqueViolation { table: table.name().to_owned(), column };
+                return Error::UniqueViolation { table: table.name(), column };
             }
             let code = db.code();
             // SQLite's SQLITE_FULL (13: the disk, or the database's `max_page_count`)
@@ -30,7 +30,7 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
                 .is_some_and(|code| code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code));
             match (missing_table, connection_lost, table) {
                 (_, true, _) => Error::Connection { backend, source: Box::new(sqlx::Error::Database(db)) },
-                (true, false, Some(table)) => Error::NoSuchTable { table: table.name().to_owned() },
+                (true, false, Some(table)) => Error::NoSuchTable { table: table.name() },
                 _ => Error::backend(backend, sqlx::Error::Database(db)),
             }
         }
@@ -47,13 +47,15 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
 /// Which column a unique violation is about, from what the database reports: the
 /// constraint's name, which Plinth makes unique per table and column (PostgreSQL); else
 /// PostgreSQL's detail `Key (column)=(value) already exists`, whatever made the
-/// constraint; else SQLite's message `UNIQUE constraint failed: table.column`.
-fn violated_column(table: &Table, db: &dyn DatabaseError) -> String {
+/// constraint; else SQLite's message `UNIQUE constraint failed: table.column`. `None`
+/// when none of them names one of the table's columns (a unique index made by hand over
+/// several columns or an expression).
+fn violated_column(table: &Table, db: &dyn DatabaseError) -> Option<&'static str> {
     let by_constraint = db.constraint().and_then(|name| {
         table.columns().iter().find(|c| c.is_unique() && name == object_name(table, c.name(), Object::Unique))
     });
     if let Some(column) = by_constraint {
-        return column.name().to_owned();
+        return Some(column.name());
     }
     let by_detail = postgres_detail(db)
         .and_then(|detail| detail.strip_prefix("Key (")?.split_once(")=(").map(|(column, _)| unquote(column)));
@@ -62,10 +64,9 @@ fn violated_column(table: &Table, db: &dyn DatabaseError) -> String {
         let prefix = format!("{}.", table.name());
         failed.split(", ").find_map(|qualified| qualified.strip_prefix(&prefix)).map(str::to_owned)
     };
-    by_detail
-        .or_else(by_message)
-        .or_else(|| db.constraint().map(|name| format!("(the columns of constraint `{name}`)")))
-        .unwrap_or_else(|| "(a column the database did not name)".to_owned())
+    let named = by_detail.or_else(by_message)?;
+    let system = Table::SYSTEM_COLUMNS.iter().copied();
+    system.chain(table.columns().iter().map(|c| c.name())).find(|column| *column == named)
 }
 
 /// PostgreSQL's detail of an error, when it is one.

@@ -228,8 +228,8 @@ async fn stored_version(tx: &mut PgTransaction, table: &'static Table, id: i64) 
     row.map(|row| codec::version(table, id, &row)).transpose()
 }
 
-fn unique_violation(table: &Table, column: &str) -> Error {
-    Error::UniqueViolation { table: table.name().to_owned(), column: column.to_owned() }
+fn unique_violation(table: &Table, column: &'static str) -> Error {
+    Error::UniqueViolation { table: table.name(), column: Some(column) }
 }
 
 /// The table's update, which refuses (returns no row) when another row holds one of the
@@ -254,8 +254,8 @@ async fn update(
             return codec::meta(table, &returned);
         }
         match stored_version(tx, table, id).await? {
-            None => return Err(Error::NotFound { table: table.name().to_owned(), id }),
-            Some(version) if version != seen => return Err(Error::Conflict { table: table.name().to_owned(), id }),
+            None => return Err(Error::NotFound { table: table.name(), id }),
+            Some(version) if version != seen => return Err(Error::Conflict { table: table.name(), id }),
             Some(_) => {}
         }
         for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
@@ -273,5 +273,5 @@ async fn update(
         // Nothing explains the refusal: another session held one of the new unique
         // values when the update began and has let go of it since. Try again.
     }
-    Err(Error::Conflict { table: table.name().to_owned(), id })
+    Err(Error::Conflict { table: table.name(), id })
 }

@@ -207,9 +207,9 @@ async fn update(
         return Ok(meta);
     }
     let version = fetch_all(tx.writer(Some(table)).await?, table, sqlx::query(&sql.version).bind(id)).await?;
-    let Some(stored) = version.first() else { return Err(Error::NotFound { table: table.name().to_owned(), id }) };
+    let Some(stored) = version.first() else { return Err(Error::NotFound { table: table.name(), id }) };
     let stored: String = stored.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
-    let conflict = || Error::Conflict { table: table.name().to_owned(), id };
+    let conflict = || Error::Conflict { table: table.name(), id };
     if stored == seen_text || codec::parse_timestamp(&stored).ok() != Some(seen) {
         return Err(conflict());
     }

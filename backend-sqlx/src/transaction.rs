@@ -112,7 +112,7 @@ pub(crate) struct SqlTransaction<D: Driver> {
 /// committed and silently lost.
 #[derive(Debug)]
 enum Aborted {
-    Unique { table: String, column: String },
+    Unique { table: &'static str, column: Option<&'static str> },
     Connection(String),
     Other(String),
 }
@@ -124,9 +124,7 @@ impl Aborted {
     fn from_error(err: &Error) -> Option<Aborted> {
         match err {
             Error::Decode { .. } | Error::SchemaMismatch { .. } => None,
-            Error::UniqueViolation { table, column } => {
-                Some(Aborted::Unique { table: table.clone(), column: column.clone() })
-            }
+            Error::UniqueViolation { table, column } => Some(Aborted::Unique { table, column: *column }),
             Error::Connection { source, .. } => Some(Aborted::Connection(source.to_string())),
             other => Some(Aborted::Other(other.to_string())),
         }
@@ -138,7 +136,7 @@ impl Aborted {
     fn to_error(&self, backend: &'static str) -> Error {
         match self {
             Aborted::Unique { table, column } => {
-                Error::UniqueViolation { table: table.clone(), column: column.clone() }
+                Error::UniqueViolation { table, column: *column }
             }
             Aborted::Connection(cause) => Error::Connection {
                 backend,
@@ -165,7 +163,7 @@ impl<D: Driver> SqlTransaction<D> {
         if !sql.is_verified() {
             let stored = D::stored_schema(self.reader(table).await?, table).await;
             if self.read_done(stored)? == Stored::Missing {
-                return Err(Error::NoSuchTable { table: table.name().to_owned() });
+                return Err(Error::NoSuchTable { table: table.name() });
             }
             sql.mark_verified();
         }
@@ -233,7 +231,7 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
         let statement = Statement::by_id(D::DIALECT, &sql.delete, id);
         let done = D::execute(self.writer(Some(table)).await?, table, &statement).await;
         match self.wrote(done)? {
-            0 => Err(Error::NotFound { table: table.name().to_owned(), id }),
+            0 => Err(Error::NotFound { table: table.name(), id }),
             _ => Ok(()),
         }
     }

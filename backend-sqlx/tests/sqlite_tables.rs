@@ -56,10 +56,7 @@ async fn a_boolean_column_holding_another_integer_is_a_decode_error() {
     let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
     sqlx::query("UPDATE \"samples\" SET \"flag\" = 2").execute(&raw).await.expect("a boolean set to 2 by hand");
     let read = db.session().await.expect("session").get::<Sample>(id).await;
-    assert!(
-        matches!(&read, Err(Error::Decode { column, found, .. }) if column == "flag" && found.contains("2")),
-        "{read:?}"
-    );
+    assert!(matches!(&read, Err(Error::Decode { column: Some("flag"), found, .. }) if found.contains("2")), "{read:?}");
     raw.close().await;
 }
 

@@ -6,10 +6,11 @@ use crate::value::{ColumnType, Value};
 
 /// Takes the next value of a row for field `column` of type `T`.
 pub fn decode_field<T: Field>(values: &mut std::vec::IntoIter<Value>, column: &'static str) -> Result<T, DecodeError> {
-    let value =
-        values.next().ok_or_else(|| DecodeError { column, found: "no value (the row is too short)".to_owned() })?;
+    let value = values
+        .next()
+        .ok_or_else(|| DecodeError { column: Some(column), found: "no value (the row is too short)".to_owned() })?;
     T::from_value(value).map_err(|found| DecodeError {
-        column,
+        column: Some(column),
         found: match found.column_type() {
             Some(ty) => format!("{ty} value {found}, expected {}", T::TYPE),
             None => format!("NULL, expected {}", T::TYPE),
@@ -21,7 +22,7 @@ pub fn decode_field<T: Field>(values: &mut std::vec::IntoIter<Value>, column: &'
 pub fn finish_row(values: std::vec::IntoIter<Value>) -> Result<(), DecodeError> {
     match values.len() {
         0 => Ok(()),
-        extra => Err(DecodeError { column: "*", found: format!("{extra} more values than the entity has fields") }),
+        extra => Err(DecodeError { column: None, found: format!("{extra} more values than the entity has fields") }),
     }
 }
 

@@ -62,8 +62,8 @@ pub trait Entity: Sized + crate::backend::SendOutsideWasm + 'static {
 /// A stored row that does not fit its entity: which column, and what was found there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
-    /// The column that did not fit (`*` when the row has the wrong number of values).
-    pub column: &'static str,
+    /// The column that did not fit; `None` when the row has the wrong number of values.
+    pub column: Option<&'static str>,
     /// What was found, rendered for a person.
     pub found: String,
 }

@@ -16,7 +16,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// ```
 /// use plinth::Error;
-/// let err = Error::UniqueViolation { table: "users".into(), column: "username".into() };
+/// let err = Error::UniqueViolation { table: "users", column: Some("username") };
 /// assert_eq!(
 ///     err.to_string(),
 ///     "table `users`: unique constraint on `username` violated: another row already has this value",
@@ -29,19 +29,20 @@ pub enum Error {
     #[error("table `{table}`: no row with id {id}")]
     NotFound {
         /// The table looked in.
-        table: String,
+        table: &'static str,
         /// The id that was not found.
         id: i64,
     },
 
     /// A write would have given two rows the same value in a unique column.
     /// Nothing was written, and the session can go on.
-    #[error("table `{table}`: unique constraint on `{column}` violated: another row already has this value")]
+    #[error("table `{table}`: {}", unique_constraint(.column))]
     UniqueViolation {
         /// The table written to.
-        table: String,
-        /// The unique column.
-        column: String,
+        table: &'static str,
+        /// The unique column; `None` when the database did not say which (a unique
+        /// index made outside Plinth, over several columns or an expression).
+        column: Option<&'static str>,
     },
 
     /// A database URL that cannot be used.
@@ -55,15 +56,28 @@ pub enum Error {
 
     /// Stored data that does not fit the entity's column (edited by hand, corrupted, or
     /// written by an incompatible schema). Other rows are unaffected.
-    #[error("table `{table}`, {record}, column `{column}`: cannot decode stored data: {found}")]
+    #[error("table `{table}`, {record}{}: cannot decode stored data: {found}", in_column(.column))]
     Decode {
         /// The table read from.
-        table: String,
+        table: &'static str,
         /// Which record: `id 7`, or a storage key where the backend has one.
         record: String,
-        /// The column that failed, or `*` for the record as a whole.
-        column: String,
+        /// The column that failed; `None` when the record as a whole does not decode.
+        column: Option<&'static str>,
         /// What was found instead of a valid value.
+        found: String,
+    },
+
+    /// Data a backend keeps for itself rather than as a table's row (the web-storage
+    /// commit journal) cannot be read: edited by hand or corrupted. Nothing was
+    /// changed; the message says where it is and what removing it means.
+    #[error("{backend}: {location} cannot be read: {found}")]
+    CorruptStorage {
+        /// The backend.
+        backend: &'static str,
+        /// Where the data is, and what it is for.
+        location: String,
+        /// What was found there.
         found: String,
     },
 
@@ -83,7 +97,7 @@ pub enum Error {
     #[error("table `{table}`, id {id}: changed since it was read (by another session or another copy of the record); from update, that write was not made; from commit, nothing was committed; read it again and retry")]
     Conflict {
         /// The table written to.
-        table: String,
+        table: &'static str,
         /// The row that changed underneath.
         id: i64,
     },
@@ -92,7 +106,7 @@ pub enum Error {
     #[error("table `{table}` has no column `{column}`")]
     UnknownColumn {
         /// The table queried.
-        table: String,
+        table: &'static str,
         /// The misspelled column.
         column: String,
     },
@@ -101,9 +115,9 @@ pub enum Error {
     #[error("table `{table}`, column `{column}` holds {expected}, but the query gave {found}")]
     TypeMismatch {
         /// The table queried.
-        table: String,
+        table: &'static str,
         /// The column compared.
-        column: String,
+        column: &'static str,
         /// The column's type.
         expected: ColumnType,
         /// The value given, rendered.
@@ -112,12 +126,13 @@ pub enum Error {
 
     /// A value no backend can store exactly (NaN, a NUL character, a year past 9999…),
     /// or an operation a column type does not support; caught before any I/O.
-    #[error("table `{table}`, column `{column}`: {reason}")]
+    #[error("table `{table}`{}: {reason}", in_column(.column))]
     InvalidValue {
         /// The table written to or queried.
-        table: String,
-        /// The column.
-        column: String,
+        table: &'static str,
+        /// The column; `None` when what is wrong is not one column's (a filter too
+        /// large, a row of the wrong length, a table name too long).
+        column: Option<&'static str>,
         /// What is wrong with the value and what would be accepted.
         reason: String,
     },
@@ -126,14 +141,14 @@ pub enum Error {
     #[error("table `{table}` does not exist; call `Database::create_all` with it first")]
     NoSuchTable {
         /// The missing table.
-        table: String,
+        table: &'static str,
     },
 
     /// The stored schema of a table differs from the entity's.
     #[error("table `{table}` exists with a different schema: {detail}")]
     SchemaMismatch {
         /// The table.
-        table: String,
+        table: &'static str,
         /// How the stored schema and the entity differ.
         detail: String,
     },
@@ -169,6 +184,21 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+}
+
+/// `, column `name``, or nothing when no one column is meant.
+fn in_column(column: &Option<&'static str>) -> String {
+    column.map(|column| format!(", column `{column}`")).unwrap_or_default()
+}
+
+/// What a unique violation says, naming the column when it is known.
+fn unique_constraint(column: &Option<&'static str>) -> String {
+    match column {
+        Some(column) => format!("unique constraint on `{column}` violated: another row already has this value"),
+        None => "a unique constraint violated: another row already has one of these values (the database did not \
+                 say which column)"
+            .to_owned(),
+    }
 }
 
 impl Error {

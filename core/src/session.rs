@@ -29,7 +29,7 @@ use crate::row::{Row, StoredRow};
 ///
 /// // A second "ada" is refused, writes nothing, and the session goes on.
 /// let dup = session.add(User { username: "ada".into(), email_address: "x@example.com".into() }).await;
-/// assert!(matches!(dup, Err(Error::UniqueViolation { ref column, .. }) if column == "username"));
+/// assert!(matches!(dup, Err(Error::UniqueViolation { column: Some("username"), .. })));
 ///
 /// ada.email_address = "ada@lovelace.org".into();
 /// session.update(&mut ada).await?;
@@ -145,9 +145,9 @@ pub(crate) fn record_from_stored<E: Entity>(stored: StoredRow) -> Result<Record<
 
 fn decode<E: Entity>(id: i64, row: Row) -> Result<E> {
     E::from_row(row).map_err(|DecodeError { column, found }| Error::Decode {
-        table: E::table().name().to_owned(),
+        table: E::table().name(),
         record: format!("id {id}"),
-        column: column.to_owned(),
+        column,
         found,
     })
 }

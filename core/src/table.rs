@@ -9,7 +9,7 @@ use crate::value::{ColumnType, Value};
 pub const MAX_NAME_BYTES: usize = 63;
 
 const NAME_TOO_LONG: &str =
-    "the name is longer than PostgreSQL keeps (it cuts identifiers silently, so two such names could become one); shorten it";
+    "is longer than PostgreSQL keeps (it cuts identifiers silently, so two such names could become one); shorten it";
 
 /// One entity field's column: name, type, nullability and constraints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,22 +115,22 @@ impl Table {
     /// [`MAX_NAME_BYTES`] (both [`Error::InvalidValue`]).
     /// [`Database::create_all`](crate::Database::create_all) refuses such a table.
     pub fn check_columns(&self) -> Result<()> {
-        let too_long = |column: &str| Error::InvalidValue {
-            table: self.name.to_owned(),
-            column: column.to_owned(),
-            reason: format!("{NAME_TOO_LONG} ({MAX_NAME_BYTES} bytes)"),
+        let too_long = |column: Option<&'static str>, what: &str| Error::InvalidValue {
+            table: self.name,
+            column,
+            reason: format!("the {what} {NAME_TOO_LONG} ({MAX_NAME_BYTES} bytes)"),
         };
         if self.name.len() > MAX_NAME_BYTES {
-            return Err(too_long("*"));
+            return Err(too_long(None, "table's name"));
         }
         for (i, column) in self.columns.iter().enumerate() {
             if column.name.len() > MAX_NAME_BYTES {
-                return Err(too_long(column.name));
+                return Err(too_long(Some(column.name), "column's name"));
             }
             let repeated = self.columns[..i].iter().any(|c| c.name == column.name);
             if repeated || Self::SYSTEM_COLUMNS.contains(&column.name) {
                 return Err(Error::SchemaMismatch {
-                    table: self.name.to_owned(),
+                    table: self.name,
                     detail: format!(
                         "column `{}` is named twice (every table also has `id`, `created_at` and `updated_at`)",
                         column.name
@@ -139,8 +139,8 @@ impl Table {
             }
             if column.ty == ColumnType::Json && (column.unique || column.indexed) {
                 return Err(Error::InvalidValue {
-                    table: self.name.to_owned(),
-                    column: column.name.to_owned(),
+                    table: self.name,
+                    column: Some(column.name),
                     reason: "a JSON column cannot be unique or indexed: PostgreSQL compares JSONB documents ignoring key order, the other backends compare their text".to_owned(),
                 });
             }
@@ -169,7 +169,7 @@ impl Table {
                 .iter()
                 .position(|c| c.name == name)
                 .map(|i| (ColumnRef::Field(i), self.columns[i].ty))
-                .ok_or_else(|| Error::UnknownColumn { table: self.name.to_owned(), column: name.to_owned() }),
+                .ok_or_else(|| Error::UnknownColumn { table: self.name, column: name.to_owned() }),
         }
     }
 
@@ -188,9 +188,9 @@ impl Table {
     pub fn check_row(&self, row: &Row) -> Result<()> {
         if row.len() != self.columns.len() {
             return Err(Error::InvalidValue {
-                table: self.name.to_owned(),
-                column: "*".to_owned(),
-                reason: format!("expected {} values, got {}", self.columns.len(), row.len()),
+                table: self.name,
+                column: None,
+                reason: format!("the row holds {} values, the table has {} columns", row.len(), self.columns.len()),
             });
         }
         for (column, value) in self.columns.iter().zip(row.values()) {
@@ -199,8 +199,8 @@ impl Table {
                 Some(ty) if ty == column.ty => self.check_storable(column.name, value)?,
                 _ => {
                     return Err(Error::TypeMismatch {
-                        table: self.name.to_owned(),
-                        column: column.name.to_owned(),
+                        table: self.name,
+                        column: column.name,
                         expected: column.ty,
                         found: value.to_string(),
                     })
@@ -212,13 +212,11 @@ impl Table {
 
     /// Checks that a value can be stored and compared exactly on every backend: finite
     /// floats, text without NUL characters, dates and timestamps in years 1 to 9999.
-    pub fn check_storable(&self, column: &str, value: &Value) -> Result<()> {
+    pub fn check_storable(&self, column: &'static str, value: &Value) -> Result<()> {
         match value.unstorable_reason() {
-            Some(reason) => Err(Error::InvalidValue {
-                table: self.name.to_owned(),
-                column: column.to_owned(),
-                reason: reason.to_owned(),
-            }),
+            Some(reason) => {
+                Err(Error::InvalidValue { table: self.name, column: Some(column), reason: reason.to_owned() })
+            }
             None => Ok(()),
         }
     }
@@ -229,10 +227,10 @@ impl Table {
     /// NUL in text, written by another program — is [`Error::Decode`] naming the
     /// record and column, so every backend reads it the same way.
     pub fn check_stored(&self, stored: &StoredRow) -> Result<()> {
-        let decode = |column: &str, value: &Value, reason: &str| Error::Decode {
-            table: self.name.to_owned(),
+        let decode = |column: &'static str, value: &Value, reason: &str| Error::Decode {
+            table: self.name,
             record: format!("id {}", stored.meta.id),
-            column: column.to_owned(),
+            column: Some(column),
             found: format!("{value}, which Plinth does not read: {reason}"),
         };
         for (name, time) in [("created_at", stored.meta.created_at), ("updated_at", stored.meta.updated_at)] {
@@ -275,7 +273,7 @@ mod tests {
         static SYSTEM: [ColumnDef; 1] = [ColumnDef::new("created_at", ColumnType::Text, false)];
         for columns in [&TWICE[..], &SYSTEM[..]] {
             let refused = Table::new("odd", columns).check_columns();
-            assert!(matches!(refused, Err(Error::SchemaMismatch { ref table, .. }) if table == "odd"), "{refused:?}");
+            assert!(matches!(refused, Err(Error::SchemaMismatch { table, .. }) if table == "odd"), "{refused:?}");
         }
     }
 
@@ -285,7 +283,7 @@ mod tests {
         static INDEXED: [ColumnDef; 1] = [ColumnDef::new("doc", ColumnType::Json, true).indexed()];
         for columns in [&UNIQUE[..], &INDEXED[..]] {
             let refused = Table::new("docs", columns).check_columns();
-            assert!(matches!(refused, Err(Error::InvalidValue { ref column, .. }) if column == "doc"), "{refused:?}");
+            assert!(matches!(refused, Err(Error::InvalidValue { column: Some("doc"), .. })), "{refused:?}");
         }
     }
 
@@ -298,8 +296,10 @@ mod tests {
         )];
         static COLUMN: Table = Table::new("fine", &LONG_COLUMN);
         static TABLE: Table = Table::new("a_table_name_of_sixty_four_bytes_which_postgres_would_cut_short_", &[]);
-        assert!(matches!(COLUMN.check_columns(), Err(Error::InvalidValue { ref column, .. }) if column.len() == 64));
-        assert!(matches!(TABLE.check_columns(), Err(Error::InvalidValue { ref column, .. }) if column == "*"));
+        assert!(
+            matches!(COLUMN.check_columns(), Err(Error::InvalidValue { column: Some(column), .. }) if column.len() == 64)
+        );
+        assert!(matches!(TABLE.check_columns(), Err(Error::InvalidValue { column: None, .. })));
         static FITS: Table = Table::new("a_table_name_of_sixty_three_bytes_which_postgres_keeps_whole_ok", &[]);
         assert!(FITS.check_columns().is_ok());
     }
@@ -315,9 +315,9 @@ mod tests {
     #[test]
     fn refuses_values_no_backend_stores_exactly() {
         let nan = Row::new(vec![Value::from("a"), Value::F64(f64::NAN)]);
-        assert!(matches!(people().check_row(&nan), Err(Error::InvalidValue { column, .. }) if column == "score"));
+        assert!(matches!(people().check_row(&nan), Err(Error::InvalidValue { column: Some("score"), .. })));
         let nul = Row::new(vec![Value::from("a\0b"), Value::Null]);
-        assert!(matches!(people().check_row(&nul), Err(Error::InvalidValue { column, .. }) if column == "name"));
+        assert!(matches!(people().check_row(&nul), Err(Error::InvalidValue { column: Some("name"), .. })));
         let null_in_required = Row::new(vec![Value::Null, Value::Null]);
         assert!(matches!(people().check_row(&null_in_required), Err(Error::TypeMismatch { .. })));
         let fine = Row::new(vec![Value::from("a"), Value::Null]);

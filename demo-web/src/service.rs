@@ -42,11 +42,14 @@ impl std::error::Error for DemoError {}
 impl From<Error> for DemoError {
     fn from(err: Error) -> Self {
         let (status, message) = match &err {
-            Error::UniqueViolation { column, .. } if column == "username" => {
+            Error::UniqueViolation { column: Some("username"), .. } => {
                 (409, "That username is already taken; choose another.".to_owned())
             }
-            Error::UniqueViolation { table, column } => {
+            Error::UniqueViolation { table, column: Some(column) } => {
                 (409, format!("Another {table} row already has this {column}."))
+            }
+            Error::UniqueViolation { table, column: None } => {
+                (409, format!("Another {table} row already has one of these values."))
             }
             Error::NotFound { .. } => {
                 (404, "That record no longer exists; it may have been deleted elsewhere.".to_owned())
@@ -259,7 +262,7 @@ async fn edit<E: Entity>(
         || DemoError { status: 404, message: format!("There is no record {id}; it may have been deleted.") };
     let mut record = session.get::<E>(id).await?.ok_or_else(not_found)?;
     if record.updated_at() != version {
-        return Err(Error::Conflict { table: E::table().name().to_owned(), id }.into());
+        return Err(Error::Conflict { table: E::table().name(), id }.into());
     }
     *record = entity;
     session.update(&mut record).await?;

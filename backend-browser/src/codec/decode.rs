@@ -408,22 +408,22 @@ mod tests {
 
     /// The reading `decode_row` replaced, kept as the reference.
     fn decode_row_via_tree(table: &Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
-        let fail = |column: &str, found: String| Error::Decode {
-            table: table.name().to_owned(),
+        let fail = |column: Option<&'static str>, found: String| Error::Decode {
+            table: table.name(),
             record: record(),
-            column: column.to_owned(),
+            column,
             found,
         };
         let json: Json =
-            serde_json::from_str(text).map_err(|e| fail("*", format!("invalid JSON ({e}): {}", excerpt(text))))?;
+            serde_json::from_str(text).map_err(|e| fail(None, format!("invalid JSON ({e}): {}", excerpt(text))))?;
         let Json::Object(object) = json else {
-            return Err(fail("*", format!("not a JSON object: {}", excerpt(text))));
+            return Err(fail(None, format!("not a JSON object: {}", excerpt(text))));
         };
         let field = |name: &str| object.get(name).unwrap_or(&Json::Null);
-        let id = field("id").as_i64().ok_or_else(|| fail("id", render(field("id"))))?;
-        let timestamp = |name: &str| match tree_value(ColumnType::Timestamp, field(name)) {
+        let id = field("id").as_i64().ok_or_else(|| fail(Some("id"), render(field("id"))))?;
+        let timestamp = |name: &'static str| match tree_value(ColumnType::Timestamp, field(name)) {
             Some(Value::Timestamp(t)) => Ok(t),
-            _ => Err(fail(name, render(field(name)))),
+            _ => Err(fail(Some(name), render(field(name)))),
         };
         let meta = RowMeta { id, created_at: timestamp("created_at")?, updated_at: timestamp("updated_at")? };
         let mut values = Vec::with_capacity(table.columns().len());
@@ -434,7 +434,7 @@ mod tests {
                 Json::Null => None,
                 json => tree_value(column.ty(), json),
             };
-            values.push(value.ok_or_else(|| fail(column.name(), render(json)))?);
+            values.push(value.ok_or_else(|| fail(Some(column.name()), render(json)))?);
         }
         Ok(StoredRow { meta, row: Row::new(values) })
     }

@@ -47,10 +47,9 @@ pub(crate) fn commit(kv: &impl KeyValue, key: &str, journal: &Journal) -> Result
 /// half-way: rolls it forward, or back if its writes no longer fit.
 pub(crate) fn recover(kv: &impl KeyValue, key: &str) -> Result<()> {
     let Some(text) = kv.get(key)? else { return Ok(()) };
-    let journal = Journal::decode(&text).ok_or_else(|| Error::Decode {
-        table: "*".to_owned(),
-        record: format!("{} key `{key}` (the commit journal; remove it to discard that commit)", kv.name()),
-        column: "*".to_owned(),
+    let journal = Journal::decode(&text).ok_or_else(|| Error::CorruptStorage {
+        backend: kv.name(),
+        location: format!("key `{key}` (the commit journal; remove it to discard that commit)"),
         found: "not a journal".to_owned(),
     })?;
     match finish(kv, key, &journal) {

@@ -90,7 +90,7 @@ fn bind_array<'q>(query: PgQuery<'q>, values: impl Iterator<Item = &'q Value>, t
 /// The id and timestamps a `RETURNING "id", "created_at", "updated_at"` gave back.
 pub(crate) fn meta(table: &Table, row: &PgRow) -> Result<plinth::backend::RowMeta, Error> {
     let id: i64 = row.try_get(0).map_err(|e| system_column(table, None, "id", found(e)))?;
-    let timestamp = |i: usize, name: &str| {
+    let timestamp = |i: usize, name: &'static str| {
         row.try_get::<Timestamp, _>(i).map(|t| t.0).map_err(|e| system_column(table, Some(id), name, found(e)))
     };
     Ok(plinth::backend::RowMeta {

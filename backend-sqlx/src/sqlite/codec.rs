@@ -51,7 +51,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
 /// The id and timestamps a `RETURNING "id", "created_at", "updated_at"` gave back.
 pub(crate) fn meta(table: &Table, row: &SqliteRow) -> Result<RowMeta, Error> {
     let id: i64 = row.try_get(0).map_err(|e| system_column(table, None, "id", found(e)))?;
-    let timestamp = |i: usize, name: &str| {
+    let timestamp = |i: usize, name: &'static str| {
         let text: String = row.try_get(i).map_err(|e| system_column(table, Some(id), name, found(e)))?;
         parse_timestamp(&text).map_err(|found| system_column(table, Some(id), name, found))
     };

@@ -79,7 +79,7 @@ pub fn check_schema(table: &Table, expected: &[StoredColumn], found: &[StoredCol
     if differences.is_empty() {
         return Ok(());
     }
-    Err(Error::SchemaMismatch { table: table.name().to_owned(), detail: differences.join("; ") })
+    Err(Error::SchemaMismatch { table: table.name(), detail: differences.join("; ") })
 }
 
 /// Checks, for the record engine's stores (memory, web storage, IndexedDB), that the
@@ -104,7 +104,7 @@ pub fn check_engine_schema(table: &Table, stored: &[StoredColumn]) -> Result<(),
             list(&expected)
         ));
     }
-    Err(Error::SchemaMismatch { table: table.name().to_owned(), detail: differences.join("; ") })
+    Err(Error::SchemaMismatch { table: table.name(), detail: differences.join("; ") })
 }
 
 /// The columns of `table` as the record engine stores them, in Rust's words (`i64`,

@@ -52,7 +52,7 @@ impl MemoryStore {
 
 /// The stored table `table` names, if its stored schema is the entity's.
 fn table_of<'m>(tables: &'m mut HashMap<&'static str, MemoryTable>, table: &Table) -> Result<&'m mut MemoryTable> {
-    let data = tables.get_mut(table.name()).ok_or_else(|| Error::NoSuchTable { table: table.name().to_owned() })?;
+    let data = tables.get_mut(table.name()).ok_or_else(|| Error::NoSuchTable { table: table.name() })?;
     if !std::ptr::eq(data.table, table) {
         check_engine_schema(table, &engine_columns(data.table))?;
     }

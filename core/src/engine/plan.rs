@@ -34,7 +34,7 @@ impl Change {
     pub fn check_current(&self, current: Option<&StoredRow>) -> Result<()> {
         match current == self.before.as_ref() {
             true => Ok(()),
-            false => Err(Error::Conflict { table: self.table.name().to_owned(), id: self.id }),
+            false => Err(Error::Conflict { table: self.table.name(), id: self.id }),
         }
     }
 }
@@ -183,8 +183,8 @@ impl CommitPlan {
                 };
                 if taken || !claimed.insert((change.table.name(), column, IndexKey(value.clone()))) {
                     return Err(Error::UniqueViolation {
-                        table: change.table.name().to_owned(),
-                        column: change.table.columns()[column].name().to_owned(),
+                        table: change.table.name(),
+                        column: Some(change.table.columns()[column].name()),
                     });
                 }
             }

@@ -64,10 +64,8 @@ impl<S: StoreMut> EngineTransaction<S> {
     /// committed, holds one of its unique values.
     async fn check_unique(&self, table: &'static Table, id: Option<i64>, row: &Row) -> Result<()> {
         for (column, value) in table.unique_values(row) {
-            let violation = || Error::UniqueViolation {
-                table: table.name().to_owned(),
-                column: table.columns()[column].name().to_owned(),
-            };
+            let violation =
+                || Error::UniqueViolation { table: table.name(), column: Some(table.columns()[column].name()) };
             let key = (table.name(), column, IndexKey(value.clone()));
             if let Some(&holder) = self.claims.get(&key) {
                 if Some(holder) != id {
@@ -154,8 +152,8 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
             for (column, value) in table.unique_values(row) {
                 if !in_batch.insert((column, IndexKey(value.clone()))) {
                     return Err(Error::UniqueViolation {
-                        table: table.name().to_owned(),
-                        column: table.columns()[column].name().to_owned(),
+                        table: table.name(),
+                        column: Some(table.columns()[column].name()),
                     });
                 }
             }
@@ -178,10 +176,9 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
-        let current =
-            self.current(table, id).await?.ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
+        let current = self.current(table, id).await?.ok_or_else(|| Error::NotFound { table: table.name(), id })?;
         if current.meta.updated_at != seen {
-            return Err(Error::Conflict { table: table.name().to_owned(), id });
+            return Err(Error::Conflict { table: table.name(), id });
         }
         self.check_unique(table, Some(id), row).await?;
         let meta =
@@ -193,8 +190,7 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
-        let current =
-            self.current(table, id).await?.ok_or_else(|| Error::NotFound { table: table.name().to_owned(), id })?;
+        let current = self.current(table, id).await?.ok_or_else(|| Error::NotFound { table: table.name(), id })?;
         self.release_claims(table, id, &current.row);
         self.stage(table, id, Some(current), None);
         Ok(())

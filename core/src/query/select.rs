@@ -93,7 +93,7 @@ impl Select {
             .map(|o| {
                 let (column, ty) = table.resolve(&o.column)?;
                 if !ty.is_ordered() {
-                    return Err(unsupported_on_json(table, &o.column, "sorted"));
+                    return Err(unsupported_on_json(table, table.column_name(column), "sorted"));
                 }
                 Ok(SortKey { column, direction: o.direction })
             })
@@ -119,8 +119,8 @@ struct FilterSize {
 
 fn too_large(table: &Table, what: String) -> Error {
     Error::InvalidValue {
-        table: table.name().to_owned(),
-        column: "*".to_owned(),
+        table: table.name(),
+        column: None,
         reason: format!(
             "{what}; a filter may hold at most {MAX_CONDITIONS} conditions nested at most {MAX_NESTING} deep \
              (one is_in with a list of any length counts once: use it for long lists of values)"
@@ -140,30 +140,32 @@ fn bind_filter(table: &Table, filter: Filter, size: &mut FilterSize, depth: usiz
     Ok(match filter {
         Filter::Compare { column, op, value } => {
             let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
-            let value = bind_value(table, &column, ty, value)?;
+            let value = bind_value(table, table.column_name(column_ref), ty, value)?;
             Predicate::Compare { column: column_ref, op, value }
         }
         Filter::Like { column, pattern } => {
             let (column_ref, ty) = table.resolve(&column)?;
+            let column = table.column_name(column_ref);
             if ty != ColumnType::Text {
                 return Err(Error::TypeMismatch {
-                    table: table.name().to_owned(),
-                    column: column.into_owned(),
+                    table: table.name(),
+                    column,
                     expected: ty,
                     found: format!("the LIKE pattern {pattern:?} (LIKE applies to String columns)"),
                 });
             }
-            table.check_storable(&column, &Value::Text(pattern.clone()))?;
+            table.check_storable(column, &Value::Text(pattern.clone()))?;
             let matcher = LikePattern::parse(&pattern).map_err(|reason| Error::InvalidValue {
-                table: table.name().to_owned(),
-                column: column.clone().into_owned(),
+                table: table.name(),
+                column: Some(column),
                 reason: reason.to_owned(),
             })?;
             Predicate::Like { column: column_ref, pattern, matcher }
         }
         Filter::In { column, values } => {
             let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
-            let values = values.into_iter().map(|v| bind_value(table, &column, ty, v)).collect::<Result<_>>()?;
+            let name = table.column_name(column_ref);
+            let values = values.into_iter().map(|v| bind_value(table, name, ty, v)).collect::<Result<_>>()?;
             Predicate::In { column: column_ref, values }
         }
         Filter::IsNull { column } => Predicate::IsNull { column: table.resolve(&column)?.0 },
@@ -180,30 +182,30 @@ fn bind_all(table: &Table, filters: Vec<Filter>, size: &mut FilterSize, depth: u
 fn resolve_comparable(table: &Table, column: &str, verb: &str) -> Result<(ColumnRef, ColumnType)> {
     let (column_ref, ty) = table.resolve(column)?;
     if ty == ColumnType::Json {
-        return Err(unsupported_on_json(table, column, verb));
+        return Err(unsupported_on_json(table, table.column_name(column_ref), verb));
     }
     Ok((column_ref, ty))
 }
 
-fn unsupported_on_json(table: &Table, column: &str, verb: &str) -> Error {
+fn unsupported_on_json(table: &Table, column: &'static str, verb: &str) -> Error {
     Error::InvalidValue {
-        table: table.name().to_owned(),
-        column: column.to_owned(),
+        table: table.name(),
+        column: Some(column),
         reason: format!("JSON columns cannot be {verb} (backends disagree on JSON equality and order); filter them only with is_null"),
     }
 }
 
-fn bind_value(table: &Table, column: &str, ty: ColumnType, value: Value) -> Result<Value> {
+fn bind_value(table: &Table, column: &'static str, ty: ColumnType, value: Value) -> Result<Value> {
     if value.is_null() {
         return Err(Error::InvalidValue {
-            table: table.name().to_owned(),
-            column: column.to_owned(),
+            table: table.name(),
+            column: Some(column),
             reason: "a comparison with NULL is never true; use is_null or is_not_null".to_owned(),
         });
     }
     let value = value.coerce(ty).map_err(|found| Error::TypeMismatch {
-        table: table.name().to_owned(),
-        column: column.to_owned(),
+        table: table.name(),
+        column,
         expected: ty,
         found: found.to_string(),
     })?;

@@ -13,12 +13,12 @@ pub async fn unknown_columns_are_refused_before_io(fx: &mut impl Fixture) {
     let mut session = db.session().await.expect("session");
     let result = session.query::<Item>().filter_by(Filter::column("nmae").eq("apple")).all().await;
     assert!(
-        matches!(result, Err(Error::UnknownColumn { ref table, ref column }) if table == "items" && column == "nmae"),
+        matches!(result, Err(Error::UnknownColumn { table, ref column }) if table == "items" && column == "nmae"),
         "{result:?}"
     );
     let result = session.query::<Item>().then_order(Order::asc("prize")).all().await;
     assert!(matches!(result, Err(Error::UnknownColumn { ref column, .. }) if column == "prize"), "{result:?}");
-    let message = Error::UnknownColumn { table: "items".into(), column: "nmae".into() }.to_string();
+    let message = Error::UnknownColumn { table: "items", column: "nmae".into() }.to_string();
     assert_eq!(message, "table `items` has no column `nmae`");
 }
 
@@ -27,7 +27,7 @@ pub async fn wrong_types_are_refused_before_io(fx: &mut impl Fixture) {
     let db = items(fx).await;
     let mut session = db.session().await.expect("session");
     let result = session.query::<Item>().filter_by(Filter::column("rank").eq("three")).count().await;
-    assert!(matches!(result, Err(Error::TypeMismatch { ref column, .. }) if column == "rank"), "{result:?}");
+    assert!(matches!(result, Err(Error::TypeMismatch { column, .. }) if column == "rank"), "{result:?}");
     let result = session.query::<Item>().filter_by(Filter::column("rank").gt(i64::MAX)).count().await;
     assert!(matches!(result, Err(Error::TypeMismatch { .. })), "{result:?}");
     let result = session.query::<Item>().filter_by(Filter::column("price").like("1%")).count().await;
@@ -43,7 +43,7 @@ pub async fn json_columns_refuse_comparisons(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     let mut session = db.session().await.expect("session");
     let result = session.query::<Sample>().filter_by(Filter::column("doc").eq(json!({"k": "v"}))).all().await;
-    assert!(matches!(result, Err(Error::InvalidValue { ref column, .. }) if column == "doc"), "{result:?}");
+    assert!(matches!(result, Err(Error::InvalidValue { column, .. }) if column == Some("doc")), "{result:?}");
     let result = session.query::<Sample>().then_order(Order::asc("doc")).all().await;
     assert!(matches!(result, Err(Error::InvalidValue { .. })), "{result:?}");
     drop(session);
@@ -77,7 +77,7 @@ pub async fn a_table_never_created_is_reported(fx: &mut impl Fixture) {
             added_on: crate::cases::date(2024, 1, 1),
         })
         .await;
-    assert!(matches!(result, Err(Error::NoSuchTable { ref table }) if table == "items"), "{result:?}");
+    assert!(matches!(result, Err(Error::NoSuchTable { table }) if table == "items"), "{result:?}");
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("create_all"), "{message}");
 }
@@ -88,7 +88,7 @@ pub async fn a_table_never_created_is_reported(fx: &mut impl Fixture) {
 pub async fn bad_input_is_refused_before_any_io(fx: &mut impl Fixture) {
     let db = fx.open().await;
     let mut session = db.session().await.expect("session");
-    let invalid = |result: &plinth::Result<_>, column: &str| matches!(result, Err(Error::InvalidValue { column: c, .. }) if c == column);
+    let invalid = |result: &plinth::Result<_>, column: &str| matches!(result, Err(Error::InvalidValue { column: c, .. }) if *c == Some(column));
     let nan = session.add(Sample { double: f64::NAN, ..Sample::plain() }).await.map(drop);
     assert!(invalid(&nan, "double"), "{nan:?}");
     let nul = session.add(Sample { text: "a\0b".into(), ..Sample::plain() }).await.map(drop);
@@ -108,5 +108,5 @@ pub async fn bad_input_is_refused_before_any_io(fx: &mut impl Fixture) {
     assert!(invalid(&order, "doc"), "{order:?}");
     // The store really has no tables: a valid write reaches it and is refused there.
     let valid = session.add(Sample::plain()).await.map(drop);
-    assert!(matches!(valid, Err(Error::NoSuchTable { ref table }) if table == "samples"), "{valid:?}");
+    assert!(matches!(valid, Err(Error::NoSuchTable { table }) if table == "samples"), "{valid:?}");
 }

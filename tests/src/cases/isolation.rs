@@ -141,7 +141,10 @@ pub async fn a_stale_record_cannot_overwrite_a_newer_write(fx: &mut impl Fixture
 
     stale.email_address = "slow@example.com".into();
     let refused = slow.update(&mut stale).await;
-    assert!(matches!(&refused, Err(Error::Conflict { table, id: at }) if table == "users" && *at == id), "{refused:?}");
+    assert!(
+        matches!(&refused, Err(Error::Conflict { table, id: at }) if *table == "users" && *at == id),
+        "{refused:?}"
+    );
     slow.commit().await.expect("nothing to commit is fine");
     let mut session = db.session().await.expect("session");
     let stored = session.get::<User>(id).await.expect("get").expect("exists");

@@ -138,7 +138,7 @@ pub async fn a_unique_value_set_to_none_can_be_reused(fx: &mut impl Fixture) {
         [(tags[0].id(), None), (taken.id(), Some("red".into()))]
     );
     let dup = session.add(Tag { label: Some("red".into()), weight: 3 }).await;
-    assert!(matches!(dup, Err(Error::UniqueViolation { ref column, .. }) if column == "label"), "{dup:?}");
+    assert!(matches!(dup, Err(Error::UniqueViolation { column, .. }) if column == Some("label")), "{dup:?}");
 }
 
 /// Updating a row another session deleted is `NotFound`.
@@ -151,7 +151,7 @@ pub async fn update_of_a_deleted_row_is_not_found(fx: &mut impl Fixture) {
     let mut session = db.session().await.expect("session");
     row.username = "b".into();
     let result = session.update(&mut row).await;
-    assert!(matches!(result, Err(Error::NotFound { ref table, id }) if table == "users" && id == 1), "{result:?}");
+    assert!(matches!(result, Err(Error::NotFound { table, id }) if table == "users" && id == 1), "{result:?}");
 }
 
 /// A deleted row is gone for `get` and for queries.

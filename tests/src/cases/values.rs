@@ -125,10 +125,10 @@ pub async fn non_finite_floats_are_refused(fx: &mut impl Fixture) {
     let mut session = db.session().await.expect("session");
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let result = session.add(Sample { double: bad, ..Sample::plain() }).await;
-        assert!(matches!(result, Err(Error::InvalidValue { ref column, .. }) if column == "double"), "{result:?}");
+        assert!(matches!(result, Err(Error::InvalidValue { column, .. }) if column == Some("double")), "{result:?}");
     }
     let result = session.add(Sample { maybe_single: Some(f32::NAN), ..Sample::plain() }).await;
-    assert!(matches!(result, Err(Error::InvalidValue { ref column, .. }) if column == "maybe_single"), "{result:?}");
+    assert!(matches!(result, Err(Error::InvalidValue { column, .. }) if column == Some("maybe_single")), "{result:?}");
     let filter = session.query::<Sample>().filter(|c| c.double.lt(f64::NAN)).all().await;
     assert!(matches!(filter, Err(Error::InvalidValue { .. })), "{filter:?}");
     assert_eq!(session.query::<Sample>().count().await.expect("count"), 0);
@@ -139,9 +139,9 @@ pub async fn nul_characters_are_refused(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     let mut session = db.session().await.expect("session");
     let result = session.add(with_text("nul\0inside")).await;
-    assert!(matches!(result, Err(Error::InvalidValue { ref column, .. }) if column == "text"), "{result:?}");
+    assert!(matches!(result, Err(Error::InvalidValue { column, .. }) if column == Some("text")), "{result:?}");
     let result = session.add(Sample { doc: json!({"k": "a\u{0}b"}), ..Sample::plain() }).await;
-    assert!(matches!(result, Err(Error::InvalidValue { ref column, .. }) if column == "doc"), "{result:?}");
+    assert!(matches!(result, Err(Error::InvalidValue { column, .. }) if column == Some("doc")), "{result:?}");
     session.add(Sample::plain()).await.expect("the session goes on");
     session.commit().await.expect("commit");
 }
@@ -220,9 +220,9 @@ pub async fn out_of_range_dates_are_refused(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     let mut session = db.session().await.expect("session");
     let too_late = session.add(Sample { day: date(10_000, 1, 1), ..Sample::plain() }).await;
-    assert!(matches!(too_late, Err(Error::InvalidValue { ref column, .. }) if column == "day"), "{too_late:?}");
+    assert!(matches!(too_late, Err(Error::InvalidValue { column, .. }) if column == Some("day")), "{too_late:?}");
     let too_early = session.add(Sample { moment: at("0000-12-31T23:59:59Z"), ..Sample::plain() }).await;
-    assert!(matches!(too_early, Err(Error::InvalidValue { ref column, .. }) if column == "moment"), "{too_early:?}");
+    assert!(matches!(too_early, Err(Error::InvalidValue { column, .. }) if column == Some("moment")), "{too_early:?}");
     assert_eq!(session.query::<Sample>().count().await.expect("count"), 0);
 }
 
