@@ -116,11 +116,11 @@ impl IndexedDbStore {
 
     /// Issues, in `tx`, every read `plan` needs, checks them, and issues every write;
     /// the `add` requests come back, as their failure names a conflict.
-    async fn issue_commit<'p>(
+    async fn issue_commit(
         &self,
         tx: &IdbTransaction,
-        plan: &'p CommitPlan,
-    ) -> Result<Vec<(&'p StoredRow, &'static Table, web_sys::IdbRequest)>> {
+        plan: &CommitPlan,
+    ) -> Result<Vec<(&'static Table, i64, web_sys::IdbRequest)>> {
         let mut tables: Vec<&'static Table> = plan.changes().iter().map(|c| c.table).collect();
         tables.sort_unstable_by_key(|t| t.name());
         tables.dedup_by_key(|t| t.name());
@@ -178,13 +178,13 @@ impl IndexedDbStore {
                 Write::DeleteUnique { table, column, value } => {
                     unique.delete(&unique_key(table, column, value)).map_err(js)?;
                 }
-                Write::PutRow { table, row, new: true } => {
+                Write::PutRow { table, id, row, new: true } => {
                     let text = JsValue::from_str(&encode_row(table, row));
-                    added.push((row, table, records.add_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?));
+                    added.push((table, id, records.add_with_key(&text, &record_key(table, id)).map_err(js)?));
                 }
-                Write::PutRow { table, row, new: false } => {
+                Write::PutRow { table, id, row, new: false } => {
                     let text = JsValue::from_str(&encode_row(table, row));
-                    records.put_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?;
+                    records.put_with_key(&text, &record_key(table, id)).map_err(js)?;
                 }
                 Write::PutUnique { table, column, value, id } => {
                     unique.put_with_key(&id_value(id), &unique_key(table, column, value)).map_err(js)?;
@@ -381,7 +381,7 @@ impl StoreMut for IndexedDbStore {
                 .iter()
                 .find(|(_, _, request)| request.error().ok().flatten().is_some_and(|e| e.name() == "ConstraintError"));
             match taken {
-                Some((row, table, _)) => Error::Conflict { table: table.name(), id: row.meta.id },
+                Some((table, id, _)) => Error::Conflict { table: table.name(), id: *id },
                 None => js(exception),
             }
         })

@@ -219,7 +219,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             let (key, value) = match write {
                 Write::DeleteRow { table, id } => (self.layout.row(table, id), None),
                 Write::DeleteUnique { table, column, value } => (self.unique_key(table, column, value), None),
-                Write::PutRow { table, row, .. } => (self.layout.row(table, row.meta.id), Some(encode_row(table, row))),
+                Write::PutRow { table, id, row, .. } => (self.layout.row(table, id), Some(encode_row(table, row))),
                 Write::PutUnique { table, column, value, id } => {
                     (self.unique_key(table, column, value), Some(id.to_string()))
                 }

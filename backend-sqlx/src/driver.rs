@@ -114,7 +114,9 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
 
 /// Expands, inside a driver's `impl Driver`, the functions that run statements:
 /// `bind` turns a [`Statement`] into the driver's sqlx query, `decode` reads a row.
-/// Every driver error is mapped here, once, through [`crate::errors::map_err`].
+/// The errors of every shared statement are mapped here, through
+/// [`crate::errors::map_err`]; a driver's own queries map theirs in
+/// [`own_query_functions!`].
 macro_rules! statement_functions {
     (bind: $bind:path, decode: $decode:path) => {
         fn fetch_rows<'c>(
@@ -214,3 +216,35 @@ macro_rules! statement_functions {
 }
 
 pub(crate) use statement_functions;
+
+/// Defines, in a driver's module, `fetch_all` and `fetch_optional` for queries of the
+/// driver's own (arrays of columns, `EXISTS`, versions as text) on connection `conn`
+/// with query type `query` and rows `row`, their errors mapped as the shared
+/// statements' are.
+macro_rules! own_query_functions {
+    (driver: $driver:ty, conn: $conn:ty, query: $query:ident, row: $row:ty) => {
+        fn fetch_all<'c, 'q: 'c>(
+            conn: &'c mut $conn,
+            table: &'static plinth::Table,
+            query: $query<'q>,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<$row>>> {
+            Box::pin(async move {
+                let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
+                query.fetch_all(conn).await.map_err(map)
+            })
+        }
+
+        fn fetch_optional<'c, 'q: 'c>(
+            conn: &'c mut $conn,
+            table: &'static plinth::Table,
+            query: $query<'q>,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Option<$row>>> {
+            Box::pin(async move {
+                let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
+                query.fetch_optional(conn).await.map_err(map)
+            })
+        }
+    };
+}
+
+pub(crate) use own_query_functions;

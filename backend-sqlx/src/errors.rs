@@ -62,7 +62,11 @@ fn violated_column(table: &Table, db: &dyn DatabaseError) -> Option<&'static str
     let by_message = || {
         let failed = db.message().split_once("UNIQUE constraint failed: ")?.1;
         let prefix = format!("{}.", table.name());
-        failed.split(", ").find_map(|qualified| qualified.strip_prefix(&prefix)).map(str::to_owned)
+        // One column only: a constraint over several is none of the columns alone.
+        match failed.split(", ").collect::<Vec<_>>()[..] {
+            [qualified] => qualified.strip_prefix(&prefix).map(str::to_owned),
+            _ => None,
+        }
     };
     let named = by_detail.or_else(by_message)?;
     let system = Table::SYSTEM_COLUMNS.iter().copied();

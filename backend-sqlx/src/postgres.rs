@@ -11,10 +11,10 @@ use plinth::{Error, Result, Table};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::Row as _;
 
-use crate::driver::{statement_functions, BoxFuture, Driver};
+use crate::driver::{own_query_functions, statement_functions, BoxFuture, Driver};
 use crate::errors::map_err;
 use crate::sql::{quote, Bind, Dialect, Statement};
-use crate::transaction::{delegate_backend, SqlBackend, SqlTransaction};
+use crate::transaction::{sql_backend, SqlTransaction};
 use codec::PgQuery;
 
 /// From this many rows, an insert is a plain `INSERT` inside a savepoint rather than
@@ -28,28 +28,13 @@ const SAVEPOINT_ROWS: usize = 256;
 /// tried again before it is reported as a [`Error::Conflict`].
 const UPDATE_ATTEMPTS: usize = 3;
 
-/// Plinth on PostgreSQL: a real table per entity, a transaction per session.
-///
-/// Build it with [`connect`](crate::connect) or, to keep an existing pool,
-/// [`from_pg_pool`](crate::from_pg_pool).
-#[derive(Debug)]
-pub struct PostgresBackend {
-    inner: SqlBackend<Pg>,
+sql_backend! {
+    /// Plinth on PostgreSQL: a real table per entity, a transaction per session.
+    ///
+    /// Build it with [`connect`](crate::connect) or, to keep an existing pool,
+    /// [`from_pg_pool`](crate::from_pg_pool).
+    PostgresBackend, Pg, PgPool
 }
-
-impl PostgresBackend {
-    /// A backend over `pool`.
-    pub fn new(pool: PgPool) -> Self {
-        PostgresBackend { inner: SqlBackend::new(pool) }
-    }
-
-    /// The pool, for queries Plinth does not make.
-    pub fn pool(&self) -> &PgPool {
-        self.inner.pool()
-    }
-}
-
-delegate_backend!(PostgresBackend, Pg);
 
 /// The PostgreSQL driver.
 #[derive(Debug)]
@@ -84,8 +69,6 @@ impl Driver for Pg {
 
 type PgTransaction = SqlTransaction<Pg>;
 
-const NAME: &str = Pg::NAME;
-
 fn bind_all<'q>(statement: &'q Statement<'_>) -> PgQuery<'q> {
     statement.binds.iter().fold(sqlx::query(&statement.sql), |q, bind| match bind {
         Bind::Value { value, ty } => codec::bind(q, value, *ty),
@@ -93,24 +76,7 @@ fn bind_all<'q>(statement: &'q Statement<'_>) -> PgQuery<'q> {
     })
 }
 
-/// Runs a query of the driver's own (arrays of columns, `EXISTS`), its errors mapped
-/// as the shared statements' are; boxed for the reason in [`crate::driver`].
-fn fetch_all<'c, 'q: 'c>(
-    conn: &'c mut PgConnection,
-    table: &'static Table,
-    query: PgQuery<'q>,
-) -> BoxFuture<'c, Result<Vec<PgRow>>> {
-    Box::pin(async move { query.fetch_all(conn).await.map_err(|e| map_err(NAME, Some(table), e)) })
-}
-
-/// Like [`fetch_all`], for at most one row.
-fn fetch_optional<'c, 'q: 'c>(
-    conn: &'c mut PgConnection,
-    table: &'static Table,
-    query: PgQuery<'q>,
-) -> BoxFuture<'c, Result<Option<PgRow>>> {
-    Box::pin(async move { query.fetch_optional(conn).await.map_err(|e| map_err(NAME, Some(table), e)) })
-}
+own_query_functions!(driver: Pg, conn: PgConnection, query: PgQuery, row: PgRow);
 
 /// An insert of fewer than [`SAVEPOINT_ROWS`] rows: one `INSERT … UNNEST … ON CONFLICT
 /// DO NOTHING`; if it skipped rows, [`undo_partial_insert`].
@@ -217,7 +183,8 @@ async fn exists(tx: &mut PgTransaction, table: &'static Table, query: PgQuery<'_
         Err(err) => Err(err),
     };
     let row = tx.read_done(row)?;
-    Ok(row.map(|row| row.try_get::<bool, _>(0)).transpose().map_err(|e| map_err(NAME, Some(table), e))? == Some(true))
+    Ok(row.map(|row| row.try_get::<bool, _>(0)).transpose().map_err(|e| map_err(Pg::NAME, Some(table), e))?
+        == Some(true))
 }
 
 /// Row `id`'s `updated_at` (its version) as stored, `None` if the row is gone.

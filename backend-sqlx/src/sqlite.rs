@@ -9,10 +9,10 @@ use plinth::{ColumnType, Error, Result, Table, Value};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row as _;
 
-use crate::driver::{statement_functions, BoxFuture, Driver};
+use crate::driver::{own_query_functions, statement_functions, BoxFuture, Driver};
 use crate::errors::map_err;
 use crate::sql::{quote, sqlite_insert, Bind, Dialect, Statement, TemporaryList};
-use crate::transaction::{delegate_backend, SqlBackend, SqlTransaction};
+use crate::transaction::{sql_backend, SqlTransaction};
 use codec::SqliteQuery;
 
 /// SQLite's limit on parameters in one statement.
@@ -21,31 +21,16 @@ const MAX_PARAMETERS: usize = 32_766;
 /// Rows per multi-row INSERT.
 const ROWS_PER_STATEMENT: usize = 100;
 
-/// Plinth on SQLite: a `STRICT` table per entity, a transaction per session. SQLite
-/// allows one writer at a time: a second session that writes waits (up to the busy
-/// timeout) for the first to end. A failed statement (a unique violation) is undone
-/// alone; the transaction goes on.
-///
-/// Build it with [`connect`](crate::connect) or, to keep an existing pool,
-/// [`from_sqlite_pool`](crate::from_sqlite_pool).
-#[derive(Debug)]
-pub struct SqliteBackend {
-    inner: SqlBackend<Sqlite>,
+sql_backend! {
+    /// Plinth on SQLite: a `STRICT` table per entity, a transaction per session. SQLite
+    /// allows one writer at a time: a second session that writes waits (up to the busy
+    /// timeout) for the first to end. A failed statement (a unique violation) is undone
+    /// alone; the transaction goes on.
+    ///
+    /// Build it with [`connect`](crate::connect) or, to keep an existing pool,
+    /// [`from_sqlite_pool`](crate::from_sqlite_pool).
+    SqliteBackend, Sqlite, SqlitePool
 }
-
-impl SqliteBackend {
-    /// A backend over `pool`.
-    pub fn new(pool: SqlitePool) -> Self {
-        SqliteBackend { inner: SqlBackend::new(pool) }
-    }
-
-    /// The pool, for queries Plinth does not make.
-    pub fn pool(&self) -> &SqlitePool {
-        self.inner.pool()
-    }
-}
-
-delegate_backend!(SqliteBackend, Sqlite);
 
 /// The SQLite driver.
 #[derive(Debug)]
@@ -87,8 +72,6 @@ impl Driver for Sqlite {
 
 type SqliteTransaction = SqlTransaction<Sqlite>;
 
-const NAME: &str = Sqlite::NAME;
-
 fn bind_all<'q>(statement: &'q Statement<'_>) -> SqliteQuery<'q> {
     statement.binds.iter().fold(sqlx::query(&statement.sql), |q, bind| match bind {
         Bind::Value { value, ty } => codec::bind(q, value, *ty),
@@ -97,15 +80,7 @@ fn bind_all<'q>(statement: &'q Statement<'_>) -> SqliteQuery<'q> {
     })
 }
 
-/// Runs a query of the driver's own (multi-row inserts, versions as text), its errors
-/// mapped as the shared statements' are; boxed for the reason in [`crate::driver`].
-fn fetch_all<'c, 'q: 'c>(
-    conn: &'c mut SqliteConnection,
-    table: &'static Table,
-    query: SqliteQuery<'q>,
-) -> BoxFuture<'c, Result<Vec<SqliteRow>>> {
-    Box::pin(async move { query.fetch_all(conn).await.map_err(|e| map_err(NAME, Some(table), e)) })
-}
+own_query_functions!(driver: Sqlite, conn: SqliteConnection, query: SqliteQuery, row: SqliteRow);
 
 /// Rows per `INSERT` that fills a temporary list.
 const LIST_ROWS_PER_STATEMENT: usize = 500;
@@ -114,20 +89,18 @@ const LIST_ROWS_PER_STATEMENT: usize = 500;
 /// `sql::select`), each value a bound parameter of its column's type, so it compares
 /// exactly as the column's own values do. Temporary tables belong to the connection.
 async fn load_lists(conn: &mut SqliteConnection, lists: &[TemporaryList<'_>]) -> std::result::Result<(), sqlx::Error> {
-    {
-        for list in lists {
-            let name = quote(&list.name);
-            let reset = format!("CREATE TEMP TABLE IF NOT EXISTS {name} (\"value\"); DELETE FROM temp.{name}");
-            sqlx::Executor::execute(&mut *conn, reset.as_str()).await?;
-            for chunk in list.values.chunks(LIST_ROWS_PER_STATEMENT) {
-                let rows: Vec<String> = (1..=chunk.len()).map(|i| format!("(?{i})")).collect();
-                let sql = format!("INSERT INTO temp.{name} (\"value\") VALUES {}", rows.join(", "));
-                let query = chunk.iter().fold(sqlx::query(&sql), |q, value| codec::bind(q, value, list.ty));
-                query.execute(&mut *conn).await?;
-            }
+    for list in lists {
+        let name = quote(&list.name);
+        let reset = format!("CREATE TEMP TABLE IF NOT EXISTS {name} (\"value\"); DELETE FROM temp.{name}");
+        sqlx::Executor::execute(&mut *conn, reset.as_str()).await?;
+        for chunk in list.values.chunks(LIST_ROWS_PER_STATEMENT) {
+            let rows: Vec<String> = (1..=chunk.len()).map(|i| format!("(?{i})")).collect();
+            let sql = format!("INSERT INTO temp.{name} (\"value\") VALUES {}", rows.join(", "));
+            let query = chunk.iter().fold(sqlx::query(&sql), |q, value| codec::bind(q, value, list.ty));
+            query.execute(&mut *conn).await?;
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Inserts `rows` in chunks of at most [`ROWS_PER_STATEMENT`] (one prepared statement
@@ -206,9 +179,9 @@ async fn update(
     if let Some(meta) = update_if(tx, table, id, seen, &seen_text, row).await? {
         return Ok(meta);
     }
-    let version = fetch_all(tx.writer(Some(table)).await?, table, sqlx::query(&sql.version).bind(id)).await?;
-    let Some(stored) = version.first() else { return Err(Error::NotFound { table: table.name(), id }) };
-    let stored: String = stored.try_get(0).map_err(|e| map_err(NAME, Some(table), e))?;
+    let version = fetch_optional(tx.writer(Some(table)).await?, table, sqlx::query(&sql.version).bind(id)).await?;
+    let Some(stored) = version else { return Err(Error::NotFound { table: table.name(), id }) };
+    let stored: String = stored.try_get(0).map_err(|e| map_err(Sqlite::NAME, Some(table), e))?;
     let conflict = || Error::Conflict { table: table.name(), id };
     if stored == seen_text || codec::parse_timestamp(&stored).ok() != Some(seen) {
         return Err(conflict());
@@ -234,6 +207,6 @@ async fn update_if(
         .zip(row.values())
         .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
     let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id).bind(version);
-    let returned = fetch_all(tx.writer(Some(table)).await?, table, query).await?;
-    returned.first().map(|returned| codec::meta(table, returned)).transpose()
+    let returned = fetch_optional(tx.writer(Some(table)).await?, table, query).await?;
+    returned.map(|returned| codec::meta(table, &returned)).transpose()
 }

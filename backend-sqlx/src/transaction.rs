@@ -70,10 +70,31 @@ impl<D: Driver> SqlBackend<D> {
     }
 }
 
-/// Implements [`Backend`] for a public backend type whose field `inner` is a
-/// [`SqlBackend`] of `driver`.
-macro_rules! delegate_backend {
-    ($backend:ty, $driver:ty) => {
+/// Defines a public backend type over a [`SqlBackend`] of `driver` on pools of type
+/// `pool`: the struct (with the given doc comment), `new`, `pool`, and its [`Backend`]
+/// impl, which hands every call to the generic backend.
+///
+/// [`Backend`]: plinth::backend::Backend
+macro_rules! sql_backend {
+    ($(#[$doc:meta])* $backend:ident, $driver:ty, $pool:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $backend {
+            inner: $crate::transaction::SqlBackend<$driver>,
+        }
+
+        impl $backend {
+            /// A backend over `pool`.
+            pub fn new(pool: $pool) -> Self {
+                $backend { inner: $crate::transaction::SqlBackend::new(pool) }
+            }
+
+            /// The pool, for queries Plinth does not make.
+            pub fn pool(&self) -> &$pool {
+                self.inner.pool()
+            }
+        }
+
         #[async_trait::async_trait]
         impl plinth::backend::Backend for $backend {
             fn name(&self) -> &'static str {
@@ -91,7 +112,7 @@ macro_rules! delegate_backend {
     };
 }
 
-pub(crate) use delegate_backend;
+pub(crate) use sql_backend;
 
 /// One session: one database transaction, begun at the first write, rolled back if
 /// dropped uncommitted.

@@ -13,7 +13,7 @@
 pub mod clock;
 mod schema;
 
-pub use crate::query::{CompareOp, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
+pub use crate::query::{CompareOp, LikePattern, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
 pub use crate::row::{Row, RowMeta, StoredRow};
 pub use crate::table::{ColumnDef, ColumnRef};
 pub use crate::value::IndexKey;

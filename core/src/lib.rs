@@ -96,7 +96,7 @@ pub use entity::{DecodeError, Entity};
 pub use error::{BoxError, Error, Result};
 pub use field::{Comparable, Field, Nullable, Ordered};
 pub use plinth_derive::Entity;
-pub use query::{like_escape, Column, Direction, DynColumn, Filter, LikePattern, Order, Query};
+pub use query::{like_escape, Column, Direction, DynColumn, Filter, Order, Query};
 pub use record::Record;
 pub use session::Session;
 pub use table::{Table, MAX_NAME_BYTES};

@@ -32,11 +32,12 @@ fn two_things() -> MemoryKeyValue {
     kv
 }
 
-/// Reads may fail only as `Decode`, or `SchemaMismatch` when the schema was edited.
+/// Reads may fail only as `Decode` (a record), `CorruptStorage` (the journal), or
+/// `SchemaMismatch` when the schema was edited.
 fn check_read<T>(what: &str, result: Result<T>, schema_edited: bool) -> Option<T> {
     match result {
         Ok(value) => Some(value),
-        Err(Error::Decode { .. }) => None,
+        Err(Error::Decode { .. } | Error::CorruptStorage { .. }) => None,
         Err(Error::SchemaMismatch { .. }) if schema_edited => None,
         Err(other) => panic!("{what}: not a Decode error but {other:?}"),
     }
@@ -48,6 +49,7 @@ fn check_write(what: &str, result: Result<()>, schema_edited: bool) {
     match result {
         Ok(())
         | Err(Error::Decode { .. })
+        | Err(Error::CorruptStorage { .. })
         | Err(Error::UniqueViolation { .. })
         | Err(Error::Conflict { .. })
         | Err(Error::InvalidValue { .. }) => {}

@@ -116,7 +116,8 @@ async fn increment_many(db: Database, id: i64, increments: i64) -> (i64, u64, BT
 
 async fn increment(db: &Database, id: i64) -> plinth::Result<()> {
     let mut session = db.session().await?;
-    let mut counter = session.get::<Counter>(id).await?.ok_or(Error::NotFound { table: Counter::table().name(), id })?;
+    let mut counter =
+        session.get::<Counter>(id).await?.ok_or(Error::NotFound { table: Counter::table().name(), id })?;
     counter.value += 1;
     // Let the other tasks run between the read and the write, so they race even on a
     // backend whose calls never wait (memory).

@@ -5,8 +5,9 @@ use std::borrow::Cow;
 
 use plinth::Direction;
 
+use plinth::backend::LikePattern;
 use plinth::backend::{CompareOp, Predicate, Select};
-use plinth::{ColumnType, LikePattern, Table, Value};
+use plinth::{ColumnType, Table, Value};
 
 use super::{column_sql, quote, Dialect, Statement};
 

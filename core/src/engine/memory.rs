@@ -114,22 +114,28 @@ impl StoreMut for MemoryStore {
             let index = table_of(&mut state, slot.table)?.unique[slot.column].as_ref();
             Ok(index.and_then(|index| index.get(&IndexKey(slot.value.clone())).copied()))
         })?;
-        // Every table was found above, and nothing below can fail: the writes go in whole.
+        // Every table a write names was found above, under this same lock, so nothing
+        // below can fail: the writes go in whole.
         for write in writes {
+            let (Write::DeleteRow { table, .. }
+            | Write::DeleteUnique { table, .. }
+            | Write::PutRow { table, .. }
+            | Write::PutUnique { table, .. }) = write;
+            let Some(data) = state.get_mut(table.name()) else { continue };
             match write {
-                Write::DeleteRow { table, id } => {
-                    table_of(&mut state, table)?.rows.remove(&id);
+                Write::DeleteRow { id, .. } => {
+                    data.rows.remove(&id);
                 }
-                Write::DeleteUnique { table, column, value } => {
-                    if let Some(index) = &mut table_of(&mut state, table)?.unique[column] {
+                Write::DeleteUnique { column, value, .. } => {
+                    if let Some(index) = &mut data.unique[column] {
                         index.remove(&IndexKey(value.clone()));
                     }
                 }
-                Write::PutRow { table, row, .. } => {
-                    table_of(&mut state, table)?.rows.insert(row.meta.id, row.clone());
+                Write::PutRow { id, row, .. } => {
+                    data.rows.insert(id, row.clone());
                 }
-                Write::PutUnique { table, column, value, id } => {
-                    if let Some(index) = &mut table_of(&mut state, table)?.unique[column] {
+                Write::PutUnique { column, value, id, .. } => {
+                    if let Some(index) = &mut data.unique[column] {
                         index.insert(IndexKey(value.clone()), id);
                     }
                 }

@@ -71,13 +71,15 @@ pub enum Write<'p> {
         /// The value.
         value: &'p Value,
     },
-    /// Store `row` as row `row.meta.id`. `new`: the session inserted it, so no row may
+    /// Store `row` as row `id`. `new`: the session inserted it, so no row may
     /// hold its id; a store whose insert refuses an existing key (IndexedDB's `add`)
     /// may skip reading such rows for [`Change::check_current`] and report a refused
     /// insert as [`Error::Conflict`] instead.
     PutRow {
         /// The table.
         table: &'static Table,
+        /// The row's id.
+        id: i64,
         /// The row.
         row: &'p StoredRow,
         /// Whether the row is an insert.
@@ -163,7 +165,7 @@ impl CommitPlan {
         }
         for change in &self.changes {
             let Some(after) = &change.after else { continue };
-            writes.push(Write::PutRow { table: change.table, row: after, new: change.before.is_none() });
+            writes.push(Write::PutRow { table: change.table, id: change.id, row: after, new: change.before.is_none() });
             for (column, value) in change.table.unique_values(&after.row) {
                 writes.push(Write::PutUnique { table: change.table, column, value, id: change.id });
             }
@@ -190,5 +192,83 @@ impl CommitPlan {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row::{Row, RowMeta};
+    use crate::Entity;
+
+    #[derive(Entity)]
+    struct Login {
+        #[entity(unique)]
+        name: String,
+    }
+
+    fn stored(id: i64, name: &str) -> StoredRow {
+        let at = crate::backend::clock::now();
+        StoredRow { meta: RowMeta { id, created_at: at, updated_at: at }, row: Row::new(vec![Value::from(name)]) }
+    }
+
+    fn change(id: i64, before: Option<&str>, after: Option<&str>) -> Change {
+        Change {
+            table: Login::table(),
+            id,
+            before: before.map(|name| stored(id, name)),
+            after: after.map(|name| stored(id, name)),
+        }
+    }
+
+    /// Reads owners from `committed`: (value, id) pairs as a store holds them.
+    fn decide<'p>(plan: &'p CommitPlan, committed: &[(&str, i64)]) -> Result<Vec<Write<'p>>> {
+        plan.decide(|_, slot| {
+            Ok(committed.iter().find(|(name, _)| Value::from(*name) == slot.value).map(|&(_, id)| id))
+        })
+    }
+
+    #[test]
+    fn a_value_moving_between_rows_is_removed_before_it_is_written() -> Result<()> {
+        // Row 1 gives up "ann" and row 2 takes it, in one commit.
+        let plan = CommitPlan::new(vec![change(1, Some("ann"), Some("amy")), change(2, Some("bob"), Some("ann"))]);
+        let writes = decide(&plan, &[("ann", 1), ("bob", 2)])?;
+        let last_delete =
+            writes.iter().rposition(|w| matches!(w, Write::DeleteRow { .. } | Write::DeleteUnique { .. }));
+        let first_put = writes.iter().position(|w| matches!(w, Write::PutRow { .. } | Write::PutUnique { .. }));
+        assert!(last_delete < first_put, "{writes:?}");
+        let ann = Value::from("ann");
+        assert!(writes.contains(&Write::DeleteUnique { table: Login::table(), column: 0, value: &ann }));
+        assert!(writes.contains(&Write::PutUnique { table: Login::table(), column: 0, value: &ann, id: 2 }));
+        Ok(())
+    }
+
+    #[test]
+    fn a_value_another_row_holds_or_the_commit_writes_twice_is_refused() {
+        let taken = CommitPlan::new(vec![change(3, None, Some("ann"))]);
+        assert!(matches!(decide(&taken, &[("ann", 1)]), Err(Error::UniqueViolation { column: Some("name"), .. })));
+        let twice = CommitPlan::new(vec![change(3, None, Some("cy")), change(4, None, Some("cy"))]);
+        assert!(matches!(decide(&twice, &[]), Err(Error::UniqueViolation { .. })));
+        // Freed in the same commit: row 1 is deleted, so its value may be taken.
+        let freed = CommitPlan::new(vec![change(1, Some("ann"), None), change(3, None, Some("ann"))]);
+        assert!(decide(&freed, &[("ann", 1)]).is_ok());
+    }
+
+    #[test]
+    fn only_an_entry_the_row_itself_owns_is_removed() -> Result<()> {
+        // The index says another row holds "ann": deleting row 1 must not remove it.
+        let plan = CommitPlan::new(vec![change(1, Some("ann"), None)]);
+        let writes = decide(&plan, &[("ann", 9)])?;
+        assert_eq!(writes, [Write::DeleteRow { table: Login::table(), id: 1 }]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_row_a_commit_writes_must_still_be_the_one_it_read() {
+        let update = change(1, Some("ann"), Some("amy"));
+        assert!(update.check_current(update.before.as_ref()).is_ok());
+        assert!(matches!(update.check_current(None), Err(Error::Conflict { id: 1, .. })));
+        let insert = change(2, None, Some("bob"));
+        assert!(matches!(insert.check_current(Some(&stored(2, "x"))), Err(Error::Conflict { id: 2, .. })));
     }
 }

@@ -15,7 +15,7 @@ pub enum LikePiece {
 /// included), `_` exactly one character, and `\` makes the next character literal.
 ///
 /// ```
-/// use plinth::LikePattern;
+/// use plinth::backend::LikePattern;
 /// let p = LikePattern::parse("a\\%b_%")?;
 /// assert!(p.matches("a%bcdef"));
 /// assert!(!p.matches("aXbc"));

@@ -72,10 +72,7 @@ pub async fn a_hand_built_table_that_cannot_be_stored_is_refused(fx: &mut impl F
     let db = fx.open().await;
     for table in [&TWICE_TABLE, &SYSTEM_TABLE] {
         let refused = db.create_all(&[User::table(), table]).await;
-        assert!(
-            matches!(refused, Err(Error::SchemaMismatch { table: t, .. }) if t == table.name()),
-            "{refused:?}"
-        );
+        assert!(matches!(refused, Err(Error::SchemaMismatch { table: t, .. }) if t == table.name()), "{refused:?}");
     }
     for table in [&UNIQUE_JSON_TABLE, &INDEXED_JSON_TABLE] {
         let refused = db.create_all(&[User::table(), table]).await;
