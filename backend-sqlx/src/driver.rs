@@ -112,13 +112,33 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
     ) -> BoxFuture<'a, Result<RowMeta>>;
 }
 
-/// Expands, inside a driver's `impl Driver`, the functions that run statements:
-/// `bind` turns a [`Statement`] into the driver's sqlx query, `decode` reads a row.
+/// Expands, inside a driver's `impl Driver`, the functions that run statements —
+/// `bind` turns a [`Statement`] into the driver's sqlx query, `decode` reads a row — and
+/// [`Driver::insert`] and [`Driver::update`] as boxed calls of the driver's `insert` and
+/// `update` strategies (async functions of the same arguments).
 /// The errors of every shared statement are mapped here, through
 /// [`crate::errors::map_err`]; a driver's own queries map theirs in
 /// [`own_query_functions!`].
 macro_rules! statement_functions {
-    (bind: $bind:path, decode: $decode:path) => {
+    (bind: $bind:path, decode: $decode:path, insert: $insert:path, update: $update:path) => {
+        fn insert<'a>(
+            tx: &'a mut $crate::transaction::SqlTransaction<Self>,
+            table: &'static plinth::Table,
+            rows: &'a [plinth::backend::Row],
+        ) -> $crate::driver::BoxFuture<'a, plinth::Result<Vec<plinth::backend::RowMeta>>> {
+            Box::pin($insert(tx, table, rows))
+        }
+
+        fn update<'a>(
+            tx: &'a mut $crate::transaction::SqlTransaction<Self>,
+            table: &'static plinth::Table,
+            id: i64,
+            seen: chrono::DateTime<chrono::Utc>,
+            row: &'a plinth::backend::Row,
+        ) -> $crate::driver::BoxFuture<'a, plinth::Result<plinth::backend::RowMeta>> {
+            Box::pin($update(tx, table, id, seen, row))
+        }
+
         fn fetch_rows<'c>(
             conn: &'c mut $crate::driver::Connection<Self>,
             table: &'static plinth::Table,

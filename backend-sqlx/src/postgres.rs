@@ -11,7 +11,7 @@ use plinth::{Error, Result, Table};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::Row as _;
 
-use crate::driver::{own_query_functions, statement_functions, BoxFuture, Driver};
+use crate::driver::{own_query_functions, statement_functions, Driver};
 use crate::errors::map_err;
 use crate::sql::{quote, Bind, Dialect, Statement};
 use crate::transaction::{sql_backend, SqlTransaction};
@@ -46,25 +46,7 @@ impl Driver for Pg {
     const DIALECT: Dialect = Dialect::Postgres;
     const FAILED_STATEMENT_ABORTS: bool = true;
 
-    statement_functions!(bind: bind_all, decode: codec::decode);
-
-    fn insert<'a>(
-        tx: &'a mut PgTransaction,
-        table: &'static Table,
-        rows: &'a [Row],
-    ) -> BoxFuture<'a, Result<Vec<RowMeta>>> {
-        Box::pin(insert(tx, table, rows))
-    }
-
-    fn update<'a>(
-        tx: &'a mut PgTransaction,
-        table: &'static Table,
-        id: i64,
-        seen: DateTime<Utc>,
-        row: &'a Row,
-    ) -> BoxFuture<'a, Result<RowMeta>> {
-        Box::pin(update(tx, table, id, seen, row))
-    }
+    statement_functions!(bind: bind_all, decode: codec::decode, insert: insert, update: update);
 }
 
 type PgTransaction = SqlTransaction<Pg>;

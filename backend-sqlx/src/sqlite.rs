@@ -42,31 +42,13 @@ impl Driver for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
     const FAILED_STATEMENT_ABORTS: bool = false;
 
-    statement_functions!(bind: bind_all, decode: codec::decode);
+    statement_functions!(bind: bind_all, decode: codec::decode, insert: insert, update: update);
 
     fn load_lists<'c>(
         conn: &'c mut SqliteConnection,
         lists: &'c [TemporaryList<'_>],
     ) -> BoxFuture<'c, std::result::Result<(), sqlx::Error>> {
         Box::pin(load_lists(conn, lists))
-    }
-
-    fn insert<'a>(
-        tx: &'a mut SqliteTransaction,
-        table: &'static Table,
-        rows: &'a [Row],
-    ) -> BoxFuture<'a, Result<Vec<RowMeta>>> {
-        Box::pin(insert(tx, table, rows))
-    }
-
-    fn update<'a>(
-        tx: &'a mut SqliteTransaction,
-        table: &'static Table,
-        id: i64,
-        seen: DateTime<Utc>,
-        row: &'a Row,
-    ) -> BoxFuture<'a, Result<RowMeta>> {
-        Box::pin(update(tx, table, id, seen, row))
     }
 }
 
