@@ -12,8 +12,8 @@ pub fn decode_field<T: Field>(values: &mut std::vec::IntoIter<Value>, column: &'
     T::from_value(value).map_err(|found| DecodeError {
         column: Some(column),
         found: match found.column_type() {
-            Some(ty) => format!("{ty} value {found}, expected {}", T::TYPE),
-            None => format!("NULL, expected {}", T::TYPE),
+            Some(ty) => format!("{ty} value {found}, expected {}", T::expected()),
+            None => format!("NULL, expected {}", T::expected()),
         },
     })
 }
@@ -40,6 +40,21 @@ pub const fn assert_indexable(ty: ColumnType) {
             "a JSON field cannot be #[entity(unique)] or #[entity(index)]: PostgreSQL compares JSONB documents \
              ignoring key order, the other backends compare their text; make a String field (for example a \
              canonical form of the document) unique or indexed instead"
+        );
+    }
+}
+
+/// Refuses, at compile time, a `#[derive(Field)]` newtype over a type it cannot wrap:
+/// an `Option` (make the entity's field `Option<Newtype>` instead) or JSON (which has no
+/// equality or order for the newtype to inherit).
+pub const fn assert_newtype_inner(ty: ColumnType, nullable: bool) {
+    if nullable {
+        panic!("a #[derive(Field)] newtype wraps a non-optional type; make the entity's field Option<Newtype> instead");
+    }
+    if matches!(ty, ColumnType::Json) {
+        panic!(
+            "a #[derive(Field)] newtype cannot wrap serde_json::Value: JSON columns have no equality or order on \
+             every backend; make the field serde_json::Value itself"
         );
     }
 }

@@ -7,14 +7,44 @@ use crate::value::{ColumnType, Value};
 /// A Rust type that can be an entity field.
 ///
 /// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`,
-/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, `Vec<u8>`, and
-/// `Option<T>` of each (a nullable column). `#[derive(Entity)]` uses it to learn a
-/// field's column type and to convert the field without going through JSON text.
+/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, `Vec<u8>`, for
+/// the types `#[derive(Field)]` makes fields of — a newtype over one of them, a
+/// fieldless enum stored by its variants' names — and `Option<T>` of each (a nullable
+/// column). `#[derive(Entity)]` uses it to learn a field's column type and to convert
+/// the field without going through JSON text.
+///
+/// ```
+/// use plinth::{Entity, Field};
+///
+/// /// Stored as its variant's name (`"Red"`), compared and sorted as that text.
+/// #[derive(Field, Clone, Copy, Debug, PartialEq)]
+/// pub enum Colour { Red, Green, Blue }
+///
+/// /// Stored as the `String` it wraps.
+/// #[derive(Field, Clone, Debug, PartialEq)]
+/// pub struct Email(pub String);
+///
+/// #[derive(Entity, Clone, Debug, PartialEq)]
+/// pub struct Member {
+///     pub email: Email,
+///     pub favourite: Option<Colour>,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let db = plinth::memory();
+/// db.create_all(&[Member::table()]).await?;
+/// let mut session = db.session().await?;
+/// session.add(Member { email: Email("ada@example.com".into()), favourite: Some(Colour::Green) }).await?;
+/// let green = session.query::<Member>().filter(|c| c.favourite.eq(Colour::Green)).all().await?;
+/// assert_eq!(green[0].email, Email("ada@example.com".into()));
+/// # Ok::<(), plinth::Error>(()) })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Plinth column",
     label = "unsupported field type",
-    note = "supported field types: bool, i16, i32, i64, f32, f64, String, chrono::DateTime<Utc>, chrono::NaiveDate, serde_json::Value, Vec<u8>, and Option<T> of these",
-    note = "store other data as one of these, e.g. an enum as a String or a nested struct as serde_json::Value"
+    note = "supported field types: bool, i16, i32, i64, f32, f64, String, chrono::DateTime<Utc>, chrono::NaiveDate, serde_json::Value, Vec<u8>, types with #[derive(plinth::Field)], and Option<T> of these",
+    note = "#[derive(plinth::Field)] makes a newtype over a supported type, or a fieldless enum, a field type; store other data as serde_json::Value"
 )]
 pub trait Field: Sized {
     /// The column type this field is stored as.
@@ -27,8 +57,16 @@ pub trait Field: Sized {
     /// The field as a value, normalized the way it is stored (timestamps to microseconds).
     fn to_value(&self) -> Value;
 
-    /// The field back from a stored value; gives the value back if it has the wrong type.
+    /// The field back from a stored value; gives the value back if it has the wrong type
+    /// (or, for an enum, names no variant).
     fn from_value(value: Value) -> Result<Self, Value>;
+
+    /// What a stored value must be to become this field, for the message of a value
+    /// [`from_value`](Field::from_value) gave back: the column type, or for an enum the
+    /// names it accepts.
+    fn expected() -> String {
+        Self::TYPE.to_string()
+    }
 }
 
 /// A field type whose values can be tested for equality in a query (all but JSON).
@@ -60,25 +98,6 @@ macro_rules! scalar_field {
                 }
             }
         }
-
-        impl Field for Option<$ty> {
-            const TYPE: ColumnType = ColumnType::$variant;
-            const NULLABLE: bool = true;
-            type Scalar = $ty;
-
-            fn to_value(&self) -> Value {
-                self.as_ref().map_or(Value::Null, Field::to_value)
-            }
-
-            fn from_value(value: Value) -> Result<Self, Value> {
-                match value {
-                    Value::Null => Ok(None),
-                    other => <$ty as Field>::from_value(other).map(Some),
-                }
-            }
-        }
-
-        impl Nullable for Option<$ty> {}
     };
 }
 
@@ -102,6 +121,31 @@ macro_rules! ordered {
 }
 
 ordered!(bool, i16, i32, i64, f32, f64, String, NaiveDate, DateTime<Utc>, Vec<u8>);
+
+/// A nullable column of any non-optional field type `T` (`T::Scalar` is `T` itself, so
+/// there is no `Option<Option<T>>`).
+impl<T: Field<Scalar = T>> Field for Option<T> {
+    const TYPE: ColumnType = T::TYPE;
+    const NULLABLE: bool = true;
+    type Scalar = T;
+
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Field::to_value)
+    }
+
+    fn from_value(value: Value) -> Result<Self, Value> {
+        match value {
+            Value::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+
+    fn expected() -> String {
+        T::expected()
+    }
+}
+
+impl<T: Field<Scalar = T>> Nullable for Option<T> {}
 
 #[cfg(test)]
 mod tests {

@@ -95,7 +95,7 @@ pub use database::Database;
 pub use entity::{DecodeError, Entity};
 pub use error::{BoxError, Error, Result};
 pub use field::{Comparable, Field, Nullable, Ordered};
-pub use plinth_derive::Entity;
+pub use plinth_derive::{Entity, Field};
 pub use query::{like_escape, Column, Direction, DynColumn, Filter, Order, Query};
 pub use record::Record;
 pub use session::Session;

@@ -163,3 +163,48 @@ pub fn all_tables() -> [&'static Table; 6] {
 pub struct OrderItemCheck {
     pub quantity: i32,
 }
+
+/// A colour, stored by its variant's name (`#[derive(Field)]` on a fieldless enum).
+#[derive(plinth::Field, Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Colour {
+    Red,
+    Green,
+    Blue,
+}
+
+/// A label, stored as the `String` it wraps (`#[derive(Field)]` on a newtype).
+#[derive(plinth::Field, Clone, Debug, PartialEq, Eq)]
+pub struct Label(pub String);
+
+/// A weight in grams, stored as the `i32` it wraps.
+#[derive(plinth::Field, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grams(pub i32);
+
+/// Fields of derived types: an enum, a newtype, and optional ones of each. Created by
+/// the checks that use it, not by [`all_tables`].
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "swatches")]
+#[allow(missing_docs)]
+pub struct Swatch {
+    #[entity(unique)]
+    pub label: Label,
+    pub colour: Colour,
+    pub accent: Option<Colour>,
+    pub weight: Grams,
+    pub note: Option<Label>,
+}
+
+/// [`Swatch`]'s table as plain text and numbers: the same columns, so it writes what a
+/// `Swatch` cannot, such as a colour that is no variant's name.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "swatches")]
+#[allow(missing_docs)]
+pub struct SwatchAsText {
+    #[entity(unique)]
+    pub label: String,
+    pub colour: String,
+    pub accent: Option<String>,
+    pub weight: i32,
+    pub note: Option<String>,
+}

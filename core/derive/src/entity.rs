@@ -1,10 +1,11 @@
 //! The expansion of `#[derive(Entity)]`.
 
-use proc_macro2::{Span, TokenStream};
-use proc_macro_crate::FoundCrate;
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr};
+
+use crate::paths::{plinth_path, respan};
 
 /// Names every table has; a field may not take them.
 const RESERVED: [(&str, &str); 3] =
@@ -125,33 +126,6 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
-}
-
-/// The path of the `plinth` crate as the deriving crate's `Cargo.toml` names it:
-/// `::plinth`, or `::storage` for `storage = { package = "plinth", … }`. Inside `plinth`
-/// itself, and when the manifest does not name it (`plinth` reached through another
-/// crate's re-export), `::plinth`, which `plinth`'s `extern crate self as plinth`
-/// makes resolve in its own unit tests.
-fn plinth_path() -> TokenStream {
-    match proc_macro_crate::crate_name("plinth") {
-        Ok(FoundCrate::Name(name)) => {
-            let name = format_ident!("{name}");
-            quote!(::#name)
-        }
-        Ok(FoundCrate::Itself) | Err(_) => quote!(::plinth),
-    }
-}
-
-/// `path` with every token at `span`, so an error in code built with it points where
-/// `span` does (a field's type) rather than at the derive.
-fn respan(path: &TokenStream, span: Span) -> TokenStream {
-    path.clone()
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
-        })
-        .collect()
 }
 
 /// `#[entity(table = "…")]`, or the type name lower-cased (the Unicode way) plus `s`.

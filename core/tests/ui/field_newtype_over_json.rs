@@ -1,0 +1,4 @@
+#[derive(plinth::Field)]
+struct Document(serde_json::Value);
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(plinth::Field)]
+struct Nickname(Option<String>);
+
+fn main() {}
