@@ -43,6 +43,8 @@
 //! | `chrono::DateTime<Utc>`, `created_at`, `updated_at` | `TIMESTAMPTZ` | `TEXT` (`YYYY-MM-DDTHH:MM:SS.ffffffZ`) |
 //! | `serde_json::Value`    | `JSONB`               | `TEXT` (JSON)                      |
 //! | `Vec<u8>`              | `BYTEA`               | `BLOB`                             |
+//! | an enum, `#[derive(plinth::Field)]` | `TEXT COLLATE "C"` (variant names) | `TEXT` (variant names) |
+//! | a newtype, `#[derive(plinth::Field)]` | what it wraps | what it wraps           |
 //!
 //! A field is `NOT NULL` unless it is an `Option`; `#[entity(unique)]` becomes a
 //! `UNIQUE` constraint named `{table}_{column}_{hash}_key`, `#[entity(index)]` an index
