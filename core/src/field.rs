@@ -1,13 +1,15 @@
 //! Field types: the Rust types an entity field may have, and how each becomes a [`Value`].
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 
 use crate::value::{ColumnType, Value};
 
 /// A Rust type that can be an entity field.
 ///
 /// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`,
-/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, `Vec<u8>`, for
+/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, `Vec<u8>`; for
+/// `u8`, `u16`, `u32` (stored in the next wider signed column) and
+/// `chrono::NaiveDateTime` (stored as a UTC timestamp); for
 /// the types `#[derive(Field)]` makes fields of — a newtype over one of them, a
 /// fieldless enum stored by its variants' names — and `Option<T>` of each (a nullable
 /// column). `#[derive(Entity)]` uses it to learn a field's column type and to convert
@@ -43,7 +45,7 @@ use crate::value::{ColumnType, Value};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Plinth column",
     label = "unsupported field type",
-    note = "supported field types: bool, i16, i32, i64, f32, f64, String, chrono::DateTime<Utc>, chrono::NaiveDate, serde_json::Value, Vec<u8>, types with #[derive(plinth::Field)], and Option<T> of these",
+    note = "supported field types: bool, i16, i32, i64, u8, u16, u32, f32, f64, String, chrono::DateTime<Utc>, chrono::NaiveDateTime, chrono::NaiveDate, serde_json::Value, Vec<u8>, types with #[derive(plinth::Field)], and Option<T> of these (no u64, u128 or usize: no backend stores them exactly; use i64 or String)",
     note = "#[derive(plinth::Field)] makes a newtype over a supported type, or a fieldless enum, a field type; store other data as serde_json::Value"
 )]
 pub trait Field: Sized {
@@ -121,6 +123,46 @@ macro_rules! ordered {
 }
 
 ordered!(bool, i16, i32, i64, f32, f64, String, NaiveDate, DateTime<Utc>, Vec<u8>);
+
+/// A field type stored exactly as a wider column type: unsigned integers in the next
+/// signed one (`u8` as `i16`, `u16` as `i32`, `u32` as `i64`; there is no `u64`, which
+/// no backend stores exactly), and `NaiveDateTime` as a UTC timestamp. Equality and
+/// order are those of the stored value, the same as the Rust type's; a stored value
+/// the type cannot hold (a negative number, one too large) is given back, so it reads
+/// as `Error::Decode`.
+macro_rules! stored_as {
+    ($ty:ty, $variant:ident, |$v:ident| $to:expr, |$s:ident| $from:expr) => {
+        impl Field for $ty {
+            const TYPE: ColumnType = ColumnType::$variant;
+            const NULLABLE: bool = false;
+            type Scalar = $ty;
+
+            fn to_value(&self) -> Value {
+                let $v = *self;
+                Value::$variant($to)
+            }
+
+            fn from_value(value: Value) -> Result<Self, Value> {
+                match value {
+                    Value::$variant($s) => $from.ok_or(value),
+                    other => Err(other),
+                }
+            }
+
+            fn expected() -> String {
+                format!("{} (stored as {})", stringify!($ty), ColumnType::$variant)
+            }
+        }
+
+        impl Comparable for $ty {}
+        impl Ordered for $ty {}
+    };
+}
+
+stored_as!(u8, I16, |v| i16::from(v), |s| u8::try_from(s).ok());
+stored_as!(u16, I32, |v| i32::from(v), |s| u16::try_from(s).ok());
+stored_as!(u32, I64, |v| i64::from(v), |s| u32::try_from(s).ok());
+stored_as!(NaiveDateTime, Timestamp, |v| v.and_utc().trunc_subsecs(6), |s| Some(s.naive_utc()));
 
 /// A nullable column of any non-optional field type `T` (`T::Scalar` is `T` itself, so
 /// there is no `Option<Option<T>>`).

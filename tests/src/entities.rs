@@ -208,3 +208,29 @@ pub struct SwatchAsText {
     pub weight: i32,
     pub note: Option<String>,
 }
+
+/// Unsigned integers and a timestamp without a time zone, each stored exactly in a
+/// wider column. Created by the checks that use it.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "readings")]
+#[allow(missing_docs)]
+pub struct Reading {
+    pub level: u8,
+    pub count: u16,
+    pub total: u32,
+    pub taken: chrono::NaiveDateTime,
+    pub spare: Option<u32>,
+}
+
+/// [`Reading`]'s table in the signed and UTC types its columns hold, to write values a
+/// `Reading` cannot hold.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "readings")]
+#[allow(missing_docs)]
+pub struct ReadingAsStored {
+    pub level: i16,
+    pub count: i32,
+    pub total: i64,
+    pub taken: DateTime<Utc>,
+    pub spare: Option<i64>,
+}

@@ -1,11 +1,13 @@
-//! Field types made with `#[derive(Field)]`: a fieldless enum is stored as its
-//! variant's name and compares and sorts as that text; a newtype is stored, compared
-//! and sorted as the type it wraps. The same on every backend.
+//! Field types beyond the column types: those made with `#[derive(Field)]` — a
+//! fieldless enum is stored as its variant's name and compares and sorts as that text;
+//! a newtype is stored, compared and sorted as the type it wraps — and those stored
+//! exactly in a wider column (`u8`, `u16`, `u32`, `NaiveDateTime`). The same on every
+//! backend.
 
 use plinth::{Database, Entity, Error};
 
 use crate::cases::committed;
-use crate::entities::{Colour, Grams, Label, Swatch, SwatchAsText};
+use crate::entities::{Colour, Grams, Label, Reading, ReadingAsStored, Swatch, SwatchAsText};
 use crate::Fixture;
 
 async fn swatches(fx: &mut impl Fixture) -> Database {
@@ -100,4 +102,81 @@ pub async fn an_unknown_enum_name_is_a_decode_error(fx: &mut impl Fixture) {
     }
     let sky = session.query::<Swatch>().filter(|c| c.label.eq(Label("sky".into()))).all().await;
     assert_eq!(sky.expect("other rows stay readable").len(), 1);
+}
+
+fn naive(text: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").expect("a valid naive date-time")
+}
+
+async fn readings(fx: &mut impl Fixture) -> Database {
+    let db = fx.open().await;
+    db.create_all(&[Reading::table()]).await.expect("create_all");
+    let reading = |level, count, total, taken: &str, spare| Reading { level, count, total, taken: naive(taken), spare };
+    committed(
+        &db,
+        vec![
+            reading(0, 0, 0, "2024-02-29 23:59:59.999999", None),
+            reading(u8::MAX, u16::MAX, u32::MAX, "0001-01-01 00:00:00", Some(u32::MAX)),
+            reading(128, 40_000, 3_000_000_000, "9999-12-31 23:59:59.5", Some(0)),
+        ],
+    )
+    .await;
+    db
+}
+
+/// `u8`, `u16`, `u32` and `NaiveDateTime` come back exactly, extremes included, and
+/// are stored as the wider signed and UTC values they equal.
+pub async fn unsigned_and_naive_values_round_trip(fx: &mut impl Fixture) {
+    let db = readings(fx).await;
+    let mut session = db.session().await.expect("session");
+    let all = session.query::<Reading>().all().await.expect("query");
+    let got: Vec<_> = all.iter().map(|r| (r.level, r.count, r.total, r.taken, r.spare)).collect();
+    assert_eq!(
+        got,
+        [
+            (0, 0, 0, naive("2024-02-29 23:59:59.999999"), None),
+            (u8::MAX, u16::MAX, u32::MAX, naive("0001-01-01 00:00:00"), Some(u32::MAX)),
+            (128, 40_000, 3_000_000_000, naive("9999-12-31 23:59:59.5"), Some(0)),
+        ]
+    );
+    let stored = session.query::<ReadingAsStored>().all().await.expect("the same rows as stored");
+    assert_eq!((stored[1].level, stored[1].count, stored[1].total), (255, 65_535, 4_294_967_295));
+    assert_eq!(stored[0].taken, naive("2024-02-29 23:59:59.999999").and_utc());
+}
+
+/// They compare and sort as the numbers and times they are, above `i8`/`i16`/`i32`'s
+/// ranges too.
+pub async fn unsigned_and_naive_values_filter_and_sort(fx: &mut impl Fixture) {
+    let db = readings(fx).await;
+    let mut session = db.session().await.expect("session");
+    let levels = |found: &[plinth::Record<Reading>]| found.iter().map(|r| r.level).collect::<Vec<_>>();
+    let high = session.query::<Reading>().filter(|c| c.total.gt(2_147_483_648_u32)).all().await.expect("gt");
+    assert_eq!(levels(&high), [255, 128]);
+    let by_count = session.query::<Reading>().order_by(|c| c.count.desc()).all().await.expect("order");
+    assert_eq!(levels(&by_count), [255, 128, 0]);
+    let level = session.query::<Reading>().filter(|c| c.level.eq(128_u8)).count().await.expect("eq");
+    assert_eq!(level, 1);
+    let later = session.query::<Reading>().filter(|c| c.taken.gt(naive("2024-02-29 23:59:59.999998"))).all().await;
+    assert_eq!(levels(&later.expect("a naive time filter")), [0, 128]);
+    let by_time = session.query::<Reading>().order_by(|c| c.taken.asc()).all().await.expect("order");
+    assert_eq!(levels(&by_time), [255, 0, 128]);
+}
+
+/// A stored number an unsigned field cannot hold (negative, or past its maximum)
+/// reads as `Decode` naming the column; other rows stay readable.
+pub async fn a_stored_value_out_of_an_unsigned_range_is_a_decode_error(fx: &mut impl Fixture) {
+    let db = readings(fx).await;
+    let taken = naive("2024-01-01 00:00:00").and_utc();
+    let stored = |level, count, total| ReadingAsStored { level, count, total, taken, spare: None };
+    let written =
+        committed(&db, vec![stored(-1, 0, 0), stored(256, 0, 0), stored(0, 65_536, 0), stored(0, 0, -5)]).await;
+    let mut session = db.session().await.expect("session");
+    for (record, column) in written.iter().zip(["level", "level", "count", "total"]) {
+        match session.get::<Reading>(record.id()).await {
+            Err(Error::Decode { table: "readings", column: Some(c), .. }) if c == column => {}
+            other => panic!("expected a Decode error naming `{column}`, got {other:?}"),
+        }
+    }
+    let readable = session.query::<Reading>().filter(|c| c.total.eq(u32::MAX)).count().await;
+    assert_eq!(readable.expect("other rows stay readable"), 1);
 }
