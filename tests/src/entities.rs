@@ -234,3 +234,25 @@ pub struct ReadingAsStored {
     pub taken: DateTime<Utc>,
     pub spare: Option<i64>,
 }
+
+/// Fields stored under other column names (`#[entity(column = "…")]`), one of them an
+/// SQL keyword. Created by the checks that use it.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "accounts")]
+#[allow(missing_docs)]
+pub struct Account {
+    #[entity(column = "user_name", unique)]
+    pub name: String,
+    #[entity(column = "order")]
+    pub position: i32,
+}
+
+/// [`Account`]'s table with fields named as its columns.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "accounts")]
+#[allow(missing_docs)]
+pub struct AccountAsStored {
+    #[entity(unique)]
+    pub user_name: String,
+    pub r#order: i32,
+}

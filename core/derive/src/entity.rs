@@ -13,7 +13,10 @@ const RESERVED: [(&str, &str); 3] =
 
 struct FieldSpec {
     ident: syn::Ident,
+    /// The column's name: the field's, or `#[entity(column = "…")]`.
     column: String,
+    /// Where the column's name is written, for errors about it.
+    span: proc_macro2::Span,
     ty: syn::Type,
     unique: bool,
     indexed: bool,
@@ -50,6 +53,7 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
 
     let table_name = table_name(&input)?;
     let specs = fields.iter().map(field_spec).collect::<syn::Result<Vec<_>>>()?;
+    check_distinct_columns(&specs)?;
 
     let krate = plinth_path();
     let vis = &input.vis;
@@ -167,17 +171,7 @@ fn too_long(what: &str, name: &str, remedy: &str) -> String {
 
 fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
     let ident = field.ident.clone().ok_or_else(|| syn::Error::new(field.span(), "expected a named field"))?;
-    let column = unraw(&ident);
-    if let Some((_, accessor)) = RESERVED.iter().find(|(reserved, _)| *reserved == column) {
-        return Err(syn::Error::new(
-            ident.span(),
-            format!("`{column}` is a column every Plinth table has (read it with {accessor}); rename this field"),
-        ));
-    }
-    if column.len() > MAX_NAME_BYTES {
-        return Err(syn::Error::new(ident.span(), too_long("column", &column, "shorten the field's name")));
-    }
-    let (mut unique, mut indexed) = (false, false);
+    let (mut unique, mut indexed, mut renamed) = (false, false, None);
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("entity")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("unique") {
@@ -186,12 +180,49 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
             } else if meta.path.is_ident("index") {
                 indexed = true;
                 Ok(())
+            } else if meta.path.is_ident("column") {
+                let lit: LitStr = meta.value()?.parse()?;
+                if lit.value().is_empty() {
+                    return Err(syn::Error::new(lit.span(), "the column name may not be empty"));
+                }
+                renamed = Some((lit.value(), lit.span()));
+                Ok(())
             } else {
-                Err(meta.error("unknown entity attribute; on a field, use #[entity(unique)] or #[entity(index)]"))
+                Err(meta.error(
+                    "unknown entity attribute; on a field, use #[entity(unique)], #[entity(index)] or \
+                     #[entity(column = \"name\")]",
+                ))
             }
         })?;
     }
-    Ok(FieldSpec { ident, column, ty: field.ty.clone(), unique, indexed: indexed && !unique })
+    let (column, span) = renamed.unwrap_or_else(|| (unraw(&ident), ident.span()));
+    if let Some((_, accessor)) = RESERVED.iter().find(|(reserved, _)| *reserved == column) {
+        return Err(syn::Error::new(
+            span,
+            format!("`{column}` is a column every Plinth table has (read it with {accessor}); rename this field"),
+        ));
+    }
+    if column.len() > MAX_NAME_BYTES {
+        return Err(syn::Error::new(span, too_long("column", &column, "shorten the field's name")));
+    }
+    Ok(FieldSpec { ident, column, span, ty: field.ty.clone(), unique, indexed: indexed && !unique })
+}
+
+/// Refuses two fields stored in one column (`#[entity(column = …)]` naming another
+/// field's column).
+fn check_distinct_columns(specs: &[FieldSpec]) -> syn::Result<()> {
+    for (i, spec) in specs.iter().enumerate() {
+        if let Some(first) = specs[..i].iter().find(|s| s.column == spec.column) {
+            return Err(syn::Error::new(
+                spec.span,
+                format!(
+                    "column `{}` is already the column of field `{}`; name this one another",
+                    spec.column, first.ident
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn unraw(ident: &syn::Ident) -> String {

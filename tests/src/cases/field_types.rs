@@ -7,7 +7,7 @@
 use plinth::{Database, Entity, Error};
 
 use crate::cases::committed;
-use crate::entities::{Colour, Grams, Label, Reading, ReadingAsStored, Swatch, SwatchAsText};
+use crate::entities::{Account, AccountAsStored, Colour, Grams, Label, Reading, ReadingAsStored, Swatch, SwatchAsText};
 use crate::Fixture;
 
 async fn swatches(fx: &mut impl Fixture) -> Database {
@@ -179,4 +179,24 @@ pub async fn a_stored_value_out_of_an_unsigned_range_is_a_decode_error(fx: &mut 
     }
     let readable = session.query::<Reading>().filter(|c| c.total.eq(u32::MAX)).count().await;
     assert_eq!(readable.expect("other rows stay readable"), 1);
+}
+
+/// A field stored under another column name (`#[entity(column = "…")]`) is that column
+/// everywhere: in storage, in filters, in `to_dict` and in errors.
+pub async fn a_field_can_be_stored_under_another_column_name(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    db.create_all(&[Account::table()]).await.expect("create_all");
+    let account = |name: &str, position| Account { name: name.to_owned(), position };
+    committed(&db, vec![account("ada", 2), account("bob", 1)]).await;
+    let mut session = db.session().await.expect("session");
+    let ada = session.query::<Account>().filter(|c| c.name.eq("ada")).all().await.expect("filter");
+    assert_eq!(ada.len(), 1);
+    assert_eq!(ada[0].to_dict()["user_name"], "ada");
+    assert_eq!(ada[0].to_dict()["order"], 2);
+    let by_position = session.query::<Account>().order_by(|c| c.position.asc()).all().await.expect("order");
+    assert_eq!(by_position.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["bob", "ada"]);
+    let stored = session.query::<AccountAsStored>().filter(|c| c.r#order.eq(2)).all().await.expect("as stored");
+    assert_eq!(stored[0].user_name, "ada");
+    let twin = session.add(account("ada", 3)).await.map(drop);
+    assert!(matches!(twin, Err(Error::UniqueViolation { table: "accounts", column: Some("user_name") })), "{twin:?}");
 }
