@@ -16,8 +16,7 @@
 mod decode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use plinth::backend::{check_engine_schema, StoredColumn};
-use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::backend::{check_engine_schema, engine_storage, Row, RowMeta, StoredColumn, StoredRow};
 use plinth::{Error, Result, Table, Value};
 use serde::de::DeserializeSeed;
 use serde_json::{json, Value as Json};
@@ -118,13 +117,19 @@ pub(crate) fn encode_schema(table: &Table) -> String {
         .columns()
         .iter()
         .map(|c| {
-            json!({
+            let mut column = json!({
                 "name": c.name(),
                 "type": c.ty().rust_name(),
                 "nullable": c.nullable(),
                 "unique": c.is_unique(),
                 "indexed": c.is_indexed(),
-            })
+            });
+            // Only where there is one, so every schema stored before limits existed
+            // reads the same.
+            if let Some(limit) = c.length_limit() {
+                column["max_length"] = json!(limit);
+            }
+            column
         })
         .collect();
     Json::Array(columns).to_string()
@@ -141,6 +146,8 @@ pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
         nullable: bool,
         unique: bool,
         indexed: bool,
+        #[serde(default)]
+        max_length: Option<u32>,
     }
     let columns: Vec<Column> = serde_json::from_str(stored).map_err(|e| Error::SchemaMismatch {
         table: table.name(),
@@ -150,7 +157,7 @@ pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
         .into_iter()
         .map(|c| StoredColumn {
             name: c.name,
-            storage: c.ty,
+            storage: engine_storage(&c.ty, c.max_length),
             nullable: c.nullable,
             unique: c.unique,
             indexed: c.indexed,

@@ -48,7 +48,10 @@
 //! | an enum, `#[derive(plinth::Field)]` | `TEXT COLLATE "C"` (variant names) | `TEXT` (variant names) |
 //! | a newtype, `#[derive(plinth::Field)]` | what it wraps | what it wraps           |
 //!
-//! A field is `NOT NULL` unless it is an `Option`; `#[entity(unique)]` becomes a
+//! A field is `NOT NULL` unless it is an `Option`; `#[entity(max_length = n)]` makes
+//! a text column `VARCHAR(n) COLLATE "C"` on PostgreSQL and adds `CHECK (length(…) <=
+//! n)` on SQLite (read back from the table's SQL when the schema is checked);
+//! `#[entity(unique)]` becomes a
 //! `UNIQUE` constraint named `{table}_{column}_{hash}_key`, `#[entity(index)]` an index
 //! named `{table}_{column}_{hash}_idx` (the hash of the exact names keeps two tables'
 //! names apart — `order`.`item_code` and `order_item`.`code` — and every name within

@@ -172,3 +172,20 @@ async fn sqlite_in_memory_works_with_one_connection() {
     let count = db.session().await.expect("session").query::<User>().count().await.expect("count");
     assert_eq!(count, 1);
 }
+
+#[tokio::test]
+async fn a_length_limit_is_varchar_and_the_server_refuses_longer_text() {
+    use plinth_conformance::entities::Handle;
+    let (pool, _guard) = schema("length_limit").await;
+    let db = plinth_sqlx::from_pg_pool(pool.clone());
+    db.create_all(&[Handle::table()]).await.expect("create_all");
+    let ty: String = sqlx::query_scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'handles'::regclass AND attname = 'name'")
+        .fetch_one(&pool)
+        .await
+        .expect("the column's type");
+    assert_eq!(ty, "character varying(8)");
+    let fits = sqlx::query("INSERT INTO \"handles\" (\"name\") VALUES ('😀😀😀😀😀😀😀😀')").execute(&pool).await;
+    assert!(fits.is_ok(), "eight characters fit, whatever their bytes: {fits:?}");
+    let refused = sqlx::query("INSERT INTO \"handles\" (\"name\") VALUES ('abcdefghi')").execute(&pool).await;
+    assert!(refused.is_err(), "nine characters written by hand are refused by the server");
+}

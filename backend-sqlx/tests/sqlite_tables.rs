@@ -141,3 +141,19 @@ async fn long_float_lists_match_bit_for_bit() {
     assert!(found.iter().all(|r| r.id() > stored[LISTED - 1].id()), "a listed double matched a neighbour");
     assert_eq!(found.len(), LISTED, "every neighbour matched its own row");
 }
+
+#[tokio::test]
+async fn a_length_limit_is_a_check_that_refuses_longer_text_written_by_hand() {
+    use plinth_conformance::entities::Handle;
+    let file = SqliteFile::new("plinth-sqlite-length-limit");
+    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
+    db.create_all(&[Handle::table()]).await.expect("create_all");
+    let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
+    let fits = sqlx::query("INSERT INTO \"handles\" (\"name\") VALUES ('éééééééé')").execute(&raw).await;
+    assert!(fits.is_ok(), "eight characters fit, whatever their bytes: {fits:?}");
+    let refused = sqlx::query("INSERT INTO \"handles\" (\"name\") VALUES ('abcdefghi')").execute(&raw).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("CHECK")), "nine characters are refused by the CHECK");
+    let short_code =
+        sqlx::query("INSERT INTO \"handles\" (\"name\", \"code\") VALUES ('x', 'abcd')").execute(&raw).await;
+    assert!(short_code.is_err(), "the optional column's limit holds too");
+}

@@ -58,3 +58,11 @@ pub const fn assert_newtype_inner(ty: ColumnType, nullable: bool) {
         );
     }
 }
+
+/// Refuses, at compile time, `#[entity(max_length = n)]` on a field that is not text
+/// (`String`, `Option<String>`, or a newtype or enum stored as text).
+pub const fn assert_text_for_max_length(ty: ColumnType) {
+    if !matches!(ty, ColumnType::Text) {
+        panic!("#[entity(max_length = n)] limits text; this field is not stored as text");
+    }
+}

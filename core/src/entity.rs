@@ -8,7 +8,9 @@ use crate::table::Table;
 /// The table name is the type name lower-cased (the Unicode way) plus `s` — `User` →
 /// `users`, `OrderItem` → `orderitems` — unless `#[entity(table = "…")]` names it.
 /// `#[entity(unique)]` and `#[entity(index)]` on a field add a UNIQUE constraint or an
-/// index; `#[entity(column = "…")]` stores the field under another column name, which
+/// index; `#[entity(max_length = n)]` limits a text field to `n` characters (a longer
+/// value is [`Error::InvalidValue`](crate::Error::InvalidValue) before any I/O);
+/// `#[entity(column = "…")]` stores the field under another column name, which
 /// filters, `to_dict` and errors then use. Every table also gets `id`, `created_at` and `updated_at`, which live on
 /// [`Record`](crate::Record), so a field may not use those names.
 ///

@@ -19,12 +19,20 @@ pub struct ColumnDef {
     nullable: bool,
     unique: bool,
     indexed: bool,
+    max_length: Option<u32>,
 }
 
 impl ColumnDef {
     /// A plain column; `#[derive(Entity)]` builds these.
     pub const fn new(name: &'static str, ty: ColumnType, nullable: bool) -> Self {
-        ColumnDef { name, ty, nullable, unique: false, indexed: false }
+        ColumnDef { name, ty, nullable, unique: false, indexed: false, max_length: None }
+    }
+
+    /// The same text column holding at most `chars` characters (Unicode scalar values,
+    /// as PostgreSQL's `VARCHAR(n)` and SQLite's `length()` count them).
+    pub const fn max_length(mut self, chars: u32) -> Self {
+        self.max_length = Some(chars);
+        self
     }
 
     /// The same column with a UNIQUE constraint.
@@ -62,6 +70,19 @@ impl ColumnDef {
     /// Whether the column has a non-unique index.
     pub fn is_indexed(&self) -> bool {
         self.indexed
+    }
+
+    /// How many characters a text column holds at most, if it is limited.
+    pub fn length_limit(&self) -> Option<u32> {
+        self.max_length
+    }
+
+    /// Why `value` does not fit this column's length limit, if it does not.
+    fn too_long(&self, value: &Value) -> Option<String> {
+        let (Some(limit), Value::Text(text)) = (self.max_length, value) else { return None };
+        let chars = text.chars().count();
+        (chars > limit as usize)
+            .then(|| format!("the text is {chars} characters long; the column holds at most {limit}"))
     }
 }
 
@@ -137,6 +158,13 @@ impl Table {
                     ),
                 });
             }
+            if column.max_length.is_some() && (column.ty != ColumnType::Text || column.max_length == Some(0)) {
+                return Err(Error::InvalidValue {
+                    table: self.name,
+                    column: Some(column.name),
+                    reason: "a length limit applies to a text column, and must be at least 1 character".to_owned(),
+                });
+            }
             if column.ty == ColumnType::Json && (column.unique || column.indexed) {
                 return Err(Error::InvalidValue {
                     table: self.name,
@@ -196,7 +224,12 @@ impl Table {
         for (column, value) in self.columns.iter().zip(row.values()) {
             match value.column_type() {
                 None if column.nullable => {}
-                Some(ty) if ty == column.ty => self.check_storable(column.name, value)?,
+                Some(ty) if ty == column.ty => {
+                    self.check_storable(column.name, value)?;
+                    if let Some(reason) = column.too_long(value) {
+                        return Err(Error::InvalidValue { table: self.name, column: Some(column.name), reason });
+                    }
+                }
                 _ => {
                     return Err(Error::TypeMismatch {
                         table: self.name,
@@ -242,6 +275,9 @@ impl Table {
         for (column, value) in self.columns.iter().zip(stored.row.values()) {
             if let Some(reason) = value.unstorable_reason() {
                 return Err(decode(column.name, value, reason));
+            }
+            if let Some(reason) = column.too_long(value) {
+                return Err(decode(column.name, value, &reason));
             }
         }
         Ok(())

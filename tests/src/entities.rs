@@ -256,3 +256,26 @@ pub struct AccountAsStored {
     pub user_name: String,
     pub r#order: i32,
 }
+
+/// Text columns with length limits (`#[entity(max_length = n)]`). Created by the checks
+/// that use it.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "handles")]
+#[allow(missing_docs)]
+pub struct Handle {
+    #[entity(unique, max_length = 8)]
+    pub name: String,
+    #[entity(max_length = 3)]
+    pub code: Option<String>,
+}
+
+/// [`Handle`]'s table without the limit on `name`: another schema.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "handles")]
+#[allow(missing_docs)]
+pub struct HandleUnlimited {
+    #[entity(unique)]
+    pub name: String,
+    #[entity(max_length = 3)]
+    pub code: Option<String>,
+}

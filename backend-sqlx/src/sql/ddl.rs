@@ -1,12 +1,31 @@
 //! `CREATE TABLE` and friends: one real table per entity with typed columns.
 
+use plinth::backend::ColumnDef;
 use plinth::{ColumnType, Table};
 
 use super::{quote, Dialect};
 
+/// A column's storage, as `CREATE TABLE` writes it (constraints on its values
+/// included) and as the catalog reports it back ([`super::columns_sql`]). A text
+/// column's length limit is `VARCHAR(n)` on PostgreSQL and a `CHECK` on SQLite, read
+/// back from the table's SQL as `TEXT(max n)`.
+pub(crate) fn column_storage(dialect: Dialect, column: &ColumnDef) -> (String, String) {
+    let (written, reported) = sql_type(dialect, column.ty());
+    let name = quote(column.name());
+    match (dialect, column.length_limit()) {
+        (Dialect::Postgres, Some(limit)) => {
+            (format!("VARCHAR({limit}) COLLATE \"C\""), format!("character varying({limit})"))
+        }
+        (Dialect::Sqlite, Some(limit)) => {
+            (format!("{written} CHECK (length({name}) <= {limit})"), format!("{reported}(max {limit})"))
+        }
+        (_, None) => (written.to_owned(), reported.to_owned()),
+    }
+}
+
 /// The storage type of a column type, as `CREATE TABLE` writes it and as the
 /// database reports it back (`information_schema` / `PRAGMA table_info`).
-pub(crate) fn sql_type(dialect: Dialect, ty: ColumnType) -> (&'static str, &'static str) {
+fn sql_type(dialect: Dialect, ty: ColumnType) -> (&'static str, &'static str) {
     match dialect {
         Dialect::Postgres => match ty {
             ColumnType::Bool => ("BOOLEAN", "boolean"),
@@ -40,7 +59,7 @@ pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
     }];
     for column in table.columns() {
         let null = if column.nullable() { "" } else { " NOT NULL" };
-        lines.push(format!("{} {}{null}", quote(column.name()), sql_type(dialect, column.ty()).0));
+        lines.push(format!("{} {}{null}", quote(column.name()), column_storage(dialect, column).0));
     }
     let now = match dialect {
         Dialect::Postgres => "TIMESTAMPTZ NOT NULL DEFAULT now()",

@@ -6,7 +6,7 @@
 use plinth::backend::{check_schema, StoredColumn};
 use plinth::{Error, Table};
 
-use super::ddl::sql_type;
+use super::ddl::column_storage;
 use super::Dialect;
 
 /// A column as the catalog reports it: name, type, and `YES`/`NO` for nullable.
@@ -20,13 +20,21 @@ pub(crate) type CatalogIndex = (String, bool);
 pub(crate) fn columns_sql(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => {
-            "SELECT column_name::text, data_type::text, is_nullable::text \
+            "SELECT column_name::text, \
+               data_type::text || COALESCE('(' || character_maximum_length || ')', ''), is_nullable::text \
              FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
         }
+        // SQLite's catalog has no length limits: a limited column's `CHECK (length("c")
+        // <= n)`, as `create_table` writes it, is read from the table's SQL, and its
+        // type reported as `TEXT(max n)`.
         Dialect::Sqlite => {
-            "SELECT name, type, CASE \"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \
-             FROM pragma_table_info(?1) ORDER BY cid"
+            "SELECT p.name, p.type || COALESCE(( \
+                 SELECT '(max ' || CAST(substr(m.sql, instr(m.sql, c.text) + length(c.text)) AS INTEGER) || ')' \
+                 FROM sqlite_master AS m, (SELECT 'CHECK (length(\"' || replace(p.name, '\"', '\"\"') || '\") <= ' AS text) AS c \
+                 WHERE m.type = 'table' AND m.name = ?1 AND instr(m.sql, c.text) > 0), ''), \
+               CASE p.\"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \
+             FROM pragma_table_info(?1) AS p ORDER BY p.cid"
         }
     }
 }
@@ -113,7 +121,7 @@ fn expected(dialect: Dialect, table: &Table) -> Vec<StoredColumn> {
     };
     let fields = table.columns().iter().map(|c| StoredColumn {
         name: c.name().to_owned(),
-        storage: sql_type(dialect, c.ty()).1.to_owned(),
+        storage: column_storage(dialect, c).1,
         nullable: c.nullable(),
         unique: c.is_unique(),
         indexed: c.is_indexed(),

@@ -20,6 +20,8 @@ struct FieldSpec {
     ty: syn::Type,
     unique: bool,
     indexed: bool,
+    /// `#[entity(max_length = n)]`: at most `n` characters.
+    max_length: Option<u32>,
 }
 
 pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
@@ -64,7 +66,13 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
         let field = quote_spanned!(ty.span()=> <#ty as #krate::Field>);
         let unique = f.unique.then(|| quote!(.unique()));
         let indexed = f.indexed.then(|| quote!(.indexed()));
-        quote!(#krate::backend::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed)
+        let limited = f.max_length.map(|chars| quote!(.max_length(#chars)));
+        quote!(#krate::backend::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed #limited)
+    });
+    let limit_checks = specs.iter().filter(|f| f.max_length.is_some()).map(|f| {
+        let ty = &f.ty;
+        let krate = respan(&krate, ty.span());
+        quote_spanned!(ty.span()=> const _: () = #krate::__private::assert_text_for_max_length(<#ty as #krate::Field>::TYPE);)
     });
     let indexable_checks = specs.iter().filter(|f| f.unique || f.indexed).map(|f| {
         let ty = &f.ty;
@@ -96,6 +104,7 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
         }
 
         #(#indexable_checks)*
+        #(#limit_checks)*
 
         #[automatically_derived]
         impl #krate::Entity for #name {
@@ -171,7 +180,7 @@ fn too_long(what: &str, name: &str, remedy: &str) -> String {
 
 fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
     let ident = field.ident.clone().ok_or_else(|| syn::Error::new(field.span(), "expected a named field"))?;
-    let (mut unique, mut indexed, mut renamed) = (false, false, None);
+    let (mut unique, mut indexed, mut renamed, mut max_length) = (false, false, None, None);
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("entity")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("unique") {
@@ -179,6 +188,14 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
                 Ok(())
             } else if meta.path.is_ident("index") {
                 indexed = true;
+                Ok(())
+            } else if meta.path.is_ident("max_length") {
+                let lit: syn::LitInt = meta.value()?.parse()?;
+                let chars: u32 = lit.base10_parse()?;
+                if chars == 0 {
+                    return Err(syn::Error::new(lit.span(), "a text column holds at least 1 character"));
+                }
+                max_length = Some(chars);
                 Ok(())
             } else if meta.path.is_ident("column") {
                 let lit: LitStr = meta.value()?.parse()?;
@@ -189,8 +206,8 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown entity attribute; on a field, use #[entity(unique)], #[entity(index)] or \
-                     #[entity(column = \"name\")]",
+                    "unknown entity attribute; on a field, use #[entity(unique)], #[entity(index)], \
+                     #[entity(column = \"name\")] or #[entity(max_length = 32)]",
                 ))
             }
         })?;
@@ -205,7 +222,7 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
     if column.len() > MAX_NAME_BYTES {
         return Err(syn::Error::new(span, too_long("column", &column, "shorten the field's name")));
     }
-    Ok(FieldSpec { ident, column, span, ty: field.ty.clone(), unique, indexed: indexed && !unique })
+    Ok(FieldSpec { ident, column, span, ty: field.ty.clone(), unique, indexed: indexed && !unique, max_length })
 }
 
 /// Refuses two fields stored in one column (`#[entity(column = …)]` naming another

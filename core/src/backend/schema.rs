@@ -107,6 +107,16 @@ pub fn check_engine_schema(table: &Table, stored: &[StoredColumn]) -> Result<(),
     Err(Error::SchemaMismatch { table: table.name(), detail: differences.join("; ") })
 }
 
+/// How the record engine names a column's storage: the Rust type's name (`i64`,
+/// `String`, as [`ColumnType::rust_name`](crate::ColumnType::rust_name) gives it), with a
+/// text column's length limit (`String(32)`).
+pub fn engine_storage(rust_name: &str, max_length: Option<u32>) -> String {
+    match max_length {
+        Some(limit) => format!("{rust_name}({limit})"),
+        None => rust_name.to_owned(),
+    }
+}
+
 /// The columns of `table` as the record engine stores them, in Rust's words (`i64`,
 /// `String`): what the memory and browser stores compare with what they hold.
 pub fn engine_columns(table: &Table) -> Vec<StoredColumn> {
@@ -115,7 +125,7 @@ pub fn engine_columns(table: &Table) -> Vec<StoredColumn> {
         .iter()
         .map(|c| StoredColumn {
             name: c.name().to_owned(),
-            storage: c.ty().rust_name().to_owned(),
+            storage: engine_storage(c.ty().rust_name(), c.length_limit()),
             nullable: c.nullable(),
             unique: c.is_unique(),
             indexed: c.is_indexed(),

@@ -7,7 +7,10 @@
 use plinth::{Database, Entity, Error};
 
 use crate::cases::committed;
-use crate::entities::{Account, AccountAsStored, Colour, Grams, Label, Reading, ReadingAsStored, Swatch, SwatchAsText};
+use crate::entities::{
+    Account, AccountAsStored, Colour, Grams, Handle, HandleUnlimited, Label, Reading, ReadingAsStored, Swatch,
+    SwatchAsText,
+};
 use crate::Fixture;
 
 async fn swatches(fx: &mut impl Fixture) -> Database {
@@ -199,4 +202,34 @@ pub async fn a_field_can_be_stored_under_another_column_name(fx: &mut impl Fixtu
     assert_eq!(stored[0].user_name, "ada");
     let twin = session.add(account("ada", 3)).await.map(drop);
     assert!(matches!(twin, Err(Error::UniqueViolation { table: "accounts", column: Some("user_name") })), "{twin:?}");
+}
+
+/// A text column with `#[entity(max_length = n)]` holds at most `n` characters —
+/// characters, not bytes: eight `é` or eight emoji fit in 8 — and a longer value is
+/// `InvalidValue` naming the column before any I/O, from `add` and `update` alike; a
+/// table stored with another limit, or none, is another schema.
+pub async fn text_longer_than_its_column_allows_is_refused(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    db.create_all(&[Handle::table()]).await.expect("create_all");
+    let handle = |name: &str, code: Option<&str>| Handle { name: name.to_owned(), code: code.map(str::to_owned) };
+    let fitting =
+        vec![handle("abcdefgh", Some("abc")), handle("éééééééé", None), handle(&"😀".repeat(8), Some("日本語"))];
+    committed(&db, fitting).await;
+    let mut session = db.session().await.expect("session");
+    let too_long = |result: plinth::Result<()>, column: &str| matches!(result, Err(Error::InvalidValue { table: "handles", column: Some(c), ref reason }) if c == column && reason.contains("at most"));
+    assert!(too_long(session.add(handle("abcdefghi", None)).await.map(drop), "name"));
+    assert!(too_long(session.add(handle(&"é".repeat(9), None)).await.map(drop), "name"));
+    assert!(too_long(session.add(handle("ok", Some("abcd"))).await.map(drop), "code"));
+    let mut first = session.query::<Handle>().first().await.expect("query").expect("a handle");
+    first.name = "123456789".into();
+    assert!(too_long(session.update(&mut first).await, "name"));
+    session.rollback().await.expect("rollback");
+    let mut session = db.session().await.expect("session");
+    assert_eq!(session.query::<Handle>().count().await.expect("count"), 3, "nothing refused was written");
+    let reopened = fx.open().await;
+    let other = reopened.create_all(&[HandleUnlimited::table()]).await;
+    assert!(
+        matches!(other, Err(Error::SchemaMismatch { table: "handles", ref detail }) if detail.contains("`name`")),
+        "{other:?}"
+    );
 }
