@@ -202,6 +202,22 @@ mod tests {
         assert_eq!(stored, expected.map(Value::Timestamp));
     }
 
+    #[derive(crate::Field, Clone, Copy, Debug, PartialEq)]
+    #[allow(non_camel_case_types)]
+    enum Kind {
+        r#type,
+        Plain,
+    }
+
+    #[test]
+    fn enum_variants_are_stored_by_name_raw_identifiers_without_their_prefix() {
+        assert_eq!(Kind::r#type.to_value(), Value::from("type"));
+        assert_eq!(Kind::from_value(Value::from("type")), Ok(Kind::r#type));
+        assert_eq!(Kind::from_value(Value::from("r#type")), Err(Value::from("r#type")));
+        assert_eq!(Kind::Plain.to_value(), Value::from("Plain"));
+        assert_eq!(Kind::expected(), "one of `type`, `Plain` (String)");
+    }
+
     #[test]
     fn options_map_none_to_null_and_back() {
         assert_eq!(None::<i32>.to_value(), Value::Null);

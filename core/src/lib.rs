@@ -99,7 +99,7 @@ pub use plinth_derive::{Entity, Field};
 pub use query::{like_escape, Column, Direction, DynColumn, Filter, Order, Query};
 pub use record::Record;
 pub use session::Session;
-pub use table::{Table, MAX_NAME_BYTES};
+pub use table::{Table, MAX_LENGTH_LIMIT, MAX_NAME_BYTES};
 pub use value::{ColumnType, Value};
 
 /// A fresh, empty in-memory database: the reference backend, and the one tests swap in.

@@ -8,6 +8,10 @@ use crate::value::{ColumnType, Value};
 /// (silently, so two long names alike in their first 63 bytes would be one table).
 pub const MAX_NAME_BYTES: usize = 63;
 
+/// The longest text column limit, `#[entity(max_length = n)]`: PostgreSQL's `VARCHAR`
+/// holds at most this many characters.
+pub const MAX_LENGTH_LIMIT: u32 = 10_485_760;
+
 const NAME_TOO_LONG: &str =
     "is longer than PostgreSQL keeps (it cuts identifiers silently, so two such names could become one); shorten it";
 
@@ -29,7 +33,8 @@ impl ColumnDef {
     }
 
     /// The same text column holding at most `chars` characters (Unicode scalar values,
-    /// as PostgreSQL's `VARCHAR(n)` and SQLite's `length()` count them).
+    /// as SQLite's `length()` and, in a UTF8 database, PostgreSQL's `VARCHAR(n)` count
+    /// them), from 1 to [`MAX_LENGTH_LIMIT`].
     pub const fn max_length(mut self, chars: u32) -> Self {
         self.max_length = Some(chars);
         self
@@ -129,11 +134,13 @@ impl Table {
     }
 
     /// Checks what `#[derive(Entity)]` makes sure of but a `Table` built by hand might
-    /// not: every column has a name of its own, none of them a system column's (a
-    /// repeated name would be ambiguous in queries and stored rows alike,
-    /// [`Error::SchemaMismatch`]), no JSON column is unique or indexed (JSON values
-    /// are equal in different ways on different backends), and no name is longer than
-    /// [`MAX_NAME_BYTES`] (both [`Error::InvalidValue`]).
+    /// not: every column has a name of its own, none of them a system column's, also
+    /// ignoring ASCII case, as SQLite compares names (a repeated name would be ambiguous
+    /// in queries and stored rows alike, [`Error::SchemaMismatch`]); no JSON column is
+    /// unique or indexed (JSON values are equal in different ways on different
+    /// backends); a length limit is on a text column and from 1 to
+    /// [`MAX_LENGTH_LIMIT`]; and no name is longer than [`MAX_NAME_BYTES`] or holds a
+    /// NUL character (all [`Error::InvalidValue`]).
     /// [`Database::create_all`](crate::Database::create_all) refuses such a table.
     pub fn check_columns(&self) -> Result<()> {
         let too_long = |column: Option<&'static str>, what: &str| Error::InvalidValue {
@@ -141,15 +148,27 @@ impl Table {
             column,
             reason: format!("the {what} {NAME_TOO_LONG} ({MAX_NAME_BYTES} bytes)"),
         };
+        let with_nul = |column: Option<&'static str>| Error::InvalidValue {
+            table: self.name,
+            column,
+            reason: "a name may not hold a NUL character (no database keeps one)".to_owned(),
+        };
         if self.name.len() > MAX_NAME_BYTES {
             return Err(too_long(None, "table's name"));
+        }
+        if self.name.contains('\0') {
+            return Err(with_nul(None));
         }
         for (i, column) in self.columns.iter().enumerate() {
             if column.name.len() > MAX_NAME_BYTES {
                 return Err(too_long(Some(column.name), "column's name"));
             }
-            let repeated = self.columns[..i].iter().any(|c| c.name == column.name);
-            if repeated || Self::SYSTEM_COLUMNS.contains(&column.name) {
+            if column.name.contains('\0') {
+                return Err(with_nul(Some(column.name)));
+            }
+            let same = |name: &str| name.eq_ignore_ascii_case(column.name);
+            let repeated = self.columns[..i].iter().any(|c| same(c.name));
+            if repeated || Self::SYSTEM_COLUMNS.iter().any(|name| same(name)) {
                 return Err(Error::SchemaMismatch {
                     table: self.name,
                     detail: format!(
@@ -158,11 +177,14 @@ impl Table {
                     ),
                 });
             }
-            if column.max_length.is_some() && (column.ty != ColumnType::Text || column.max_length == Some(0)) {
+            let limit_fits = |limit| column.ty == ColumnType::Text && (1..=MAX_LENGTH_LIMIT).contains(&limit);
+            if column.max_length.is_some_and(|limit| !limit_fits(limit)) {
                 return Err(Error::InvalidValue {
                     table: self.name,
                     column: Some(column.name),
-                    reason: "a length limit applies to a text column, and must be at least 1 character".to_owned(),
+                    reason: format!(
+                        "a length limit applies to a text column, and is from 1 to {MAX_LENGTH_LIMIT} characters"
+                    ),
                 });
             }
             if column.ty == ColumnType::Json && (column.unique || column.indexed) {
@@ -311,6 +333,34 @@ mod tests {
             let refused = Table::new("odd", columns).check_columns();
             assert!(matches!(refused, Err(Error::SchemaMismatch { table, .. }) if table == "odd"), "{refused:?}");
         }
+    }
+
+    #[test]
+    fn names_equal_but_for_ascii_case_or_holding_nul_are_refused() {
+        static CASED: [ColumnDef; 2] =
+            [ColumnDef::new("name", ColumnType::Text, false), ColumnDef::new("Name", ColumnType::Text, false)];
+        static SYSTEM: [ColumnDef; 1] = [ColumnDef::new("ID", ColumnType::I64, false)];
+        for columns in [&CASED[..], &SYSTEM[..]] {
+            let refused = Table::new("cased", columns).check_columns();
+            assert!(matches!(refused, Err(Error::SchemaMismatch { .. })), "{refused:?}");
+        }
+        static NUL: [ColumnDef; 1] = [ColumnDef::new("a\0b", ColumnType::Text, false)];
+        let refused = Table::new("nul", &NUL).check_columns();
+        assert!(matches!(refused, Err(Error::InvalidValue { column: Some("a\0b"), .. })), "{refused:?}");
+        let refused = Table::new("t\0", &[]).check_columns();
+        assert!(matches!(refused, Err(Error::InvalidValue { column: None, .. })), "{refused:?}");
+    }
+
+    #[test]
+    fn a_length_limit_is_on_text_and_within_what_postgres_holds() {
+        static LIMITS: [[ColumnDef; 1]; 4] = [
+            [ColumnDef::new("a", ColumnType::Text, false).max_length(MAX_LENGTH_LIMIT)],
+            [ColumnDef::new("a", ColumnType::Text, false).max_length(MAX_LENGTH_LIMIT + 1)],
+            [ColumnDef::new("a", ColumnType::Text, false).max_length(0)],
+            [ColumnDef::new("a", ColumnType::I64, false).max_length(4)],
+        ];
+        let refused: Vec<bool> = LIMITS.iter().map(|c| Table::new("t", c).check_columns().is_err()).collect();
+        assert_eq!(refused, [false, true, true, true]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{quote, Dialect};
 /// A column's storage, as `CREATE TABLE` writes it (constraints on its values
 /// included) and as the catalog reports it back ([`super::columns_sql`]). A text
 /// column's length limit is `VARCHAR(n)` on PostgreSQL and a `CHECK` on SQLite, read
-/// back from the table's SQL as `TEXT(max n)`.
+/// back from the table's SQL as `TEXT(MAX n)`.
 pub(crate) fn column_storage(dialect: Dialect, column: &ColumnDef) -> (String, String) {
     let (written, reported) = sql_type(dialect, column.ty());
     let name = quote(column.name());
@@ -17,7 +17,7 @@ pub(crate) fn column_storage(dialect: Dialect, column: &ColumnDef) -> (String, S
             (format!("VARCHAR({limit}) COLLATE \"C\""), format!("character varying({limit})"))
         }
         (Dialect::Sqlite, Some(limit)) => {
-            (format!("{written} CHECK (length({name}) <= {limit})"), format!("{reported}(max {limit})"))
+            (format!("{written} CHECK (length({name}) <= {limit})"), format!("{reported}(MAX {limit})"))
         }
         (_, None) => (written.to_owned(), reported.to_owned()),
     }

@@ -27,10 +27,10 @@ pub(crate) fn columns_sql(dialect: Dialect) -> &'static str {
         }
         // SQLite's catalog has no length limits: a limited column's `CHECK (length("c")
         // <= n)`, as `create_table` writes it, is read from the table's SQL, and its
-        // type reported as `TEXT(max n)`.
+        // type reported as `TEXT(MAX n)` (upper case, as every SQLite type is compared).
         Dialect::Sqlite => {
             "SELECT p.name, p.type || COALESCE(( \
-                 SELECT '(max ' || CAST(substr(m.sql, instr(m.sql, c.text) + length(c.text)) AS INTEGER) || ')' \
+                 SELECT '(MAX ' || CAST(substr(m.sql, instr(m.sql, c.text) + length(c.text)) AS INTEGER) || ')' \
                  FROM sqlite_master AS m, (SELECT 'CHECK (length(\"' || replace(p.name, '\"', '\"\"') || '\") <= ' AS text) AS c \
                  WHERE m.type = 'table' AND m.name = ?1 AND instr(m.sql, c.text) > 0), ''), \
                CASE p.\"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \

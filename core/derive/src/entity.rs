@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
-use crate::paths::{plinth_path, respan};
+use crate::paths::{plinth_path, respan, unraw};
 
 /// Names every table has; a field may not take them.
 const RESERVED: [(&str, &str); 3] =
@@ -148,8 +148,11 @@ fn table_name(input: &DeriveInput) -> syn::Result<String> {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
                 let lit: LitStr = meta.value()?.parse()?;
-                if lit.value().is_empty() {
-                    return Err(syn::Error::new(lit.span(), "the table name may not be empty"));
+                if lit.value().is_empty() || lit.value().contains('\0') {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "a table name may be neither empty nor hold a NUL character",
+                    ));
                 }
                 table = Some(lit.value());
                 Ok(())
@@ -170,6 +173,9 @@ fn table_name(input: &DeriveInput) -> syn::Result<String> {
 
 /// PostgreSQL cuts longer identifiers, silently; `plinth::MAX_NAME_BYTES` is the same.
 const MAX_NAME_BYTES: usize = 63;
+
+/// PostgreSQL's longest `VARCHAR`; `plinth::MAX_LENGTH_LIMIT` is the same.
+const MAX_LENGTH_LIMIT: u32 = 10_485_760;
 
 fn too_long(what: &str, name: &str, remedy: &str) -> String {
     format!(
@@ -192,15 +198,23 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
             } else if meta.path.is_ident("max_length") {
                 let lit: syn::LitInt = meta.value()?.parse()?;
                 let chars: u32 = lit.base10_parse()?;
-                if chars == 0 {
-                    return Err(syn::Error::new(lit.span(), "a text column holds at least 1 character"));
+                if !(1..=MAX_LENGTH_LIMIT).contains(&chars) {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "a text column's limit is from 1 to {MAX_LENGTH_LIMIT} characters (PostgreSQL's VARCHAR)"
+                        ),
+                    ));
                 }
                 max_length = Some(chars);
                 Ok(())
             } else if meta.path.is_ident("column") {
                 let lit: LitStr = meta.value()?.parse()?;
-                if lit.value().is_empty() {
-                    return Err(syn::Error::new(lit.span(), "the column name may not be empty"));
+                if lit.value().is_empty() || lit.value().contains('\0') {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "a column name may be neither empty nor hold a NUL character",
+                    ));
                 }
                 renamed = Some((lit.value(), lit.span()));
                 Ok(())
@@ -213,7 +227,7 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
         })?;
     }
     let (column, span) = renamed.unwrap_or_else(|| (unraw(&ident), ident.span()));
-    if let Some((_, accessor)) = RESERVED.iter().find(|(reserved, _)| *reserved == column) {
+    if let Some((_, accessor)) = RESERVED.iter().find(|(reserved, _)| reserved.eq_ignore_ascii_case(&column)) {
         return Err(syn::Error::new(
             span,
             format!("`{column}` is a column every Plinth table has (read it with {accessor}); rename this field"),
@@ -229,7 +243,8 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
 /// field's column).
 fn check_distinct_columns(specs: &[FieldSpec]) -> syn::Result<()> {
     for (i, spec) in specs.iter().enumerate() {
-        if let Some(first) = specs[..i].iter().find(|s| s.column == spec.column) {
+        // Ignoring ASCII case, as SQLite compares names.
+        if let Some(first) = specs[..i].iter().find(|s| s.column.eq_ignore_ascii_case(&spec.column)) {
             return Err(syn::Error::new(
                 spec.span,
                 format!(
@@ -240,9 +255,4 @@ fn check_distinct_columns(specs: &[FieldSpec]) -> syn::Result<()> {
         }
     }
     Ok(())
-}
-
-fn unraw(ident: &syn::Ident) -> String {
-    let name = ident.to_string();
-    name.strip_prefix("r#").map_or(name.clone(), str::to_owned)
 }

@@ -92,7 +92,7 @@ fn newtype(krate: &TokenStream, inner: &syn::Type) -> TokenStream {
 /// sorts as that text does on every backend (by name, not by declaration order); a
 /// stored name that is no variant's is given back, and reads as `Error::Decode`.
 fn fieldless_enum(krate: &TokenStream, idents: &[&syn::Ident]) -> TokenStream {
-    let names: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
+    let names: Vec<String> = idents.iter().map(|i| crate::paths::unraw(i)).collect();
     let expected = format!("one of {} (String)", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "));
     quote! {
         const TYPE: #krate::ColumnType = #krate::ColumnType::Text;

@@ -19,6 +19,12 @@ pub(crate) fn plinth_path() -> TokenStream {
     }
 }
 
+/// An identifier as a name: `r#type` is `type`.
+pub(crate) fn unraw(ident: &syn::Ident) -> String {
+    let name = ident.to_string();
+    name.strip_prefix("r#").map_or(name.clone(), str::to_owned)
+}
+
 /// `path` with every token at `span`, so an error in code built with it points where
 /// `span` does (a field's type) rather than at the derive.
 pub(crate) fn respan(path: &TokenStream, span: Span) -> TokenStream {
