@@ -10,6 +10,7 @@
 //! | `DateTime<Utc>`        | `"YYYY-MM-DDTHH:MM:SS.ffffffZ"`                  |
 //! | `serde_json::Value`    | a JSON string holding the document's text, so that `None` (`null`) and `Some(Value::Null)` (`"null"`) differ |
 //! | `Vec<u8>`              | lower-case hex string                            |
+//! | `uuid::Uuid`           | hyphenated lower-case string                     |
 //!
 //! A row is an object in column order: `id`, the fields, `created_at`, `updated_at`.
 
@@ -101,6 +102,7 @@ pub(crate) fn encode_value(value: &Value) -> Json {
         Value::Timestamp(v) => json!(timestamp_text(*v)),
         Value::Json(v) => json!(v.to_string()),
         Value::Bytes(v) => json!(v.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        Value::Uuid(v) => json!(v.to_string()),
     }
 }
 

@@ -45,6 +45,7 @@
 //! | `chrono::NaiveDateTime` | `TIMESTAMPTZ` (as UTC) | `TEXT` (as UTC)                  |
 //! | `serde_json::Value`    | `JSONB`               | `TEXT` (JSON)                      |
 //! | `Vec<u8>`              | `BYTEA`               | `BLOB`                             |
+//! | `uuid::Uuid`           | `UUID`                | `TEXT` (lower-case, hyphenated)    |
 //! | an enum, `#[derive(plinth::Field)]` | `TEXT COLLATE "C"` (variant names) | `TEXT` (variant names) |
 //! | a newtype, `#[derive(plinth::Field)]` | what it wraps | what it wraps           |
 //!

@@ -116,10 +116,29 @@ fn blobs() -> BoxedStrategy<Vec<u8>> {
     prop::collection::vec(select(vec![0_u8, 1, 255]), 0..3).boxed()
 }
 
+fn uuids() -> BoxedStrategy<uuid::Uuid> {
+    // The ends, and neighbours that differ first in the high and the low bytes.
+    select(vec![0_u128, 1, u128::MAX, 1 << 120, (1 << 120) + 1, 0x0192_3c6a_7b1e_7000_8000_0000_0000_0001])
+        .prop_map(uuid::Uuid::from_u128)
+        .boxed()
+}
+
 fn sample() -> impl Strategy<Value = Sample> {
     use prop::option::of;
-    let plain =
-        (any::<bool>(), i16s(), i32s(), i64s(), f32s(), f64s(), texts(), dates(), timestamps(), docs(), blobs());
+    let plain = (
+        any::<bool>(),
+        i16s(),
+        i32s(),
+        i64s(),
+        f32s(),
+        f64s(),
+        texts(),
+        dates(),
+        timestamps(),
+        docs(),
+        blobs(),
+        uuids(),
+    );
     let maybe = (
         of(any::<bool>()),
         of(i16s()),
@@ -132,6 +151,7 @@ fn sample() -> impl Strategy<Value = Sample> {
         of(timestamps()),
         of(docs()),
         of(blobs()),
+        of(uuids()),
     );
     (plain, maybe).prop_map(|(p, m)| Sample {
         flag: p.0,
@@ -145,6 +165,7 @@ fn sample() -> impl Strategy<Value = Sample> {
         moment: p.8,
         doc: p.9,
         blob: p.10,
+        key: p.11,
         maybe_flag: m.0,
         maybe_small: m.1,
         maybe_medium: m.2,
@@ -156,6 +177,7 @@ fn sample() -> impl Strategy<Value = Sample> {
         maybe_moment: m.8,
         maybe_doc: m.9,
         maybe_blob: m.10,
+        maybe_key: m.11,
     })
 }
 
@@ -173,6 +195,7 @@ fn value_of(kind: ColumnType) -> BoxedStrategy<Value> {
         ColumnType::Timestamp => timestamps().prop_map(Value::from).boxed(),
         ColumnType::Json => docs().prop_map(Value::from).boxed(),
         ColumnType::Bytes => blobs().prop_map(Value::from).boxed(),
+        ColumnType::Uuid => uuids().prop_map(Value::from).boxed(),
     }
 }
 

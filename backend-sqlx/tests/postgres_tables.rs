@@ -55,7 +55,7 @@ async fn tables_have_typed_columns_and_constraints() {
     let typed: Vec<(&str, &str, &str)> =
         columns.iter().map(|(n, t, null, _)| (n.as_str(), t.as_str(), null.as_str())).collect();
     assert_eq!(
-        &typed[..12],
+        &typed[..13],
         &[
             ("id", "bigint", "NO"),
             ("flag", "boolean", "NO"),
@@ -69,9 +69,10 @@ async fn tables_have_typed_columns_and_constraints() {
             ("moment", "timestamp with time zone", "NO"),
             ("doc", "jsonb", "NO"),
             ("blob", "bytea", "NO"),
+            ("key", "uuid", "NO"),
         ]
     );
-    assert_eq!(typed[12], ("maybe_flag", "boolean", "YES"));
+    assert_eq!(typed[13], ("maybe_flag", "boolean", "YES"));
     let created_at = columns.iter().find(|c| c.0 == "created_at").expect("created_at");
     assert_eq!((created_at.1.as_str(), created_at.3.as_deref()), ("timestamp with time zone", Some("now()")));
     let identity: String = sqlx::query_scalar(

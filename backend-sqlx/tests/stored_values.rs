@@ -164,6 +164,14 @@ fn pg_writes() -> BoxedStrategy<Write> {
                 ColumnType::Bytes => prop::collection::vec(any::<u8>(), 0..8)
                     .prop_map(|b| (Some(format!("\\x{}", hex(&b))), Some(Value::Bytes(b))))
                     .boxed(),
+                // PostgreSQL reads any of its input forms (upper case, braces) as the UUID.
+                ColumnType::Uuid => (any::<u128>(), any::<bool>())
+                    .prop_map(|(n, upper)| {
+                        let id = uuid::Uuid::from_u128(n);
+                        let text = if upper { id.to_string().to_uppercase() } else { format!("{{{id}}}") };
+                        (Some(text), Some(Value::Uuid(id)))
+                    })
+                    .boxed(),
             };
             let value =
                 if nullable { prop_oneof![1 => Just((None, Some(Value::Null))), 5 => value].boxed() } else { value };
@@ -262,6 +270,20 @@ fn sqlite_writes() -> BoxedStrategy<Write> {
                 ColumnType::Bytes => prop::collection::vec(any::<u8>(), 0..8)
                     .prop_map(|b| (Stored::Blob(b.clone()), Some(Value::Bytes(b))))
                     .boxed(),
+                // Only the lower-case hyphenated form Plinth writes reads back; SQL compares
+                // that text, so any other form is refused rather than mis-compared.
+                ColumnType::Uuid => prop_oneof![
+                    4 => any::<u128>().prop_map(|n| {
+                        let id = uuid::Uuid::from_u128(n);
+                        (Stored::Text(Some(id.to_string())), Some(Value::Uuid(id)))
+                    }),
+                    1 => any::<u128>().prop_map(|n| {
+                        (Stored::Text(Some(uuid::Uuid::from_u128(n).simple().to_string())), None)
+                    }),
+                    1 => select(vec!["", "not-a-uuid", "00000000-0000-0000-0000-00000000000G"])
+                        .prop_map(|t| (Stored::Text(Some(t.to_owned())), None)),
+                ]
+                .boxed(),
             };
             let value = if nullable {
                 prop_oneof![1 => Just((Stored::Text(None), Some(Value::Null))), 5 => value].boxed()
@@ -421,6 +443,7 @@ fn pg_type(ty: ColumnType) -> &'static str {
         ColumnType::Timestamp => "timestamptz",
         ColumnType::Json => "jsonb",
         ColumnType::Bytes => "bytea",
+        ColumnType::Uuid => "uuid",
     }
 }
 

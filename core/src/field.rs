@@ -7,7 +7,8 @@ use crate::value::{ColumnType, Value};
 /// A Rust type that can be an entity field.
 ///
 /// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`,
-/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, `Vec<u8>`; for
+/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `serde_json::Value`, `Vec<u8>`,
+/// `uuid::Uuid`; for
 /// `u8`, `u16`, `u32` (stored in the next wider signed column) and
 /// `chrono::NaiveDateTime` (stored as a UTC timestamp); for
 /// the types `#[derive(Field)]` makes fields of — a newtype over one of them, a
@@ -45,7 +46,7 @@ use crate::value::{ColumnType, Value};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Plinth column",
     label = "unsupported field type",
-    note = "supported field types: bool, i16, i32, i64, u8, u16, u32, f32, f64, String, chrono::DateTime<Utc>, chrono::NaiveDateTime, chrono::NaiveDate, serde_json::Value, Vec<u8>, types with #[derive(plinth::Field)], and Option<T> of these (no u64, u128 or usize: no backend stores them exactly; use i64 or String)",
+    note = "supported field types: bool, i16, i32, i64, u8, u16, u32, f32, f64, String, chrono::DateTime<Utc>, chrono::NaiveDateTime, chrono::NaiveDate, serde_json::Value, Vec<u8>, uuid::Uuid, types with #[derive(plinth::Field)], and Option<T> of these (no u64, u128 or usize: no backend stores them exactly; use i64 or String)",
     note = "#[derive(plinth::Field)] makes a newtype over a supported type, or a fieldless enum, a field type; store other data as serde_json::Value"
 )]
 pub trait Field: Sized {
@@ -114,6 +115,7 @@ scalar_field!(NaiveDate, Date, |v| *v);
 scalar_field!(DateTime<Utc>, Timestamp, |v| v.trunc_subsecs(6));
 scalar_field!(serde_json::Value, Json, |v| v.clone());
 scalar_field!(Vec<u8>, Bytes, |v| v.clone());
+scalar_field!(uuid::Uuid, Uuid, |v| *v);
 
 macro_rules! ordered {
     ($($ty:ty),*) => {$(
@@ -122,7 +124,7 @@ macro_rules! ordered {
     )*};
 }
 
-ordered!(bool, i16, i32, i64, f32, f64, String, NaiveDate, DateTime<Utc>, Vec<u8>);
+ordered!(bool, i16, i32, i64, f32, f64, String, NaiveDate, DateTime<Utc>, Vec<u8>, uuid::Uuid);
 
 /// A field type stored exactly as a wider column type: unsigned integers in the next
 /// signed one (`u8` as `i16`, `u16` as `i32`, `u32` as `i64`; there is no `u64`, which

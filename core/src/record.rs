@@ -136,5 +136,6 @@ pub(crate) fn value_to_json(value: Value) -> Json {
         Value::Timestamp(v) => timestamp_to_json(v),
         Value::Json(v) => v,
         Value::Bytes(v) => Json::Array(v.into_iter().map(Json::from).collect()),
+        Value::Uuid(v) => Json::String(v.to_string()),
     }
 }

@@ -34,6 +34,8 @@ pub enum ColumnType {
     Json,
     /// `Vec<u8>`
     Bytes,
+    /// `uuid::Uuid`, compared and sorted by its 16 bytes.
+    Uuid,
 }
 
 impl ColumnType {
@@ -58,6 +60,7 @@ impl ColumnType {
             ColumnType::Timestamp => "DateTime<Utc>",
             ColumnType::Json => "serde_json::Value",
             ColumnType::Bytes => "Vec<u8>",
+            ColumnType::Uuid => "Uuid",
         }
     }
 }
@@ -101,6 +104,8 @@ pub enum Value {
     Json(serde_json::Value),
     /// Raw bytes.
     Bytes(Vec<u8>),
+    /// A UUID.
+    Uuid(uuid::Uuid),
 }
 
 impl Value {
@@ -119,6 +124,7 @@ impl Value {
             Value::Timestamp(_) => ColumnType::Timestamp,
             Value::Json(_) => ColumnType::Json,
             Value::Bytes(_) => ColumnType::Bytes,
+            Value::Uuid(_) => ColumnType::Uuid,
         })
     }
 
@@ -160,6 +166,7 @@ impl Value {
             (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
             (Value::Timestamp(a), Value::Timestamp(b)) => Some(a.cmp(b)),
             (Value::Bytes(a), Value::Bytes(b)) => Some(a.cmp(b)),
+            (Value::Uuid(a), Value::Uuid(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
             _ => None,
         }
     }
@@ -199,6 +206,7 @@ impl fmt::Display for Value {
             Value::Timestamp(v) => f.write_str(&v.to_rfc3339_opts(SecondsFormat::Micros, true)),
             Value::Json(v) => write!(f, "{v}"),
             Value::Bytes(v) => write!(f, "{} bytes", v.len()),
+            Value::Uuid(v) => write!(f, "{v}"),
         }
     }
 }
@@ -247,6 +255,7 @@ impl Hash for IndexKey {
             Value::Timestamp(v) => v.hash(state),
             Value::Json(v) => v.to_string().hash(state),
             Value::Bytes(v) => v.hash(state),
+            Value::Uuid(v) => v.hash(state),
         }
     }
 }
@@ -264,7 +273,7 @@ macro_rules! value_from {
 value_from! {
     bool => Bool, i16 => I16, i32 => I32, i64 => I64, f32 => F32, f64 => F64,
     String => Text, NaiveDate => Date, DateTime<Utc> => Timestamp,
-    serde_json::Value => Json, Vec<u8> => Bytes,
+    serde_json::Value => Json, Vec<u8> => Bytes, uuid::Uuid => Uuid,
 }
 
 impl From<&str> for Value {

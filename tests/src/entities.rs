@@ -36,6 +36,7 @@ pub struct Sample {
     pub moment: DateTime<Utc>,
     pub doc: serde_json::Value,
     pub blob: Vec<u8>,
+    pub key: uuid::Uuid,
     pub maybe_flag: Option<bool>,
     pub maybe_small: Option<i16>,
     pub maybe_medium: Option<i32>,
@@ -47,6 +48,7 @@ pub struct Sample {
     pub maybe_moment: Option<DateTime<Utc>>,
     pub maybe_doc: Option<serde_json::Value>,
     pub maybe_blob: Option<Vec<u8>>,
+    pub maybe_key: Option<uuid::Uuid>,
 }
 
 impl Sample {
@@ -64,6 +66,7 @@ impl Sample {
             moment: DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap_or_default(),
             doc: serde_json::json!({"k": "v"}),
             blob: vec![0, 1, 2],
+            key: uuid::Uuid::from_u128(0x0192_3c6a_7b1e_7000_8000_0000_0000_0001),
             maybe_flag: None,
             maybe_small: None,
             maybe_medium: None,
@@ -75,6 +78,7 @@ impl Sample {
             maybe_moment: None,
             maybe_doc: None,
             maybe_blob: None,
+            maybe_key: None,
         }
     }
 }

@@ -105,6 +105,7 @@ macro_rules! conformance_suite {
             field_types::a_stored_value_out_of_an_unsigned_range_is_a_decode_error,
             field_types::a_field_can_be_stored_under_another_column_name,
             field_types::text_longer_than_its_column_allows_is_refused,
+            field_types::uuids_compare_and_sort_by_their_bytes,
             errors::unknown_columns_are_refused_before_io,
             errors::wrong_types_are_refused_before_io,
             errors::json_columns_refuse_comparisons,

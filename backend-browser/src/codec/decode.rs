@@ -292,6 +292,12 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
+/// A UUID in the one form Plinth writes (hyphenated, lower case), as on SQLite, where
+/// SQL compares that text; any other form was not written by Plinth.
+fn canonical_uuid(text: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::parse_str(text).ok().filter(|id| id.to_string() == text)
+}
+
 impl<'de> Raw<'de> {
     /// A non-null value of type `ty`, or `self` back if it is not one; see the
     /// module docs of `codec` for the forms.
@@ -324,6 +330,7 @@ impl<'de> Raw<'de> {
             }
             ColumnType::Json => Value::Json(serde_json::from_str(self.as_str()?).ok()?),
             ColumnType::Bytes => Value::Bytes(decode_hex(self.as_str()?)?),
+            ColumnType::Uuid => Value::Uuid(canonical_uuid(self.as_str()?)?),
         })
     }
 
@@ -459,6 +466,7 @@ mod tests {
             }
             ColumnType::Json => Value::Json(serde_json::from_str(json.as_str()?).ok()?),
             ColumnType::Bytes => Value::Bytes(decode_hex(json.as_str()?)?),
+            ColumnType::Uuid => Value::Uuid(super::canonical_uuid(json.as_str()?)?),
         })
     }
 

@@ -29,6 +29,7 @@ pub(crate) fn bind<'q>(query: PgQuery<'q>, value: &'q Value, ty: ColumnType) -> 
         Value::Timestamp(v) => query.bind(*v),
         Value::Json(v) => query.bind(Json(v)),
         Value::Bytes(v) => query.bind(v.as_slice()),
+        Value::Uuid(v) => query.bind(*v),
     }
 }
 
@@ -45,6 +46,7 @@ fn bind_null(query: PgQuery<'_>, ty: ColumnType) -> PgQuery<'_> {
         ColumnType::Timestamp => query.bind(None::<DateTime<Utc>>),
         ColumnType::Json => query.bind(None::<Json<&serde_json::Value>>),
         ColumnType::Bytes => query.bind(None::<&[u8]>),
+        ColumnType::Uuid => query.bind(None::<uuid::Uuid>),
     }
 }
 
@@ -84,6 +86,7 @@ fn bind_array<'q>(query: PgQuery<'q>, values: impl Iterator<Item = &'q Value>, t
         ColumnType::Timestamp => array!(Timestamp, |v| *v),
         ColumnType::Json => array!(Json, |v| v.clone()),
         ColumnType::Bytes => array!(Bytes, |v| v.as_slice()),
+        ColumnType::Uuid => array!(Uuid, |v| *v),
     }
 }
 
@@ -128,6 +131,7 @@ pub(crate) fn decode(table: &Table, row: &PgRow) -> Result<StoredRow, Error> {
             ColumnType::Timestamp => get(row, i, |t: Timestamp| Value::Timestamp(t.0)),
             ColumnType::Json => get(row, i, Value::Json),
             ColumnType::Bytes => get(row, i, Value::Bytes),
+            ColumnType::Uuid => get(row, i, Value::Uuid),
         }
     })
 }

@@ -39,11 +39,14 @@ fn sql_type(dialect: Dialect, ty: ColumnType) -> (&'static str, &'static str) {
             ColumnType::Timestamp => ("TIMESTAMPTZ", "timestamp with time zone"),
             ColumnType::Json => ("JSONB", "jsonb"),
             ColumnType::Bytes => ("BYTEA", "bytea"),
+            ColumnType::Uuid => ("UUID", "uuid"),
         },
         Dialect::Sqlite => match ty {
             ColumnType::Bool | ColumnType::I16 | ColumnType::I32 | ColumnType::I64 => ("INTEGER", "INTEGER"),
             ColumnType::F32 | ColumnType::F64 => ("REAL", "REAL"),
-            ColumnType::Text | ColumnType::Date | ColumnType::Timestamp | ColumnType::Json => ("TEXT", "TEXT"),
+            ColumnType::Text | ColumnType::Date | ColumnType::Timestamp | ColumnType::Json | ColumnType::Uuid => {
+                ("TEXT", "TEXT")
+            }
             ColumnType::Bytes => ("BLOB", "BLOB"),
         },
     }

@@ -24,7 +24,9 @@ pub(crate) fn bind<'q>(query: SqliteQuery<'q>, value: &'q Value, ty: ColumnType)
         Value::Null => match ty {
             ColumnType::F32 | ColumnType::F64 => query.bind(None::<f64>),
             ColumnType::Bytes => query.bind(None::<&[u8]>),
-            ColumnType::Text | ColumnType::Date | ColumnType::Timestamp | ColumnType::Json => query.bind(None::<&str>),
+            ColumnType::Text | ColumnType::Date | ColumnType::Timestamp | ColumnType::Json | ColumnType::Uuid => {
+                query.bind(None::<&str>)
+            }
             ColumnType::Bool | ColumnType::I16 | ColumnType::I32 | ColumnType::I64 => query.bind(None::<i64>),
         },
         Value::Bool(v) => query.bind(*v),
@@ -38,6 +40,7 @@ pub(crate) fn bind<'q>(query: SqliteQuery<'q>, value: &'q Value, ty: ColumnType)
         Value::Timestamp(v) => query.bind(timestamp_text(v)),
         Value::Json(v) => query.bind(v.to_string()),
         Value::Bytes(v) => query.bind(v.as_slice()),
+        Value::Uuid(v) => query.bind(v.to_string()),
     }
 }
 
@@ -97,6 +100,11 @@ pub(crate) fn decode(table: &Table, row: &SqliteRow) -> Result<StoredRow, Error>
                 serde_json::from_str(&v).map(Value::Json).map_err(|e| format!("text {v:?}, not JSON: {e}"))
             }),
             ColumnType::Bytes => get(row, i, |v: Vec<u8>| Ok(Value::Bytes(v))),
+            // Only the form Plinth writes, so text comparisons in SQL agree with the value's.
+            ColumnType::Uuid => get(row, i, |v: String| match uuid::Uuid::parse_str(&v) {
+                Ok(id) if id.to_string() == v => Ok(Value::Uuid(id)),
+                _ => Err(format!("text {v:?}, expected a UUID in lower-case hyphenated form")),
+            }),
         }
     })
 }

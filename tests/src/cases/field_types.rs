@@ -8,7 +8,7 @@ use plinth::{Database, Entity, Error};
 
 use crate::cases::committed;
 use crate::entities::{
-    Account, AccountAsStored, Colour, Grams, Handle, HandleUnlimited, Label, Reading, ReadingAsStored, Swatch,
+    Account, AccountAsStored, Colour, Grams, Handle, HandleUnlimited, Label, Reading, ReadingAsStored, Sample, Swatch,
     SwatchAsText,
 };
 use crate::Fixture;
@@ -236,4 +236,23 @@ pub async fn text_longer_than_its_column_allows_is_refused(fx: &mut impl Fixture
             if detail.contains("`name`") && !detail.contains("`code`")),
         "only the limit that differs is a difference: {other:?}"
     );
+}
+
+/// A `uuid::Uuid` compares and sorts by its 16 bytes on every backend (PostgreSQL's
+/// `uuid`, the lower-case text SQLite and the browser stores hold) and round-trips.
+pub async fn uuids_compare_and_sort_by_their_bytes(fx: &mut impl Fixture) {
+    let db = crate::cases::setup(fx).await;
+    let ids = [u128::MAX, 0, 1 << 120, 0xff, (1 << 120) + 1].map(uuid::Uuid::from_u128);
+    let samples = ids.iter().map(|&key| Sample { key, maybe_key: Some(key), ..Sample::plain() }).collect();
+    committed(&db, samples).await;
+    let mut session = db.session().await.expect("session");
+    let keys = |found: Vec<plinth::Record<Sample>>| found.iter().map(|s| s.key.as_u128()).collect::<Vec<_>>();
+    let sorted = session.query::<Sample>().order_by(|c| c.key.asc()).all().await.expect("order");
+    assert_eq!(keys(sorted), [0, 0xff, 1 << 120, (1 << 120) + 1, u128::MAX]);
+    let high = session.query::<Sample>().filter(|c| c.key.gt(uuid::Uuid::from_u128(0xff))).all().await;
+    assert_eq!(keys(high.expect("gt")), [u128::MAX, 1 << 120, (1 << 120) + 1]);
+    let listed = session.query::<Sample>().filter(|c| c.maybe_key.is_in([ids[1], ids[3]])).all().await;
+    assert_eq!(keys(listed.expect("is_in")), [0, 0xff]);
+    let nil = session.query::<Sample>().filter(|c| c.key.eq(uuid::Uuid::nil())).count().await.expect("eq");
+    assert_eq!(nil, 1);
 }

@@ -64,7 +64,7 @@ pub async fn get_of_a_missing_id_is_none(fx: &mut impl Fixture) {
     assert!(session.get::<User>(i64::MAX).await.expect("get").is_none());
 }
 
-/// `update` stores every field: each of the 22 changed (every option from `None` to
+/// `update` stores every field: each of the 24 changed (every option from `None` to
 /// `Some`), then every option back to `None`.
 pub async fn update_writes_every_field(fx: &mut impl Fixture) {
     let db = setup(fx).await;
@@ -81,6 +81,7 @@ pub async fn update_writes_every_field(fx: &mut impl Fixture) {
         moment: at("2001-02-03T04:05:06.070809Z"),
         doc: json!({"changed": [true]}),
         blob: vec![9, 8],
+        key: uuid::Uuid::from_u128(u128::MAX),
         maybe_flag: Some(true),
         maybe_small: Some(5),
         maybe_medium: Some(6),
@@ -92,6 +93,7 @@ pub async fn update_writes_every_field(fx: &mut impl Fixture) {
         maybe_moment: Some(at("1999-09-09T09:09:09.999999Z")),
         maybe_doc: Some(json!([1, 2])),
         maybe_blob: Some(vec![0]),
+        maybe_key: Some(uuid::Uuid::nil()),
     };
     let (before, after) = (Sample::plain().to_row(), changed.to_row());
     for ((column, old), new) in Sample::table().columns().iter().zip(before.values()).zip(after.values()) {
