@@ -10,12 +10,22 @@ mod support;
 
 use support::SqliteFile;
 
+/// A database file with `tables` created through Plinth, and a raw pool on it for
+/// writes Plinth would not make.
+async fn with_raw_pool(
+    name: &str,
+    tables: &[&'static plinth::Table],
+) -> (SqliteFile, plinth::Database, sqlx::SqlitePool) {
+    let file = SqliteFile::new(name);
+    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
+    db.create_all(tables).await.expect("create_all");
+    let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
+    (file, db, raw)
+}
+
 #[tokio::test]
 async fn a_row_with_hand_written_timestamps_updates_and_a_stale_copy_of_it_is_refused() {
-    let file = SqliteFile::new("plinth-sqlite-tables");
-    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
-    db.create_all(&[User::table()]).await.expect("create_all");
-    let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
+    let (_file, db, raw) = with_raw_pool("plinth-sqlite-tables", &[User::table()]).await;
     sqlx::query(
         "INSERT INTO \"users\" (\"username\", \"email_address\", \"created_at\", \"updated_at\") \
          VALUES ('ada', 'ada@example.com', '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
@@ -47,13 +57,10 @@ async fn a_row_with_hand_written_timestamps_updates_and_a_stale_copy_of_it_is_re
 
 #[tokio::test]
 async fn a_boolean_column_holding_another_integer_is_a_decode_error() {
-    let file = SqliteFile::new("plinth-sqlite-tables");
-    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
-    db.create_all(&[Sample::table()]).await.expect("create_all");
+    let (_file, db, raw) = with_raw_pool("plinth-sqlite-tables", &[Sample::table()]).await;
     let mut session = db.session().await.expect("session");
     let id = session.add(Sample::plain()).await.expect("add").id();
     session.commit().await.expect("commit");
-    let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
     sqlx::query("UPDATE \"samples\" SET \"flag\" = 2").execute(&raw).await.expect("a boolean set to 2 by hand");
     let read = db.session().await.expect("session").get::<Sample>(id).await;
     assert!(matches!(&read, Err(Error::Decode { column: Some("flag"), found, .. }) if found.contains("2")), "{read:?}");
@@ -145,10 +152,7 @@ async fn long_float_lists_match_bit_for_bit() {
 #[tokio::test]
 async fn a_length_limit_is_a_check_that_refuses_longer_text_written_by_hand() {
     use plinth_conformance::entities::Handle;
-    let file = SqliteFile::new("plinth-sqlite-length-limit");
-    let db = plinth_sqlx::connect(&file.url()).await.expect("open");
-    db.create_all(&[Handle::table()]).await.expect("create_all");
-    let raw = sqlx::SqlitePool::connect(&file.url()).await.expect("raw pool");
+    let (_file, _db, raw) = with_raw_pool("plinth-sqlite-length-limit", &[Handle::table()]).await;
     let fits = sqlx::query("INSERT INTO \"handles\" (\"name\") VALUES ('éééééééé')").execute(&raw).await;
     assert!(fits.is_ok(), "eight characters fit, whatever their bytes: {fits:?}");
     let refused = sqlx::query("INSERT INTO \"handles\" (\"name\") VALUES ('abcdefghi')").execute(&raw).await;

@@ -117,11 +117,7 @@ impl StoreMut for MemoryStore {
         // Every table a write names was found above, under this same lock, so nothing
         // below can fail: the writes go in whole.
         for write in writes {
-            let (Write::DeleteRow { table, .. }
-            | Write::DeleteUnique { table, .. }
-            | Write::PutRow { table, .. }
-            | Write::PutUnique { table, .. }) = write;
-            let Some(data) = state.get_mut(table.name()) else { continue };
+            let Some(data) = state.get_mut(write.table().name()) else { continue };
             match write {
                 Write::DeleteRow { id, .. } => {
                     data.rows.remove(&id);

@@ -98,6 +98,18 @@ pub enum Write<'p> {
     },
 }
 
+impl Write<'_> {
+    /// The table the write is to.
+    pub fn table(&self) -> &'static Table {
+        match *self {
+            Write::DeleteRow { table, .. }
+            | Write::DeleteUnique { table, .. }
+            | Write::PutRow { table, .. }
+            | Write::PutUnique { table, .. } => table,
+        }
+    }
+}
+
 type SlotKey = (&'static str, usize, IndexKey);
 
 /// A commit: the changes, the reads they need, and (given the reads' answers) the
