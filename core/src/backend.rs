@@ -26,7 +26,10 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::table::Table;
 
-pub use schema::{check_engine_schema, check_schema, engine_columns, engine_storage, schema_differences, StoredColumn};
+pub use schema::{
+    check_engine_schema, check_schema, duplicated_values, engine_columns, engine_storage, schema_changes,
+    schema_differences, SchemaChange, StoredColumn,
+};
 
 /// `Send` on native targets; nothing on wasm32.
 #[cfg(not(target_arch = "wasm32"))]

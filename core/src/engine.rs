@@ -14,6 +14,7 @@ mod memory;
 mod plan;
 mod store;
 mod transaction;
+mod upgrade;
 
 pub use backend::EngineBackend;
 pub(crate) use eval::run_select;
@@ -21,3 +22,4 @@ pub use memory::MemoryStore;
 pub use plan::{Change, CommitPlan, UniqueSlot, Write};
 pub use store::{next_ids, Store, StoreMut};
 pub(crate) use transaction::EngineTransaction;
+pub use upgrade::TableUpgrade;

@@ -1,5 +1,7 @@
 //! Table metadata: a table's name and its columns in declaration order.
 
+use std::fmt;
+
 use crate::error::{Error, Result};
 use crate::row::{Row, StoredRow};
 use crate::value::{ColumnType, Value};
@@ -15,7 +17,41 @@ pub const MAX_LENGTH_LIMIT: u32 = 10_485_760;
 const NAME_TOO_LONG: &str =
     "is longer than PostgreSQL keeps (it cuts identifiers silently, so two such names could become one); shorten it";
 
-/// One entity field's column: name, type, nullability and constraints.
+/// A column's default, `#[entity(default = …)]`: the value the rows stored before
+/// the column existed get when [`create_all`](crate::Database::create_all) adds it.
+/// A function, so that a `ColumnDef` stays a constant whatever the value's type.
+#[derive(Clone, Copy)]
+pub(crate) struct ColumnDefault(fn() -> Value);
+
+impl ColumnDefault {
+    /// The default `value()` gives.
+    pub(crate) const fn new(value: fn() -> Value) -> Self {
+        ColumnDefault(value)
+    }
+
+    /// The default value.
+    pub(crate) fn value(&self) -> Value {
+        (self.0)()
+    }
+}
+
+impl PartialEq for ColumnDefault {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+// `Table::check_columns` refuses a default no backend stores exactly (a NaN among them),
+// so the values compared are equal to themselves.
+impl Eq for ColumnDefault {}
+
+impl fmt::Debug for ColumnDefault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.value(), f)
+    }
+}
+
+/// One entity field's column: name, type, nullability, constraints and default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ColumnDef {
     name: &'static str,
@@ -24,12 +60,20 @@ pub struct ColumnDef {
     unique: bool,
     indexed: bool,
     max_length: Option<u32>,
+    default: Option<ColumnDefault>,
 }
 
 impl ColumnDef {
     /// A plain column; `#[derive(Entity)]` builds these.
     pub const fn new(name: &'static str, ty: ColumnType, nullable: bool) -> Self {
-        ColumnDef { name, ty, nullable, unique: false, indexed: false, max_length: None }
+        ColumnDef { name, ty, nullable, unique: false, indexed: false, max_length: None, default: None }
+    }
+
+    /// The same column with a default: the value `value()` gives is what rows stored
+    /// before the column existed hold once `create_all` adds it.
+    pub const fn with_default(mut self, value: fn() -> Value) -> Self {
+        self.default = Some(ColumnDefault::new(value));
+        self
     }
 
     /// The same text column holding at most `chars` characters (Unicode scalar values,
@@ -80,6 +124,18 @@ impl ColumnDef {
     /// How many characters a text column holds at most, if it is limited.
     pub fn length_limit(&self) -> Option<u32> {
         self.max_length
+    }
+
+    /// The column's default, if it declares one.
+    pub fn default_value(&self) -> Option<Value> {
+        self.default.map(|d| d.value())
+    }
+
+    /// What the rows stored before this column existed hold once it is added: its
+    /// default, else `NULL` if it is nullable; `None` if it is neither (such a column
+    /// cannot be added to a table holding rows without saying what they hold).
+    pub fn fill_value(&self) -> Option<Value> {
+        self.default_value().or_else(|| self.nullable.then_some(Value::Null))
     }
 
     /// Why `value` does not fit this column's length limit, if it does not.
@@ -139,7 +195,8 @@ impl Table {
     /// in queries and stored rows alike, [`Error::SchemaMismatch`]); no JSON column is
     /// unique or indexed (JSON values are equal in different ways on different
     /// backends); a length limit is on a text column and from 1 to
-    /// [`MAX_LENGTH_LIMIT`]; and no name is longer than [`MAX_NAME_BYTES`] or holds a
+    /// [`MAX_LENGTH_LIMIT`]; a default is a value its column stores; and no name is
+    /// longer than [`MAX_NAME_BYTES`] or holds a
     /// NUL character (all [`Error::InvalidValue`]).
     /// [`Database::create_all`](crate::Database::create_all) refuses such a table.
     pub fn check_columns(&self) -> Result<()> {
@@ -186,6 +243,13 @@ impl Table {
                         "a length limit applies to a text column, and is from 1 to {MAX_LENGTH_LIMIT} characters"
                     ),
                 });
+            }
+            if let Some(value) = column.default_value() {
+                self.check_value(column, &value).map_err(|e| Error::InvalidValue {
+                    table: self.name,
+                    column: Some(column.name),
+                    reason: format!("the default cannot be stored: {e}"),
+                })?;
             }
             if column.ty == ColumnType::Json && (column.unique || column.indexed) {
                 return Err(Error::InvalidValue {
@@ -244,25 +308,30 @@ impl Table {
             });
         }
         for (column, value) in self.columns.iter().zip(row.values()) {
-            match value.column_type() {
-                None if column.nullable => {}
-                Some(ty) if ty == column.ty => {
-                    self.check_storable(column.name, value)?;
-                    if let Some(reason) = column.too_long(value) {
-                        return Err(Error::InvalidValue { table: self.name, column: Some(column.name), reason });
-                    }
-                }
-                _ => {
-                    return Err(Error::TypeMismatch {
-                        table: self.name,
-                        column: column.name,
-                        expected: column.ty,
-                        found: value.to_string(),
-                    })
-                }
-            }
+            self.check_value(column, value)?;
         }
         Ok(())
+    }
+
+    /// Checks that `value` fits `column`: its type (or `NULL` where allowed), a value
+    /// every backend stores exactly, and the column's length limit.
+    fn check_value(&self, column: &ColumnDef, value: &Value) -> Result<()> {
+        match value.column_type() {
+            None if column.nullable => Ok(()),
+            Some(ty) if ty == column.ty => {
+                self.check_storable(column.name, value)?;
+                match column.too_long(value) {
+                    Some(reason) => Err(Error::InvalidValue { table: self.name, column: Some(column.name), reason }),
+                    None => Ok(()),
+                }
+            }
+            _ => Err(Error::TypeMismatch {
+                table: self.name,
+                column: column.name,
+                expected: column.ty,
+                found: value.to_string(),
+            }),
+        }
     }
 
     /// Checks that a value can be stored and compared exactly on every backend: finite

@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod errors;
+pub mod evolution;
 pub mod field_types;
 pub mod filters;
 pub mod ids;

@@ -283,3 +283,105 @@ pub struct HandleUnlimited {
     #[entity(max_length = 3)]
     pub code: Option<String>,
 }
+
+/// Version 1 of the `gadgets` model, for the schema-evolution checks: what an app's
+/// first release stores. Created by the checks that use it.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "gadgets")]
+#[allow(missing_docs)]
+pub struct Gadget {
+    #[entity(unique)]
+    pub name: String,
+    pub code: String,
+}
+
+impl Gadget {
+    /// A gadget named `name` with code `code`.
+    pub fn new(name: &str, code: &str) -> Self {
+        Gadget { name: name.to_owned(), code: code.to_owned() }
+    }
+}
+
+/// Version 2 of `gadgets`: a nullable column (declared first, so the stored order
+/// differs), columns with defaults (one indexed, an enum, a limited text), and a unique
+/// constraint on `code`. Every change is one `create_all` makes by itself.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "gadgets")]
+#[allow(missing_docs)]
+pub struct GadgetV2 {
+    pub colour: Option<String>,
+    #[entity(unique)]
+    pub name: String,
+    #[entity(unique)]
+    pub code: String,
+    #[entity(default = 3, index)]
+    pub size: i64,
+    #[entity(default = Colour::Green)]
+    pub tint: Colour,
+    #[entity(default = "plain", max_length = 16)]
+    pub finish: String,
+}
+
+/// Version 3 of `gadgets`: version 2 plus a float with a default, a nullable date and
+/// a nullable unique column.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "gadgets")]
+#[allow(missing_docs)]
+pub struct GadgetV3 {
+    pub colour: Option<String>,
+    #[entity(unique)]
+    pub name: String,
+    #[entity(unique)]
+    pub code: String,
+    #[entity(default = 3, index)]
+    pub size: i64,
+    #[entity(default = Colour::Green)]
+    pub tint: Colour,
+    #[entity(default = "plain", max_length = 16)]
+    pub finish: String,
+    #[entity(default = 0.5)]
+    pub ratio: f64,
+    pub released: Option<NaiveDate>,
+    #[entity(unique)]
+    pub serial: Option<i64>,
+}
+
+/// `gadgets` without its `code` column: dropping a column is no change `create_all`
+/// makes.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "gadgets")]
+#[allow(missing_docs)]
+pub struct GadgetWithoutCode {
+    #[entity(unique)]
+    pub name: String,
+}
+
+/// `gadgets` with a numeric `code`: neither is a type change.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "gadgets")]
+#[allow(missing_docs)]
+pub struct GadgetWithNumericCode {
+    #[entity(unique)]
+    pub name: String,
+    pub code: i64,
+}
+
+/// `gadgets` with a required `weight` and no default: the stored rows would have no
+/// value for it.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "gadgets")]
+#[allow(missing_docs)]
+pub struct GadgetWithWeight {
+    #[entity(unique)]
+    pub name: String,
+    pub code: String,
+    pub weight: i64,
+}
+
+/// A table the schema-evolution checks create beside `gadgets`, to see that a refused
+/// `create_all` creates nothing at all.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Gizmo {
+    pub label: String,
+}

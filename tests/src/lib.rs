@@ -117,6 +117,12 @@ macro_rules! conformance_suite {
             schema::a_hand_built_table_that_cannot_be_stored_is_refused,
             schema::a_stored_table_of_another_schema_is_refused_by_every_operation,
             schema::an_index_more_or_less_is_no_schema_difference,
+            evolution::create_all_adds_columns_and_old_rows_read_their_defaults,
+            evolution::versions_one_two_and_three_open_the_same_database,
+            evolution::each_version_upgrades_the_one_before,
+            evolution::changes_create_all_does_not_make_are_refused_and_change_nothing,
+            evolution::a_unique_constraint_the_stored_values_violate_is_refused,
+            evolution::a_default_its_column_cannot_hold_is_refused,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

@@ -22,6 +22,8 @@ struct FieldSpec {
     indexed: bool,
     /// `#[entity(max_length = n)]`: at most `n` characters.
     max_length: Option<u32>,
+    /// `#[entity(default = …)]`: what rows stored before the column existed get.
+    default: Option<syn::Expr>,
 }
 
 pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
@@ -67,7 +69,8 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
         let unique = f.unique.then(|| quote!(.unique()));
         let indexed = f.indexed.then(|| quote!(.indexed()));
         let limited = f.max_length.map(|chars| quote!(.max_length(#chars)));
-        quote!(#krate::backend::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed #limited)
+        let default = f.default.as_ref().map(|expr| default_value(&krate, ty, expr));
+        quote!(#krate::backend::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed #limited #default)
     });
     let limit_checks = specs.iter().filter(|f| f.max_length.is_some()).map(|f| {
         let ty = &f.ty;
@@ -177,6 +180,20 @@ const MAX_NAME_BYTES: usize = 63;
 /// PostgreSQL's longest `VARCHAR`; `plinth::MAX_LENGTH_LIMIT` is the same.
 const MAX_LENGTH_LIMIT: u32 = 10_485_760;
 
+/// `.with_default(…)`: a function giving `expr` as a value of the field's type `ty`; a
+/// string literal becomes the type through `Into` (`default = "grey"` for a `String`),
+/// anything else must be of the type itself.
+fn default_value(krate: &TokenStream, ty: &syn::Type, expr: &syn::Expr) -> TokenStream {
+    let is_str = matches!(expr, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(_), .. }));
+    let value = if is_str { quote!(::core::convert::Into::into(#expr)) } else { quote!(#expr) };
+    quote_spanned! {expr.span()=>
+        .with_default(|| {
+            let value: #ty = #value;
+            #krate::Field::to_value(&value)
+        })
+    }
+}
+
 fn too_long(what: &str, name: &str, remedy: &str) -> String {
     format!(
         "the {what} name `{name}` is {} bytes; PostgreSQL keeps {MAX_NAME_BYTES} and cuts the rest silently, so {remedy}",
@@ -186,7 +203,7 @@ fn too_long(what: &str, name: &str, remedy: &str) -> String {
 
 fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
     let ident = field.ident.clone().ok_or_else(|| syn::Error::new(field.span(), "expected a named field"))?;
-    let (mut unique, mut indexed, mut renamed, mut max_length) = (false, false, None, None);
+    let (mut unique, mut indexed, mut renamed, mut max_length, mut default) = (false, false, None, None, None);
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("entity")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("unique") {
@@ -208,6 +225,9 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
                 }
                 max_length = Some(chars);
                 Ok(())
+            } else if meta.path.is_ident("default") {
+                default = Some(meta.value()?.parse::<syn::Expr>()?);
+                Ok(())
             } else if meta.path.is_ident("column") {
                 let lit: LitStr = meta.value()?.parse()?;
                 if lit.value().is_empty() || lit.value().contains('\0') {
@@ -221,7 +241,7 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
             } else {
                 Err(meta.error(
                     "unknown entity attribute; on a field, use #[entity(unique)], #[entity(index)], \
-                     #[entity(column = \"name\")] or #[entity(max_length = 32)]",
+                     #[entity(column = \"name\")], #[entity(max_length = 32)] or #[entity(default = …)]",
                 ))
             }
         })?;
@@ -236,7 +256,16 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
     if column.len() > MAX_NAME_BYTES {
         return Err(syn::Error::new(span, too_long("column", &column, "shorten the field's name")));
     }
-    Ok(FieldSpec { ident, column, span, ty: field.ty.clone(), unique, indexed: indexed && !unique, max_length })
+    Ok(FieldSpec {
+        ident,
+        column,
+        span,
+        ty: field.ty.clone(),
+        unique,
+        indexed: indexed && !unique,
+        max_length,
+        default,
+    })
 }
 
 /// Refuses two fields stored in one column (`#[entity(column = …)]` naming another

@@ -37,49 +37,192 @@ impl fmt::Display for StoredColumn {
     }
 }
 
-/// How the stored columns `found` differ from the columns an entity needs, `expected`
-/// (both in the backend's own words), one sentence per difference in the entity's column
-/// order; empty if they agree. Indexes are no difference: they change no result (a
-/// database administrator may add one, and `create_all` adds those an entity declares);
-/// a unique constraint more or less is.
-pub fn schema_differences(expected: &[StoredColumn], found: &[StoredColumn]) -> Vec<String> {
+/// A difference between a stored table and its entity that
+/// [`create_all`](crate::Database::create_all) makes by itself, as it loses nothing
+/// and every stored row stays valid: each names an entity column by its position in
+/// [`Table::columns`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaChange {
+    /// The column is not stored: add it; the stored rows hold its
+    /// [`fill_value`](crate::backend::ColumnDef::fill_value) (its default, or `NULL`).
+    AddColumn {
+        /// The column's position.
+        column: usize,
+    },
+    /// The column is stored without the unique constraint it declares: add it, if the
+    /// stored values are distinct (else [`duplicated_values`]).
+    AddUnique {
+        /// The column's position.
+        column: usize,
+    },
+    /// The column is stored without the index it declares: add it.
+    AddIndex {
+        /// The column's position.
+        column: usize,
+    },
+}
+
+impl SchemaChange {
+    /// The position of the column the change is about.
+    pub fn column(&self) -> usize {
+        match *self {
+            SchemaChange::AddColumn { column }
+            | SchemaChange::AddUnique { column }
+            | SchemaChange::AddIndex { column } => column,
+        }
+    }
+
+    /// The change as a person reads it: `add column `colour` (TEXT), stored rows get NULL`.
+    pub fn describe(&self, table: &Table) -> String {
+        let column = &table.columns()[self.column()];
+        match self {
+            SchemaChange::AddColumn { .. } => {
+                let fill = column.fill_value().unwrap_or(crate::Value::Null);
+                format!("add column `{}` ({}); the stored rows get {fill}", column.name(), column.ty())
+            }
+            SchemaChange::AddUnique { .. } => format!("add a unique constraint on column `{}`", column.name()),
+            SchemaChange::AddIndex { .. } => format!("add an index on column `{}`", column.name()),
+        }
+    }
+}
+
+/// One way a stored table differs from its entity: a sentence a person reads, and the
+/// change that resolves it if `create_all` makes it by itself.
+struct Difference {
+    message: String,
+    change: Option<SchemaChange>,
+}
+
+/// How the stored columns `found` differ from the columns `table`'s entity needs,
+/// `expected` (both in the backend's own words, the system columns included where the
+/// backend stores them), in the entity's column order, then the stored columns the
+/// entity lacks.
+fn differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn]) -> Vec<Difference> {
     let mut differences = Vec::new();
+    let mut note = |message: String, change: Option<SchemaChange>| differences.push(Difference { message, change });
     for want in expected {
+        let position = table.columns().iter().position(|c| c.name() == want.name);
         let Some(have) = found.iter().find(|c| c.name == want.name) else {
-            differences.push(format!("the entity's column `{}` ({want}) is not stored", want.name));
+            let fillable = position.filter(|&i| table.columns()[i].fill_value().is_some());
+            match fillable {
+                Some(column) => {
+                    note(
+                        format!("the entity's column `{}` ({want}) is not stored (`create_all` adds it)", want.name),
+                        Some(SchemaChange::AddColumn { column }),
+                    );
+                    if want.unique {
+                        note(String::new(), Some(SchemaChange::AddUnique { column }));
+                    } else if want.indexed {
+                        note(String::new(), Some(SchemaChange::AddIndex { column }));
+                    }
+                }
+                None => note(
+                    format!(
+                        "the entity's column `{}` ({want}) is not stored, and the stored rows would have no value \
+                         for it: give the field a default (`#[entity(default = …)]`) or make it an `Option`",
+                        want.name
+                    ),
+                    None,
+                ),
+            }
             continue;
         };
         if (&have.storage, have.nullable) != (&want.storage, want.nullable) {
-            differences.push(format!(
-                "column `{}` is stored as {}{}, the entity wants {}{}",
-                want.name,
-                have.storage,
-                if have.nullable { "" } else { " NOT NULL" },
-                want.storage,
-                if want.nullable { "" } else { " NOT NULL" },
-            ));
+            note(
+                format!(
+                    "column `{}` is stored as {}{}, the entity wants {}{} (`create_all` does not convert stored values)",
+                    want.name,
+                    have.storage,
+                    if have.nullable { "" } else { " NOT NULL" },
+                    want.storage,
+                    if want.nullable { "" } else { " NOT NULL" },
+                ),
+                None,
+            );
         }
-        match (have.unique, want.unique) {
-            (false, true) => differences
-                .push(format!("column `{}` is stored without the unique constraint the entity declares", want.name)),
-            (true, false) => differences
-                .push(format!("column `{}` is stored with a unique constraint the entity does not declare", want.name)),
+        match (have.unique, want.unique, position) {
+            (false, true, Some(column)) => note(
+                format!(
+                    "column `{}` is stored without the unique constraint the entity declares (`create_all` adds it)",
+                    want.name
+                ),
+                Some(SchemaChange::AddUnique { column }),
+            ),
+            (true, false, _) => note(
+                format!(
+                    "column `{}` is stored with a unique constraint the entity does not declare \
+                     (`create_all` does not drop constraints)",
+                    want.name
+                ),
+                None,
+            ),
             _ => {}
+        }
+        if let (true, false, false, Some(column)) = (want.indexed, have.indexed, have.unique, position) {
+            note(String::new(), Some(SchemaChange::AddIndex { column }));
         }
     }
     for extra in found.iter().filter(|c| expected.iter().all(|e| e.name != c.name)) {
-        differences.push(format!("column `{}` ({extra}) is stored, but the entity has no such field", extra.name));
+        note(
+            format!(
+                "column `{}` ({extra}) is stored, but the entity has no such field \
+                 (`create_all` does not drop or rename columns)",
+                extra.name
+            ),
+            None,
+        );
     }
     differences
 }
 
+/// How the stored columns `found` differ from the columns `table`'s entity needs,
+/// `expected` (both in the backend's own words), one sentence per difference in the
+/// entity's column order; empty if they agree. Indexes are no difference: they change
+/// no result (a database administrator may add one, and `create_all` adds those an
+/// entity declares); a unique constraint more or less is.
+pub fn schema_differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn]) -> Vec<String> {
+    differences(table, expected, found).into_iter().filter(|d| !d.message.is_empty()).map(|d| d.message).collect()
+}
+
 /// [`schema_differences`] as a result: [`Error::SchemaMismatch`] listing them, if any.
+/// What a backend checks before it uses a stored table.
 pub fn check_schema(table: &Table, expected: &[StoredColumn], found: &[StoredColumn]) -> Result<(), Error> {
-    let differences = schema_differences(expected, found);
+    let differences = schema_differences(table, expected, found);
     if differences.is_empty() {
         return Ok(());
     }
     Err(Error::SchemaMismatch { table: table.name(), detail: differences.join("; ") })
+}
+
+/// The changes that make a table stored as `found` into `table`, in the order they are
+/// made (a column before its constraint), if `create_all` makes every one of them by
+/// itself; else [`Error::SchemaMismatch`] listing the differences it does not make,
+/// before anything is written.
+pub fn schema_changes(
+    table: &Table,
+    expected: &[StoredColumn],
+    found: &[StoredColumn],
+) -> Result<Vec<SchemaChange>, Error> {
+    let differences = differences(table, expected, found);
+    let refused: Vec<String> = differences.iter().filter(|d| d.change.is_none()).map(|d| d.message.clone()).collect();
+    if !refused.is_empty() {
+        return Err(Error::SchemaMismatch { table: table.name(), detail: refused.join("; ") });
+    }
+    Ok(differences.into_iter().filter_map(|d| d.change).collect())
+}
+
+/// The error for a unique constraint `create_all` cannot add: `duplicated` values of
+/// column `column` (by position) are stored more than once.
+pub fn duplicated_values(table: &Table, column: usize, duplicated: u64) -> Error {
+    let name = table.columns()[column].name();
+    let values = if duplicated == 1 { "one value is".to_owned() } else { format!("{duplicated} values are") };
+    Error::SchemaMismatch {
+        table: table.name(),
+        detail: format!(
+            "column `{name}` is declared unique, but {values} stored more than once, so the unique constraint \
+             cannot be added (make the stored values distinct first)"
+        ),
+    }
 }
 
 /// Checks, for the record engine's stores (memory, web storage, IndexedDB), that the
@@ -94,7 +237,7 @@ pub fn check_engine_schema(table: &Table, stored: &[StoredColumn]) -> Result<(),
     if unindexed(&expected) == unindexed(stored) {
         return Ok(());
     }
-    let mut differences = schema_differences(&expected, stored);
+    let mut differences = schema_differences(table, &expected, stored);
     if differences.is_empty() {
         let list =
             |columns: &[StoredColumn]| columns.iter().map(|c| format!("{} {c}", c.name)).collect::<Vec<_>>().join(", ");
@@ -141,30 +284,95 @@ mod tests {
         StoredColumn { name: name.into(), storage: storage.into(), nullable, unique: false, indexed: false }
     }
 
-    #[test]
-    fn every_difference_is_one_sentence_a_person_reads() {
-        let expected = vec![
+    #[derive(crate::Entity)]
+    #[entity(table = "people")]
+    struct Person {
+        name: String,
+        #[entity(unique)]
+        email: String,
+        #[entity(index)]
+        age: Option<i64>,
+        nick: Option<String>,
+        #[entity(default = 3)]
+        level: i64,
+        rank: i64,
+    }
+
+    fn people() -> &'static Table {
+        <Person as crate::Entity>::table()
+    }
+
+    /// The columns `Person` needs, in SQL words.
+    fn expected() -> Vec<StoredColumn> {
+        vec![
             column("name", "TEXT", false),
             StoredColumn { unique: true, ..column("email", "TEXT", false) },
             StoredColumn { indexed: true, ..column("age", "BIGINT", true) },
             column("nick", "TEXT", true),
-        ];
+            column("level", "BIGINT", false),
+            column("rank", "BIGINT", false),
+        ]
+    }
+
+    #[test]
+    fn every_difference_is_one_sentence_a_person_reads() {
         let found = vec![
             column("name", "TEXT", false),
             column("email", "TEXT", false),
             column("age", "TEXT", true),
+            column("level", "BIGINT", false),
+            column("rank", "BIGINT", false),
             column("legacy", "BOOLEAN", false),
         ];
         assert_eq!(
-            schema_differences(&expected, &found),
+            schema_differences(people(), &expected(), &found),
             [
-                "column `email` is stored without the unique constraint the entity declares",
-                "column `age` is stored as TEXT, the entity wants BIGINT",
-                "the entity's column `nick` (TEXT) is not stored",
-                "column `legacy` (BOOLEAN NOT NULL) is stored, but the entity has no such field",
+                "column `email` is stored without the unique constraint the entity declares (`create_all` adds it)",
+                "column `age` is stored as TEXT, the entity wants BIGINT (`create_all` does not convert stored values)",
+                "the entity's column `nick` (TEXT) is not stored (`create_all` adds it)",
+                "column `legacy` (BOOLEAN NOT NULL) is stored, but the entity has no such field \
+                 (`create_all` does not drop or rename columns)",
             ]
         );
-        assert!(schema_differences(&expected, &expected).is_empty());
+        assert!(schema_differences(people(), &expected(), &expected()).is_empty());
+    }
+
+    #[test]
+    fn additive_changes_are_planned_and_the_rest_refused_before_any_write() {
+        let found =
+            vec![column("name", "TEXT", false), column("email", "TEXT", false), column("rank", "BIGINT", false)];
+        let changes = schema_changes(people(), &expected(), &found).map_err(|e| e.to_string());
+        assert_eq!(
+            changes,
+            Ok(vec![
+                SchemaChange::AddUnique { column: 1 },
+                SchemaChange::AddColumn { column: 2 },
+                SchemaChange::AddIndex { column: 2 },
+                SchemaChange::AddColumn { column: 3 },
+                SchemaChange::AddColumn { column: 4 },
+            ])
+        );
+        let described: Vec<String> = changes.unwrap_or_default().iter().map(|c| c.describe(people())).collect();
+        assert_eq!(described[3], "add column `nick` (String); the stored rows get NULL");
+        assert_eq!(described[4], "add column `level` (i64); the stored rows get 3");
+
+        let without_rank = &found[..2];
+        let refused = schema_changes(people(), &expected(), without_rank).err().map(|e| e.to_string());
+        assert_eq!(
+            refused.as_deref(),
+            Some(
+                "table `people` exists with a different schema: the entity's column `rank` (BIGINT NOT NULL) is \
+                 not stored, and the stored rows would have no value for it: give the field a default \
+                 (`#[entity(default = …)]`) or make it an `Option`"
+            )
+        );
+        let unique_dropped = vec![
+            column("name", "TEXT", false),
+            StoredColumn { unique: true, ..column("email", "TEXT", false) },
+            StoredColumn { unique: true, ..column("rank", "BIGINT", false) },
+        ];
+        let refused = schema_changes(people(), &expected(), &unique_dropped).err().map(|e| e.to_string());
+        assert!(refused.is_some_and(|e| e.contains("column `rank` is stored with a unique constraint")));
     }
 
     #[test]
@@ -191,7 +399,7 @@ mod tests {
     fn indexes_are_no_difference() {
         let expected = vec![column("name", "TEXT", false)];
         let found = vec![StoredColumn { indexed: true, ..column("name", "TEXT", false) }];
-        assert!(schema_differences(&expected, &found).is_empty());
-        assert!(schema_differences(&found, &expected).is_empty());
+        assert!(schema_differences(people(), &expected, &found).is_empty());
+        assert!(schema_differences(people(), &found, &expected).is_empty());
     }
 }

@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use crate::backend::{check_engine_schema, engine_columns};
-use crate::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
+use crate::engine::{next_ids, CommitPlan, Store, StoreMut, TableUpgrade, Write};
 use crate::error::{Error, Result};
-use crate::row::StoredRow;
+use crate::row::{Row, StoredRow};
 use crate::table::Table;
 use crate::value::{IndexKey, Value};
 
@@ -34,6 +34,44 @@ impl MemoryTable {
     fn new(table: &'static Table) -> Self {
         let unique = table.columns().iter().map(|c| c.is_unique().then(HashMap::new)).collect();
         MemoryTable { table, rows: HashMap::new(), last_id: 0, unique }
+    }
+
+    /// This table's rows and ids in `upgrade`'s table: each row's values moved to
+    /// their columns' new places (added columns filled), the unique indexes rebuilt.
+    fn upgraded(&self, upgrade: &TableUpgrade) -> Result<Self> {
+        let table = upgrade.table();
+        let fills = upgrade.fills();
+        let sources: Vec<Option<usize>> = table
+            .columns()
+            .iter()
+            .map(|c| self.table.columns().iter().position(|old| old.name() == c.name()))
+            .collect();
+        let rows: Vec<StoredRow> = self
+            .rows
+            .values()
+            .map(|stored| {
+                let values = sources
+                    .iter()
+                    .zip(&fills)
+                    .map(|(source, fill)| match (source, fill) {
+                        (Some(old), _) => stored.row.values()[*old].clone(),
+                        (None, fill) => fill.clone().unwrap_or(Value::Null),
+                    })
+                    .collect();
+                StoredRow { meta: stored.meta, row: Row::new(values) }
+            })
+            .collect();
+        upgrade.unique_entries(&rows)?;
+        let mut data = MemoryTable { last_id: self.last_id, ..MemoryTable::new(table) };
+        for row in rows {
+            for (column, value) in table.unique_values(&row.row) {
+                if let Some(index) = &mut data.unique[column] {
+                    index.insert(IndexKey(value.clone()), row.meta.id);
+                }
+            }
+            data.rows.insert(row.meta.id, row);
+        }
+        Ok(data)
     }
 }
 
@@ -86,10 +124,17 @@ impl Store for MemoryStore {
 impl StoreMut for MemoryStore {
     async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
         let mut state = self.lock();
+        // Every table's upgrade is planned and checked before any table changes, so a
+        // refused one leaves them all as they were.
+        let mut upgraded = Vec::new();
         for table in tables {
-            if let Some(existing) = state.get(table.name()) {
-                check_engine_schema(table, &engine_columns(existing.table))?;
+            let Some(existing) = state.get(table.name()) else { continue };
+            if let Some(upgrade) = TableUpgrade::plan(table, &engine_columns(existing.table))? {
+                upgraded.push(existing.upgraded(&upgrade)?);
             }
+        }
+        for data in upgraded {
+            state.insert(data.table.name(), data);
         }
         for table in tables {
             state.entry(table.name()).or_insert_with(|| MemoryTable::new(table));
