@@ -59,6 +59,17 @@ fn write_field(out: &mut Vec<u8>, name: &str, value: &Json) {
 /// [`Error::Decode`] that anything else gives (called only then). The text is read in
 /// one pass, values decoded by their columns' types as they come (see [`decode`]).
 pub(crate) fn decode_row(table: &'static Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
+    decode_row_filled(table, &[], record, text)
+}
+
+/// [`decode_row`] of a row stored before a schema upgrade: a column with a value in
+/// `fills` (by position; those the upgrade adds) that the row lacks reads as it.
+pub(crate) fn decode_row_filled(
+    table: &'static Table,
+    fills: &[Option<Value>],
+    record: impl Fn() -> String,
+    text: &str,
+) -> Result<StoredRow> {
     let fail = |column: Option<&'static str>, found: String| Error::Decode {
         table: table.name(),
         record: record(),
@@ -70,6 +81,11 @@ pub(crate) fn decode_row(table: &'static Table, record: impl Fn() -> String, tex
     let read = RowSeed { slots }.deserialize(&mut reader).and_then(|row| reader.end().map(|()| row));
     let fields = read.map_err(|e| fail(None, format!("invalid JSON ({e}): {}", excerpt(text))))?;
     let Some(mut fields) = fields else { return Err(fail(None, format!("not a JSON object: {}", excerpt(text)))) };
+    for (slot, fill) in fills.iter().enumerate() {
+        if let (Some(fill), Value::Null) = (fill, &fields.values[slot]) {
+            fields.values[slot] = fill.clone();
+        }
+    }
     let fault = |slot: usize| fail(Some(slots.get(slot).0), render(&fields.found(slot)));
     let id_slot = slots.id();
     let Value::I64(id) = fields.values[id_slot] else { return Err(fault(id_slot)) };
@@ -140,6 +156,12 @@ pub(crate) fn encode_schema(table: &Table) -> String {
 /// Compares a stored schema with `table`'s; a difference is [`Error::SchemaMismatch`]
 /// listing the differing columns, and so is a stored schema that cannot be read.
 pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
+    check_engine_schema(table, &stored_columns(table, stored)?)
+}
+
+/// The columns a stored schema of `table` describes, in the record engine's words;
+/// [`Error::SchemaMismatch`] if it cannot be read.
+pub(crate) fn stored_columns(table: &Table, stored: &str) -> Result<Vec<StoredColumn>> {
     #[derive(serde::Deserialize)]
     struct Column {
         name: String,
@@ -155,7 +177,7 @@ pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
         table: table.name(),
         detail: format!("the stored schema cannot be read ({e}): {}", excerpt(stored)),
     })?;
-    let found: Vec<StoredColumn> = columns
+    Ok(columns
         .into_iter()
         .map(|c| StoredColumn {
             name: c.name,
@@ -164,8 +186,7 @@ pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
             unique: c.unique,
             indexed: c.indexed,
         })
-        .collect();
-    check_engine_schema(table, &found)
+        .collect())
 }
 
 /// An id stored as text (a sequence, an index entry).

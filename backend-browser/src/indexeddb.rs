@@ -10,12 +10,12 @@ use std::fmt;
 use async_trait::async_trait;
 use js_sys::Array;
 use plinth::backend::StoredRow;
-use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
+use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, TableUpgrade, Write};
 use plinth::{Error, Result, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 
-use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_text, MAX_ID};
+use crate::codec::{check_schema, decode_row_filled, encode_row, encode_schema, index_text, stored_columns, MAX_ID};
 use crate::js_error::from_js;
 pub(crate) use connection::OpenDatabase;
 pub(crate) use request::{completion, Pending};
@@ -194,11 +194,81 @@ impl IndexedDbStore {
         Ok(added)
     }
 
+    /// Issues, in `tx`, the schema of each table that is missing, and for each stored
+    /// with an earlier schema its upgrade ([`TableUpgrade`]): every row rewritten, the
+    /// new unique index entries, the new schema.
+    async fn issue_create_tables(&self, tx: &IdbTransaction, tables: &[&'static Table]) -> Result<()> {
+        let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
+        let mut lookups = Vec::with_capacity(tables.len());
+        for table in tables {
+            lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
+        }
+        for (table, lookup) in lookups {
+            let stored = lookup.result().await.map_err(js)?;
+            if !stored.is_undefined() {
+                // Anything but the text of a schema is a schema that cannot be read.
+                let text = stored.as_string().unwrap_or_else(|| format!("{stored:?}"));
+                let Some(upgrade) = TableUpgrade::plan(table, &stored_columns(table, &text)?)? else { continue };
+                let fills = upgrade.fills();
+                let (keys, values) = self.read_rows(&records, table).await?;
+                let mut rows = Vec::with_capacity(values.length() as usize);
+                for (key, value) in keys.iter().zip(values.iter()) {
+                    let id = self.key_id(table, &key)?;
+                    rows.push(self.decode_row_filled(table, &fills, id, &value)?);
+                }
+                for (column, value, id) in upgrade.unique_entries(&rows)? {
+                    unique.put_with_key(&id_value(id), &unique_key(table, column, value)).map_err(js)?;
+                }
+                for row in &rows {
+                    let text = JsValue::from_str(&encode_row(table, row));
+                    records.put_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?;
+                }
+            }
+            meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
+        }
+        Ok(())
+    }
+
+    /// The keys and values of every row of `table`, in id order.
+    async fn read_rows(&self, records: &IdbObjectStore, table: &'static Table) -> Result<(Array, Array)> {
+        let name = JsValue::from_str(table.name());
+        let lower = Array::of2(&name, &JsValue::from_f64(f64::NEG_INFINITY));
+        let upper = Array::of2(&name, &JsValue::from_f64(f64::INFINITY));
+        let range = IdbKeyRange::bound(&lower, &upper).map_err(js)?;
+        let keys = Pending::new(records.get_all_keys_with_key(&range).map_err(js)?);
+        let values = Pending::new(records.get_all_with_key(&range).map_err(js)?);
+        let keys: Array = keys.result().await.map_err(js)?.unchecked_into();
+        let values: Array = values.result().await.map_err(js)?.unchecked_into();
+        Ok((keys, values))
+    }
+
+    /// The id in a row's key `[table, id]`.
+    fn key_id(&self, table: &'static Table, key: &JsValue) -> Result<i64> {
+        let id_part = Array::from(key).get(1);
+        // The record's name is formatted only when its key is bad.
+        js_id(&id_part).ok_or_else(|| {
+            let key = format!("[{:?}, {id_part:?}]", table.name());
+            decode_error(table, &self.record_name(RECORDS, &key), &id_part)
+        })
+    }
+
     fn decode_row(&self, table: &'static Table, id: i64, value: &JsValue) -> Result<StoredRow> {
+        self.decode_row_filled(table, &[], id, value)
+    }
+
+    /// A stored row, with the columns in `fills` it lacks filled (see
+    /// [`decode_row_filled`]).
+    fn decode_row_filled(
+        &self,
+        table: &'static Table,
+        fills: &[Option<Value>],
+        id: i64,
+        value: &JsValue,
+    ) -> Result<StoredRow> {
         // Named only for an error: a scan decodes thousands of rows.
         let record = || self.record_name(RECORDS, &format!("[{:?}, {id}]", table.name()));
         let text = value.as_string().ok_or_else(|| decode_error(table, &record(), value))?;
-        let row = decode_row(table, record, &text)?;
+        let row = decode_row_filled(table, fills, record, &text)?;
         if row.meta.id != id {
             return Err(Error::Decode {
                 table: table.name(),
@@ -281,24 +351,10 @@ impl Store for IndexedDbStore {
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         self.require(table).await?;
         let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly).await?;
-        let records = store(&tx, RECORDS)?;
-        let name = JsValue::from_str(table.name());
-        let lower = Array::of2(&name, &JsValue::from_f64(f64::NEG_INFINITY));
-        let upper = Array::of2(&name, &JsValue::from_f64(f64::INFINITY));
-        let range = IdbKeyRange::bound(&lower, &upper).map_err(js)?;
-        let keys = Pending::new(records.get_all_keys_with_key(&range).map_err(js)?);
-        let values = Pending::new(records.get_all_with_key(&range).map_err(js)?);
-        let keys: Array = keys.result().await.map_err(js)?.unchecked_into();
-        let values: Array = values.result().await.map_err(js)?.unchecked_into();
+        let (keys, values) = self.read_rows(&store(&tx, RECORDS)?, table).await?;
         let mut rows = Vec::with_capacity(values.length() as usize);
         for (key, value) in keys.iter().zip(values.iter()) {
-            let id_part = Array::from(&key).get(1);
-            // The record's name is formatted only when its key is bad.
-            let id = js_id(&id_part).ok_or_else(|| {
-                let key = format!("[{:?}, {id_part:?}]", table.name());
-                decode_error(table, &self.record_name(RECORDS, &key), &id_part)
-            })?;
-            rows.push(self.decode_row(table, id, &value)?);
+            rows.push(self.decode_row(table, self.key_id(table, &key)?, &value)?);
         }
         Ok(rows)
     }
@@ -318,25 +374,13 @@ impl Store for IndexedDbStore {
 #[async_trait(?Send)]
 impl StoreMut for IndexedDbStore {
     async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
-        let meta = store(&tx, META)?;
-        let mut lookups = Vec::with_capacity(tables.len());
-        for table in tables {
-            lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
-        }
-        let mut missing = Vec::new();
-        for (table, lookup) in lookups {
-            let stored = lookup.result().await.map_err(js)?;
-            if stored.is_undefined() {
-                missing.push(table);
-            } else if let Err(err) = check_schema(table, &stored.as_string().unwrap_or_default()) {
-                let _ = tx.abort();
-                return Err(err);
-            }
-        }
-        for table in &missing {
-            meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
+        // Whatever fails — a schema `create_all` does not upgrade, a unique constraint
+        // the stored values violate — aborts the transaction: no table changes.
+        if let Err(err) = self.issue_create_tables(&tx, tables).await {
+            let _ = tx.abort();
+            return Err(err);
         }
         done.await.map_err(js)?;
         self.known.borrow_mut().extend(tables.iter().map(|t| (t.name(), *t)));

@@ -7,10 +7,13 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use plinth::backend::StoredRow;
-use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, Write};
+use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, TableUpgrade, Write};
 use plinth::{Error, Result, Table, Value};
 
-use crate::codec::{check_schema, decode_id, decode_row, encode_row, encode_schema, index_text, MAX_ID};
+use crate::codec::{
+    check_schema, decode_id, decode_row, decode_row_filled, encode_row, encode_schema, index_text, stored_columns,
+    MAX_ID,
+};
 use crate::layout::Layout;
 use crate::tabs::{generation_seen, Coordinator, OneTab, CATCH_UP_LIMIT};
 use crate::KeyValue;
@@ -116,14 +119,19 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     fn decode_row_at(&self, table: &'static Table, key: &str, id: i64, text: &str) -> Result<StoredRow> {
         let row = decode_row(table, || self.record_name(key), text)?;
         if row.meta.id != id {
-            return Err(Error::Decode {
-                table: table.name(),
-                record: self.record_name(key),
-                column: Some("id"),
-                found: format!("id {} in the record", row.meta.id),
-            });
+            return Err(self.misplaced(table, key, row.meta.id));
         }
         Ok(row)
+    }
+
+    /// The error for a row stored under `key` that holds another id, `found`.
+    fn misplaced(&self, table: &'static Table, key: &str, found: i64) -> Error {
+        Error::Decode {
+            table: table.name(),
+            record: self.record_name(key),
+            column: Some("id"),
+            found: format!("id {found} in the record"),
+        }
     }
 
     fn unique_key(&self, table: &'static Table, column: usize, value: &Value) -> String {
@@ -163,20 +171,54 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         Ok(())
     }
 
-    /// Records the schemas of the tables that are missing; see [`StoreMut::create_tables`].
+    /// Records the schemas of the tables that are missing and upgrades those stored with
+    /// an earlier schema, all through one journaled write; see
+    /// [`StoreMut::create_tables`].
     fn create_tables_now(&self, tables: &[&'static Table]) -> Result<()> {
-        let mut missing = Vec::new();
+        let mut keys = BTreeMap::new();
         for table in tables {
-            match self.kv.get(&self.layout.schema(table))? {
-                Some(stored) => check_schema(table, &stored)?,
-                None => missing.push(*table),
+            let key = self.layout.schema(table);
+            let upgrade = match self.kv.get(&key)? {
+                None => None,
+                Some(stored) => match TableUpgrade::plan(table, &stored_columns(table, &stored)?)? {
+                    None => continue,
+                    upgrade => upgrade,
+                },
+            };
+            if let Some(upgrade) = upgrade {
+                self.upgrade_rows(&upgrade, &mut keys)?;
             }
+            keys.insert(key, Some(encode_schema(table)));
         }
-        for table in missing {
-            self.kv.set(&self.layout.schema(table), &encode_schema(table))?;
-        }
+        self.write(keys, HashMap::new())?;
         for table in tables {
             self.remember(table);
+        }
+        Ok(())
+    }
+
+    /// Adds to `keys` every row of `upgrade`'s table rewritten in its new schema (the
+    /// added columns filled) and the entries of the unique indexes it adds; the entries
+    /// of the unique columns it keeps stay as they are (they are keyed by name).
+    fn upgrade_rows(&self, upgrade: &TableUpgrade, keys: &mut BTreeMap<String, Option<String>>) -> Result<()> {
+        let table = upgrade.table();
+        let fills = upgrade.fills();
+        let prefix = self.layout.rows(table);
+        let mut rows = Vec::new();
+        for key in self.kv.keys_with_prefix(&prefix)? {
+            let id = decode_id(table, &self.record_name(&key), &key[prefix.len()..])?;
+            let Some(text) = self.kv.get(&key)? else { continue };
+            let row = decode_row_filled(table, &fills, || self.record_name(&key), &text)?;
+            if row.meta.id != id {
+                return Err(self.misplaced(table, &key, row.meta.id));
+            }
+            rows.push(row);
+        }
+        for (column, value, id) in upgrade.unique_entries(&rows)? {
+            keys.insert(self.unique_key(table, column, value), Some(id.to_string()));
+        }
+        for row in &rows {
+            keys.insert(self.layout.row(table, row.meta.id), Some(encode_row(table, row)));
         }
         Ok(())
     }
@@ -226,6 +268,13 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             };
             keys.insert(key, value);
         }
+        self.write(keys, stored)
+    }
+
+    /// Writes `keys` (`None` removes a key) all at once, through the journal; `stored`
+    /// holds the current values of keys already read, the rest are read here for the
+    /// journal's undo.
+    fn write(&self, keys: BTreeMap<String, Option<String>>, mut stored: HashMap<String, Option<String>>) -> Result<()> {
         let mut journal = Journal::default();
         for (key, value) in keys {
             let old = match stored.remove(&key) {
@@ -235,15 +284,14 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             journal.undo.push((key.clone(), old));
             journal.redo.push((key, value));
         }
-        if let [(key, value)] = journal.redo.as_slice() {
+        match journal.redo.as_slice() {
+            [] => Ok(()),
             // A single write happens whole or not at all (a full store refuses it and
             // changes nothing): there is nothing for a journal to finish or undo.
-            return match value {
-                Some(value) => self.kv.set(key, value),
-                None => self.kv.remove(key),
-            };
+            [(key, Some(value))] => self.kv.set(key, value),
+            [(key, None)] => self.kv.remove(key),
+            _ => journal::commit(&self.kv, &self.layout.journal(), &journal),
         }
-        journal::commit(&self.kv, &self.layout.journal(), &journal)
     }
 }
 

@@ -79,8 +79,8 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
         sql: String,
     ) -> BoxFuture<'c, Result<()>>;
 
-    /// Reads `table`'s stored schema from the catalog and compares it with the entity's:
-    /// [`Stored::Missing`], or `SchemaMismatch` listing the differences.
+    /// Reads `table`'s stored schema from the catalog: [`Stored::Missing`], or its
+    /// columns beside those the entity needs.
     fn stored_schema<'c>(conn: &'c mut Connection<Self>, table: &'static Table) -> BoxFuture<'c, Result<Stored>>;
 
     /// Fills the temporary tables a statement reads long `is_in` lists from. Only a
@@ -229,7 +229,7 @@ macro_rules! statement_functions {
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(map)?;
-                $crate::sql::compare_schema(Self::DIALECT, table, &columns, &indexes)
+                Ok($crate::sql::compare_schema(Self::DIALECT, table, &columns, &indexes))
             })
         }
     };

@@ -5,6 +5,7 @@ mod ddl;
 mod schema;
 mod select;
 mod table;
+mod upgrade;
 
 use std::borrow::Cow;
 
@@ -12,10 +13,11 @@ use plinth::{ColumnType, Table, Value};
 
 use plinth::backend::ColumnRef;
 
-pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, upgrade_table, Object};
+pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, Object};
 pub(crate) use schema::{columns_sql, compare as compare_schema, indexes_sql, CatalogColumn, CatalogIndex, Stored};
 pub(crate) use select::{compile_count, compile_select};
 pub(crate) use table::{sqlite_insert, StatementCache, TableSql};
+pub(crate) use upgrade::{upgrade_table, UpgradeStep};
 
 /// The SQL dialect a statement is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plinth::backend::Select;
 use plinth::backend::Transaction;
+use plinth::backend::{duplicated_values, Select};
 use plinth::backend::{Row, RowMeta, StoredRow};
 use plinth::{Error, Result, Table};
 use sqlx::Pool;
@@ -19,7 +19,7 @@ use crate::driver::{Connection, Driver};
 use crate::errors::map_err;
 use crate::sql::{
     compile_count, compile_select, create_all_begin, create_all_preamble, create_table, upgrade_table, Statement,
-    StatementCache, Stored, TableSql,
+    StatementCache, Stored, TableSql, UpgradeStep,
 };
 
 /// A database behind one pool: what `PostgresBackend` and `SqliteBackend` are.
@@ -39,22 +39,33 @@ impl<D: Driver> SqlBackend<D> {
         &self.pool
     }
 
-    /// Creates the tables that are missing, in one transaction that processes starting
-    /// together take turns at ([`create_all_begin`], [`create_all_preamble`]), after
-    /// checking that existing ones have the entity's schema; adds the indexes an
-    /// existing table lacks.
+    /// Creates the tables that are missing and makes the additive changes existing ones
+    /// need ([`upgrade_table`]), in one transaction that processes starting together
+    /// take turns at ([`create_all_begin`], [`create_all_preamble`]): a difference it
+    /// does not make, or a failing step, leaves every table as it was.
     pub(crate) async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
         let mut tx = self.pool.begin_with(create_all_begin(D::DIALECT)).await.map_err(|e| map_err(D::NAME, None, e))?;
         for statement in create_all_preamble(D::DIALECT) {
             D::execute_script(&mut tx, None, statement).await?;
         }
         for &table in tables {
-            let creating = match D::stored_schema(&mut tx, table).await? {
-                Stored::Missing => create_table(D::DIALECT, table),
-                Stored::Matching { unindexed } => upgrade_table(D::DIALECT, table, &unindexed),
+            let steps = match D::stored_schema(&mut tx, table).await? {
+                Stored::Missing => create_table(D::DIALECT, table).into_iter().map(UpgradeStep::Script).collect(),
+                Stored::Existing(stored) => upgrade_table(D::DIALECT, table, &stored.changes(table)?),
             };
-            for statement in creating {
-                D::execute_script(&mut tx, Some(table), statement).await?;
+            for step in steps {
+                match step {
+                    UpgradeStep::Script(sql) => D::execute_script(&mut tx, Some(table), sql).await?,
+                    UpgradeStep::Statement(statement) => {
+                        D::execute(&mut tx, table, &statement).await?;
+                    }
+                    UpgradeStep::Distinct { column, count } => {
+                        let duplicated = D::fetch_count(&mut tx, table, &count).await?;
+                        if duplicated > 0 {
+                            return Err(duplicated_values(table, column, duplicated));
+                        }
+                    }
+                }
             }
         }
         tx.commit().await.map_err(|e| map_err(D::NAME, None, e))?;
@@ -183,8 +194,9 @@ impl<D: Driver> SqlTransaction<D> {
         let sql = self.statements.get(table);
         if !sql.is_verified() {
             let stored = D::stored_schema(self.reader(table).await?, table).await;
-            if self.read_done(stored)? == Stored::Missing {
-                return Err(Error::NoSuchTable { table: table.name() });
+            match self.read_done(stored)? {
+                Stored::Missing => return Err(Error::NoSuchTable { table: table.name() }),
+                Stored::Existing(stored) => stored.check(table)?,
             }
             sql.mark_verified();
         }

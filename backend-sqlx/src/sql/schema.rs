@@ -3,7 +3,7 @@
 //! the entity's through `plinth::backend::check_schema`, so differences read the same
 //! as on every other backend.
 
-use plinth::backend::{check_schema, StoredColumn};
+use plinth::backend::{check_schema, schema_changes, SchemaChange, StoredColumn};
 use plinth::{Error, Table};
 
 use super::ddl::column_storage;
@@ -66,22 +66,36 @@ pub(crate) fn indexes_sql(dialect: Dialect) -> &'static str {
 pub(crate) enum Stored {
     /// The table does not exist.
     Missing,
-    /// It exists with the entity's schema; the columns (by position) the entity indexes
-    /// that no index covers yet (a table made before the entity declared them).
-    Matching { unindexed: Vec<usize> },
+    /// It exists with these columns.
+    Existing(StoredTable),
 }
 
-/// Compares what the catalog reports with what `table` declares: [`Stored::Missing`] if
-/// it reports no columns, [`Error::SchemaMismatch`] listing the differences if the
-/// table differs.
-pub(crate) fn compare(
-    dialect: Dialect,
-    table: &Table,
-    columns: &[CatalogColumn],
-    indexes: &[CatalogIndex],
-) -> Result<Stored, Error> {
+/// A stored table's columns as the catalog reports them, beside those its entity needs,
+/// both in the catalog's words.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct StoredTable {
+    expected: Vec<StoredColumn>,
+    found: Vec<StoredColumn>,
+}
+
+impl StoredTable {
+    /// Whether `table` may use the stored table as it is: else
+    /// [`Error::SchemaMismatch`] listing the differences (an index more or less is none).
+    pub(crate) fn check(&self, table: &Table) -> Result<(), Error> {
+        check_schema(table, &self.expected, &self.found)
+    }
+
+    /// The changes `create_all` makes to bring the stored table to `table`'s schema;
+    /// [`Error::SchemaMismatch`] if some difference is not one it makes.
+    pub(crate) fn changes(&self, table: &Table) -> Result<Vec<SchemaChange>, Error> {
+        schema_changes(table, &self.expected, &self.found)
+    }
+}
+
+/// What the catalog reports of `table`: [`Stored::Missing`] if it reports no columns.
+pub(crate) fn compare(dialect: Dialect, table: &Table, columns: &[CatalogColumn], indexes: &[CatalogIndex]) -> Stored {
     if columns.is_empty() {
-        return Ok(Stored::Missing);
+        return Stored::Missing;
     }
     let found: Vec<StoredColumn> = columns
         .iter()
@@ -98,11 +112,7 @@ pub(crate) fn compare(
             indexed: indexes.iter().any(|(column, unique)| column == name && !*unique),
         })
         .collect();
-    check_schema(table, &expected(dialect, table), &found)?;
-    let covered = |name: &str| indexes.iter().any(|(column, _)| column == name);
-    let unindexed =
-        table.columns().iter().enumerate().filter(|(_, c)| c.is_indexed() && !covered(c.name())).map(|(i, _)| i);
-    Ok(Stored::Matching { unindexed: unindexed.collect() })
+    Stored::Existing(StoredTable { expected: expected(dialect, table), found })
 }
 
 /// The columns `create_table` makes for `table`, in the catalog's words.
