@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use plinth::engine::{Change, CommitPlan, EngineBackend, Store, StoreMut};
 use plinth::{Database, Entity, Error, Result, Session};
 use plinth_browser::{KeyValue, MemoryKeyValue, WebStorageStore};
-use plinth_conformance::entities::User;
+use plinth_conformance::entities::{Gadget, GadgetV2, User};
 use serde_json::Value as Json;
 
 const PREFIX: &str = "plinth/app/";
@@ -327,6 +327,73 @@ async fn every_crash_point_of_a_commit_leaves_it_fully_old_or_fully_new() {
     assert!(crash_points >= 12, "only {crash_points} writes in the commit");
     assert_eq!((came_out_old, came_out_new), (1, crash_points - 1));
     assert!(recoveries_cut >= crash_points, "{recoveries_cut}");
+}
+
+/// A schema upgrade (`create_all` of a table's second version) rewrites every row and
+/// adds a unique index in one journaled write: cut off at every write, the store comes
+/// back with every row of the first version, or every row of the second, never a mix.
+#[tokio::test]
+async fn every_crash_point_of_a_schema_upgrade_leaves_it_fully_old_or_fully_new() {
+    let original = MemoryKeyValue::new();
+    let db = database(original.clone()).expect("open");
+    db.create_all(&[Gadget::table()]).await.expect("version 1");
+    let mut session = db.session().await.expect("session");
+    session.add_all((0..6).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add");
+    session.commit().await.expect("commit");
+    let old = snapshot(&original, true);
+    let reference = copy(&original);
+    database(reference.clone()).expect("open").create_all(&[GadgetV2::table()]).await.expect("version 2");
+    let new = snapshot(&reference, true);
+    assert_ne!(old, new);
+
+    let (mut came_out_old, mut came_out_new) = (0, 0);
+    for k in 0.. {
+        let kv = copy(&original);
+        let faulty = Faulty::over(&kv);
+        let cut = database(faulty.clone()).expect("open");
+        faulty.reset(k, usize::MAX);
+        if cut.create_all(&[GadgetV2::table()]).await.is_ok() {
+            assert_eq!(snapshot(&kv, true), new, "the whole upgrade");
+            break;
+        }
+        let reopened = database(kv.clone()).expect("the next open finishes or undoes it");
+        assert_eq!(kv.get(JOURNAL).expect("get"), None, "no journal is left");
+        let mut session = reopened.session().await.expect("session");
+        if snapshot(&kv, true) == old {
+            came_out_old += 1;
+            assert_eq!(session.query::<Gadget>().count().await.expect("version 1 reads every row"), 6);
+        } else {
+            assert_eq!(snapshot(&kv, true), new, "cut off after {k} writes");
+            came_out_new += 1;
+            let rows = session.query::<GadgetV2>().all().await.expect("version 2 reads every row");
+            assert!(rows.len() == 6 && rows.iter().all(|g| g.size == 3), "{rows:?}");
+        }
+    }
+    println!("schema upgrade: {came_out_old} crash points came out old, {came_out_new} new");
+    // The journal, a write per row (6), per new index entry (6) and the schema, the removal.
+    assert_eq!(came_out_old, 1, "only a cut before the journal keeps the old version");
+    assert!(came_out_new >= 13, "{came_out_new}");
+}
+
+/// A schema upgrade that does not fit in the store is `QuotaExceeded`, and the store
+/// keeps the first version whole.
+#[tokio::test]
+async fn a_schema_upgrade_that_does_not_fit_is_quota_exceeded_and_keeps_the_old_version() {
+    let kv = MemoryKeyValue::new();
+    let db = database(kv.clone()).expect("open");
+    db.create_all(&[Gadget::table()]).await.expect("version 1");
+    let mut session = db.session().await.expect("session");
+    session.add_all((0..200).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add");
+    session.commit().await.expect("commit");
+    let old = snapshot(&kv, true);
+    let faulty = Faulty::over(&kv);
+    let bytes = faulty.limits().bytes;
+    faulty.reset(usize::MAX, bytes + bytes / 2);
+    let refused = database(faulty).expect("open").create_all(&[GadgetV2::table()]).await;
+    assert!(matches!(refused, Err(Error::QuotaExceeded { .. })), "{refused:?}");
+    let reopened = database(kv.clone()).expect("reopen");
+    assert_eq!(snapshot(&kv, true), old, "every key as before");
+    assert_eq!(reopened.session().await.expect("session").query::<Gadget>().count().await.expect("count"), 200);
 }
 
 /// Stages, in `session`, ann's address made short and bob's made `long`.

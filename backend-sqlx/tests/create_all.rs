@@ -1,11 +1,11 @@
 //! `create_all` as several app replicas run it: eight processes at once on a fresh
-//! database, on PostgreSQL and on one SQLite file; and the names of constraints and
+//! database, and upgrading a table, on PostgreSQL and on one SQLite file; and the names of constraints and
 //! indexes, which a schema (PostgreSQL) or a database (SQLite) shares between tables.
 //!
 //! Needs PostgreSQL like `tests/postgres.rs`: `cargo test -p plinth-sqlx --test create_all`.
 
-use plinth::{Database, Entity, Error};
-use plinth_conformance::entities::{all_tables, User};
+use plinth::{Database, Entity, Error, Table};
+use plinth_conformance::entities::{all_tables, Gadget, GadgetV2, User};
 use plinth_conformance::Fixture;
 
 mod support;
@@ -16,9 +16,8 @@ use support::{PostgresSchema, SqliteFile};
 const REPLICAS: usize = 8;
 
 /// `REPLICAS` databases on `url`, each its own pool (as separate processes would have),
-/// all calling `create_all` at the same moment; every one must succeed, and the tables
-/// must then work.
-async fn replicas_create_all_at_once(url: &str) {
+/// all calling `create_all(tables)` at the same moment; every one must succeed.
+async fn create_all_at_once(url: &str, tables: &[&'static Table]) -> Vec<Database> {
     let mut databases = Vec::new();
     for _ in 0..REPLICAS {
         databases.push(plinth_sqlx::connect(url).await.expect("connect"));
@@ -29,9 +28,10 @@ async fn replicas_create_all_at_once(url: &str) {
         .cloned()
         .map(|db: Database| {
             let start = std::sync::Arc::clone(&start);
+            let tables = tables.to_vec();
             tokio::spawn(async move {
                 start.wait().await;
-                db.create_all(&all_tables()).await
+                db.create_all(&tables).await
             })
         })
         .collect();
@@ -42,6 +42,12 @@ async fn replicas_create_all_at_once(url: &str) {
         }
     }
     assert!(failures.is_empty(), "{} of {REPLICAS} replicas failed: {failures:#?}", failures.len());
+    databases
+}
+
+/// Replicas creating every table of a fresh database at once: the tables then work.
+async fn replicas_create_all_at_once(url: &str) {
+    let databases = create_all_at_once(url, &all_tables()).await;
     for (i, db) in databases.iter().enumerate() {
         let mut session = db.session().await.expect("session");
         session.add(User::named(&format!("replica{i}"))).await.expect("add");
@@ -49,6 +55,21 @@ async fn replicas_create_all_at_once(url: &str) {
     }
     let count = databases[0].session().await.expect("session").query::<User>().count().await.expect("count");
     assert_eq!(count, REPLICAS as u64);
+}
+
+/// Replicas of the app's second version upgrading the first version's table at once:
+/// each change is made once, and every row reads back upgraded.
+async fn replicas_upgrade_at_once(url: &str) {
+    let first = plinth_sqlx::connect(url).await.expect("connect");
+    first.create_all(&[Gadget::table()]).await.expect("version 1");
+    let mut session = first.session().await.expect("session");
+    session.add_all((0..50).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add_all");
+    session.commit().await.expect("commit");
+    let databases = create_all_at_once(url, &[GadgetV2::table()]).await;
+    let mut session = databases[REPLICAS - 1].session().await.expect("session");
+    let rows = session.query::<GadgetV2>().all().await.expect("version 2 reads every row");
+    assert_eq!(rows.len(), 50);
+    assert!(rows.iter().all(|g| g.size == 3 && g.colour.is_none()), "{rows:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -66,6 +87,19 @@ async fn replicas_running_create_all_at_once_on_one_sqlite_file_all_succeed() {
         let file = SqliteFile::new("plinth-replicas");
         replicas_create_all_at_once(&file.url()).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_upgrading_a_table_at_once_on_postgres_all_succeed() {
+    let mut schema = PostgresSchema::new("plinth_upgrades", 2);
+    drop(schema.open().await);
+    replicas_upgrade_at_once(&schema.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_upgrading_a_table_at_once_on_one_sqlite_file_all_succeed() {
+    let file = SqliteFile::new("plinth-upgrades");
+    replicas_upgrade_at_once(&file.url()).await;
 }
 
 /// `order` with `item_code` and `order_item` with `code`: `{table}_{column}` is the same

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use plinth::{Entity, Error};
-use plinth_conformance::entities::{Sample, Tag, User};
+use plinth_conformance::entities::{Gadget, GadgetV2, Sample, Tag, User};
 use sqlx::{PgPool, Row};
 
 fn server_url() -> String {
@@ -189,4 +189,39 @@ async fn a_length_limit_is_varchar_and_the_server_refuses_longer_text() {
     assert!(fits.is_ok(), "eight characters fit, whatever their bytes: {fits:?}");
     let refused = sqlx::query("INSERT INTO \"handles\" (\"name\") VALUES ('abcdefghi')").execute(&pool).await;
     assert!(refused.is_err(), "nine characters written by hand are refused by the server");
+}
+
+#[tokio::test]
+async fn an_upgraded_table_is_what_create_all_makes_and_its_trigger_still_moves_updated_at() {
+    let (pool, guard) = schema("upgrade").await;
+    let db = plinth_sqlx::from_pg_pool(pool.clone());
+    db.create_all(&[Gadget::table()]).await.expect("version 1");
+    let mut session = db.session().await.expect("session");
+    let lamp = session.add(Gadget::new("lamp", "L-1")).await.expect("add");
+    session.commit().await.expect("commit");
+    db.create_all(&[GadgetV2::table()]).await.expect("version 2");
+
+    let columns: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT column_name::text, is_nullable::text, column_default::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = 'gadgets' AND column_name IN ('colour', 'size', 'finish') \
+         ORDER BY column_name",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("the catalog");
+    let expected = [("colour", "YES"), ("finish", "NO"), ("size", "NO")];
+    let seen: Vec<(&str, &str)> = columns.iter().map(|(c, n, _)| (c.as_str(), n.as_str())).collect();
+    assert_eq!(seen, expected, "NOT NULL where the entity says so");
+    assert!(columns.iter().all(|(_, _, default)| default.is_none()), "no default is left in the table: {columns:?}");
+    let refused = sqlx::query("INSERT INTO gadgets (name, code, tint, finish) VALUES ('fan', 'F-1', 'Red', 'x')")
+        .execute(&pool)
+        .await;
+    assert!(refused.is_err(), "a row without `size` is refused, as in a table made by version 2");
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    sqlx::query("UPDATE gadgets SET code = 'L-2'").execute(&pool).await.expect("raw update");
+    let updated: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT updated_at FROM gadgets").fetch_one(&pool).await.expect("read");
+    assert!(updated > lamp.updated_at(), "the trigger is enabled again after the fill");
+    guard.drop_schema(pool).await;
 }

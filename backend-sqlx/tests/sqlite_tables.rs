@@ -3,7 +3,7 @@
 //! `cargo test -p plinth-sqlx --test sqlite_tables`.
 
 use plinth::{Entity, Error};
-use plinth_conformance::entities::{Sample, User};
+use plinth_conformance::entities::{Gadget, GadgetV2, Sample, User};
 use sqlx::Row;
 
 mod support;
@@ -160,4 +160,51 @@ async fn a_length_limit_is_a_check_that_refuses_longer_text_written_by_hand() {
     let short_code =
         sqlx::query("INSERT INTO \"handles\" (\"name\", \"code\") VALUES ('x', 'abcd')").execute(&raw).await;
     assert!(short_code.is_err(), "the optional column's limit holds too");
+}
+
+#[tokio::test]
+async fn a_table_rebuilt_by_an_upgrade_keeps_its_ids_constraints_and_indexes() {
+    let (_file, db, raw) = with_raw_pool("plinth-sqlite-upgrade", &[Gadget::table()]).await;
+    let mut session = db.session().await.expect("session");
+    let rows = session.add_all([Gadget::new("lamp", "L-1"), Gadget::new("fan", "F-1")]).await.expect("add_all");
+    session.commit().await.expect("commit");
+    let mut session = db.session().await.expect("session");
+    session.delete_by_id::<Gadget>(rows[1].id()).await.expect("delete the last row");
+    session.commit().await.expect("commit");
+    db.create_all(&[GadgetV2::table()]).await.expect("version 2 rebuilds the table");
+
+    let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'gadgets'")
+        .fetch_one(&raw)
+        .await
+        .expect("the table's SQL");
+    assert!(sql.starts_with("CREATE TABLE \"gadgets\""), "renamed back: {sql}");
+    assert!(sql.contains("\"size\" INTEGER NOT NULL") && sql.contains("STRICT"), "{sql}");
+    let leftovers: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name LIKE 'plinth_upgrade%'")
+        .fetch_one(&raw)
+        .await
+        .expect("the catalog");
+    assert_eq!(leftovers, 0);
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_index_list('gadgets') WHERE origin = 'c' ORDER BY name")
+            .fetch_all(&raw)
+            .await
+            .expect("indexes");
+    assert!(indexes.iter().any(|i| i.starts_with("gadgets_size_") && i.ends_with("_idx")), "{indexes:?}");
+    assert!(indexes.iter().any(|i| i.starts_with("gadgets_code_") && i.ends_with("_key")), "{indexes:?}");
+    let refused = sqlx::query("INSERT INTO gadgets (name, code, tint, finish) VALUES ('saw', 'S-1', 'Red', 'x')")
+        .execute(&raw)
+        .await;
+    assert!(refused.is_err(), "`size` is NOT NULL");
+
+    let mut session = db.session().await.expect("session");
+    let next = session.add(GadgetV2 {
+        colour: None,
+        name: "saw".into(),
+        code: "S-1".into(),
+        size: 1,
+        tint: plinth_conformance::entities::Colour::Red,
+        finish: "x".into(),
+    });
+    let next = next.await.expect("add after the rebuild");
+    assert_eq!(next.id(), rows[1].id() + 1, "the id sequence was carried over: no id is handed out twice");
 }
