@@ -156,12 +156,12 @@ pub(crate) fn encode_schema(table: &Table) -> String {
 /// Compares a stored schema with `table`'s; a difference is [`Error::SchemaMismatch`]
 /// listing the differing columns, and so is a stored schema that cannot be read.
 pub(crate) fn check_schema(table: &Table, stored: &str) -> Result<()> {
-    check_engine_schema(table, &stored_columns(table, stored)?)
+    check_engine_schema(table, &stored_columns(table.name(), stored)?)
 }
 
-/// The columns a stored schema of `table` describes, in the record engine's words;
-/// [`Error::SchemaMismatch`] if it cannot be read.
-pub(crate) fn stored_columns(table: &Table, stored: &str) -> Result<Vec<StoredColumn>> {
+/// The columns a stored schema of table `table` describes, in the record engine's
+/// words; [`Error::SchemaMismatch`] if it cannot be read.
+pub(crate) fn stored_columns(table: &str, stored: &str) -> Result<Vec<StoredColumn>> {
     #[derive(serde::Deserialize)]
     struct Column {
         name: String,
@@ -174,7 +174,7 @@ pub(crate) fn stored_columns(table: &Table, stored: &str) -> Result<Vec<StoredCo
         max_length: Option<u32>,
     }
     let columns: Vec<Column> = serde_json::from_str(stored).map_err(|e| Error::SchemaMismatch {
-        table: table.name(),
+        table: plinth::backend::intern_name(table),
         detail: format!("the stored schema cannot be read ({e}): {}", excerpt(stored)),
     })?;
     Ok(columns

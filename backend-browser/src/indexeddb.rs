@@ -9,9 +9,10 @@ use std::fmt;
 
 use async_trait::async_trait;
 use js_sys::Array;
-use plinth::backend::StoredRow;
-use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, TableUpgrade, Write};
-use plinth::{Error, Result, Table, Value};
+use plinth::backend::{StoredColumn, StoredRow};
+use plinth::engine::{next_ids, CommitPlan, Replacement, Store, StoreMut, TableUpgrade, Write};
+use plinth::migrate::MigrationRecord;
+use plinth::{Entity, Error, Result, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 
@@ -208,7 +209,7 @@ impl IndexedDbStore {
             if !stored.is_undefined() {
                 // Anything but the text of a schema is a schema that cannot be read.
                 let text = stored.as_string().unwrap_or_else(|| format!("{stored:?}"));
-                let Some(upgrade) = TableUpgrade::plan(table, &stored_columns(table, &text)?)? else { continue };
+                let Some(upgrade) = TableUpgrade::plan(table, &stored_columns(table.name(), &text)?)? else { continue };
                 let fills = upgrade.fills();
                 let (keys, values) = self.read_rows(&records, table).await?;
                 let mut rows = Vec::with_capacity(values.length() as usize);
@@ -250,6 +251,57 @@ impl IndexedDbStore {
             let key = format!("[{:?}, {id_part:?}]", table.name());
             decode_error(table, &self.record_name(RECORDS, &key), &id_part)
         })
+    }
+
+    /// Issues, in `tx`, the writes of a schema migration (see [`StoreMut::replace`]);
+    /// `false` if its record is there already.
+    async fn issue_replace(&self, tx: &IdbTransaction, replacement: &Replacement) -> Result<bool> {
+        let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
+        let record_table = MigrationRecord::table();
+        let version = &replacement.record.row.values()[0];
+        let recorded = Pending::new(unique.get(&unique_key(record_table, 0, version)).map_err(js)?);
+        let mut stored = Vec::with_capacity(replacement.removed.len());
+        for table in &replacement.removed {
+            let schema = Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?);
+            let sequence = Pending::new(meta.get(&meta_key("seq", table)).map_err(js)?);
+            stored.push((*table, schema, sequence));
+        }
+        if !recorded.result().await.map_err(js)?.is_undefined() {
+            return Ok(false);
+        }
+        let mut sequences = HashMap::new();
+        for (table, schema, sequence) in stored {
+            let schema = schema.result().await.map_err(js)?;
+            if schema.is_undefined() {
+                return Err(Error::NoSuchTable { table: table.name() });
+            }
+            check_schema(table, &schema.as_string().unwrap_or_else(|| format!("{schema:?}")))?;
+            sequences.insert(table.name(), sequence.result().await.map_err(js)?);
+            let name = JsValue::from_str(table.name());
+            let after = Array::of2(&name, &Array::new());
+            let everything = IdbKeyRange::bound(&Array::of1(&name), &after).map_err(js)?;
+            records.delete(&everything).map_err(js)?;
+            unique.delete(&everything).map_err(js)?;
+            meta.delete(&meta_key("schema", table)).map_err(js)?;
+            meta.delete(&meta_key("seq", table)).map_err(js)?;
+        }
+        let added = replacement.added.iter().map(|a| (a.table, a.rows.as_slice(), Some(a.sequence_of)));
+        let record = (record_table, std::slice::from_ref(&replacement.record), None);
+        for (table, rows, sequence_of) in added.chain([record]) {
+            for row in rows {
+                let text = JsValue::from_str(&encode_row(table, row));
+                records.put_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?;
+                for (column, value) in table.unique_values(&row.row) {
+                    unique.put_with_key(&id_value(row.meta.id), &unique_key(table, column, value)).map_err(js)?;
+                }
+            }
+            let Some(sequence_of) = sequence_of else { continue };
+            meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
+            if let Some(last) = sequences.get(sequence_of).filter(|last| !last.is_undefined()) {
+                meta.put_with_key(last, &meta_key("seq", table)).map_err(js)?;
+            }
+        }
+        Ok(true)
     }
 
     fn decode_row(&self, table: &'static Table, id: i64, value: &JsValue) -> Result<StoredRow> {
@@ -385,6 +437,35 @@ impl StoreMut for IndexedDbStore {
         done.await.map_err(js)?;
         self.known.borrow_mut().extend(tables.iter().map(|t| (t.name(), *t)));
         Ok(())
+    }
+
+    async fn stored_columns(&self, name: &str) -> Result<Option<Vec<StoredColumn>>> {
+        let tx = self.transaction(&[META], IdbTransactionMode::Readonly).await?;
+        let key: JsValue = Array::of2(&JsValue::from_str("schema"), &JsValue::from_str(name)).into();
+        let stored = Pending::new(store(&tx, META)?.get(&key).map_err(js)?).result().await.map_err(js)?;
+        if stored.is_undefined() {
+            return Ok(None);
+        }
+        stored_columns(name, &stored.as_string().unwrap_or_else(|| format!("{stored:?}"))).map(Some)
+    }
+
+    async fn replace(&self, replacement: Replacement) -> Result<bool> {
+        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
+        let done = completion(&tx);
+        let replaced = match self.issue_replace(&tx, &replacement).await {
+            Ok(replaced) => replaced,
+            Err(err) => {
+                let _ = tx.abort();
+                return Err(err);
+            }
+        };
+        done.await.map_err(js)?;
+        let mut known = self.known.borrow_mut();
+        for table in &replacement.removed {
+            known.remove(table.name());
+        }
+        known.extend(replacement.added.iter().map(|a| (a.table.name(), a.table)));
+        Ok(replaced)
     }
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {

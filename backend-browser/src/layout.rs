@@ -41,12 +41,22 @@ impl Layout {
         format!("{}generation", self.prefix)
     }
 
+    /// The prefix of every key of the table named `name`.
+    pub(crate) fn table_named(&self, name: &str) -> String {
+        format!("{}t/{}/", self.prefix, escape(name))
+    }
+
     fn table(&self, table: &Table) -> String {
-        format!("{}t/{}/", self.prefix, escape(table.name()))
+        self.table_named(table.name())
     }
 
     pub(crate) fn schema(&self, table: &Table) -> String {
-        format!("{}schema", self.table(table))
+        self.schema_named(table.name())
+    }
+
+    /// The schema key of the table named `name`.
+    pub(crate) fn schema_named(&self, name: &str) -> String {
+        format!("{}schema", self.table_named(name))
     }
 
     pub(crate) fn sequence(&self, table: &Table) -> String {

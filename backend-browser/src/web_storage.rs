@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
-use plinth::backend::StoredRow;
-use plinth::engine::{next_ids, CommitPlan, Store, StoreMut, TableUpgrade, Write};
-use plinth::{Error, Result, Table, Value};
+use plinth::backend::{StoredColumn, StoredRow};
+use plinth::engine::{next_ids, CommitPlan, Replacement, Store, StoreMut, TableUpgrade, Write};
+use plinth::migrate::MigrationRecord;
+use plinth::{Entity, Error, Result, Table, Value};
 
 use crate::codec::{
     check_schema, decode_id, decode_row, decode_row_filled, encode_row, encode_schema, index_text, stored_columns,
@@ -180,7 +181,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             let key = self.layout.schema(table);
             let upgrade = match self.kv.get(&key)? {
                 None => None,
-                Some(stored) => match TableUpgrade::plan(table, &stored_columns(table, &stored)?)? {
+                Some(stored) => match TableUpgrade::plan(table, &stored_columns(table.name(), &stored)?)? {
                     None => continue,
                     upgrade => upgrade,
                 },
@@ -221,6 +222,50 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             keys.insert(self.layout.row(table, row.meta.id), Some(encode_row(table, row)));
         }
         Ok(())
+    }
+
+    /// Writes a schema migration's tables and record in one journaled write; see
+    /// [`StoreMut::replace`]. Called in a turn.
+    fn replace_now(&self, replacement: &Replacement) -> Result<bool> {
+        let records = MigrationRecord::table();
+        self.require(records)?;
+        if self.read_unique(records, 0, &replacement.record.row.values()[0])?.is_some() {
+            return Ok(false);
+        }
+        let mut keys = BTreeMap::new();
+        let mut sequences = HashMap::new();
+        for table in &replacement.removed {
+            match self.kv.get(&self.layout.schema(table))? {
+                Some(stored) => check_schema(table, &stored)?,
+                None => return Err(Error::NoSuchTable { table: table.name() }),
+            }
+            sequences.insert(table.name(), self.kv.get(&self.layout.sequence(table))?);
+            for key in self.kv.keys_with_prefix(&self.layout.table_named(table.name()))? {
+                keys.insert(key, None);
+            }
+        }
+        let added = replacement.added.iter().map(|a| (a.table, a.rows.as_slice(), Some(a.sequence_of)));
+        let record = (records, std::slice::from_ref(&replacement.record), None);
+        for (table, rows, sequence_of) in added.chain([record]) {
+            for row in rows {
+                keys.insert(self.layout.row(table, row.meta.id), Some(encode_row(table, row)));
+                for (column, value) in table.unique_values(&row.row) {
+                    keys.insert(self.unique_key(table, column, value), Some(row.meta.id.to_string()));
+                }
+            }
+            let Some(sequence_of) = sequence_of else { continue };
+            keys.insert(self.layout.schema(table), Some(encode_schema(table)));
+            if let Some(Some(last)) = sequences.get(sequence_of) {
+                keys.insert(self.layout.sequence(table), Some(last.clone()));
+            }
+        }
+        self.write(keys, HashMap::new())?;
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        for table in &replacement.removed {
+            known.remove(table.name());
+        }
+        known.extend(replacement.added.iter().map(|a| (a.table.name(), a.table)));
+        Ok(true)
     }
 
     /// Hands out `count` ids of `table`; see [`StoreMut::allocate_ids`]. Ids are
@@ -346,5 +391,16 @@ impl<K: KeyValue, C: Coordinator> StoreMut for WebStorageStore<K, C> {
 
     async fn apply(&self, plan: CommitPlan) -> Result<()> {
         self.in_turn(|| self.apply_now(&plan)).await
+    }
+
+    async fn stored_columns(&self, name: &str) -> Result<Option<Vec<StoredColumn>>> {
+        match self.kv.get(&self.layout.schema_named(name))? {
+            Some(stored) => stored_columns(name, &stored).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn replace(&self, replacement: Replacement) -> Result<bool> {
+        self.in_turn(|| self.replace_now(&replacement)).await
     }
 }

@@ -188,6 +188,12 @@ impl StoreMut for Recording {
         self.commits.lock().unwrap_or_else(PoisonError::into_inner).push(plan.changes().to_vec());
         self.store.apply(plan).await
     }
+    async fn stored_columns(&self, name: &str) -> Result<Option<Vec<plinth::backend::StoredColumn>>> {
+        self.store.stored_columns(name).await
+    }
+    async fn replace(&self, replacement: plinth::engine::Replacement) -> Result<bool> {
+        self.store.replace(replacement).await
+    }
 }
 
 /// The rows and the unique index agree: each row's username leads to it, and no

@@ -52,7 +52,7 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
 /// several columns or an expression).
 fn violated_column(table: &Table, db: &dyn DatabaseError) -> Option<&'static str> {
     let by_constraint = db.constraint().and_then(|name| {
-        table.columns().iter().find(|c| c.is_unique() && name == object_name(table, c.name(), Object::Unique))
+        table.columns().iter().find(|c| c.is_unique() && name == object_name(table.name(), c.name(), Object::Unique))
     });
     if let Some(column) = by_constraint {
         return Some(column.name());

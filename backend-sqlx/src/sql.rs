@@ -1,11 +1,11 @@
 //! SQL text for both databases: identifiers always quoted, every value a bound
 //! parameter. The drivers turn [`Statement`]s into sqlx queries.
 
+mod alter;
 mod ddl;
 mod schema;
 mod select;
 mod table;
-mod upgrade;
 
 use std::borrow::Cow;
 
@@ -13,11 +13,13 @@ use plinth::{ColumnType, Table, Value};
 
 use plinth::backend::ColumnRef;
 
+pub(crate) use alter::{migration_step, upgrade_table, SqlStep};
 pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, Object};
-pub(crate) use schema::{columns_sql, compare as compare_schema, indexes_sql, CatalogColumn, CatalogIndex, Stored};
+pub(crate) use schema::{
+    columns_sql, compare as compare_schema, indexes_sql, sql_column, CatalogColumn, CatalogIndex, Stored,
+};
 pub(crate) use select::{compile_count, compile_select};
 pub(crate) use table::{sqlite_insert, StatementCache, TableSql};
-pub(crate) use upgrade::{upgrade_table, UpgradeStep};
 
 /// The SQL dialect a statement is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

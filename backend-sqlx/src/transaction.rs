@@ -9,17 +9,20 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plinth::backend::Transaction;
-use plinth::backend::{duplicated_values, Select};
+use std::borrow::Cow;
+
+use plinth::backend::{duplicated_values, intern_table, ColumnDef, Select};
 use plinth::backend::{Row, RowMeta, StoredRow};
-use plinth::{Error, Result, Table};
+use plinth::migrate::{check_steps, Conversion, MigrationRecord, Shapes, Step};
+use plinth::{ColumnType, Entity, Error, Result, Table, Value};
 use sqlx::Pool;
 
 use crate::connection::LazyTransaction;
 use crate::driver::{Connection, Driver};
 use crate::errors::map_err;
 use crate::sql::{
-    compile_count, compile_select, create_all_begin, create_all_preamble, create_table, upgrade_table, Statement,
-    StatementCache, Stored, TableSql, UpgradeStep,
+    compile_count, compile_select, create_all_begin, create_all_preamble, create_table, migration_step, quote,
+    select_list, sql_column, upgrade_table, SqlStep, Statement, StatementCache, Stored, TableSql,
 };
 
 /// A database behind one pool: what `PostgresBackend` and `SqliteBackend` are.
@@ -50,23 +53,10 @@ impl<D: Driver> SqlBackend<D> {
         }
         for &table in tables {
             let steps = match D::stored_schema(&mut tx, table).await? {
-                Stored::Missing => create_table(D::DIALECT, table).into_iter().map(UpgradeStep::Script).collect(),
+                Stored::Missing => create_table(D::DIALECT, table).into_iter().map(SqlStep::Script).collect(),
                 Stored::Existing(stored) => upgrade_table(D::DIALECT, table, &stored.changes(table)?),
             };
-            for step in steps {
-                match step {
-                    UpgradeStep::Script(sql) => D::execute_script(&mut tx, Some(table), sql).await?,
-                    UpgradeStep::Statement(statement) => {
-                        D::execute(&mut tx, table, &statement).await?;
-                    }
-                    UpgradeStep::Distinct { column, count } => {
-                        let duplicated = D::fetch_count(&mut tx, table, &count).await?;
-                        if duplicated > 0 {
-                            return Err(duplicated_values(table, column, duplicated));
-                        }
-                    }
-                }
-            }
+            run_steps::<D>(&mut tx, table, steps).await?;
         }
         tx.commit().await.map_err(|e| map_err(D::NAME, None, e))?;
         for &table in tables {
@@ -75,10 +65,140 @@ impl<D: Driver> SqlBackend<D> {
         Ok(())
     }
 
+    /// Applies a migration's `steps` and inserts its `record`, in one transaction that
+    /// takes turns with `create_all` and other migrations; `false` if the record is
+    /// there once this transaction holds the lock. See
+    /// [`Backend::apply_migration`](plinth::backend::Backend::apply_migration).
+    pub(crate) async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {
+        let mut tx = self.pool.begin_with(create_all_begin(D::DIALECT)).await.map_err(|e| map_err(D::NAME, None, e))?;
+        for statement in create_all_preamble(D::DIALECT) {
+            D::execute_script(&mut tx, None, statement).await?;
+        }
+        let records = MigrationRecord::table();
+        let mut recorded = Statement::new(D::DIALECT);
+        recorded.push(&format!("SELECT count(*) FROM {} WHERE \"version\" = ", quote(records.name())));
+        recorded.push_bind(Cow::Borrowed(&record.values()[0]), ColumnType::I64);
+        if D::fetch_count(&mut tx, records, &recorded).await? > 0 {
+            return Ok(false);
+        }
+        let words = |c: &ColumnDef| sql_column(D::DIALECT, c);
+        let mut shapes = stored_shapes::<D>(&mut tx, &Shapes::names(steps)).await?;
+        check_steps(steps, &mut shapes.clone(), &words)?;
+        for step in steps {
+            let shape = shapes.columns(step.table()).unwrap_or_default().to_vec();
+            run_steps::<D>(&mut tx, intern_table(step.table(), &[]), migration_step(D::DIALECT, step, &shape)).await?;
+            check_steps(std::slice::from_ref(step), &mut shapes, &words)?;
+        }
+        let mut insert = Statement::new(D::DIALECT);
+        let columns: Vec<String> = records.columns().iter().map(|c| quote(c.name())).collect();
+        insert.push(&format!("INSERT INTO {} ({}) VALUES (", quote(records.name()), columns.join(", ")));
+        for (i, (column, value)) in records.columns().iter().zip(record.values()).enumerate() {
+            if i > 0 {
+                insert.push(", ");
+            }
+            insert.push_bind(Cow::Borrowed(value), column.ty());
+        }
+        insert.push(")");
+        D::execute(&mut tx, records, &insert).await?;
+        tx.commit().await.map_err(|e| map_err(D::NAME, None, e))?;
+        for name in Shapes::names(steps) {
+            self.statements.forget(name);
+        }
+        Ok(true)
+    }
+
+    /// The statements applying each of `migrations` after the other would run now.
+    pub(crate) async fn describe_migrations(&self, migrations: &[&'static [Step]]) -> Result<Vec<Vec<String>>> {
+        let mut conn = self.pool.acquire().await.map_err(|e| map_err(D::NAME, None, e))?;
+        let all: Vec<Step> = migrations.iter().flat_map(|steps| steps.iter().copied()).collect();
+        let mut shapes = stored_shapes::<D>(&mut conn, &Shapes::names(&all)).await?;
+        let words = |c: &ColumnDef| sql_column(D::DIALECT, c);
+        let mut described = Vec::with_capacity(migrations.len());
+        for steps in migrations {
+            let mut statements = Vec::new();
+            for step in *steps {
+                let shape = shapes.columns(step.table()).unwrap_or_default().to_vec();
+                statements.extend(migration_step(D::DIALECT, step, &shape).iter().map(SqlStep::text));
+                check_steps(std::slice::from_ref(step), &mut shapes, &words)?;
+            }
+            described.push(statements);
+        }
+        Ok(described)
+    }
+
     pub(crate) fn begin(&self) -> Box<dyn Transaction> {
         let tx = LazyTransaction::new(self.pool.clone());
         Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None })
     }
+}
+
+/// The columns (but the system ones) of each table named in `names`, as the catalog
+/// reports them; `None` for a table that does not exist.
+async fn stored_shapes<D: Driver>(conn: &mut Connection<D>, names: &[&'static str]) -> Result<Shapes> {
+    let mut shapes = Shapes::default();
+    for &name in names {
+        let stored = match D::stored_schema(conn, intern_table(name, &[])).await? {
+            Stored::Missing => None,
+            Stored::Existing(stored) => Some(stored.fields()),
+        };
+        shapes.insert(name, stored);
+    }
+    Ok(shapes)
+}
+
+/// Runs `steps` in `tx`; `table` is what errors name.
+async fn run_steps<D: Driver>(tx: &mut Connection<D>, table: &'static Table, steps: Vec<SqlStep>) -> Result<()> {
+    for step in steps {
+        match step {
+            SqlStep::Script(sql) => D::execute_script(tx, Some(table), sql).await?,
+            SqlStep::Statement(statement) => {
+                D::execute(tx, table, &statement).await?;
+            }
+            SqlStep::Distinct { table, column, count } => {
+                let duplicated = D::fetch_count(tx, intern_table(table, &[]), &count).await?;
+                if duplicated > 0 {
+                    return Err(duplicated_values(table, column, duplicated));
+                }
+            }
+            SqlStep::Convert { table, from, to, into, convert } => {
+                convert_column::<D>(tx, table, (from, to, into), convert).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every value of column `from` of `table` through `convert`, each checked to fit `to`
+/// and written to column `into` of its row.
+async fn convert_column<D: Driver>(
+    tx: &mut Connection<D>,
+    table: &'static str,
+    (from, to, into): (ColumnDef, ColumnDef, &'static str),
+    convert: Conversion,
+) -> Result<()> {
+    let read = intern_table(table, &[from]);
+    let fits = intern_table(table, &[to]);
+    let mut select = Statement::new(D::DIALECT);
+    select.push(&format!("SELECT {} FROM {} ORDER BY \"id\"", select_list(read, None), quote(table)));
+    for stored in D::fetch_rows(tx, read, &select).await? {
+        let id = stored.meta.id;
+        let value = stored.row.into_values().pop().unwrap_or(Value::Null);
+        let refused = |reason: String| Error::InvalidValue {
+            table,
+            column: Some(to.name()),
+            reason: format!("id {id}: {reason}"),
+        };
+        let converted = convert(value).map_err(refused)?;
+        fits.check_row(&Row::new(vec![converted.clone()]))
+            .map_err(|e| refused(format!("the converted value does not fit: {e}")))?;
+        let mut update = Statement::new(D::DIALECT);
+        update.push(&format!("UPDATE {} SET {} = ", quote(table), quote(into)));
+        update.push_bind(Cow::Owned(converted), to.ty());
+        update.push(" WHERE \"id\" = ");
+        update.push_bind(Cow::Owned(Value::I64(id)), ColumnType::I64);
+        D::execute(tx, read, &update).await?;
+    }
+    Ok(())
 }
 
 /// Defines a public backend type over a [`SqlBackend`] of `driver` on pools of type
@@ -118,6 +238,21 @@ macro_rules! sql_backend {
 
             async fn begin(&self) -> plinth::Result<Box<dyn plinth::backend::Transaction>> {
                 Ok(self.inner.begin())
+            }
+
+            async fn apply_migration(
+                &self,
+                steps: &'static [plinth::migrate::Step],
+                record: &plinth::backend::Row,
+            ) -> plinth::Result<bool> {
+                self.inner.apply_migration(steps, record).await
+            }
+
+            async fn describe_migrations(
+                &self,
+                migrations: &[&'static [plinth::migrate::Step]],
+            ) -> plinth::Result<Vec<Vec<String>>> {
+                self.inner.describe_migrations(migrations).await
             }
         }
     };

@@ -11,6 +11,7 @@
 //! attributes, and the [`SendOutsideWasm`] / [`SyncOutsideWasm`] markers for bounds.
 
 pub mod clock;
+mod intern;
 mod schema;
 
 pub use crate::query::{CompareOp, LikePattern, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
@@ -24,11 +25,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
+use crate::migrate::Step;
 use crate::table::Table;
 
+pub use intern::{intern_name, intern_table};
 pub use schema::{
-    check_engine_schema, check_schema, duplicated_values, engine_columns, engine_storage, schema_changes,
-    schema_differences, SchemaChange, StoredColumn,
+    check_engine_schema, check_schema, duplicated_values, engine_column, engine_column_def, engine_columns,
+    engine_storage, schema_changes, schema_differences, SchemaChange, StoredColumn,
 };
 
 /// `Send` on native targets; nothing on wasm32.
@@ -69,6 +72,22 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
 
     /// Begins a transaction.
     async fn begin(&self) -> Result<Box<dyn Transaction>>;
+
+    /// Applies a schema migration's `steps` atomically with the insert of `record` (a
+    /// row of [`MigrationRecord`](crate::migrate::MigrationRecord)'s table, which
+    /// exists): checks them with [`check_steps`](crate::migrate::check_steps) against
+    /// the tables as stored, runs them, and inserts the record, all or none. If a
+    /// record of the same version exists once the backend holds its write lock (another
+    /// process applied the migration meanwhile), nothing is written and the answer is
+    /// `false`.
+    async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool>;
+
+    /// What applying each of `migrations` (the steps of each, in order; empty for a
+    /// data migration) one after the other would run: SQL statements on SQL backends,
+    /// the steps themselves (the default) elsewhere.
+    async fn describe_migrations(&self, migrations: &[&'static [Step]]) -> Result<Vec<Vec<String>>> {
+        Ok(migrations.iter().map(|steps| steps.iter().map(ToString::to_string).collect()).collect())
+    }
 }
 
 /// One transaction: every read sees its own writes, no other session sees them before

@@ -63,6 +63,11 @@ impl Database {
         self.backend.create_all(tables).await
     }
 
+    /// The backend underneath.
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
     /// Begins a session (one transaction), like calling `async_session_maker()`.
     pub async fn session(&self) -> Result<Session> {
         Ok(Session::new(self.backend.begin().await?))

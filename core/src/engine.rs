@@ -11,6 +11,7 @@
 mod backend;
 mod eval;
 mod memory;
+mod migration;
 mod plan;
 mod store;
 mod transaction;
@@ -19,6 +20,8 @@ mod upgrade;
 pub use backend::EngineBackend;
 pub(crate) use eval::run_select;
 pub use memory::MemoryStore;
+pub(crate) use migration::apply_migration;
+pub use migration::{ReplacedTable, Replacement};
 pub use plan::{Change, CommitPlan, UniqueSlot, Write};
 pub use store::{next_ids, Store, StoreMut};
 pub(crate) use transaction::EngineTransaction;

@@ -153,6 +153,32 @@ pub enum Error {
         detail: String,
     },
 
+    /// A migration recorded as applied to this database is not the one the app has
+    /// under that version any more (its steps or name changed). An applied migration
+    /// must stay as it was; add a new one instead.
+    #[error("migration {version} (`{name}`) was applied to this database as {recorded}, but the app's migration {version} is another now ({detail}); an applied migration must not change: add a new one instead")]
+    MigrationChanged {
+        /// The migration's version.
+        version: i64,
+        /// Its name, as the app has it.
+        name: &'static str,
+        /// What the database recorded: `` `name` (checksum …) ``.
+        recorded: String,
+        /// How they differ.
+        detail: String,
+    },
+
+    /// The database was migrated by a newer version of the app: it records migrations
+    /// this app does not know, so its tables may hold what this app cannot read.
+    /// Nothing was changed. Update the app (in the browser: reload the page).
+    #[error("this database was upgraded by a newer version of the app (to migration {database}; this app knows migrations up to {app}); update the app (in the browser: reload the page)")]
+    DatabaseIsNewer {
+        /// The latest migration the database records.
+        database: i64,
+        /// The latest migration this app has (0 for none).
+        app: i64,
+    },
+
     /// The backend cannot do this at all.
     #[error("the {backend} backend does not support {feature}")]
     Unsupported {

@@ -70,9 +70,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
-// So the derive's `::plinth::…` paths resolve inside this crate too (its unit tests
-// derive their entities).
-#[cfg(test)]
+// So the derive's `::plinth::…` paths resolve inside this crate too (the migration
+// record and the unit tests derive their entities).
 extern crate self as plinth;
 
 pub mod backend;
@@ -81,6 +80,7 @@ pub mod engine;
 mod entity;
 mod error;
 mod field;
+pub mod migrate;
 mod query;
 mod record;
 mod row;

@@ -69,6 +69,12 @@ impl ColumnDef {
         ColumnDef { name, ty, nullable, unique: false, indexed: false, max_length: None, default: None }
     }
 
+    /// A plain column of field type `T`: `ColumnDef::of::<Option<String>>("nick")`, as
+    /// a migration step declares one.
+    pub const fn of<T: crate::Field>(name: &'static str) -> Self {
+        ColumnDef::new(name, T::TYPE, T::NULLABLE)
+    }
+
     /// The same column with a default: the value `value()` gives is what rows stored
     /// before the column existed hold once `create_all` adds it.
     pub const fn with_default(mut self, value: fn() -> Value) -> Self {
@@ -81,6 +87,24 @@ impl ColumnDef {
     /// them), from 1 to [`MAX_LENGTH_LIMIT`].
     pub const fn max_length(mut self, chars: u32) -> Self {
         self.max_length = Some(chars);
+        self
+    }
+
+    /// The same column under another name.
+    pub const fn renamed(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// The same column with (`true`) or without a UNIQUE constraint.
+    pub(crate) const fn set_unique(mut self, unique: bool) -> Self {
+        self.unique = unique;
+        self
+    }
+
+    /// The same column with (`true`) or without a non-unique index.
+    pub(crate) const fn set_indexed(mut self, indexed: bool) -> Self {
+        self.indexed = indexed;
         self
     }
 

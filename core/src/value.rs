@@ -65,6 +65,30 @@ impl ColumnType {
     }
 }
 
+impl ColumnType {
+    /// Every column type.
+    pub const ALL: [ColumnType; 12] = [
+        ColumnType::Bool,
+        ColumnType::I16,
+        ColumnType::I32,
+        ColumnType::I64,
+        ColumnType::F32,
+        ColumnType::F64,
+        ColumnType::Text,
+        ColumnType::Date,
+        ColumnType::Timestamp,
+        ColumnType::Json,
+        ColumnType::Bytes,
+        ColumnType::Uuid,
+    ];
+
+    /// The column type whose [`rust_name`](ColumnType::rust_name) is `name`: how the
+    /// record engine's stored schemas name types.
+    pub fn from_rust_name(name: &str) -> Option<ColumnType> {
+        ColumnType::ALL.into_iter().find(|ty| ty.rust_name() == name)
+    }
+}
+
 impl fmt::Display for ColumnType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.rust_name())

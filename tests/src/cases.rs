@@ -8,6 +8,7 @@ pub mod field_types;
 pub mod filters;
 pub mod ids;
 pub mod isolation;
+pub mod migrations;
 pub mod ordering;
 pub mod paging;
 pub mod records;

@@ -385,3 +385,40 @@ pub struct GadgetWithWeight {
 pub struct Gizmo {
     pub label: String,
 }
+
+/// Version 1 of the app whose tables the migration checks evolve: `notes` with a unique
+/// title, a `body`, and a number of stars. Created by the checks that use it.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "notes")]
+#[allow(missing_docs)]
+pub struct NoteV1 {
+    #[entity(unique)]
+    pub title: String,
+    pub body: String,
+    pub stars: i32,
+}
+
+/// `notes` after migrations 1 and 2 of [`crate::cases::migrations::MIGRATIONS`]: `body`
+/// renamed `text`, a colour with a default and an index, the stars as text.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "notes")]
+#[allow(missing_docs)]
+pub struct NoteV2 {
+    #[entity(unique)]
+    pub title: String,
+    pub text: String,
+    pub stars: String,
+    #[entity(default = "yellow", index)]
+    pub colour: String,
+}
+
+/// The last version: the table renamed `memos`, its title no longer unique.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Memo {
+    pub title: String,
+    pub text: String,
+    pub stars: String,
+    #[entity(default = "yellow", index)]
+    pub colour: String,
+}

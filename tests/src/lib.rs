@@ -123,6 +123,12 @@ macro_rules! conformance_suite {
             evolution::changes_create_all_does_not_make_are_refused_and_change_nothing,
             evolution::a_unique_constraint_the_stored_values_violate_is_refused,
             evolution::a_default_its_column_cannot_hold_is_refused,
+            migrations::migrations_bring_a_version_one_database_to_the_last_version,
+            migrations::a_new_database_gets_the_last_tables_and_every_migration_recorded,
+            migrations::a_database_at_an_earlier_version_gets_the_migrations_it_lacks,
+            migrations::a_changed_migration_and_an_older_app_are_refused,
+            migrations::a_failing_migration_changes_nothing,
+            migrations::two_migrators_at_once_both_succeed,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

@@ -3,7 +3,7 @@
 //! the entity's through `plinth::backend::check_schema`, so differences read the same
 //! as on every other backend.
 
-use plinth::backend::{check_schema, schema_changes, SchemaChange, StoredColumn};
+use plinth::backend::{check_schema, schema_changes, ColumnDef, SchemaChange, StoredColumn};
 use plinth::{Error, Table};
 
 use super::ddl::column_storage;
@@ -85,6 +85,11 @@ impl StoredTable {
         check_schema(table, &self.expected, &self.found)
     }
 
+    /// The stored columns but `id`, `created_at` and `updated_at`.
+    pub(crate) fn fields(&self) -> Vec<StoredColumn> {
+        self.found.iter().filter(|c| !Table::SYSTEM_COLUMNS.contains(&c.name.as_str())).cloned().collect()
+    }
+
     /// The changes `create_all` makes to bring the stored table to `table`'s schema;
     /// [`Error::SchemaMismatch`] if some difference is not one it makes.
     pub(crate) fn changes(&self, table: &Table) -> Result<Vec<SchemaChange>, Error> {
@@ -129,15 +134,20 @@ fn expected(dialect: Dialect, table: &Table) -> Vec<StoredColumn> {
         unique: false,
         indexed: false,
     };
-    let fields = table.columns().iter().map(|c| StoredColumn {
-        name: c.name().to_owned(),
-        storage: column_storage(dialect, c).1,
-        nullable: c.nullable(),
-        unique: c.is_unique(),
-        indexed: c.is_indexed(),
-    });
+    let fields = table.columns().iter().map(|c| sql_column(dialect, c));
     std::iter::once(system("id", id, id_nullable))
         .chain(fields)
         .chain([system("created_at", stamp, false), system("updated_at", stamp, false)])
         .collect()
+}
+
+/// A column as the catalog reports one made for `column`.
+pub(crate) fn sql_column(dialect: Dialect, column: &ColumnDef) -> StoredColumn {
+    StoredColumn {
+        name: column.name().to_owned(),
+        storage: column_storage(dialect, column).1,
+        nullable: column.nullable(),
+        unique: column.is_unique(),
+        indexed: column.is_indexed(),
+    }
 }

@@ -161,6 +161,12 @@ impl StatementCache {
         StatementCache { dialect, tables: Default::default() }
     }
 
+    /// Forgets the statements of the table named `name` (a migration changed it), so
+    /// its next use reads the catalog again.
+    pub(crate) fn forget(&self, name: &str) {
+        self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
+    }
+
     /// The statements of `table`, built once per table.
     pub(crate) fn get(&self, table: &'static Table) -> std::sync::Arc<TableSql> {
         let mut tables = self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

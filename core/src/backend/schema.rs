@@ -6,7 +6,8 @@
 use std::fmt;
 
 use crate::error::Error;
-use crate::table::Table;
+use crate::table::{ColumnDef, Table};
+use crate::value::ColumnType;
 
 /// One column as a backend stores it, or would store it for an entity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,15 +212,14 @@ pub fn schema_changes(
     Ok(differences.into_iter().filter_map(|d| d.change).collect())
 }
 
-/// The error for a unique constraint `create_all` cannot add: `duplicated` values of
-/// column `column` (by position) are stored more than once.
-pub fn duplicated_values(table: &Table, column: usize, duplicated: u64) -> Error {
-    let name = table.columns()[column].name();
+/// The error for a unique constraint that cannot be added to column `column` of
+/// `table`: `duplicated` of its values are stored more than once.
+pub fn duplicated_values(table: &'static str, column: &str, duplicated: u64) -> Error {
     let values = if duplicated == 1 { "one value is".to_owned() } else { format!("{duplicated} values are") };
     Error::SchemaMismatch {
-        table: table.name(),
+        table,
         detail: format!(
-            "column `{name}` is declared unique, but {values} stored more than once, so the unique constraint \
+            "column `{column}` is declared unique, but {values} stored more than once, so the unique constraint \
              cannot be added (make the stored values distinct first)"
         ),
     }
@@ -263,17 +263,39 @@ pub fn engine_storage(rust_name: &str, max_length: Option<u32>) -> String {
 /// The columns of `table` as the record engine stores them, in Rust's words (`i64`,
 /// `String`): what the memory and browser stores compare with what they hold.
 pub fn engine_columns(table: &Table) -> Vec<StoredColumn> {
-    table
-        .columns()
-        .iter()
-        .map(|c| StoredColumn {
-            name: c.name().to_owned(),
-            storage: engine_storage(c.ty().rust_name(), c.length_limit()),
-            nullable: c.nullable(),
-            unique: c.is_unique(),
-            indexed: c.is_indexed(),
-        })
-        .collect()
+    table.columns().iter().map(engine_column).collect()
+}
+
+/// One column as the record engine stores it; see [`engine_columns`].
+pub fn engine_column(column: &ColumnDef) -> StoredColumn {
+    StoredColumn {
+        name: column.name().to_owned(),
+        storage: engine_storage(column.ty().rust_name(), column.length_limit()),
+        nullable: column.nullable(),
+        unique: column.is_unique(),
+        indexed: column.is_indexed(),
+    }
+}
+
+/// The column a record engine's store describes as `stored` (see [`engine_columns`]),
+/// its name kept for the process ([`intern_name`](crate::backend::intern_name));
+/// [`Error::SchemaMismatch`] on `table` if its storage names no column type.
+pub fn engine_column_def(table: &'static str, stored: &StoredColumn) -> Result<ColumnDef, Error> {
+    let (rust_name, limit) = match stored.storage.strip_suffix(')').and_then(|s| s.split_once('(')) {
+        Some((name, limit)) => (name, limit.parse::<u32>().ok()),
+        None => (stored.storage.as_str(), None),
+    };
+    let ty = ColumnType::from_rust_name(rust_name).ok_or_else(|| Error::SchemaMismatch {
+        table,
+        detail: format!("column `{}` is stored as {}, which is no column type", stored.name, stored.storage),
+    })?;
+    let column = ColumnDef::new(crate::backend::intern_name(&stored.name), ty, stored.nullable)
+        .set_unique(stored.unique)
+        .set_indexed(stored.indexed);
+    Ok(match limit {
+        Some(limit) => column.max_length(limit),
+        None => column,
+    })
 }
 
 #[cfg(test)]

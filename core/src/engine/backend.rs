@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::backend::{Backend, Transaction};
-use crate::engine::{EngineTransaction, StoreMut};
+use crate::backend::{Backend, Row, Transaction};
+use crate::engine::{apply_migration, EngineTransaction, StoreMut};
 use crate::error::Result;
+use crate::migrate::Step;
 use crate::table::Table;
 
 /// The record engine over store `S`, as a [`Backend`].
@@ -46,5 +47,9 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
         Ok(Box::new(EngineTransaction::new(Arc::clone(&self.store))))
+    }
+
+    async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {
+        apply_migration(self.store.as_ref(), steps, record).await
     }
 }

@@ -5,9 +5,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use crate::backend::{check_engine_schema, engine_columns};
-use crate::engine::{next_ids, CommitPlan, Store, StoreMut, TableUpgrade, Write};
+use crate::backend::{check_engine_schema, engine_columns, StoredColumn};
+use crate::engine::{next_ids, CommitPlan, Replacement, Store, StoreMut, TableUpgrade, Write};
+use crate::entity::Entity;
 use crate::error::{Error, Result};
+use crate::migrate::MigrationRecord;
 use crate::row::{Row, StoredRow};
 use crate::table::Table;
 use crate::value::{IndexKey, Value};
@@ -64,14 +66,19 @@ impl MemoryTable {
         upgrade.unique_entries(&rows)?;
         let mut data = MemoryTable { last_id: self.last_id, ..MemoryTable::new(table) };
         for row in rows {
-            for (column, value) in table.unique_values(&row.row) {
-                if let Some(index) = &mut data.unique[column] {
-                    index.insert(IndexKey(value.clone()), row.meta.id);
-                }
-            }
-            data.rows.insert(row.meta.id, row);
+            data.insert(row);
         }
         Ok(data)
+    }
+
+    /// Stores `row`, with its unique index entries.
+    fn insert(&mut self, row: StoredRow) {
+        for (column, value) in self.table.unique_values(&row.row) {
+            if let Some(index) = &mut self.unique[column] {
+                index.insert(IndexKey(value.clone()), row.meta.id);
+            }
+        }
+        self.rows.insert(row.meta.id, row);
     }
 }
 
@@ -140,6 +147,41 @@ impl StoreMut for MemoryStore {
             state.entry(table.name()).or_insert_with(|| MemoryTable::new(table));
         }
         Ok(())
+    }
+
+    async fn stored_columns(&self, name: &str) -> Result<Option<Vec<StoredColumn>>> {
+        Ok(self.lock().get(name).map(|data| engine_columns(data.table)))
+    }
+
+    async fn replace(&self, replacement: Replacement) -> Result<bool> {
+        let mut state = self.lock();
+        let record = &replacement.record;
+        let record_table = table_of(&mut state, MigrationRecord::table())?;
+        let version = IndexKey(record.row.values()[0].clone());
+        if record_table.unique[0].as_ref().is_some_and(|index| index.contains_key(&version)) {
+            return Ok(false);
+        }
+        for table in &replacement.removed {
+            table_of(&mut state, table)?;
+        }
+        // Checked: from here on nothing fails, so the tables change whole.
+        let mut last_ids = HashMap::new();
+        for table in &replacement.removed {
+            if let Some(data) = state.remove(table.name()) {
+                last_ids.insert(table.name(), data.last_id);
+            }
+        }
+        for added in replacement.added {
+            let mut data = MemoryTable::new(added.table);
+            data.last_id = last_ids.get(added.sequence_of).copied().unwrap_or(0);
+            for row in added.rows {
+                data.insert(row);
+            }
+            state.insert(added.table.name(), data);
+        }
+        let record_table = table_of(&mut state, MigrationRecord::table())?;
+        record_table.insert(replacement.record);
+        Ok(true)
     }
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {

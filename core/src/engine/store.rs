@@ -5,8 +5,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::backend::{SendOutsideWasm, SyncOutsideWasm};
-use crate::engine::CommitPlan;
+use crate::backend::{SendOutsideWasm, StoredColumn, SyncOutsideWasm};
+use crate::engine::{CommitPlan, Replacement};
 use crate::error::{Error, Result};
 use crate::row::StoredRow;
 use crate::table::Table;
@@ -48,6 +48,17 @@ pub trait StoreMut: Store {
     /// owner of each of the plan's unique values, and executes the writes of
     /// [`CommitPlan::decide`]; on any error nothing is written.
     async fn apply(&self, plan: CommitPlan) -> Result<()>;
+
+    /// The columns stored for the table named `name`, as
+    /// [`engine_columns`](crate::backend::engine_columns) describes them, if it exists.
+    async fn stored_columns(&self, name: &str) -> Result<Option<Vec<StoredColumn>>>;
+
+    /// Writes `replacement` atomically (a schema migration): unless its record's
+    /// version is recorded already (then nothing, and `false`), checks that every
+    /// removed table is still stored as it says, removes them whole and writes the
+    /// added tables, their unique index entries and id sequences, and the record; on
+    /// any error nothing is written.
+    async fn replace(&self, replacement: Replacement) -> Result<bool>;
 }
 
 /// The ids `count` new rows of `table` get after the last one handed out, `last`, on a

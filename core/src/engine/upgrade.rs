@@ -88,7 +88,7 @@ impl TableUpgrade {
             }
             let duplicated = seen.values().filter(|&&n| n > 1).count() as u64;
             if duplicated > 0 {
-                return Err(duplicated_values(self.table, column, duplicated));
+                return Err(duplicated_values(self.table.name(), self.table.columns()[column].name(), duplicated));
             }
         }
         Ok(entries)

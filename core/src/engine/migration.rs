@@ -1,0 +1,172 @@
+//! How the record engine applies a schema migration, for every store alike: read the
+//! tables it touches as stored, run its steps over their rows in memory, and hand the
+//! store one [`Replacement`] to write atomically.
+
+use std::collections::HashMap;
+
+use crate::backend::{
+    clock, duplicated_values, engine_column, engine_column_def, intern_table, Row, RowMeta, StoredRow,
+};
+use crate::engine::StoreMut;
+use crate::entity::Entity;
+use crate::error::{Error, Result};
+use crate::migrate::{check_steps, MigrationRecord, Shapes, Step};
+use crate::table::{ColumnDef, Table};
+use crate::value::{IndexKey, Value};
+
+/// What a schema migration writes, all or nothing: the tables it touches go, those it
+/// leaves come, and its record is inserted.
+#[derive(Debug)]
+pub struct Replacement {
+    /// The tables as they were read: each is removed whole — rows, unique index
+    /// entries, schema, id sequence. A store checks, inside its atomic write, that each
+    /// is still stored so (else [`Error::SchemaMismatch`]: another process changed it).
+    pub removed: Vec<&'static Table>,
+    /// The tables written in their place, each with every row.
+    pub added: Vec<ReplacedTable>,
+    /// The migration's record, a new row of [`MigrationRecord`]'s table: if a row
+    /// holds its version already once the store is in its atomic write, nothing is
+    /// written and [`StoreMut::replace`] answers `false`.
+    pub record: StoredRow,
+}
+
+/// A table a [`Replacement`] writes.
+#[derive(Debug)]
+pub struct ReplacedTable {
+    /// The table, as the migration leaves it.
+    pub table: &'static Table,
+    /// Every row, in its columns.
+    pub rows: Vec<StoredRow>,
+    /// The removed table whose id sequence it continues (its own name, or the one it had
+    /// before a rename), so no id is handed out twice.
+    pub sequence_of: &'static str,
+}
+
+/// A table as the steps leave it, so far.
+struct Working {
+    name: &'static str,
+    columns: Vec<ColumnDef>,
+    rows: Vec<StoredRow>,
+    sequence_of: &'static str,
+}
+
+/// Applies `steps` on `store`, inserting `record` (see
+/// [`Backend::apply_migration`](crate::backend::Backend::apply_migration)).
+pub(crate) async fn apply_migration<S: StoreMut + ?Sized>(store: &S, steps: &[Step], record: &Row) -> Result<bool> {
+    let mut shapes = Shapes::default();
+    let mut removed = Vec::new();
+    let mut tables = Vec::new();
+    for name in Shapes::names(steps) {
+        let stored = store.stored_columns(name).await?;
+        if let Some(columns) = &stored {
+            let columns = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>()?;
+            let table = intern_table(name, &columns);
+            let rows = store.scan(table).await?;
+            removed.push(table);
+            tables.push(Working { name, columns, rows, sequence_of: name });
+        }
+        shapes.insert(name, stored);
+    }
+    check_steps(steps, &mut shapes, &engine_column)?;
+    for step in steps {
+        run_step(step, &mut tables)?;
+    }
+    let mut added = Vec::with_capacity(tables.len());
+    for working in tables {
+        let table = intern_table(working.name, &working.columns);
+        check_distinct(table, &working.rows)?;
+        added.push(ReplacedTable { table, rows: working.rows, sequence_of: working.sequence_of });
+    }
+    let record_table = MigrationRecord::table();
+    let id = store.allocate_ids(record_table, 1).await?;
+    let now = clock::now();
+    let record = StoredRow { meta: RowMeta { id, created_at: now, updated_at: now }, row: record.clone() };
+    store.replace(Replacement { removed, added, record }).await
+}
+
+/// One step over the rows in memory; [`check_steps`] has checked it already.
+fn run_step(step: &Step, tables: &mut [Working]) -> Result<()> {
+    let table = step.table();
+    let working = tables.iter_mut().find(|t| t.name == table).ok_or(Error::NoSuchTable { table })?;
+    let position = |columns: &[ColumnDef], name: &str| {
+        columns
+            .iter()
+            .position(|c| c.name() == name)
+            .ok_or_else(|| Error::UnknownColumn { table, column: name.to_owned() })
+    };
+    let each_row = |rows: &mut Vec<StoredRow>, change: &dyn Fn(&mut Vec<Value>, i64) -> Result<()>| -> Result<()> {
+        for stored in rows.iter_mut() {
+            let mut values = std::mem::replace(&mut stored.row, Row::new(Vec::new())).into_values();
+            change(&mut values, stored.meta.id)?;
+            stored.row = Row::new(values);
+        }
+        Ok(())
+    };
+    match *step {
+        Step::AddColumn { column, .. } => {
+            let fill = column.fill_value().unwrap_or(Value::Null);
+            working.columns.push(column);
+            each_row(&mut working.rows, &|values, _| {
+                values.push(fill.clone());
+                Ok(())
+            })?;
+        }
+        Step::DropColumn { column, .. } => {
+            let i = position(&working.columns, column)?;
+            working.columns.remove(i);
+            each_row(&mut working.rows, &|values, _| {
+                values.remove(i);
+                Ok(())
+            })?;
+        }
+        Step::RenameColumn { from, to, .. } => {
+            let i = position(&working.columns, from)?;
+            working.columns[i] = working.columns[i].renamed(to);
+        }
+        Step::RenameTable { to, .. } => working.name = to,
+        Step::ChangeType { to, convert, .. } => {
+            let i = position(&working.columns, to.name())?;
+            working.columns[i] = to;
+            let check = intern_table(table, &[to]);
+            each_row(&mut working.rows, &|values, id| {
+                let converted = convert(std::mem::replace(&mut values[i], Value::Null)).map_err(|reason| {
+                    Error::InvalidValue { table, column: Some(to.name()), reason: format!("id {id}: {reason}") }
+                })?;
+                check.check_row(&Row::new(vec![converted.clone()])).map_err(|e| Error::InvalidValue {
+                    table,
+                    column: Some(to.name()),
+                    reason: format!("id {id}: the converted value does not fit: {e}"),
+                })?;
+                values[i] = converted;
+                Ok(())
+            })?;
+        }
+        Step::AddUnique { column, .. } | Step::DropUnique { column, .. } => {
+            let i = position(&working.columns, column)?;
+            working.columns[i] = working.columns[i].set_unique(matches!(step, Step::AddUnique { .. }));
+        }
+        Step::AddIndex { column, .. } | Step::DropIndex { column, .. } => {
+            let i = position(&working.columns, column)?;
+            working.columns[i] = working.columns[i].set_indexed(matches!(step, Step::AddIndex { .. }));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a unique column of `table` whose values in `rows` are not distinct.
+fn check_distinct(table: &Table, rows: &[StoredRow]) -> Result<()> {
+    for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
+        let mut seen: HashMap<IndexKey, u32> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let value = &row.row.values()[i];
+            if !value.is_null() {
+                *seen.entry(IndexKey(value.clone())).or_default() += 1;
+            }
+        }
+        let duplicated = seen.values().filter(|&&n| n > 1).count() as u64;
+        if duplicated > 0 {
+            return Err(duplicated_values(table.name(), column.name(), duplicated));
+        }
+    }
+    Ok(())
+}

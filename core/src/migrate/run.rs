@@ -1,0 +1,252 @@
+//! [`Database::migrate`] and [`Database::migration_plan`]: which migrations a database
+//! lacks, applying them one by one, and saying beforehand what that would run.
+
+use std::fmt;
+
+use crate::backend::intern_table;
+use crate::backend::Select;
+use crate::database::Database;
+use crate::entity::Entity;
+use crate::error::{Error, Result};
+use crate::migrate::{Migration, MigrationRecord, Shapes, Step};
+use crate::record::Record;
+use crate::table::Table;
+
+/// How often `migrate` reads the records again after another process applied a
+/// migration at the same moment.
+const ATTEMPTS: usize = 5;
+
+/// What [`Database::migrate`] would do to a database now, for review before it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationPlan {
+    /// The backend's name.
+    pub backend: &'static str,
+    /// `true` for a database holding none of the tables yet: they are created as the
+    /// entities declare them, and every migration is recorded as applied.
+    pub fresh: bool,
+    /// The migrations to apply, in order: version, name, and what each runs — SQL
+    /// statements on the SQL backends, the steps on the others.
+    pub pending: Vec<(i64, &'static str, Vec<String>)>,
+}
+
+impl fmt::Display for MigrationPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.fresh {
+            return writeln!(
+                f,
+                "{}: a new database: create_all makes the tables, and every migration is recorded as applied",
+                self.backend
+            );
+        }
+        if self.pending.is_empty() {
+            return writeln!(f, "{}: every migration is applied", self.backend);
+        }
+        for (version, name, statements) in &self.pending {
+            writeln!(f, "{}: migration {version} `{name}`:", self.backend)?;
+            for statement in statements {
+                writeln!(f, "    {statement};")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a list no database could follow: versions from 1 up, each once, in order.
+fn check_list(migrations: &[Migration]) -> Result<()> {
+    let mut last = 0;
+    for migration in migrations {
+        if migration.version() <= last || migration.name().is_empty() {
+            return Err(Error::InvalidValue {
+                table: MigrationRecord::table().name(),
+                column: Some("version"),
+                reason: format!(
+                    "migration {} (`{}`): versions start at 1 and grow, each migration named, in order",
+                    migration.version(),
+                    migration.name()
+                ),
+            });
+        }
+        last = migration.version();
+    }
+    Ok(())
+}
+
+/// The recorded migrations, checked against the app's: each unchanged, none the app
+/// does not know. The last version recorded (0 for none).
+fn check_records(migrations: &[Migration], records: &[Record<MigrationRecord>]) -> Result<i64> {
+    let known = migrations.last().map_or(0, Migration::version);
+    let mut last = 0;
+    for record in records {
+        last = last.max(record.version);
+        if record.version > known {
+            return Err(Error::DatabaseIsNewer {
+                database: records.iter().map(|r| r.version).max().unwrap_or(0),
+                app: known,
+            });
+        }
+        let Some(migration) = migrations.iter().find(|m| m.version() == record.version) else {
+            return Err(Error::MigrationChanged {
+                version: record.version,
+                name: "",
+                recorded: format!("`{}` (checksum {})", record.name, record.checksum),
+                detail: "the app has no migration of that version any more".to_owned(),
+            });
+        };
+        if migration.checksum() != record.checksum {
+            return Err(Error::MigrationChanged {
+                version: record.version,
+                name: migration.name(),
+                recorded: format!("`{}` (checksum {})", record.name, record.checksum),
+                detail: format!("its checksum is {} now: {}", migration.checksum(), migration.description()),
+            });
+        }
+    }
+    Ok(last)
+}
+
+impl Database {
+    /// Brings the database to the app's schema: applies the `migrations` it has not
+    /// recorded, in order, each atomically with its record, then runs
+    /// [`create_all`](Database::create_all) on `tables` (the app's entities), which
+    /// creates what is missing, makes the additive changes, and checks that every
+    /// table is what its entity declares.
+    ///
+    /// A database holding none of `tables` and no records is new: its tables are
+    /// created as the entities declare them, and every migration is recorded as applied.
+    /// A database whose tables predate its records (made by `create_all` alone) is at
+    /// version 0: every migration applies. A recorded migration that changed since is
+    /// [`Error::MigrationChanged`]; one the app does not know (a newer app migrated the
+    /// database) is [`Error::DatabaseIsNewer`]; both before anything is written.
+    /// Processes migrating one database at once each succeed, every migration applied
+    /// once. See [`crate::migrate`] for an example.
+    pub async fn migrate(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<()> {
+        check_list(migrations)?;
+        self.create_all(&[MigrationRecord::table()]).await?;
+        for _ in 0..ATTEMPTS {
+            if self.migrate_once(migrations, tables).await? {
+                return self.create_all(tables).await;
+            }
+        }
+        Err(Error::backend(
+            self.backend_name(),
+            format!("other processes kept migrating the database at the same time ({ATTEMPTS} attempts)"),
+        ))
+    }
+
+    /// One pass: `false` if another process applied a migration meanwhile, so the
+    /// records must be read again.
+    async fn migrate_once(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<bool> {
+        let records = self.migration_records().await?;
+        let last = check_records(migrations, &records)?;
+        if records.is_empty() && self.is_new(migrations, tables).await? {
+            let mut session = self.session().await?;
+            let recorded = session.add_all(migrations.iter().map(MigrationRecord::of)).await;
+            return match recorded.and(Ok(session)) {
+                Ok(session) => match session.commit().await {
+                    Ok(()) => Ok(true),
+                    Err(err) => self.applied_meanwhile(err, migrations.first()).await,
+                },
+                Err(err) => self.applied_meanwhile(err, migrations.first()).await,
+            };
+        }
+        for migration in migrations.iter().filter(|m| m.version() > last) {
+            let applied = match migration.data_step() {
+                None => {
+                    let record = MigrationRecord::of(migration).to_row();
+                    self.backend().apply_migration(migration.steps(), &record).await
+                }
+                Some(run) => self.apply_data_migration(migration, run).await.map(|()| true),
+            };
+            match applied {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(err) => return self.applied_meanwhile(err, Some(migration)).await,
+            }
+        }
+        Ok(true)
+    }
+
+    async fn apply_data_migration(&self, migration: &Migration, run: crate::migrate::DataStep) -> Result<()> {
+        let mut session = self.session().await?;
+        run(&mut session).await?;
+        session.add(MigrationRecord::of(migration)).await?;
+        session.commit().await
+    }
+
+    /// After `err` while applying `migration`: `Ok(false)` if another process recorded
+    /// it meanwhile (the error came from racing it), else the error.
+    async fn applied_meanwhile(&self, err: Error, migration: Option<&Migration>) -> Result<bool> {
+        let Some(migration) = migration else { return Err(err) };
+        let records = self.migration_records().await?;
+        match records.iter().any(|r| r.version == migration.version()) {
+            true => Ok(false),
+            false => Err(err),
+        }
+    }
+
+    /// The recorded migrations, by version.
+    async fn migration_records(&self) -> Result<Vec<Record<MigrationRecord>>> {
+        let mut session = self.session().await?;
+        session.query::<MigrationRecord>().order_by(|c| c.version.asc()).all().await
+    }
+
+    /// Whether the database holds none of `tables` and none of the tables `migrations`
+    /// name.
+    async fn is_new(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<bool> {
+        let mut tx = self.backend().begin().await?;
+        let empty = Select { limit: Some(0), ..Select::default() };
+        let steps: Vec<Step> = migrations.iter().flat_map(|m| m.steps().iter().copied()).collect();
+        let named = Shapes::names(&steps).into_iter().map(|name| intern_table(name, &[]));
+        for table in tables.iter().copied().chain(named) {
+            match tx.count(table, &empty).await {
+                Err(Error::NoSuchTable { .. }) => {}
+                Err(Error::SchemaMismatch { .. }) | Ok(_) => return Ok(false),
+                Err(err) => return Err(err),
+            }
+        }
+        tx.rollback().await?;
+        Ok(true)
+    }
+
+    /// What [`migrate`](Database::migrate) would do now: whether the database is new,
+    /// and each migration it would apply with the statements (SQL backends) or steps
+    /// (the others) it would run. Checks the records as `migrate` does; writes nothing
+    /// but the empty `plinth_migrations` table, if it is missing.
+    ///
+    /// ```
+    /// # use plinth::Entity;
+    /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
+    /// # struct Note { title: String }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let db = plinth::memory();
+    /// let plan = db.migration_plan(&[], &[Note::table()]).await?;
+    /// assert!(plan.fresh);
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn migration_plan(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<MigrationPlan> {
+        check_list(migrations)?;
+        self.create_all(&[MigrationRecord::table()]).await?;
+        let records = self.migration_records().await?;
+        let last = check_records(migrations, &records)?;
+        let backend = self.backend_name();
+        if records.is_empty() && self.is_new(migrations, tables).await? {
+            return Ok(MigrationPlan { backend, fresh: true, pending: Vec::new() });
+        }
+        let todo: Vec<&Migration> = migrations.iter().filter(|m| m.version() > last).collect();
+        let steps: Vec<&'static [crate::migrate::Step]> = todo.iter().map(|m| m.steps()).collect();
+        let described = self.backend().describe_migrations(&steps).await?;
+        let pending = todo
+            .into_iter()
+            .zip(described)
+            .map(|(migration, statements)| {
+                let statements = match migration.data_step() {
+                    None => statements,
+                    Some(_) => vec!["run the migration's data step in a session".to_owned()],
+                };
+                (migration.version(), migration.name(), statements)
+            })
+            .collect();
+        Ok(MigrationPlan { backend, fresh: false, pending })
+    }
+}

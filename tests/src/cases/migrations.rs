@@ -1,0 +1,293 @@
+//! Versioned migrations: one list of migrations, written once, brings a database from
+//! any earlier version to the last on every backend — keeping every row, its id and
+//! timestamps, converting what a step converts — records each migration once, refuses a
+//! changed migration and a database a newer app migrated, changes nothing when a step
+//! fails, and lets two migrators run at once.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+
+use plinth::backend::ColumnDef;
+use plinth::migrate::{DataFuture, Migration, MigrationRecord, Step};
+use plinth::{Database, Entity, Error, Record, Session, Value};
+
+use crate::cases::committed;
+use crate::entities::{Memo, NoteV1, NoteV2};
+use crate::Fixture;
+
+/// `n` stars as `n` asterisks; a negative number is no number of stars.
+fn stars_as_text(value: Value) -> Result<Value, String> {
+    match value {
+        Value::I32(n) if n >= 0 => Ok(Value::Text("*".repeat(n.unsigned_abs() as usize))),
+        other => Err(format!("{other} is no number of stars")),
+    }
+}
+
+/// Migration 3: every title gets a `!` — not idempotent, so a migration run twice shows.
+fn exclaim_titles(session: &mut Session) -> DataFuture<'_> {
+    Box::pin(async move {
+        for mut note in session.query::<NoteV2>().all().await? {
+            note.title.push('!');
+            session.update(&mut note).await?;
+        }
+        Ok(())
+    })
+}
+
+/// Migration 1 of [`MIGRATIONS`].
+const BODY_AND_COLOUR: Migration = Migration::schema(
+    1,
+    "body becomes text; notes get a colour",
+    &[
+        Step::RenameColumn { table: "notes", from: "body", to: "text" },
+        Step::AddColumn {
+            table: "notes",
+            column: ColumnDef::of::<String>("colour").with_default(|| Value::from("yellow")),
+        },
+    ],
+);
+
+/// The app's migrations, from [`NoteV1`] to [`Memo`].
+pub static MIGRATIONS: [Migration; 4] = [
+    BODY_AND_COLOUR,
+    Migration::schema(
+        2,
+        "stars as text; colours indexed",
+        &[
+            Step::ChangeType {
+                table: "notes",
+                from: ColumnDef::of::<i32>("stars"),
+                to: ColumnDef::of::<String>("stars"),
+                convert: stars_as_text,
+            },
+            Step::AddIndex { table: "notes", column: "colour" },
+        ],
+    ),
+    Migration::data(3, "titles get an exclamation mark", exclaim_titles),
+    Migration::schema(
+        4,
+        "notes become memos, whose titles need not be unique",
+        &[Step::RenameTable { from: "notes", to: "memos" }, Step::DropUnique { table: "memos", column: "title" }],
+    ),
+];
+
+/// A database of version 1 (made by `create_all`, before the app had migrations):
+/// `a` (3 stars), `b` (0), `c` (2), and `d` (deleted again, so the next id is past it).
+async fn version_one(fx: &mut impl Fixture) -> (Database, Vec<Record<NoteV1>>) {
+    let db = fx.open().await;
+    db.create_all(&[NoteV1::table()]).await.expect("create_all of version 1");
+    let note = |title: &str, stars| NoteV1 { title: title.into(), body: format!("about {title}"), stars };
+    let mut rows = committed(&db, vec![note("a", 3), note("b", 0), note("c", 2), note("d", 1)]).await;
+    let mut session = db.session().await.expect("session");
+    session.delete(rows.remove(3)).await.expect("delete");
+    session.commit().await.expect("commit");
+    (db, rows)
+}
+
+async fn records(db: &Database) -> Vec<(i64, String, String)> {
+    let mut session = db.session().await.expect("session");
+    let records = session.query::<MigrationRecord>().order_by(|c| c.version.asc()).all().await.expect("records");
+    records.into_iter().map(|r| (r.version, r.name.clone(), r.checksum.clone())).collect()
+}
+
+fn every_record() -> Vec<(i64, String, String)> {
+    MIGRATIONS.iter().map(|m| (m.version(), m.name().to_owned(), m.checksum())).collect()
+}
+
+/// The migrations bring a version-1 database to the last version: every row kept with
+/// its id and timestamps (but where migration 3 wrote it), renamed, converted and
+/// filled; each migration recorded once; the next id past every id handed out; the old
+/// table gone. Migrating again changes nothing.
+pub async fn migrations_bring_a_version_one_database_to_the_last_version(fx: &mut impl Fixture) {
+    let (db, before) = version_one(fx).await;
+    db.migrate(&MIGRATIONS, &[Memo::table()]).await.expect("migrate");
+    let mut session = db.session().await.expect("session");
+    let memos = session.query::<Memo>().all().await.expect("the memos");
+    let seen: Vec<(i64, &str, &str, &str, &str)> = memos
+        .iter()
+        .map(|m| (m.id(), m.title.as_str(), m.text.as_str(), m.stars.as_str(), m.colour.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (before[0].id(), "a!", "about a", "***", "yellow"),
+            (before[1].id(), "b!", "about b", "", "yellow"),
+            (before[2].id(), "c!", "about c", "**", "yellow"),
+        ]
+    );
+    for (memo, note) in memos.iter().zip(&before) {
+        assert_eq!(memo.created_at(), note.created_at(), "created_at is kept");
+        assert!(memo.updated_at() > note.updated_at(), "migration 3 wrote every row");
+    }
+    assert_eq!(records(&db).await, every_record());
+    let next =
+        session.add(Memo { title: "a!".into(), text: "again".into(), stars: String::new(), colour: "red".into() });
+    let next = next.await.expect("a memo's title need not be unique any more");
+    assert!(next.id() > before[2].id() + 1, "the deleted note's id is not handed out again: {}", next.id());
+    let old = session.query::<NoteV1>().count().await;
+    assert!(matches!(old, Err(Error::NoSuchTable { table: "notes" })), "{old:?}");
+    session.commit().await.expect("commit");
+
+    let again = fx.open().await;
+    again.migrate(&MIGRATIONS, &[Memo::table()]).await.expect("migrating again");
+    assert_eq!(records(&again).await, every_record());
+    let titles = again.session().await.expect("session").query::<Memo>().filter(|c| c.title.like("%!!")).count().await;
+    assert_eq!(titles.expect("count"), 0, "no migration ran twice");
+}
+
+/// A new database gets the last version's tables at once, with every migration
+/// recorded as applied; its plan says so beforehand.
+pub async fn a_new_database_gets_the_last_tables_and_every_migration_recorded(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    let plan = db.migration_plan(&MIGRATIONS, &[Memo::table()]).await.expect("plan");
+    assert!(plan.fresh && plan.pending.is_empty(), "{plan}");
+    db.migrate(&MIGRATIONS, &[Memo::table()]).await.expect("migrate");
+    assert_eq!(records(&db).await, every_record());
+    let memo = Memo { title: "x".into(), text: "y".into(), stars: "*".into(), colour: "blue".into() };
+    committed(&db, vec![memo.clone(), memo]).await;
+    let plan = db.migration_plan(&MIGRATIONS, &[Memo::table()]).await.expect("plan");
+    assert!(!plan.fresh && plan.pending.is_empty(), "{plan}");
+}
+
+/// A database migrated by version 2 of the app (the first two migrations) opens in
+/// the last version, which applies the rest; its plan lists them first.
+pub async fn a_database_at_an_earlier_version_gets_the_migrations_it_lacks(fx: &mut impl Fixture) {
+    let (db, before) = version_one(fx).await;
+    db.migrate(&MIGRATIONS[..2], &[NoteV2::table()]).await.expect("version 2");
+    let mut session = db.session().await.expect("session");
+    let notes = session.query::<NoteV2>().all().await.expect("version 2 reads");
+    assert_eq!(notes.iter().map(|n| n.stars.as_str()).collect::<Vec<_>>(), ["***", "", "**"]);
+    assert_eq!(notes[0].updated_at(), before[0].updated_at(), "schema steps do not move updated_at");
+    session
+        .add(NoteV2 { title: "e".into(), text: "new".into(), stars: "**".into(), colour: "green".into() })
+        .await
+        .expect("add");
+    session.commit().await.expect("commit");
+
+    let plan = db.migration_plan(&MIGRATIONS, &[Memo::table()]).await.expect("plan");
+    let versions: Vec<i64> = plan.pending.iter().map(|(version, _, _)| *version).collect();
+    assert_eq!(versions, [3, 4], "{plan}");
+    assert!(plan.pending.iter().all(|(_, _, statements)| !statements.is_empty()), "{plan}");
+    assert!(plan.to_string().contains("migration 4 `notes become memos"), "{plan}");
+
+    db.migrate(&MIGRATIONS, &[Memo::table()]).await.expect("the last version");
+    let memos = db.session().await.expect("session").query::<Memo>().all().await.expect("memos");
+    let titles: Vec<&str> = memos.iter().map(|m| m.title.as_str()).collect();
+    assert_eq!(titles, ["a!", "b!", "c!", "e!"]);
+    assert_eq!(records(&db).await, every_record());
+}
+
+/// A migration that changed since the database recorded it is refused, naming it;
+/// an app older than the database is refused with an error that says to update.
+/// Neither writes anything.
+pub async fn a_changed_migration_and_an_older_app_are_refused(fx: &mut impl Fixture) {
+    static CHANGED: [Migration; 2] = [
+        Migration::schema(
+            1,
+            "body becomes text; notes get a colour",
+            &[Step::RenameColumn { table: "notes", from: "body", to: "content" }],
+        ),
+        Migration::schema(2, "unused", &[]),
+    ];
+    let (db, _) = version_one(fx).await;
+    db.migrate(&MIGRATIONS[..2], &[NoteV2::table()]).await.expect("version 2");
+    let changed = db.migrate(&CHANGED, &[NoteV2::table()]).await;
+    assert!(matches!(&changed, Err(Error::MigrationChanged { version: 1, .. })), "{changed:?}");
+    let message = changed.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("must not change"), "{message}");
+
+    db.migrate(&MIGRATIONS, &[Memo::table()]).await.expect("the last version");
+    let older = fx.open().await.migrate(&MIGRATIONS[..2], &[NoteV2::table()]).await;
+    assert!(matches!(older, Err(Error::DatabaseIsNewer { database: 4, app: 2 })), "{older:?}");
+    let message = older.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("upgraded by a newer version of the app"), "{message}");
+    let memos = db.session().await.expect("session").query::<Memo>().count().await;
+    assert_eq!(memos.expect("the memos are as they were"), 3);
+}
+
+/// A migration that fails — a conversion that refuses a value, a step naming a
+/// column that is not stored, a unique constraint the values violate — changes
+/// nothing: no record, every row as it was; the migrations before it stay applied.
+pub async fn a_failing_migration_changes_nothing(fx: &mut impl Fixture) {
+    static UNKNOWN_COLUMN: [Migration; 2] = [
+        BODY_AND_COLOUR,
+        Migration::schema(
+            2,
+            "rename a column that is not there",
+            &[
+                Step::AddColumn { table: "notes", column: ColumnDef::of::<Option<String>>("extra") },
+                Step::RenameColumn { table: "notes", from: "bdy", to: "body" },
+            ],
+        ),
+    ];
+    static NOT_DISTINCT: [Migration; 2] =
+        [BODY_AND_COLOUR, Migration::schema(2, "unique texts", &[Step::AddUnique { table: "notes", column: "text" }])];
+    let (db, before) = version_one(fx).await;
+    let mut session = db.session().await.expect("session");
+    let mut c = before[2].clone();
+    c.stars = -1;
+    c.body = "about a".into();
+    session.update(&mut c).await.expect("a note no conversion takes");
+    session.commit().await.expect("commit");
+
+    let refused = db.migrate(&MIGRATIONS, &[Memo::table()]).await;
+    match refused {
+        Err(Error::InvalidValue { table: "notes", column: Some("stars"), reason }) => {
+            assert!(reason.contains("-1 is no number of stars"), "{reason}");
+        }
+        other => panic!("expected the conversion's error, got {other:?}"),
+    }
+    // Migration 1 was applied and recorded; migration 2, which failed, left nothing.
+    assert_eq!(records(&db).await, every_record()[..1]);
+    let notes = db.session().await.expect("session").query::<NoteV2>().count().await;
+    assert!(matches!(notes, Err(Error::SchemaMismatch { .. })), "the stars are no text yet: {notes:?}");
+
+    let unknown = db.migrate(&UNKNOWN_COLUMN, &[]).await;
+    assert!(matches!(&unknown, Err(Error::UnknownColumn { table: "notes", column }) if column == "bdy"), "{unknown:?}");
+    let duplicated = db.migrate(&NOT_DISTINCT, &[]).await;
+    assert!(
+        matches!(&duplicated, Err(Error::SchemaMismatch { table: "notes", detail }) if detail.contains("`text` is declared unique")),
+        "{duplicated:?}"
+    );
+    assert_eq!(records(&db).await, every_record()[..1], "neither was recorded");
+}
+
+/// Two polls of two futures until both are done.
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut first, mut second) = (None, None);
+    std::future::poll_fn(|cx| {
+        if first.is_none() {
+            if let Poll::Ready(done) = a.as_mut().poll(cx) {
+                first = Some(done);
+            }
+        }
+        if second.is_none() {
+            if let Poll::Ready(done) = b.as_mut().poll(cx) {
+                second = Some(done);
+            }
+        }
+        if first.is_some() && second.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    (first.expect("done"), second.expect("done"))
+}
+
+/// Two handles migrating one version-1 database at once both succeed, and each
+/// migration is applied once (migration 3 would add a second `!`).
+pub async fn two_migrators_at_once_both_succeed(fx: &mut impl Fixture) {
+    let (first, _) = version_one(fx).await;
+    let second = fx.open().await;
+    let (a, b) =
+        both(first.migrate(&MIGRATIONS, &[Memo::table()]), second.migrate(&MIGRATIONS, &[Memo::table()])).await;
+    a.expect("the first migrator");
+    b.expect("the second migrator");
+    assert_eq!(records(&first).await, every_record());
+    let memos = first.session().await.expect("session").query::<Memo>().all().await.expect("memos");
+    assert_eq!(memos.iter().map(|m| m.title.as_str()).collect::<Vec<_>>(), ["a!", "b!", "c!"]);
+}
