@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use plinth::engine::{Change, CommitPlan, EngineBackend, Store, StoreMut};
+use plinth::migrate::{Migration, MigrationRecord, Step};
 use plinth::{Database, Entity, Error, Result, Session};
 use plinth_browser::{KeyValue, MemoryKeyValue, WebStorageStore};
-use plinth_conformance::entities::{Gadget, GadgetV2, User};
+use plinth_conformance::entities::{Gadget, GadgetV2, User, Widget};
 use serde_json::Value as Json;
 
 const PREFIX: &str = "plinth/app/";
@@ -379,6 +380,64 @@ async fn every_crash_point_of_a_schema_upgrade_leaves_it_fully_old_or_fully_new(
     // The journal, a write per row (6), per new index entry (6) and the schema, the removal.
     assert_eq!(came_out_old, 1, "only a cut before the journal keeps the old version");
     assert!(came_out_new >= 13, "{came_out_new}");
+}
+
+/// A versioned migration — a table renamed, a column renamed and one added — is one
+/// journaled write with its record: cut off at every write, the store comes back at
+/// the old version (no record, `gadgets` whole) or the new (the record, `widgets`
+/// whole), never between; and migrating again then finishes the job.
+#[tokio::test]
+async fn every_crash_point_of_a_migration_leaves_the_old_version_or_the_new() {
+    static MIGRATIONS: [Migration; 1] = [Migration::schema(
+        1,
+        "gadgets become widgets",
+        &[
+            Step::RenameTable { from: "gadgets", to: "widgets" },
+            Step::RenameColumn { table: "widgets", from: "name", to: "label" },
+            Step::AddIndex { table: "widgets", column: "code" },
+        ],
+    )];
+    let original = MemoryKeyValue::new();
+    let db = database(original.clone()).expect("open");
+    db.create_all(&[Gadget::table(), MigrationRecord::table()]).await.expect("version 1");
+    let mut session = db.session().await.expect("session");
+    session.add_all((0..5).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add");
+    session.commit().await.expect("commit");
+
+    let (mut came_out_old, mut came_out_new) = (0, 0);
+    for k in 0.. {
+        let kv = copy(&original);
+        let faulty = Faulty::over(&kv);
+        let cut = database(faulty.clone()).expect("open");
+        faulty.reset(k, usize::MAX);
+        if cut.migrate(&MIGRATIONS, &[Widget::table()]).await.is_ok() {
+            break;
+        }
+        let reopened = database(kv.clone()).expect("the next open finishes or undoes the migration");
+        assert_eq!(kv.get(JOURNAL).expect("get"), None, "no journal is left");
+        let mut session = reopened.session().await.expect("session");
+        let recorded = session.query::<MigrationRecord>().count().await.expect("records");
+        let gadgets = session.query::<Gadget>().count().await;
+        let widgets = session.query::<Widget>().count().await;
+        match recorded {
+            0 => {
+                came_out_old += 1;
+                assert_eq!(gadgets.expect("version 1 whole"), 5);
+                assert!(matches!(widgets, Err(Error::NoSuchTable { .. })), "{widgets:?}");
+            }
+            _ => {
+                came_out_new += 1;
+                assert_eq!(widgets.expect("the new version whole"), 5);
+                assert!(matches!(gadgets, Err(Error::NoSuchTable { .. })), "{gadgets:?}");
+            }
+        }
+        drop(session);
+        reopened.migrate(&MIGRATIONS, &[Widget::table()]).await.expect("migrating again finishes");
+        let widgets = reopened.session().await.expect("session").query::<Widget>().count().await;
+        assert_eq!(widgets.expect("widgets"), 5);
+    }
+    println!("migration: {came_out_old} crash points came out old, {came_out_new} new");
+    assert!(came_out_old >= 1 && came_out_new >= 10, "{came_out_old} old, {came_out_new} new");
 }
 
 /// A schema upgrade that does not fit in the store is `QuotaExceeded`, and the store

@@ -422,3 +422,13 @@ pub struct Memo {
     #[entity(default = "yellow", index)]
     pub colour: String,
 }
+
+/// `gadgets` after a migration renamed it `widgets` and its `name` column `label`.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Widget {
+    #[entity(unique)]
+    pub label: String,
+    #[entity(index)]
+    pub code: String,
+}

@@ -129,6 +129,7 @@ macro_rules! conformance_suite {
             migrations::a_changed_migration_and_an_older_app_are_refused,
             migrations::a_failing_migration_changes_nothing,
             migrations::two_migrators_at_once_both_succeed,
+            migrations::renamed_tables_and_columns_keep_their_rows_ids_and_constraints,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

@@ -13,7 +13,7 @@ use plinth::migrate::{DataFuture, Migration, MigrationRecord, Step};
 use plinth::{Database, Entity, Error, Record, Session, Value};
 
 use crate::cases::committed;
-use crate::entities::{Memo, NoteV1, NoteV2};
+use crate::entities::{Gadget, Memo, NoteV1, NoteV2, Widget};
 use crate::Fixture;
 
 /// `n` stars as `n` asterisks; a negative number is no number of stars.
@@ -290,4 +290,52 @@ pub async fn two_migrators_at_once_both_succeed(fx: &mut impl Fixture) {
     assert_eq!(records(&first).await, every_record());
     let memos = first.session().await.expect("session").query::<Memo>().all().await.expect("memos");
     assert_eq!(memos.iter().map(|m| m.title.as_str()).collect::<Vec<_>>(), ["a!", "b!", "c!"]);
+}
+
+/// A renamed table and a renamed column keep what they had: rows, the next id (past a
+/// deleted last row), the unique constraint — whose violation names the new column —
+/// and an index; and a table renamed to one that exists is refused.
+pub async fn renamed_tables_and_columns_keep_their_rows_ids_and_constraints(fx: &mut impl Fixture) {
+    static RENAMES: [Migration; 1] = [RENAMES_FIRST];
+    static ONTO_AN_EXISTING_TABLE: [Migration; 2] = [
+        RENAMES_FIRST,
+        Migration::schema(2, "widgets become notes", &[Step::RenameTable { from: "widgets", to: "notes" }]),
+    ];
+    const RENAMES_FIRST: Migration = Migration::schema(
+        1,
+        "gadgets become widgets, named by a label",
+        &[
+            Step::RenameTable { from: "gadgets", to: "widgets" },
+            Step::RenameColumn { table: "widgets", from: "name", to: "label" },
+            Step::AddIndex { table: "widgets", column: "code" },
+        ],
+    );
+    let db = fx.open().await;
+    db.create_all(&[Gadget::table(), NoteV1::table()]).await.expect("version 1");
+    let mut gadgets = committed(&db, vec![Gadget::new("lamp", "L-1"), Gadget::new("fan", "F-1")]).await;
+    let mut session = db.session().await.expect("session");
+    session.delete(gadgets.pop().expect("two")).await.expect("delete the last");
+    session.commit().await.expect("commit");
+
+    db.migrate(&RENAMES, &[Widget::table()]).await.expect("migrate");
+    let mut session = db.session().await.expect("session");
+    let widgets = session.query::<Widget>().filter(|c| c.code.eq("L-1")).all().await.expect("widgets");
+    assert_eq!(widgets.iter().map(|w| (w.id(), w.label.as_str())).collect::<Vec<_>>(), [(gadgets[0].id(), "lamp")]);
+    assert_eq!(widgets[0].created_at(), gadgets[0].created_at());
+    let taken = session.add(Widget { label: "lamp".into(), code: "L-2".into() }).await;
+    assert!(
+        matches!(taken, Err(Error::UniqueViolation { table: "widgets", column: Some("label") })),
+        "the unique constraint follows the rename: {taken:?}"
+    );
+    let next = session.add(Widget { label: "saw".into(), code: "S-1".into() }).await.expect("add");
+    assert!(next.id() > gadgets[0].id() + 1, "the id sequence follows the rename: {}", next.id());
+    session.commit().await.expect("commit");
+    let gone = db.session().await.expect("session").query::<Gadget>().count().await;
+    assert!(matches!(gone, Err(Error::NoSuchTable { table: "gadgets" })), "{gone:?}");
+
+    let onto = db.migrate(&ONTO_AN_EXISTING_TABLE, &[]).await;
+    assert!(
+        matches!(&onto, Err(Error::SchemaMismatch { table: "widgets", detail }) if detail.contains("table `notes` exists already")),
+        "{onto:?}"
+    );
 }
