@@ -18,6 +18,7 @@ use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTrans
 
 use crate::codec::{check_schema, decode_row_filled, encode_row, encode_schema, index_text, stored_columns, MAX_ID};
 use crate::js_error::from_js;
+use crate::schemas::KnownSchemas;
 pub(crate) use connection::OpenDatabase;
 pub(crate) use request::{completion, Pending};
 
@@ -41,8 +42,8 @@ pub struct IndexedDbStore {
     database: OpenDatabase,
     name: String,
     /// The tables whose stored schema has been found to be theirs on this connection,
-    /// by name; tables are never dropped, but a deleted database takes them all.
-    known: RefCell<HashMap<&'static str, &'static Table>>,
+    /// and the schema generation that was under; a deleted database takes them all.
+    known: RefCell<KnownSchemas>,
 }
 
 impl fmt::Debug for IndexedDbStore {
@@ -87,31 +88,66 @@ impl IndexedDbStore {
         format!("IndexedDB `{}` store `{store}` key {key}", database_name(&self.name))
     }
 
+    /// Checks that `table` is stored with its schema, unless this connection found so
+    /// under the schema generation it saw last.
     async fn require(&self, table: &'static Table) -> Result<()> {
         // First: a new connection forgets the tables seen on the last one.
         self.database().await?;
-        if self.is_known(table) {
+        if self.known.borrow().is_known(table) {
             return Ok(());
         }
         let tx = self.transaction(&[META], IdbTransactionMode::Readonly).await?;
-        let found = Pending::new(store(&tx, META)?.get(&meta_key("schema", table)).map_err(js)?).result().await;
-        self.check_stored_schema(table, &found.map_err(js)?)
+        let meta = store(&tx, META)?;
+        let generation = Pending::new(meta.get(&generation_key()).map_err(js)?);
+        let found = Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?);
+        self.observe(&generation.result().await.map_err(js)?);
+        self.check_stored_schema(table, &found.result().await.map_err(js)?)
     }
 
-    fn is_known(&self, table: &'static Table) -> bool {
-        self.known.borrow().get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
+    /// Notes the schema generation an operation read in its own transaction.
+    fn observe(&self, generation: &JsValue) {
+        self.known.borrow_mut().observe(generation.as_string());
+    }
+
+    /// After an operation that read the schema generation alongside: if it moved since
+    /// `require`, checks `table` again (its result, read in the same transaction, stands
+    /// if the table is still the entity's).
+    async fn recheck(&self, table: &'static Table, generation: &JsValue) -> Result<()> {
+        self.observe(generation);
+        self.require(table).await
     }
 
     /// Checks a schema read from `meta`: [`Error::NoSuchTable`] if there is none,
-    /// [`Error::SchemaMismatch`] if it is another; remembered if it is `table`'s.
+    /// [`Error::SchemaMismatch`] if it is another ([`Error::SchemaChanged`] if this
+    /// connection had found it to be `table`'s before); remembered if it is `table`'s.
     fn check_stored_schema(&self, table: &'static Table, stored: &JsValue) -> Result<()> {
-        if stored.is_undefined() {
-            self.known.borrow_mut().remove(table.name());
-            return Err(Error::NoSuchTable { table: table.name() });
+        let checked = if stored.is_undefined() {
+            Err(Error::NoSuchTable { table: table.name() })
+        } else {
+            // Anything but the text of a schema is a schema that cannot be read.
+            check_schema(table, &stored.as_string().unwrap_or_else(|| format!("{stored:?}")))
+        };
+        let mut known = self.known.borrow_mut();
+        match checked {
+            Ok(()) => {
+                known.remember(table);
+                Ok(())
+            }
+            Err(err) => {
+                let err = known.explain(table, err);
+                known.forget(table.name());
+                Err(err)
+            }
         }
-        // Anything but the text of a schema is a schema that cannot be read.
-        check_schema(table, &stored.as_string().unwrap_or_else(|| format!("{stored:?}")))?;
-        self.known.borrow_mut().insert(table.name(), table);
+    }
+
+    /// Issues, in `tx`, the write of the next schema generation: every schema change
+    /// makes one.
+    async fn issue_next_generation(&self, meta: &IdbObjectStore) -> Result<()> {
+        let current = Pending::new(meta.get(&generation_key()).map_err(js)?).result().await.map_err(js)?;
+        let next = KnownSchemas::next_generation(current.as_string().as_deref());
+        meta.put_with_key(&JsValue::from_str(&next), &generation_key()).map_err(js)?;
+        self.known.borrow_mut().observe(Some(next));
         Ok(())
     }
 
@@ -204,6 +240,7 @@ impl IndexedDbStore {
         for table in tables {
             lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
         }
+        let mut changed = false;
         for (table, lookup) in lookups {
             let stored = lookup.result().await.map_err(js)?;
             if !stored.is_undefined() {
@@ -226,6 +263,10 @@ impl IndexedDbStore {
                 }
             }
             meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
+            changed = true;
+        }
+        if changed {
+            self.issue_next_generation(&meta).await?;
         }
         Ok(())
     }
@@ -301,6 +342,7 @@ impl IndexedDbStore {
                 meta.put_with_key(last, &meta_key("seq", table)).map_err(js)?;
             }
         }
+        self.issue_next_generation(&meta).await?;
         Ok(true)
     }
 
@@ -354,6 +396,11 @@ fn unique_key(table: &Table, column: usize, value: &Value) -> JsValue {
         .into()
 }
 
+/// The key of the schema generation (see [`crate::schemas`]).
+fn generation_key() -> JsValue {
+    Array::of1(&JsValue::from_str("schemas")).into()
+}
+
 fn meta_key(kind: &str, table: &Table) -> JsValue {
     Array::of2(&JsValue::from_str(kind), &JsValue::from_str(table.name())).into()
 }
@@ -391,9 +438,11 @@ impl Store for IndexedDbStore {
 
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         self.require(table).await?;
-        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly).await?;
+        let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;
+        let generation = Pending::new(store(&tx, META)?.get(&generation_key()).map_err(js)?);
         let value = Pending::new(store(&tx, RECORDS)?.get(&record_key(table, id)).map_err(js)?).result().await;
         let value = value.map_err(js)?;
+        self.recheck(table, &generation.result().await.map_err(js)?).await?;
         if value.is_undefined() {
             return Ok(None);
         }
@@ -402,8 +451,10 @@ impl Store for IndexedDbStore {
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         self.require(table).await?;
-        let tx = self.transaction(&[RECORDS], IdbTransactionMode::Readonly).await?;
+        let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;
+        let generation = Pending::new(store(&tx, META)?.get(&generation_key()).map_err(js)?);
         let (keys, values) = self.read_rows(&store(&tx, RECORDS)?, table).await?;
+        self.recheck(table, &generation.result().await.map_err(js)?).await?;
         let mut rows = Vec::with_capacity(values.length() as usize);
         for (key, value) in keys.iter().zip(values.iter()) {
             rows.push(self.decode_row(table, self.key_id(table, &key)?, &value)?);
@@ -413,9 +464,11 @@ impl Store for IndexedDbStore {
 
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
         self.require(table).await?;
-        let tx = self.transaction(&[UNIQUE], IdbTransactionMode::Readonly).await?;
+        let tx = self.transaction(&[UNIQUE, META], IdbTransactionMode::Readonly).await?;
+        let generation = Pending::new(store(&tx, META)?.get(&generation_key()).map_err(js)?);
         let key = unique_key(table, column, value);
         let found = Pending::new(store(&tx, UNIQUE)?.get(&key).map_err(js)?).result().await.map_err(js)?;
+        self.recheck(table, &generation.result().await.map_err(js)?).await?;
         if found.is_undefined() {
             return Ok(None);
         }
@@ -435,7 +488,10 @@ impl StoreMut for IndexedDbStore {
             return Err(err);
         }
         done.await.map_err(js)?;
-        self.known.borrow_mut().extend(tables.iter().map(|t| (t.name(), *t)));
+        let mut known = self.known.borrow_mut();
+        for table in tables {
+            known.remember(table);
+        }
         Ok(())
     }
 
@@ -462,9 +518,11 @@ impl StoreMut for IndexedDbStore {
         done.await.map_err(js)?;
         let mut known = self.known.borrow_mut();
         for table in &replacement.removed {
-            known.remove(table.name());
+            known.forget(table.name());
         }
-        known.extend(replacement.added.iter().map(|a| (a.table.name(), a.table)));
+        for added in &replacement.added {
+            known.remember(added.table);
+        }
         Ok(replaced)
     }
 

@@ -6,6 +6,7 @@
 //! |--------------------------------|-----------------------------------------|
 //! | `journal`                      | a commit being applied (see `journal`)  |
 //! | `generation`                   | the last writer's turn seen (`tabs`)    |
+//! | `schemas`                      | the schema generation (`schemas`)       |
 //! | `t/TABLE/schema`               | the table's columns, as JSON            |
 //! | `t/TABLE/seq`                  | the last id handed out                  |
 //! | `t/TABLE/r/ID`                 | one row, as a JSON object               |
@@ -33,6 +34,11 @@ impl Layout {
 
     pub(crate) fn journal(&self) -> String {
         format!("{}journal", self.prefix)
+    }
+
+    /// The schema generation (see [`schemas`](crate::schemas)).
+    pub(crate) fn schemas(&self) -> String {
+        format!("{}schemas", self.prefix)
     }
 
     /// The generation the last writer's turn closed at, as this copy has it (see

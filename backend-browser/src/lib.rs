@@ -108,6 +108,7 @@ mod codec;
 mod connect;
 mod key_value;
 mod layout;
+mod schemas;
 pub mod tabs;
 mod url;
 mod web_storage;

@@ -16,6 +16,7 @@ use crate::codec::{
     MAX_ID,
 };
 use crate::layout::Layout;
+use crate::schemas::KnownSchemas;
 use crate::tabs::{generation_seen, Coordinator, OneTab, CATCH_UP_LIMIT};
 use crate::KeyValue;
 use journal::Journal;
@@ -49,9 +50,9 @@ pub struct WebStorageStore<K, C = OneTab> {
     kv: K,
     layout: Layout,
     coordinator: C,
-    /// The tables whose stored schema has been found to be theirs, by name; tables are
-    /// never dropped.
-    known: Mutex<HashMap<&'static str, &'static Table>>,
+    /// The tables whose stored schema has been found to be theirs, and the schema
+    /// generation that was under.
+    known: Mutex<KnownSchemas>,
 }
 
 impl<K: KeyValue> WebStorageStore<K> {
@@ -83,27 +84,36 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         self.layout.prefix()
     }
 
-    fn is_known(&self, table: &'static Table) -> bool {
-        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        known.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
-    }
-
-    fn remember(&self, table: &'static Table) {
-        self.known.lock().unwrap_or_else(PoisonError::into_inner).insert(table.name(), table);
+    fn known(&self) -> std::sync::MutexGuard<'_, KnownSchemas> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Refuses a table that was never created in this database
-    /// ([`Error::NoSuchTable`]), or that is stored with another schema
-    /// ([`Error::SchemaMismatch`]).
+    /// ([`Error::NoSuchTable`]), that is stored with another schema
+    /// ([`Error::SchemaMismatch`]), or that another page changed since this handle
+    /// checked it ([`Error::SchemaChanged`]). Reads the schema generation every time
+    /// (one key), the table's schema only when the generation moved.
     fn require(&self, table: &'static Table) -> Result<()> {
-        if self.is_known(table) {
+        let generation = self.kv.get(&self.layout.schemas())?;
+        let mut known = self.known();
+        known.observe(generation);
+        if known.is_known(table) {
             return Ok(());
         }
-        match self.kv.get(&self.layout.schema(table))? {
-            None => return Err(Error::NoSuchTable { table: table.name() }),
-            Some(stored) => check_schema(table, &stored)?,
-        }
-        self.remember(table);
+        let checked = match self.kv.get(&self.layout.schema(table))? {
+            None => Err(Error::NoSuchTable { table: table.name() }),
+            Some(stored) => check_schema(table, &stored),
+        };
+        checked.map_err(|err| known.explain(table, err))?;
+        known.remember(table);
+        Ok(())
+    }
+
+    /// Adds to `keys` the next schema generation: every schema change writes one.
+    fn next_generation(&self, keys: &mut BTreeMap<String, Option<String>>) -> Result<()> {
+        let key = self.layout.schemas();
+        let next = KnownSchemas::next_generation(self.kv.get(&key)?.as_deref());
+        keys.insert(key, Some(next));
         Ok(())
     }
 
@@ -191,9 +201,15 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             }
             keys.insert(key, Some(encode_schema(table)));
         }
+        if !keys.is_empty() {
+            self.next_generation(&mut keys)?;
+        }
         self.write(keys, HashMap::new())?;
+        let generation = self.kv.get(&self.layout.schemas())?;
+        let mut known = self.known();
+        known.observe(generation);
         for table in tables {
-            self.remember(table);
+            known.remember(table);
         }
         Ok(())
     }
@@ -259,12 +275,17 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
                 keys.insert(self.layout.sequence(table), Some(last.clone()));
             }
         }
+        self.next_generation(&mut keys)?;
         self.write(keys, HashMap::new())?;
-        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        let generation = self.kv.get(&self.layout.schemas())?;
+        let mut known = self.known();
+        known.observe(generation);
         for table in &replacement.removed {
-            known.remove(table.name());
+            known.forget(table.name());
         }
-        known.extend(replacement.added.iter().map(|a| (a.table.name(), a.table)));
+        for added in &replacement.added {
+            known.remember(added.table);
+        }
         Ok(true)
     }
 

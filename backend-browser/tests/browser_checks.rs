@@ -264,3 +264,47 @@ async fn a_record_edited_by_hand_is_a_decode_error_and_the_others_stay_readable(
     drop(session);
     clean_web_storage(&kv, &prefix);
 }
+
+/// A page whose tables another page migrated meanwhile (a newer version of the app)
+/// gets `SchemaChanged` — telling it to reload — on its next read or write, never a
+/// decode failure; the migrated data stays as the newer page left it.
+#[wasm_bindgen_test]
+async fn a_page_whose_tables_a_newer_page_migrated_is_told_to_reload() {
+    use plinth::migrate::{Migration, Step};
+    use plinth_conformance::entities::{Gadget, Widget};
+    static MIGRATIONS: [Migration; 1] = [Migration::schema(
+        1,
+        "gadgets become widgets",
+        &[
+            Step::RenameTable { from: "gadgets", to: "widgets" },
+            Step::RenameColumn { table: "widgets", from: "name", to: "label" },
+        ],
+    )];
+    for scheme in ["local", "indexeddb"] {
+        let name = unique_name("newer");
+        let url = format!("{scheme}://{name}");
+        let old = plinth_browser::connect(&url).await.expect("connect");
+        old.create_all(&[Gadget::table()]).await.expect("create_all");
+        let mut session = old.session().await.expect("session");
+        let lamp = session.add(Gadget::new("lamp", "L-1")).await.expect("add");
+        session.commit().await.expect("commit");
+
+        let newer = plinth_browser::connect(&url).await.expect("the newer page");
+        newer.migrate(&MIGRATIONS, &[Widget::table()]).await.expect("migrate");
+
+        let mut session = old.session().await.expect("session");
+        let read = session.get::<Gadget>(lamp.id()).await;
+        assert!(matches!(read, Err(Error::SchemaChanged { table: "gadgets", .. })), "{scheme}: {read:?}");
+        let message = read.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("reload"), "{message}");
+        let written = session.add(Gadget::new("fan", "F-1")).await;
+        assert!(matches!(written, Err(Error::SchemaChanged { .. })), "{scheme}: {written:?}");
+        let widgets = newer.session().await.expect("session").query::<Widget>().all().await.expect("widgets");
+        assert_eq!(widgets.iter().map(|w| w.label.as_str()).collect::<Vec<_>>(), ["lamp"], "{scheme}");
+        if scheme == "indexeddb" {
+            delete_indexeddb(&name);
+        } else {
+            clean_web_storage(&GlooKeyValue::local().expect("localStorage"), &format!("plinth/{name}/"));
+        }
+    }
+}

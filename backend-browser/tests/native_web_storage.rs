@@ -271,3 +271,27 @@ async fn urls_are_checked_and_native_targets_say_why_they_cannot_connect() {
     let err = plinth_browser::connect("indexeddb://app").await.expect_err("unsupported");
     assert!(matches!(err, Error::Unsupported { backend: "IndexedDB", .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_handle_whose_table_another_handle_upgraded_is_told_to_reload() {
+    use plinth_conformance::entities::{Gadget, GadgetV2};
+    let kv = MemoryKeyValue::new();
+    let old = database(kv.clone()).expect("open");
+    old.create_all(&[Gadget::table()]).await.expect("create_all");
+    let mut session = old.session().await.expect("session");
+    let lamp = session.add(Gadget::new("lamp", "L-1")).await.expect("add");
+    session.commit().await.expect("commit");
+
+    let newer = database(kv.clone()).expect("a newer page");
+    newer.create_all(&[GadgetV2::table()]).await.expect("upgrade");
+
+    let mut session = old.session().await.expect("session");
+    let read = session.get::<Gadget>(lamp.id()).await;
+    assert!(matches!(read, Err(Error::SchemaChanged { table: "gadgets", .. })), "{read:?}");
+    let all = session.query::<Gadget>().all().await;
+    assert!(matches!(all, Err(Error::SchemaChanged { .. })), "{all:?}");
+    let written = session.add(Gadget::new("fan", "F-1")).await;
+    assert!(matches!(written, Err(Error::SchemaChanged { .. })), "{written:?}");
+    let rows = newer.session().await.expect("session").query::<GadgetV2>().count().await;
+    assert_eq!(rows.expect("the newer handle reads on"), 1);
+}

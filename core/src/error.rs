@@ -179,6 +179,17 @@ pub enum Error {
         app: i64,
     },
 
+    /// A table this handle was using was changed since by another version of the app
+    /// (another page or process migrated the database): the entity no longer matches
+    /// what is stored. Nothing was written. Reload the page (or restart the app).
+    #[error("table `{table}` was changed by a newer version of the app since this one opened the database ({detail}); reload the page (or restart the app)")]
+    SchemaChanged {
+        /// The table.
+        table: &'static str,
+        /// How it differs now.
+        detail: String,
+    },
+
     /// The backend cannot do this at all.
     #[error("the {backend} backend does not support {feature}")]
     Unsupported {

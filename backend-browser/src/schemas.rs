@@ -1,0 +1,78 @@
+//! [`KnownSchemas`]: which tables a store's handle has found stored with their
+//! entity's schema, and noticing when another page (or handle) changed a schema since.
+//!
+//! Every schema change — `create_all` creating or upgrading tables, a migration — also
+//! writes a new *schema generation* to the store, in the same atomic write. A handle
+//! reads the generation with every operation (one more key or request in the same
+//! read); when it moved, the tables the handle had checked are checked again, and one
+//! that no longer matches its entity is [`Error::SchemaChanged`]: a newer version of the
+//! app migrated the database under this page, which must reload.
+
+use std::collections::HashMap;
+
+use plinth::{Error, Table};
+
+/// The tables found stored with their entity's schema, under the generation seen.
+#[derive(Debug, Default)]
+pub(crate) struct KnownSchemas {
+    /// The generation the entries of `known` were checked under.
+    seen: Option<String>,
+    /// The tables found to be theirs, by name.
+    known: HashMap<&'static str, &'static Table>,
+    /// The tables found to be theirs under an earlier generation.
+    earlier: HashMap<&'static str, &'static Table>,
+}
+
+impl KnownSchemas {
+    /// Notes the store's generation as just read: if it moved, every table known is
+    /// to be checked again.
+    pub(crate) fn observe(&mut self, generation: Option<String>) {
+        if generation != self.seen {
+            self.earlier.extend(self.known.drain());
+            self.seen = generation;
+        }
+    }
+
+    /// Whether `table` (this very table, not another of the same name) was found to be
+    /// stored with its schema under the generation seen.
+    pub(crate) fn is_known(&self, table: &'static Table) -> bool {
+        self.known.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
+    }
+
+    /// Records that `table` is stored with its schema.
+    pub(crate) fn remember(&mut self, table: &'static Table) {
+        self.known.insert(table.name(), table);
+    }
+
+    /// Forgets the table named `name` (removed by a migration).
+    pub(crate) fn forget(&mut self, name: &str) {
+        self.known.remove(name);
+        self.earlier.remove(name);
+    }
+
+    /// Forgets every table (the database was deleted).
+    pub(crate) fn clear(&mut self) {
+        self.known.clear();
+        self.earlier.clear();
+        self.seen = None;
+    }
+
+    /// The error to report for `table` failing its check with `err`: if this handle
+    /// had found it to be its entity's before the generation moved, someone changed it
+    /// since, and the error says so ([`Error::SchemaChanged`]).
+    pub(crate) fn explain(&self, table: &'static Table, err: Error) -> Error {
+        let was_ours = self.earlier.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table));
+        match err {
+            Error::SchemaMismatch { .. } | Error::NoSuchTable { .. } if was_ours => {
+                Error::SchemaChanged { table: table.name(), detail: err.to_string() }
+            }
+            err => err,
+        }
+    }
+
+    /// The generation after `current`, as a schema change writes it.
+    pub(crate) fn next_generation(current: Option<&str>) -> String {
+        let current = current.and_then(|c| c.trim().parse::<u64>().ok()).unwrap_or(0);
+        (current.wrapping_add(1)).to_string()
+    }
+}
