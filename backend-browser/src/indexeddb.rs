@@ -74,7 +74,7 @@ impl IndexedDbStore {
     async fn database(&self) -> Result<IdbDatabase> {
         let (db, reopened) = self.database.connection().await?;
         if reopened {
-            self.known.borrow_mut().clear();
+            *self.known.borrow_mut() = KnownSchemas::default();
         }
         Ok(db)
     }

@@ -50,13 +50,6 @@ impl KnownSchemas {
         self.earlier.remove(name);
     }
 
-    /// Forgets every table (the database was deleted).
-    pub(crate) fn clear(&mut self) {
-        self.known.clear();
-        self.earlier.clear();
-        self.seen = None;
-    }
-
     /// The error to report for `table` failing its check with `err`: if this handle
     /// had found it to be its entity's before the generation moved, someone changed it
     /// since, and the error says so ([`Error::SchemaChanged`]).
