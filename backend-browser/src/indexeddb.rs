@@ -133,11 +133,7 @@ impl IndexedDbStore {
                 known.remember(table);
                 Ok(())
             }
-            Err(err) => {
-                let err = known.explain(table, err);
-                known.forget(table.name());
-                Err(err)
-            }
+            Err(err) => Err(known.explain(table, err)),
         }
     }
 

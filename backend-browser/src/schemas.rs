@@ -51,10 +51,16 @@ impl KnownSchemas {
     }
 
     /// The error to report for `table` failing its check with `err`: if this handle
-    /// had found it to be its entity's before the generation moved, someone changed it
-    /// since, and the error says so ([`Error::SchemaChanged`]).
-    pub(crate) fn explain(&self, table: &'static Table, err: Error) -> Error {
-        let was_ours = self.earlier.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table));
+    /// had found it to be its entity's before, someone changed it since, and the error
+    /// says so ([`Error::SchemaChanged`]), as it will for every later check of it.
+    pub(crate) fn explain(&mut self, table: &'static Table, err: Error) -> Error {
+        let ours = |tables: &HashMap<&'static str, &'static Table>| {
+            tables.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
+        };
+        let was_ours = ours(&self.known) || ours(&self.earlier);
+        if let Some(seen) = self.known.remove(table.name()) {
+            self.earlier.insert(table.name(), seen);
+        }
         match err {
             Error::SchemaMismatch { .. } | Error::NoSuchTable { .. } if was_ours => {
                 Error::SchemaChanged { table: table.name(), detail: err.to_string() }

@@ -9,7 +9,7 @@ use plinth::{like_escape, Database, Entity, Error, Filter, Order, Record, Sessio
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use crate::model::{Note, User};
+use crate::model::{Note, User, COLOURS, MIGRATIONS};
 
 /// What went wrong, as an HTTP status and a sentence for the person at the page.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -58,6 +58,9 @@ impl From<Error> for DemoError {
             Error::InvalidValue { reason, .. } => (422, reason.clone()),
             Error::TypeMismatch { .. } | Error::UnknownColumn { .. } => (422, err.to_string()),
             Error::QuotaExceeded { .. } => (507, "Browser storage is full; delete something and try again.".to_owned()),
+            Error::SchemaChanged { .. } | Error::DatabaseIsNewer { .. } => {
+                (409, "A newer version of the demo upgraded this storage; reload the page.".to_owned())
+            }
             _ => (500, err.to_string()),
         };
         DemoError { status, message }
@@ -142,6 +145,9 @@ struct NoteInput {
     pinned: bool,
     #[serde(default)]
     tags: Vec<String>,
+    /// One of [`COLOURS`]; yellow if the form does not say.
+    #[serde(default)]
+    colour: Option<String>,
     /// The version of the record the form edits (see [`update`]).
     #[serde(default)]
     updated_at: Option<DateTime<Utc>>,
@@ -181,7 +187,11 @@ fn note_from(body: &str) -> Result<(Note, Option<DateTime<Utc>>), DemoError> {
     }
     let body = input.body.map(|b| b.trim().to_owned()).filter(|b| !b.is_empty());
     let tags: Vec<String> = input.tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
-    Ok((Note { title, body, pinned: input.pinned, tags: Json::from(tags) }, input.updated_at))
+    let colour = input.colour.unwrap_or_else(|| COLOURS[0].to_owned());
+    if !COLOURS.contains(&colour.as_str()) {
+        return Err(DemoError::invalid(format!("A note's colour is one of {}.", COLOURS.join(", "))));
+    }
+    Ok((Note { title, body, pinned: input.pinned, tags: Json::from(tags), colour }, input.updated_at))
 }
 
 fn dicts<E: Entity>(records: Vec<Record<E>>) -> Vec<Map<String, Json>> {
@@ -280,9 +290,10 @@ pub async fn delete(db: &Database, kind: Kind, id: i64) -> Result<(), DemoError>
     Ok(())
 }
 
-/// Creates the demo's tables if they are missing.
+/// Brings the demo's tables to this version: creates them in a new database, and
+/// applies the [`MIGRATIONS`] a database stored by an earlier version lacks.
 pub async fn create_tables(db: &Database) -> Result<(), DemoError> {
-    db.create_all(&[User::table(), Note::table()]).await?;
+    db.migrate(&MIGRATIONS, &[User::table(), Note::table()]).await?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ const NOTES = {
 };
 const COLUMNS = {
   users: ['id', 'username', 'email_address', 'created_at', 'updated_at'],
-  notes: ['id', 'title', 'body', 'pinned', 'tags', 'created_at', 'updated_at'],
+  notes: ['id', 'title', 'body', 'pinned', 'tags', 'colour', 'created_at', 'updated_at'],
 };
 
 const problem = (message, status = 422) => ({ status, message });
@@ -86,7 +86,7 @@ function readNote(form) {
   if (!title || title.length > 120) throw problem('A note needs a title of 1 to 120 characters.');
   const body = form.body.value.trim() || null;
   const tags = form.tags.value.split(',').map((t) => t.trim()).filter(Boolean);
-  return { title, body, pinned: form.pinned.checked, tags };
+  return { title, body, pinned: form.pinned.checked, tags, colour: form.colour.value };
 }
 
 const $ = (selector) => document.querySelector(selector);
@@ -113,6 +113,8 @@ function cell(column, value) {
   if (column === 'created_at' || column === 'updated_at') td.className = 'time';
   if (column === 'tags' && Array.isArray(value)) {
     value.forEach((tag) => { const pill = document.createElement('span'); pill.className = 'pill'; pill.textContent = tag; td.append(pill); });
+  } else if (column === 'colour' && value) {
+    const swatch = document.createElement('span'); swatch.className = `swatch ${value}`; td.append(swatch, value);
   } else if (value === null) {
     td.textContent = '—';
   } else {
@@ -173,7 +175,7 @@ function startEditing(row) {
     $('#user-submit').textContent = `Save user ${row.id}`;
   } else {
     form.title.value = row.title; form.body.value = row.body || ''; form.tags.value = (row.tags || []).join(', ');
-    form.pinned.checked = row.pinned;
+    form.pinned.checked = row.pinned; form.colour.value = row.colour || 'yellow';
     $('#note-submit').textContent = `Save note ${row.id}`;
   }
   form.querySelector('[data-cancel]').hidden = false;

@@ -1,7 +1,8 @@
 //! The demo's end-to-end tests: the built page and server, driven in headless Chromium
 //! by `demo-web/e2e` (playwright-core with the system's Chromium, from npm): the demo
-//! used as a person would (`demo.test.mjs`), and two tabs writing one browser database
-//! at once (`two_tabs.test.mjs`).
+//! used as a person would (`demo.test.mjs`), two tabs writing one browser database at
+//! once (`two_tabs.test.mjs`), and today's page opening version 1's data in every
+//! storage (`upgrade.test.mjs`).
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -26,14 +27,17 @@ pub(crate) fn run(sh: &Shell) -> Result {
         let _dir = sh.push_dir(&e2e);
         cmd!(sh, "npm ci --no-audit --no-fund").run()?;
     }
-    let mut server = start_server(sh, PORT, Some(&format!("sqlite://{}", database.display())))?;
+    let database_url = format!("sqlite://{}", database.display());
+    // The server opens a database that version 1 of the demo left (`upgrade.test.mjs`).
+    cmd!(sh, "cargo run --locked -q -p plinth-demo-server --example seed_version_one -- {database_url}").run()?;
+    let mut server = start_server(sh, PORT, Some(&database_url))?;
     let outcome = wait_for_port(PORT).and_then(|()| {
         let _dir = sh.push_dir(&e2e);
         let screenshot = root.join("target").join("demo.png");
         let _url = sh.push_env("DEMO_URL", format!("http://127.0.0.1:{PORT}"));
         let _shot = sh.push_env("DEMO_SCREENSHOT", &screenshot);
         // One file at a time: both drive Chromium, and the machine has two cores.
-        cmd!(sh, "node --test --test-concurrency=1 demo.test.mjs two_tabs.test.mjs").run()?;
+        cmd!(sh, "node --test --test-concurrency=1 demo.test.mjs two_tabs.test.mjs upgrade.test.mjs").run()?;
         println!("xtask: demo screenshot saved to {}", screenshot.display());
         Ok(())
     });
