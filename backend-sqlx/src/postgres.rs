@@ -100,7 +100,11 @@ async fn undo_partial_insert(
     inserted: &[RowMeta],
 ) -> Error {
     let ids: Vec<i64> = inserted.iter().map(|m| m.id).collect();
-    let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1)", quote(table.name()));
+    let marker = match tx.checked(table).await {
+        Ok(sql) => sql.marker.clone(),
+        Err(err) => return err,
+    };
+    let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1){marker}", quote(table.name()));
     let deleted = match tx.writer(Some(table)).await {
         // A `DELETE` without `RETURNING`: no rows come back.
         Ok(conn) => fetch_all(conn, table, sqlx::query(&delete).bind(&ids)).await,
@@ -113,8 +117,11 @@ async fn undo_partial_insert(
         let mut seen = HashSet::new();
         let repeated =
             rows.iter().map(|r| &r.values()[i]).filter(|v| !v.is_null()).any(|v| !seen.insert(IndexKey(v.clone())));
-        let sql =
-            format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ANY($1))", quote(table.name()), quote(column.name()));
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ANY($1)){marker}",
+            quote(table.name()),
+            quote(column.name())
+        );
         let taken = match repeated {
             true => Ok(true),
             false => exists(tx, table, codec::bind_column_array(sqlx::query(&sql), rows, i, column.ty())).await,
@@ -210,9 +217,10 @@ async fn update(
         for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
             let value = &row.values()[i];
             let sql = format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1 AND \"id\" <> $2)",
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1 AND \"id\" <> $2){}",
                 quote(table.name()),
-                quote(column.name())
+                quote(column.name()),
+                sql.marker
             );
             let query = codec::bind(sqlx::query(&sql), value, column.ty()).bind(id);
             if !value.is_null() && exists(tx, table, query).await? {

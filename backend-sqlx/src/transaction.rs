@@ -412,8 +412,8 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
-        self.checked(table).await?;
-        let statement = compile_count(D::DIALECT, table, select);
+        let sql = self.checked(table).await?;
+        let statement = compile_count(D::DIALECT, table, select, &sql.marker);
         let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
         self.read_done(count)
     }

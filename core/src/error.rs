@@ -168,6 +168,19 @@ pub enum Error {
         detail: String,
     },
 
+    /// A migration the database has not applied has a version before one it has: it
+    /// was added below migrations already applied, and would never run. Nothing was
+    /// changed; give it a version after every applied one.
+    #[error("migration {version} (`{name}`) is not applied, but this database has applied migration {applied}, which comes after it: a new migration takes a version after every applied one")]
+    MigrationOutOfOrder {
+        /// The migration's version.
+        version: i64,
+        /// Its name.
+        name: &'static str,
+        /// The latest version the database has applied.
+        applied: i64,
+    },
+
     /// The database was migrated by a newer version of the app: it records migrations
     /// this app does not know, so its tables may hold what this app cannot read.
     /// Nothing was changed. Update the app (in the browser: reload the page).

@@ -432,3 +432,23 @@ pub struct Widget {
     #[entity(index)]
     pub code: String,
 }
+
+/// `scores` before a migration changes `points` to text; `plinth_converting` is a
+/// column name Plinth's SQL backends would use while converting, if it were free.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Score {
+    #[entity(unique)]
+    pub points: i64,
+    pub plinth_converting: Option<i64>,
+}
+
+/// `scores` after the migration: `points` as text.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "scores")]
+#[allow(missing_docs)]
+pub struct ScoreAsText {
+    #[entity(unique)]
+    pub points: String,
+    pub plinth_converting: Option<i64>,
+}

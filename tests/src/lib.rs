@@ -130,6 +130,8 @@ macro_rules! conformance_suite {
             migrations::a_failing_migration_changes_nothing,
             migrations::two_migrators_at_once_both_succeed,
             migrations::renamed_tables_and_columns_keep_their_rows_ids_and_constraints,
+            migrations::a_changed_type_is_used_through_the_same_handle_at_once,
+            migrations::a_migration_added_below_applied_ones_is_refused,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

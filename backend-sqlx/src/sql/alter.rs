@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use plinth::backend::{ColumnDef, SchemaChange, StoredColumn};
+use plinth::backend::{intern_name, ColumnDef, SchemaChange, StoredColumn};
 use plinth::migrate::{Conversion, Step};
 use plinth::{Table, Value};
 
@@ -19,8 +19,16 @@ use super::ddl::{
 };
 use super::{object_name, quote, Dialect, Object, Statement};
 
-/// The name a column being converted has until it takes the old one's place.
-const CONVERTING: &str = "plinth_converting";
+/// The name a column being converted has until it takes the old one's place: the
+/// first of `plinth_converting`, `plinth_converting_2`… that the table does not have.
+fn converting_name(shape: &[StoredColumn]) -> &'static str {
+    let taken = |name: &str| shape.iter().any(|c| c.name.eq_ignore_ascii_case(name));
+    let name = (1..)
+        .map(|n| if n == 1 { "plinth_converting".to_owned() } else { format!("plinth_converting_{n}") })
+        .find(|name| !taken(name))
+        .unwrap_or_default();
+    intern_name(&name)
+}
 
 /// One statement of a change.
 #[derive(Debug)]
@@ -112,7 +120,8 @@ pub(crate) fn migration_step(dialect: Dialect, step: &Step, shape: &[StoredColum
             }
         }
         Step::ChangeType { table, from, to, convert } => {
-            let converting = ColumnDef::new(CONVERTING, to.ty(), to.nullable());
+            let into = converting_name(shape);
+            let converting = ColumnDef::new(into, to.ty(), to.nullable());
             let converting = match to.length_limit() {
                 Some(limit) => converting.max_length(limit),
                 None => converting,
@@ -121,12 +130,12 @@ pub(crate) fn migration_step(dialect: Dialect, step: &Step, shape: &[StoredColum
             steps
                 .push(SqlStep::Script(format!("ALTER TABLE {name} ADD COLUMN {}", added_column(dialect, &converting))));
             with_trigger_off(dialect, table, &mut steps, |steps| {
-                steps.push(SqlStep::Convert { table, from, to, into: CONVERTING, convert });
+                steps.push(SqlStep::Convert { table, from, to, into, convert });
             });
             drop_column(dialect, table, from.name(), is_unique(from.name()), is_indexed(from.name()), &mut steps);
             steps.push(SqlStep::Script(format!(
                 "ALTER TABLE {name} RENAME COLUMN {} TO {}",
-                quote(CONVERTING),
+                quote(into),
                 quote(to.name())
             )));
             if dialect == Dialect::Postgres && !to.nullable() {

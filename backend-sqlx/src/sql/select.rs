@@ -25,8 +25,9 @@ pub(crate) fn compile_select<'v>(dialect: Dialect, table: &Table, columns: &str,
     statement
 }
 
-/// `SELECT count(*)` of what [`compile_select`] returns.
-pub(crate) fn compile_count<'v>(dialect: Dialect, table: &Table, select: &'v Select) -> Statement<'v> {
+/// `SELECT count(*)` of what [`compile_select`] returns, ending with the table's
+/// statement `marker` (see `TableSql`).
+pub(crate) fn compile_count<'v>(dialect: Dialect, table: &Table, select: &'v Select, marker: &str) -> Statement<'v> {
     let mut statement = Statement::new(dialect);
     let windowed = select.limit.is_some() || select.offset > 0;
     if windowed {
@@ -39,6 +40,7 @@ pub(crate) fn compile_count<'v>(dialect: Dialect, table: &Table, select: &'v Sel
         push_order_and_window(&mut statement, table, select);
         statement.push(") AS \"windowed\"");
     }
+    statement.push(marker);
     statement
 }
 

@@ -35,12 +35,39 @@ pub(crate) struct TableSql {
     /// Whether the catalog has shown the table to exist with the entity's schema (by
     /// `create_all`, or at the first use of the table through this backend).
     verified: AtomicBool,
+    /// Empty, or ` /* plinth schema N */` once a migration through this backend changed
+    /// the table N times: it ends every statement on the table, so no connection runs a
+    /// statement it prepared before the change (PostgreSQL refuses a cached plan whose
+    /// column types changed, and sqlx caches by the statement's text).
+    pub(crate) marker: String,
 }
 
 const RETURNING: &str = " RETURNING \"id\", \"created_at\", \"updated_at\"";
 
 impl TableSql {
-    pub(crate) fn new(dialect: Dialect, table: &'static Table) -> Self {
+    /// The statements of `table` after `changes` migrations changed it (see `marker`).
+    pub(crate) fn new(dialect: Dialect, table: &'static Table, changes: u64) -> Self {
+        let mut sql = Self::unmarked(dialect, table);
+        if changes > 0 {
+            sql.marker = format!(" /* plinth schema {changes} */");
+            for statement in [
+                &mut sql.columns,
+                &mut sql.get,
+                &mut sql.insert,
+                &mut sql.bulk_insert,
+                &mut sql.update,
+                &mut sql.delete,
+                &mut sql.version,
+            ] {
+                if !statement.is_empty() {
+                    statement.push_str(&sql.marker);
+                }
+            }
+        }
+        sql
+    }
+
+    fn unmarked(dialect: Dialect, table: &'static Table) -> Self {
         let name = quote(table.name());
         let columns = select_list(table, None);
         let fields: Vec<String> = table.columns().iter().map(|c| quote(c.name())).collect();
@@ -84,7 +111,18 @@ impl TableSql {
                 )
             }
         };
-        TableSql { table, columns, get, insert, bulk_insert, update, delete, version, verified: AtomicBool::new(false) }
+        TableSql {
+            table,
+            columns,
+            get,
+            insert,
+            bulk_insert,
+            update,
+            delete,
+            version,
+            verified: AtomicBool::new(false),
+            marker: String::new(),
+        }
     }
 
     /// Whether the stored table has been found to match the entity.
@@ -149,22 +187,26 @@ fn postgres_update(table: &Table, name: &str, fields: &[String]) -> String {
     )
 }
 
-/// The [`TableSql`] of every table used so far, built on first use.
+/// The [`TableSql`] of every table used so far, built on first use, and how often a
+/// migration changed each table.
 #[derive(Debug)]
 pub(crate) struct StatementCache {
     dialect: Dialect,
     tables: std::sync::Mutex<std::collections::HashMap<&'static str, std::sync::Arc<TableSql>>>,
+    changes: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl StatementCache {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        StatementCache { dialect, tables: Default::default() }
+        StatementCache { dialect, tables: Default::default(), changes: Default::default() }
     }
 
     /// Forgets the statements of the table named `name` (a migration changed it), so
-    /// its next use reads the catalog again.
+    /// its next use reads the catalog again, with statements of a text of their own.
     pub(crate) fn forget(&self, name: &str) {
         self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
+        *self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(name.to_owned()).or_default() +=
+            1;
     }
 
     /// The statements of `table`, built once per table.
@@ -173,7 +215,9 @@ impl StatementCache {
         match tables.get(table.name()) {
             Some(sql) if std::ptr::eq(sql.table, table) || sql.table == table => std::sync::Arc::clone(sql),
             _ => {
-                let sql = std::sync::Arc::new(TableSql::new(self.dialect, table));
+                let changes = self.changes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let changes = changes.get(table.name()).copied().unwrap_or(0);
+                let sql = std::sync::Arc::new(TableSql::new(self.dialect, table, changes));
                 tables.insert(table.name(), std::sync::Arc::clone(&sql));
                 sql
             }

@@ -71,12 +71,14 @@ pub(crate) async fn apply_migration<S: StoreMut + ?Sized>(store: &S, steps: &[St
     for step in steps {
         run_step(step, &mut tables)?;
     }
-    let mut added = Vec::with_capacity(tables.len());
-    for working in tables {
-        let table = intern_table(working.name, &working.columns);
-        check_distinct(table, &working.rows)?;
-        added.push(ReplacedTable { table, rows: working.rows, sequence_of: working.sequence_of });
-    }
+    let added = tables
+        .into_iter()
+        .map(|working| ReplacedTable {
+            table: intern_table(working.name, &working.columns),
+            rows: working.rows,
+            sequence_of: working.sequence_of,
+        })
+        .collect();
     let record_table = MigrationRecord::table();
     let id = store.allocate_ids(record_table, 1).await?;
     let now = clock::now();
@@ -110,6 +112,9 @@ fn run_step(step: &Step, tables: &mut [Working]) -> Result<()> {
                 values.push(fill.clone());
                 Ok(())
             })?;
+            if column.is_unique() {
+                check_distinct(table, column.name(), working.columns.len() - 1, &working.rows)?;
+            }
         }
         Step::DropColumn { column, .. } => {
             let i = position(&working.columns, column)?;
@@ -140,10 +145,17 @@ fn run_step(step: &Step, tables: &mut [Working]) -> Result<()> {
                 values[i] = converted;
                 Ok(())
             })?;
+            if to.is_unique() {
+                check_distinct(table, to.name(), i, &working.rows)?;
+            }
         }
         Step::AddUnique { column, .. } | Step::DropUnique { column, .. } => {
             let i = position(&working.columns, column)?;
-            working.columns[i] = working.columns[i].set_unique(matches!(step, Step::AddUnique { .. }));
+            let adding = matches!(step, Step::AddUnique { .. });
+            working.columns[i] = working.columns[i].set_unique(adding);
+            if adding {
+                check_distinct(table, column, i, &working.rows)?;
+            }
         }
         Step::AddIndex { column, .. } | Step::DropIndex { column, .. } => {
             let i = position(&working.columns, column)?;
@@ -153,20 +165,19 @@ fn run_step(step: &Step, tables: &mut [Working]) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a unique column of `table` whose values in `rows` are not distinct.
-fn check_distinct(table: &Table, rows: &[StoredRow]) -> Result<()> {
-    for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
-        let mut seen: HashMap<IndexKey, u32> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let value = &row.row.values()[i];
-            if !value.is_null() {
-                *seen.entry(IndexKey(value.clone())).or_default() += 1;
-            }
-        }
-        let duplicated = seen.values().filter(|&&n| n > 1).count() as u64;
-        if duplicated > 0 {
-            return Err(duplicated_values(table.name(), column.name(), duplicated));
+/// Refuses a unique constraint on column `name` (at `position`) of `table` whose
+/// values in `rows` are not distinct: at the step that adds it, as SQL checks it.
+fn check_distinct(table: &'static str, name: &str, position: usize, rows: &[StoredRow]) -> Result<()> {
+    let mut seen: HashMap<IndexKey, u32> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let value = &row.row.values()[position];
+        if !value.is_null() {
+            *seen.entry(IndexKey(value.clone())).or_default() += 1;
         }
     }
-    Ok(())
+    let duplicated = seen.values().filter(|&&n| n > 1).count() as u64;
+    match duplicated {
+        0 => Ok(()),
+        _ => Err(duplicated_values(table, name, duplicated)),
+    }
 }

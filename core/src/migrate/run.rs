@@ -101,6 +101,11 @@ fn check_records(migrations: &[Migration], records: &[Record<MigrationRecord>]) 
             });
         }
     }
+    if let Some(skipped) =
+        migrations.iter().find(|m| m.version() < last && records.iter().all(|r| r.version != m.version()))
+    {
+        return Err(Error::MigrationOutOfOrder { version: skipped.version(), name: skipped.name(), applied: last });
+    }
     Ok(last)
 }
 

@@ -4,7 +4,9 @@
 use std::fmt;
 
 use crate::backend::{intern_table, StoredColumn};
+use crate::entity::Entity;
 use crate::error::{Error, Result};
+use crate::migrate::MigrationRecord;
 use crate::table::{ColumnDef, Table, MAX_NAME_BYTES};
 use crate::value::Value;
 
@@ -227,6 +229,14 @@ pub fn check_steps(steps: &[Step], shapes: &mut Shapes, words: &dyn Fn(&ColumnDe
 
 fn check_step(step: &Step, shapes: &mut Shapes, words: &dyn Fn(&ColumnDef) -> StoredColumn) -> Result<()> {
     let table = step.table();
+    let own = MigrationRecord::table().name();
+    if table == own || matches!(step, Step::RenameTable { to, .. } if *to == own) {
+        return Err(Error::InvalidValue {
+            table,
+            column: None,
+            reason: format!("`{own}` is Plinth's record of the migrations; no migration step may change it"),
+        });
+    }
     let refused =
         |detail: String| Error::SchemaMismatch { table, detail: format!("migration step \"{step}\": {detail}") };
     let position = |columns: &[StoredColumn], name: &str| columns.iter().position(|c| c.name == name);
@@ -264,6 +274,12 @@ fn check_step(step: &Step, shapes: &mut Shapes, words: &dyn Fn(&ColumnDef) -> St
         }
         Step::RenameTable { from, to } => {
             check_new_name(to, to, false)?;
+            if from.eq_ignore_ascii_case(to) {
+                return Err(refused(format!(
+                    "`{from}` and `{to}` differ only in ASCII case, which SQLite does not tell apart: rename the table \
+                     to another name first"
+                )));
+            }
             let columns = shapes.columns(from).ok_or(Error::NoSuchTable { table: from })?.to_vec();
             if shapes.columns(to).is_some() {
                 return Err(refused(format!("table `{to}` exists already")));

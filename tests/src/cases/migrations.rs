@@ -13,7 +13,7 @@ use plinth::migrate::{DataFuture, Migration, MigrationRecord, Step};
 use plinth::{Database, Entity, Error, Record, Session, Value};
 
 use crate::cases::committed;
-use crate::entities::{Gadget, Memo, NoteV1, NoteV2, Widget};
+use crate::entities::{Gadget, Memo, NoteV1, NoteV2, Score, ScoreAsText, Widget};
 use crate::Fixture;
 
 /// `n` stars as `n` asterisks; a negative number is no number of stars.
@@ -250,7 +250,30 @@ pub async fn a_failing_migration_changes_nothing(fx: &mut impl Fixture) {
         matches!(&duplicated, Err(Error::SchemaMismatch { table: "notes", detail }) if detail.contains("`text` is declared unique")),
         "{duplicated:?}"
     );
-    assert_eq!(records(&db).await, every_record()[..1], "neither was recorded");
+    static UNIQUE_THEN_DROPPED: [Migration; 2] = [
+        BODY_AND_COLOUR,
+        Migration::schema(
+            2,
+            "unique texts, then no texts",
+            &[Step::AddUnique { table: "notes", column: "text" }, Step::DropColumn { table: "notes", column: "text" }],
+        ),
+    ];
+    static OWN_TABLE: [Migration; 2] = [
+        BODY_AND_COLOUR,
+        Migration::schema(
+            2,
+            "touch the records",
+            &[Step::AddColumn { table: "plinth_migrations", column: ColumnDef::of::<Option<String>>("note") }],
+        ),
+    ];
+    let dropped = db.migrate(&UNIQUE_THEN_DROPPED, &[]).await;
+    assert!(
+        matches!(&dropped, Err(Error::SchemaMismatch { table: "notes", detail }) if detail.contains("`text` is declared unique")),
+        "values are checked at the step that makes them unique, on every backend: {dropped:?}"
+    );
+    let own = db.migrate(&OWN_TABLE, &[]).await;
+    assert!(matches!(own, Err(Error::InvalidValue { table: "plinth_migrations", .. })), "{own:?}");
+    assert_eq!(records(&db).await, every_record()[..1], "none was recorded");
 }
 
 /// Two polls of two futures until both are done.
@@ -333,9 +356,91 @@ pub async fn renamed_tables_and_columns_keep_their_rows_ids_and_constraints(fx: 
     let gone = db.session().await.expect("session").query::<Gadget>().count().await;
     assert!(matches!(gone, Err(Error::NoSuchTable { table: "gadgets" })), "{gone:?}");
 
+    static CASE_ONLY: [Migration; 2] = [
+        RENAMES_FIRST,
+        Migration::schema(2, "widgets become Widgets", &[Step::RenameTable { from: "widgets", to: "Widgets" }]),
+    ];
+    let case_only = db.migrate(&CASE_ONLY, &[]).await;
+    assert!(
+        matches!(&case_only, Err(Error::SchemaMismatch { detail, .. }) if detail.contains("differ only in ASCII case")),
+        "{case_only:?}"
+    );
     let onto = db.migrate(&ONTO_AN_EXISTING_TABLE, &[]).await;
     assert!(
         matches!(&onto, Err(Error::SchemaMismatch { table: "widgets", detail }) if detail.contains("table `notes` exists already")),
         "{onto:?}"
     );
+}
+
+/// A handle that used a table before a migration changed a column's type uses it
+/// after at once, reading, adding, updating and filtering — no statement prepared
+/// before the change is run again (PostgreSQL refuses those) — and a column of the
+/// name a backend would use while converting is no obstacle.
+pub async fn a_changed_type_is_used_through_the_same_handle_at_once(fx: &mut impl Fixture) {
+    fn as_text(value: Value) -> Result<Value, String> {
+        match value {
+            Value::I64(n) => Ok(Value::Text(format!("{n} points"))),
+            other => Err(format!("{other} is no score")),
+        }
+    }
+    static TO_TEXT: [Migration; 1] = [Migration::schema(
+        1,
+        "points as text",
+        &[Step::ChangeType {
+            table: "scores",
+            from: ColumnDef::of::<i64>("points").unique(),
+            to: ColumnDef::of::<String>("points").unique(),
+            convert: as_text,
+        }],
+    )];
+    let db = fx.open().await;
+    db.create_all(&[Score::table()]).await.expect("create_all");
+    let mut rows = committed(
+        &db,
+        vec![Score { points: 1, plinth_converting: Some(7) }, Score { points: 2, plinth_converting: None }],
+    )
+    .await;
+    for _ in 0..3 {
+        let mut session = db.session().await.expect("session");
+        session.query::<Score>().filter(|c| c.points.gt(0)).all().await.expect("query");
+        session.query::<Score>().filter(|c| c.points.eq(1)).count().await.expect("count");
+        session.get::<Score>(rows[0].id()).await.expect("get");
+        rows[1].points += 10;
+        session.update(&mut rows[1]).await.expect("update");
+        session.commit().await.expect("commit");
+    }
+    db.migrate(&TO_TEXT, &[ScoreAsText::table()]).await.expect("migrate");
+    let mut session = db.session().await.expect("session");
+    let all = session.query::<ScoreAsText>().filter(|c| c.points.like("%points")).all().await.expect("query");
+    assert_eq!(all.iter().map(|s| s.points.as_str()).collect::<Vec<_>>(), ["1 points", "32 points"]);
+    assert_eq!(all[0].plinth_converting, Some(7), "the column of that name is kept");
+    drop(session);
+    for round in 0..3 {
+        let mut session = db.session().await.expect("session");
+        let count = session.query::<ScoreAsText>().filter(|c| c.points.eq("32 points")).count().await.expect("count");
+        assert_eq!(count, 1);
+        let listed = session.query::<ScoreAsText>().filter(|c| c.points.like("new%")).count().await.expect("query");
+        assert_eq!(listed, round);
+        let mut first = session.get::<ScoreAsText>(rows[0].id()).await.expect("get").expect("the first score");
+        first.points = format!("{round} more");
+        session.update(&mut first).await.expect("update");
+        session.add(ScoreAsText { points: format!("new {round}"), plinth_converting: None }).await.expect("add");
+        let taken = session.add(ScoreAsText { points: "32 points".into(), plinth_converting: None }).await;
+        assert!(matches!(taken, Err(Error::UniqueViolation { column: Some("points"), .. })), "{taken:?}");
+        session.commit().await.expect("commit");
+    }
+}
+
+/// A migration added with a version below one the database has applied would never
+/// run: `migrate` refuses it, naming it, and records nothing.
+pub async fn a_migration_added_below_applied_ones_is_refused(fx: &mut impl Fixture) {
+    static FIRST_AND_THIRD: [Migration; 2] = [BODY_AND_COLOUR, Migration::schema(3, "three", &[])];
+    static WITH_SECOND: [Migration; 3] =
+        [BODY_AND_COLOUR, Migration::schema(2, "two, added later", &[]), Migration::schema(3, "three", &[])];
+    let (db, _) = version_one(fx).await;
+    db.migrate(&FIRST_AND_THIRD, &[]).await.expect("migrations 1 and 3");
+    let refused = db.migrate(&WITH_SECOND, &[]).await;
+    assert!(matches!(refused, Err(Error::MigrationOutOfOrder { version: 2, applied: 3, .. })), "{refused:?}");
+    let versions: Vec<i64> = records(&db).await.iter().map(|(version, _, _)| *version).collect();
+    assert_eq!(versions, [1, 3]);
 }
