@@ -43,11 +43,23 @@
 //! its tables), `t/TABLE/seq` (the last id handed out), `t/TABLE/r/ID` (a row as a
 //! JSON object in column order, readable in the browser's storage inspector),
 //! `t/TABLE/u/COLUMN/VALUE` (the id holding a unique value), `generation` (the last
-//! writer's turn this tab has seen), and `journal` while a commit is being applied. A
+//! writer's turn this tab has seen), `schemas` (the schema generation: see below), and
+//! `journal` while a commit is being applied. A
 //! commit writes the journal — every new value and every old one — before touching
 //! anything, so a commit cut off by a closed tab is finished by the next writer, and a
 //! `QuotaExceededError` half-way puts every old value back and returns
 //! [`plinth::Error::QuotaExceeded`].
+//!
+//! # Schema changes
+//!
+//! `create_all`'s additive changes and [`migrate`](plinth::Database::migrate)'s steps
+//! rewrite the rows they touch and the tables' schemas in one atomic write — through
+//! the journal on web storage, in one readwrite transaction on IndexedDB (the object
+//! stores are fixed, so no version change is needed) — together with a new *schema
+//! generation*. Every operation reads the generation (one key, or one request in its
+//! own transaction); when another page changed a schema this page was using, the
+//! operation is [`plinth::Error::SchemaChanged`], telling the page to reload, never a
+//! decode failure.
 //!
 //! # Several tabs on one `localStorage`
 //!

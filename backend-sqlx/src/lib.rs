@@ -53,17 +53,29 @@
 //! a text column `VARCHAR(n) COLLATE "C"` on PostgreSQL and adds `CHECK (length(…) <=
 //! n)` on SQLite (read back from the table's SQL when the schema is checked);
 //! `#[entity(unique)]` becomes a
-//! `UNIQUE` constraint named `{table}_{column}_{hash}_key`, `#[entity(index)]` an index
+//! `UNIQUE` constraint (on SQLite a unique index, which a migration can drop) named
+//! `{table}_{column}_{hash}_key`, `#[entity(index)]` an index
 //! named `{table}_{column}_{hash}_idx` (the hash of the exact names keeps two tables'
 //! names apart — `order`.`item_code` and `order_item`.`code` — and every name within
 //! PostgreSQL's 63 bytes; a unique violation is mapped back to its column through the
 //! constraint's name or PostgreSQL's `Key (column)=…` detail, so constraints made by
 //! earlier versions map too). Table and column names may be at most 63 bytes.
 //! `create_all` takes turns across processes (an advisory lock on PostgreSQL, `BEGIN
-//! IMMEDIATE` on SQLite), creates what is missing, and refuses a table stored with
-//! another schema — other columns, types, nullability, unique constraints, a missing
-//! index — with `SchemaMismatch`; so does every operation on such a table (checked
-//! against the catalog at a table's first use). `created_at` and `updated_at` default to now, so rows
+//! IMMEDIATE` on SQLite), creates what is missing, makes the additive changes an
+//! existing table needs (a nullable or defaulted column with `ADD COLUMN` and, for
+//! its stored rows, an `UPDATE` to the default; a unique constraint once a count finds
+//! the stored values distinct; an index), all in one transaction, and refuses any other
+//! difference — dropped or renamed columns, types, nullability — with `SchemaMismatch`;
+//! so does every operation on a table stored with another schema (checked against the
+//! catalog at a table's first use). [`migrate`](plinth::Database::migrate) runs each
+//! migration's steps as `ALTER TABLE` statements in one transaction under the same
+//! lock, and `Database::migration_plan` prints them first. SQLite cannot make a column
+//! `NOT NULL` afterwards: such a column is added with a placeholder default of its type
+//! (`0`, `''`), which every stored row then overwrites, and which stays in the table's
+//! SQL. On PostgreSQL the `updated_at` trigger is disabled while stored rows are filled
+//! or converted, so schema steps leave every row's version alone; statements on a
+//! table a migration changed get a text of their own (`/* plinth schema N */`), so no
+//! pooled connection runs a plan it prepared before a type changed. `created_at` and `updated_at` default to now, so rows
 //! inserted by other programs get them too. On PostgreSQL a `BEFORE UPDATE` trigger
 //! (`{table}_touch_updated_at`) moves `updated_at` at least a microsecond forward on
 //! *every* update, raw SQL included; `create_all` installs or replaces it, so run

@@ -91,6 +91,11 @@ mod value;
 #[doc(hidden)]
 pub mod __private;
 
+/// The guide's schema-evolution page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/schema-evolution.md")]
+struct SchemaEvolutionGuide;
+
 pub use database::Database;
 pub use entity::{DecodeError, Entity};
 pub use error::{BoxError, Error, Result};
