@@ -225,3 +225,29 @@ async fn an_upgraded_table_is_what_create_all_makes_and_its_trigger_still_moves_
     assert!(updated > lamp.updated_at(), "the trigger is enabled again after the fill");
     guard.drop_schema(pool).await;
 }
+
+#[tokio::test]
+async fn a_migration_plan_lists_the_sql_it_would_run() {
+    use plinth_conformance::cases::migrations::MIGRATIONS;
+    use plinth_conformance::entities::{Memo, NoteV1};
+    let (pool, guard) = schema("plan").await;
+    let db = plinth_sqlx::from_pg_pool(pool.clone());
+    db.create_all(&[NoteV1::table()]).await.expect("version 1");
+    let plan = db.migration_plan(&MIGRATIONS, &[Memo::table()]).await.expect("plan");
+    let text = plan.to_string();
+    for expected in [
+        "postgres: migration 1 `body becomes text; notes get a colour`:",
+        "ALTER TABLE \"notes\" RENAME COLUMN \"body\" TO \"text\";",
+        "ALTER TABLE \"notes\" ADD COLUMN \"colour\" TEXT COLLATE \"C\";",
+        "ALTER TABLE \"notes\" DISABLE TRIGGER \"notes_touch_updated_at\";",
+        "UPDATE \"notes\" SET \"colour\" = $1;",
+        "ALTER TABLE \"notes\" ALTER COLUMN \"colour\" SET NOT NULL;",
+        "run the migration's data step in a session;",
+        "ALTER TABLE \"notes\" RENAME TO \"memos\";",
+        "ALTER TRIGGER \"notes_touch_updated_at\" ON \"memos\" RENAME TO \"memos_touch_updated_at\";",
+        "ALTER TABLE \"memos\" DROP CONSTRAINT \"memos_title_",
+    ] {
+        assert!(text.contains(expected), "the plan says `{expected}`:\n{text}");
+    }
+    guard.drop_schema(pool).await;
+}

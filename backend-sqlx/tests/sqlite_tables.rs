@@ -210,3 +210,27 @@ async fn a_table_upgraded_on_sqlite_keeps_its_ids_constraints_and_indexes() {
     let next = next.await.expect("add after the rebuild");
     assert_eq!(next.id(), rows[1].id() + 1, "the id sequence was carried over: no id is handed out twice");
 }
+
+#[tokio::test]
+async fn a_migration_plan_lists_the_sql_it_would_run() {
+    use plinth_conformance::cases::migrations::MIGRATIONS;
+    use plinth_conformance::entities::{Memo, NoteV1};
+    let (_file, db, _raw) = with_raw_pool("plinth-sqlite-plan", &[NoteV1::table()]).await;
+    let plan = db.migration_plan(&MIGRATIONS, &[Memo::table()]).await.expect("plan");
+    let text = plan.to_string();
+    for expected in [
+        "sqlite: migration 1 `body becomes text; notes get a colour`:",
+        "ALTER TABLE \"notes\" RENAME COLUMN \"body\" TO \"text\";",
+        "ALTER TABLE \"notes\" ADD COLUMN \"colour\" TEXT NOT NULL DEFAULT '';",
+        "UPDATE \"notes\" SET \"colour\" = ?1;",
+        "-- for each row: SELECT \"id\", \"stars\" FROM \"notes\"",
+        "ALTER TABLE \"notes\" DROP COLUMN \"stars\";",
+        "run the migration's data step in a session;",
+        "ALTER TABLE \"notes\" RENAME TO \"memos\";",
+        "DROP INDEX \"notes_title_",
+    ] {
+        assert!(text.contains(expected), "the plan says `{expected}`:\n{text}");
+    }
+    let count = db.session().await.expect("session").query::<NoteV1>().count().await.expect("nothing ran");
+    assert_eq!(count, 0);
+}

@@ -120,7 +120,8 @@ fn differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn])
                 None => note(
                     format!(
                         "the entity's column `{}` ({want}) is not stored, and the stored rows would have no value \
-                         for it: give the field a default (`#[entity(default = …)]`) or make it an `Option`",
+                         for it: give the field a default (`#[entity(default = …)]`) or make it an `Option` (a data \
+                         migration can then set each row's value)",
                         want.name
                     ),
                     None,
@@ -131,7 +132,7 @@ fn differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn])
         if (&have.storage, have.nullable) != (&want.storage, want.nullable) {
             note(
                 format!(
-                    "column `{}` is stored as {}{}, the entity wants {}{} (`create_all` does not convert stored values)",
+                    "column `{}` is stored as {}{}, the entity wants {}{} (`create_all` does not convert stored values; a migration's `Step::ChangeType` does)",
                     want.name,
                     have.storage,
                     if have.nullable { "" } else { " NOT NULL" },
@@ -152,7 +153,7 @@ fn differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn])
             (true, false, _) => note(
                 format!(
                     "column `{}` is stored with a unique constraint the entity does not declare \
-                     (`create_all` does not drop constraints)",
+                     (`create_all` does not drop constraints; a migration's `Step::DropUnique` does)",
                     want.name
                 ),
                 None,
@@ -167,7 +168,8 @@ fn differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn])
         note(
             format!(
                 "column `{}` ({extra}) is stored, but the entity has no such field \
-                 (`create_all` does not drop or rename columns)",
+                 (`create_all` does not drop or rename columns; a migration's `Step::DropColumn` or \
+                 `Step::RenameColumn` does)",
                 extra.name
             ),
             None,
@@ -220,7 +222,7 @@ pub fn duplicated_values(table: &'static str, column: &str, duplicated: u64) -> 
         table,
         detail: format!(
             "column `{column}` is declared unique, but {values} stored more than once, so the unique constraint \
-             cannot be added (make the stored values distinct first)"
+             cannot be added (make the stored values distinct first, for example in a data migration)"
         ),
     }
 }
@@ -350,10 +352,11 @@ mod tests {
             schema_differences(people(), &expected(), &found),
             [
                 "column `email` is stored without the unique constraint the entity declares (`create_all` adds it)",
-                "column `age` is stored as TEXT, the entity wants BIGINT (`create_all` does not convert stored values)",
+                "column `age` is stored as TEXT, the entity wants BIGINT (`create_all` does not convert stored values; a migration's `Step::ChangeType` does)",
                 "the entity's column `nick` (TEXT) is not stored (`create_all` adds it)",
                 "column `legacy` (BOOLEAN NOT NULL) is stored, but the entity has no such field \
-                 (`create_all` does not drop or rename columns)",
+                 (`create_all` does not drop or rename columns; a migration's `Step::DropColumn` or \
+                 `Step::RenameColumn` does)",
             ]
         );
         assert!(schema_differences(people(), &expected(), &expected()).is_empty());
@@ -385,7 +388,8 @@ mod tests {
             Some(
                 "table `people` exists with a different schema: the entity's column `rank` (BIGINT NOT NULL) is \
                  not stored, and the stored rows would have no value for it: give the field a default \
-                 (`#[entity(default = …)]`) or make it an `Option`"
+                 (`#[entity(default = …)]`) or make it an `Option` (a data migration can then set each row's \
+                 value)"
             )
         );
         let unique_dropped = vec![
