@@ -336,17 +336,24 @@ async fn every_crash_point_of_a_commit_leaves_it_fully_old_or_fully_new() {
     assert!(recoveries_cut >= crash_points, "{recoveries_cut}");
 }
 
+/// A store with version 1 of `gadgets` (and `more` tables) holding `count` gadgets.
+async fn gadgets(more: &[&'static plinth::Table], count: usize) -> MemoryKeyValue {
+    let kv = MemoryKeyValue::new();
+    let db = database(kv.clone()).expect("open");
+    db.create_all(&[Gadget::table()]).await.expect("version 1");
+    db.create_all(more).await.expect("the other tables");
+    let mut session = db.session().await.expect("session");
+    session.add_all((0..count).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add");
+    session.commit().await.expect("commit");
+    kv
+}
+
 /// A schema upgrade (`create_all` of a table's second version) rewrites every row and
 /// adds a unique index in one journaled write: cut off at every write, the store comes
 /// back with every row of the first version, or every row of the second, never a mix.
 #[tokio::test]
 async fn every_crash_point_of_a_schema_upgrade_leaves_it_fully_old_or_fully_new() {
-    let original = MemoryKeyValue::new();
-    let db = database(original.clone()).expect("open");
-    db.create_all(&[Gadget::table()]).await.expect("version 1");
-    let mut session = db.session().await.expect("session");
-    session.add_all((0..6).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add");
-    session.commit().await.expect("commit");
+    let original = gadgets(&[], 6).await;
     let old = snapshot(&original, true);
     let reference = copy(&original);
     database(reference.clone()).expect("open").create_all(&[GadgetV2::table()]).await.expect("version 2");
@@ -397,12 +404,7 @@ async fn every_crash_point_of_a_migration_leaves_the_old_version_or_the_new() {
             Step::AddIndex { table: "widgets", column: "code" },
         ],
     )];
-    let original = MemoryKeyValue::new();
-    let db = database(original.clone()).expect("open");
-    db.create_all(&[Gadget::table(), MigrationRecord::table()]).await.expect("version 1");
-    let mut session = db.session().await.expect("session");
-    session.add_all((0..5).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add");
-    session.commit().await.expect("commit");
+    let original = gadgets(&[MigrationRecord::table()], 5).await;
 
     let (mut came_out_old, mut came_out_new) = (0, 0);
     for k in 0.. {
@@ -444,12 +446,7 @@ async fn every_crash_point_of_a_migration_leaves_the_old_version_or_the_new() {
 /// keeps the first version whole.
 #[tokio::test]
 async fn a_schema_upgrade_that_does_not_fit_is_quota_exceeded_and_keeps_the_old_version() {
-    let kv = MemoryKeyValue::new();
-    let db = database(kv.clone()).expect("open");
-    db.create_all(&[Gadget::table()]).await.expect("version 1");
-    let mut session = db.session().await.expect("session");
-    session.add_all((0..200).map(|i| Gadget::new(&format!("g{i}"), &format!("c{i}")))).await.expect("add");
-    session.commit().await.expect("commit");
+    let kv = gadgets(&[], 200).await;
     let old = snapshot(&kv, true);
     let faulty = Faulty::over(&kv);
     let bytes = faulty.limits().bytes;

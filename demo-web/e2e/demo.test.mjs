@@ -4,9 +4,8 @@
 // DEMO_URL set; by hand: `DEMO_URL=http://127.0.0.1:8080 node --test` after `cargo xtask demo`.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launch, url } from './chromium.mjs';
 
-const url = process.env.DEMO_URL ?? 'http://127.0.0.1:8080';
 const screenshot = process.env.DEMO_SCREENSHOT ?? '../../target/demo.png';
 let browser;
 let page;
@@ -15,11 +14,7 @@ const pageErrors = [];
 const noPageErrors = () => assert.deepEqual(pageErrors.splice(0).map(String), [], 'errors in the page');
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launch();
   page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
   page.on('pageerror', (err) => pageErrors.push(err));
   await page.goto(url);

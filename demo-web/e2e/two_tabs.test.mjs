@@ -11,20 +11,15 @@
 // `DEMO_URL=http://127.0.0.1:8080 node --test two_tabs.test.mjs` after `cargo xtask demo`.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launch, url } from './chromium.mjs';
 
-const url = process.env.DEMO_URL ?? 'http://127.0.0.1:8080';
 const ROUNDS = Number(process.env.TWO_TABS_ROUNDS ?? 150);
 let browser;
 let tabs;
 const pageErrors = [];
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launch();
   const context = await browser.newContext();
   tabs = [await context.newPage(), await context.newPage()];
   for (const tab of tabs) {

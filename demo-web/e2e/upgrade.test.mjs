@@ -7,20 +7,15 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, url } from './chromium.mjs';
 
-const url = process.env.DEMO_URL ?? 'http://127.0.0.1:8080';
 const fixture = JSON.parse(readFileSync(new URL('./version-1.json', import.meta.url), 'utf8'));
 let browser;
 let page;
 const pageErrors = [];
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launch();
   // A context of its own: storage as a version-1 page left it, nothing else.
   const context = await browser.newContext();
   await context.addInitScript((entries) => {
