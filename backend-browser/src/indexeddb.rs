@@ -10,7 +10,7 @@ use std::fmt;
 use async_trait::async_trait;
 use js_sys::Array;
 use plinth::backend::{StoredColumn, StoredRow};
-use plinth::engine::{next_ids, CommitPlan, Replacement, Store, StoreMut, TableUpgrade, Write};
+use plinth::engine::{next_ids, row_versions, CommitPlan, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write};
 use plinth::migrate::MigrationRecord;
 use plinth::{Entity, Error, Result, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -74,7 +74,7 @@ impl IndexedDbStore {
     async fn database(&self) -> Result<IdbDatabase> {
         let (db, reopened) = self.database.connection().await?;
         if reopened {
-            *self.known.borrow_mut() = KnownSchemas::default();
+            self.known.borrow_mut().reconnected();
         }
         Ok(db)
     }
@@ -232,14 +232,18 @@ impl IndexedDbStore {
     /// new unique index entries, the new schema.
     async fn issue_create_tables(&self, tx: &IdbTransaction, tables: &[&'static Table]) -> Result<()> {
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
+        let generation = Pending::new(meta.get(&generation_key()).map_err(js)?);
         let mut lookups = Vec::with_capacity(tables.len());
         for table in tables {
             lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
         }
+        self.observe(&generation.result().await.map_err(js)?);
         let mut changed = false;
         for (table, lookup) in lookups {
             let stored = lookup.result().await.map_err(js)?;
-            if !stored.is_undefined() {
+            if stored.is_undefined() {
+                self.known.borrow().may_create(table)?;
+            } else {
                 // Anything but the text of a schema is a schema that cannot be read.
                 let text = stored.as_string().unwrap_or_else(|| format!("{stored:?}"));
                 let Some(upgrade) = TableUpgrade::plan(table, &stored_columns(table.name(), &text)?)? else { continue };
@@ -292,7 +296,7 @@ impl IndexedDbStore {
 
     /// Issues, in `tx`, the writes of a schema migration (see [`StoreMut::replace`]);
     /// `false` if its record is there already.
-    async fn issue_replace(&self, tx: &IdbTransaction, replacement: &Replacement) -> Result<bool> {
+    async fn issue_replace(&self, tx: &IdbTransaction, replacement: &Replacement) -> Result<Replaced> {
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
         let record_table = MigrationRecord::table();
         let version = &replacement.record.row.values()[0];
@@ -304,15 +308,23 @@ impl IndexedDbStore {
             stored.push((*table, schema, sequence));
         }
         if !recorded.result().await.map_err(js)?.is_undefined() {
-            return Ok(false);
+            return Ok(Replaced::AlreadyRecorded);
         }
         let mut sequences = HashMap::new();
-        for (table, schema, sequence) in stored {
+        for ((table, schema, sequence), read) in stored.into_iter().zip(&replacement.read) {
             let schema = schema.result().await.map_err(js)?;
             if schema.is_undefined() {
                 return Err(Error::NoSuchTable { table: table.name() });
             }
             check_schema(table, &schema.as_string().unwrap_or_else(|| format!("{schema:?}")))?;
+            let (keys, values) = self.read_rows(&records, table).await?;
+            let mut rows = Vec::with_capacity(values.length() as usize);
+            for (key, value) in keys.iter().zip(values.iter()) {
+                rows.push(self.decode_row(table, self.key_id(table, &key)?, &value)?);
+            }
+            if row_versions(&rows) != *read {
+                return Ok(Replaced::ChangedMeanwhile);
+            }
             sequences.insert(table.name(), sequence.result().await.map_err(js)?);
             let name = JsValue::from_str(table.name());
             let after = Array::of2(&name, &Array::new());
@@ -339,7 +351,7 @@ impl IndexedDbStore {
             }
         }
         self.issue_next_generation(&meta).await?;
-        Ok(true)
+        Ok(Replaced::Done)
     }
 
     fn decode_row(&self, table: &'static Table, id: i64, value: &JsValue) -> Result<StoredRow> {
@@ -501,7 +513,7 @@ impl StoreMut for IndexedDbStore {
         stored_columns(name, &stored.as_string().unwrap_or_else(|| format!("{stored:?}"))).map(Some)
     }
 
-    async fn replace(&self, replacement: Replacement) -> Result<bool> {
+    async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
         let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         let replaced = match self.issue_replace(&tx, &replacement).await {
@@ -512,23 +524,37 @@ impl StoreMut for IndexedDbStore {
             }
         };
         done.await.map_err(js)?;
-        let mut known = self.known.borrow_mut();
-        for table in &replacement.removed {
-            known.forget(table.name());
-        }
-        for added in &replacement.added {
-            known.remember(added.table);
+        if replaced == Replaced::Done {
+            let mut known = self.known.borrow_mut();
+            for table in &replacement.removed {
+                known.forget(table.name());
+            }
+            for added in &replacement.added {
+                known.remember(added.table);
+            }
         }
         Ok(replaced)
     }
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
-        self.require(table).await?;
-        let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
-        let done = completion(&tx);
-        let meta = store(&tx, META)?;
+        let (tx, done, meta, stored) = loop {
+            self.require(table).await?;
+            let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
+            let done = completion(&tx);
+            let meta = store(&tx, META)?;
+            let generation = Pending::new(meta.get(&generation_key()).map_err(js)?);
+            let stored = Pending::new(meta.get(&meta_key("seq", table)).map_err(js)?);
+            let generation = generation.result().await.map_err(js)?;
+            let stored = stored.result().await.map_err(js)?;
+            if self.known.borrow().is_current(&generation.as_string()) {
+                break (tx, done, meta, stored);
+            }
+            // Another page changed a schema: check the table again before handing out
+            // its ids (an error if it is no longer this entity's).
+            let _ = tx.abort();
+            self.recheck(table, &generation).await?;
+        };
         let key = meta_key("seq", table);
-        let stored = Pending::new(meta.get(&key).map_err(js)?).result().await.map_err(js)?;
         let last = if stored.is_undefined() { 0 } else { self.decode_id(table, META, "[\"seq\", …]", &stored)? };
         let (first, next) = match next_ids(BACKEND, table, last, count, MAX_ID) {
             Ok(ids) => ids,

@@ -33,6 +33,34 @@ impl KnownSchemas {
         }
     }
 
+    /// Whether `generation`, as just read, is the one the known tables were checked
+    /// under.
+    pub(crate) fn is_current(&self, generation: &Option<String>) -> bool {
+        *generation == self.seen
+    }
+
+    /// A new connection to the store: every table known is to be checked again, and
+    /// is still this handle's if it changed meanwhile.
+    pub(crate) fn reconnected(&mut self) {
+        self.earlier.extend(self.known.drain());
+        self.seen = None;
+    }
+
+    /// Refuses to create `table` anew when this handle used it and another changed the
+    /// store's schemas since ([`Error::SchemaChanged`]: it was renamed or dropped by a
+    /// newer version of the app, which a new empty table would split the data from);
+    /// a store wiped of everything (no generation at all) may be filled again.
+    pub(crate) fn may_create(&self, table: &'static Table) -> Result<(), Error> {
+        let was_ours = self.earlier.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table));
+        match was_ours && self.seen.is_some() {
+            true => Err(Error::SchemaChanged {
+                table: table.name(),
+                detail: format!("table `{}` is not stored any more", table.name()),
+            }),
+            false => Ok(()),
+        }
+    }
+
     /// Whether `table` (this very table, not another of the same name) was found to be
     /// stored with its schema under the generation seen.
     pub(crate) fn is_known(&self, table: &'static Table) -> bool {
@@ -51,8 +79,9 @@ impl KnownSchemas {
     }
 
     /// The error to report for `table` failing its check with `err`: if this handle
-    /// had found it to be its entity's before, someone changed it since, and the error
-    /// says so ([`Error::SchemaChanged`]), as it will for every later check of it.
+    /// had found it to be its entity's before, and the store has a schema generation,
+    /// another page changed it since, and the error says so ([`Error::SchemaChanged`]),
+    /// as it will for every later check of it.
     pub(crate) fn explain(&mut self, table: &'static Table, err: Error) -> Error {
         let ours = |tables: &HashMap<&'static str, &'static Table>| {
             tables.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
@@ -61,17 +90,21 @@ impl KnownSchemas {
         if let Some(seen) = self.known.remove(table.name()) {
             self.earlier.insert(table.name(), seen);
         }
+        // A store wiped of everything (no generation) is no newer version's doing: its
+        // tables are simply gone.
         match err {
-            Error::SchemaMismatch { .. } | Error::NoSuchTable { .. } if was_ours => {
+            Error::SchemaMismatch { .. } | Error::NoSuchTable { .. } if was_ours && self.seen.is_some() => {
                 Error::SchemaChanged { table: table.name(), detail: err.to_string() }
             }
             err => err,
         }
     }
 
-    /// The generation after `current`, as a schema change writes it.
+    /// The generation after `current`, as a schema change writes it: a count, and the
+    /// microsecond it was written, so a store wiped and set up again never repeats a
+    /// generation a page saw before the wipe.
     pub(crate) fn next_generation(current: Option<&str>) -> String {
-        let current = current.and_then(|c| c.trim().parse::<u64>().ok()).unwrap_or(0);
-        (current.wrapping_add(1)).to_string()
+        let count = current.and_then(|c| c.split('@').next()).and_then(|c| c.trim().parse::<u64>().ok()).unwrap_or(0);
+        format!("{}@{}", count.wrapping_add(1), plinth::backend::clock::now().timestamp_micros())
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use plinth::backend::{StoredColumn, StoredRow};
-use plinth::engine::{next_ids, CommitPlan, Replacement, Store, StoreMut, TableUpgrade, Write};
+use plinth::engine::{next_ids, row_versions, CommitPlan, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write};
 use plinth::migrate::MigrationRecord;
 use plinth::{Entity, Error, Result, Table, Value};
 
@@ -157,6 +157,25 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         }
     }
 
+    /// Every row of `table`, by id, as stored now.
+    fn rows_now(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
+        let prefix = self.layout.rows(table);
+        let mut keyed = Vec::new();
+        for key in self.kv.keys_with_prefix(&prefix)? {
+            let id = decode_id(table, &self.record_name(&key), &key[prefix.len()..])?;
+            keyed.push((id, key));
+        }
+        keyed.sort_unstable();
+        let mut rows = Vec::with_capacity(keyed.len());
+        for (id, key) in keyed {
+            // A key removed since the listing is a row deleted meanwhile.
+            if let Some(text) = self.kv.get(&key)? {
+                rows.push(self.decode_row_at(table, &key, id, &text)?);
+            }
+        }
+        Ok(rows)
+    }
+
     /// Runs `work`, which writes the store, in a turn of the coordinator: after every
     /// earlier turn's writes have reached this handle's copy, and a commit an earlier
     /// turn left half-done is finished.
@@ -186,11 +205,16 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     /// an earlier schema, all through one journaled write; see
     /// [`StoreMut::create_tables`].
     fn create_tables_now(&self, tables: &[&'static Table]) -> Result<()> {
+        let generation = self.kv.get(&self.layout.schemas())?;
+        self.known().observe(generation);
         let mut keys = BTreeMap::new();
         for table in tables {
             let key = self.layout.schema(table);
             let upgrade = match self.kv.get(&key)? {
-                None => None,
+                None => {
+                    self.known().may_create(table)?;
+                    None
+                }
                 Some(stored) => match TableUpgrade::plan(table, &stored_columns(table.name(), &stored)?)? {
                     None => continue,
                     upgrade => upgrade,
@@ -242,18 +266,21 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
 
     /// Writes a schema migration's tables and record in one journaled write; see
     /// [`StoreMut::replace`]. Called in a turn.
-    fn replace_now(&self, replacement: &Replacement) -> Result<bool> {
+    fn replace_now(&self, replacement: &Replacement) -> Result<Replaced> {
         let records = MigrationRecord::table();
         self.require(records)?;
         if self.read_unique(records, 0, &replacement.record.row.values()[0])?.is_some() {
-            return Ok(false);
+            return Ok(Replaced::AlreadyRecorded);
         }
         let mut keys = BTreeMap::new();
         let mut sequences = HashMap::new();
-        for table in &replacement.removed {
+        for (table, read) in replacement.removed.iter().zip(&replacement.read) {
             match self.kv.get(&self.layout.schema(table))? {
                 Some(stored) => check_schema(table, &stored)?,
                 None => return Err(Error::NoSuchTable { table: table.name() }),
+            }
+            if row_versions(&self.rows_now(table)?) != *read {
+                return Ok(Replaced::ChangedMeanwhile);
             }
             sequences.insert(table.name(), self.kv.get(&self.layout.sequence(table))?);
             for key in self.kv.keys_with_prefix(&self.layout.table_named(table.name()))? {
@@ -286,7 +313,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         for added in &replacement.added {
             known.remember(added.table);
         }
-        Ok(true)
+        Ok(Replaced::Done)
     }
 
     /// Hands out `count` ids of `table`; see [`StoreMut::allocate_ids`]. Ids are
@@ -375,21 +402,7 @@ impl<K: KeyValue, C: Coordinator> Store for WebStorageStore<K, C> {
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         self.require(table)?;
-        let prefix = self.layout.rows(table);
-        let mut keyed = Vec::new();
-        for key in self.kv.keys_with_prefix(&prefix)? {
-            let id = decode_id(table, &self.record_name(&key), &key[prefix.len()..])?;
-            keyed.push((id, key));
-        }
-        keyed.sort_unstable();
-        let mut rows = Vec::with_capacity(keyed.len());
-        for (id, key) in keyed {
-            // A key removed since the listing is a row deleted meanwhile.
-            if let Some(text) = self.kv.get(&key)? {
-                rows.push(self.decode_row_at(table, &key, id, &text)?);
-            }
-        }
-        Ok(rows)
+        self.rows_now(table)
     }
 
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
@@ -421,7 +434,7 @@ impl<K: KeyValue, C: Coordinator> StoreMut for WebStorageStore<K, C> {
         }
     }
 
-    async fn replace(&self, replacement: Replacement) -> Result<bool> {
+    async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
         self.in_turn(|| self.replace_now(&replacement)).await
     }
 }

@@ -299,8 +299,42 @@ async fn a_page_whose_tables_a_newer_page_migrated_is_told_to_reload() {
         assert!(message.contains("reload"), "{message}");
         let written = session.add(Gadget::new("fan", "F-1")).await;
         assert!(matches!(written, Err(Error::SchemaChanged { .. })), "{scheme}: {written:?}");
+        // A fresh session's first write, too: no id of the old table is handed out.
+        let added = old.session().await.expect("session").add(Gadget::new("saw", "S-1")).await;
+        assert!(matches!(added, Err(Error::SchemaChanged { .. })), "{scheme}: {added:?}");
+        let recreated = old.create_all(&[Gadget::table()]).await;
+        assert!(matches!(recreated, Err(Error::SchemaChanged { .. })), "{scheme}: {recreated:?}");
         let widgets = newer.session().await.expect("session").query::<Widget>().all().await.expect("widgets");
         assert_eq!(widgets.iter().map(|w| w.label.as_str()).collect::<Vec<_>>(), ["lamp"], "{scheme}");
+        if scheme == "indexeddb" {
+            delete_indexeddb(&name);
+        } else {
+            clean_web_storage(&GlooKeyValue::local().expect("localStorage"), &format!("plinth/{name}/"));
+        }
+    }
+}
+
+/// The first operation of a page after another page migrated its table may be an
+/// `add` of an entity without unique columns (which reads nothing but the id
+/// sequence): it is `SchemaChanged` too, and hands out no id.
+#[wasm_bindgen_test]
+async fn an_add_after_another_page_migrated_the_table_is_refused() {
+    use plinth::migrate::{Migration, Step};
+    use plinth_conformance::entities::Gizmo;
+    static GIZMOS_GONE: [Migration; 1] =
+        [Migration::schema(1, "gizmos become things", &[Step::RenameTable { from: "gizmos", to: "things" }])];
+    for scheme in ["local", "indexeddb"] {
+        let name = unique_name("first-add");
+        let url = format!("{scheme}://{name}");
+        let old = plinth_browser::connect(&url).await.expect("connect");
+        old.create_all(&[Gizmo::table()]).await.expect("create_all");
+        let mut session = old.session().await.expect("session");
+        session.add(Gizmo { label: "a".into() }).await.expect("add");
+        session.commit().await.expect("commit");
+        let newer = plinth_browser::connect(&url).await.expect("the newer page");
+        newer.migrate(&GIZMOS_GONE, &[]).await.expect("migrate");
+        let added = old.session().await.expect("session").add(Gizmo { label: "b".into() }).await;
+        assert!(matches!(added, Err(Error::SchemaChanged { table: "gizmos", .. })), "{scheme}: {added:?}");
         if scheme == "indexeddb" {
             delete_indexeddb(&name);
         } else {

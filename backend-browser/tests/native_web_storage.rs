@@ -295,3 +295,40 @@ async fn a_handle_whose_table_another_handle_upgraded_is_told_to_reload() {
     let rows = newer.session().await.expect("session").query::<GadgetV2>().count().await;
     assert_eq!(rows.expect("the newer handle reads on"), 1);
 }
+
+#[tokio::test]
+async fn a_store_wiped_and_set_up_again_by_a_newer_page_is_no_store_an_older_page_knows() {
+    use plinth_conformance::entities::{Gadget, GadgetV2};
+    let kv = MemoryKeyValue::new();
+    let old = database(kv.clone()).expect("open");
+    old.create_all(&[Gadget::table()]).await.expect("create_all");
+    for key in kv.keys_with_prefix("").expect("keys") {
+        kv.remove(&key).expect("wipe");
+    }
+    let newer = database(kv.clone()).expect("a newer page");
+    newer.create_all(&[GadgetV2::table()]).await.expect("set up again");
+    let read = old.session().await.expect("session").get::<Gadget>(1).await;
+    assert!(matches!(read, Err(Error::SchemaChanged { .. })), "the generation is not the one seen before: {read:?}");
+}
+
+#[tokio::test]
+async fn an_older_page_does_not_create_anew_a_table_a_newer_page_renamed() {
+    use plinth::migrate::{Migration, Step};
+    use plinth_conformance::entities::{Gadget, Widget};
+    static RENAME: [Migration; 1] = [Migration::schema(
+        1,
+        "gadgets become widgets",
+        &[
+            Step::RenameTable { from: "gadgets", to: "widgets" },
+            Step::RenameColumn { table: "widgets", from: "name", to: "label" },
+        ],
+    )];
+    let kv = MemoryKeyValue::new();
+    let old = database(kv.clone()).expect("open");
+    old.create_all(&[Gadget::table()]).await.expect("create_all");
+    let newer = database(kv.clone()).expect("a newer page");
+    newer.migrate(&RENAME, &[Widget::table()]).await.expect("migrate");
+    let again = old.create_all(&[Gadget::table()]).await;
+    assert!(matches!(again, Err(Error::SchemaChanged { table: "gadgets", .. })), "{again:?}");
+    assert_eq!(kv.get("plinth/app/t/gadgets/schema").expect("get"), None, "no empty `gadgets` beside `widgets`");
+}

@@ -76,7 +76,9 @@ impl ColumnDef {
     }
 
     /// The same column with a default: the value `value()` gives is what rows stored
-    /// before the column existed hold once `create_all` adds it.
+    /// before the column existed hold once `create_all` adds it. It must give the same
+    /// value every time (a constant, not the time of day): a migration step that
+    /// declares the column has the value in its checksum.
     pub const fn with_default(mut self, value: fn() -> Value) -> Self {
         self.default = Some(ColumnDefault::new(value));
         self

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use crate::backend::{check_engine_schema, engine_columns, StoredColumn};
-use crate::engine::{next_ids, CommitPlan, Replacement, Store, StoreMut, TableUpgrade, Write};
+use crate::engine::{next_ids, row_versions, CommitPlan, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::migrate::MigrationRecord;
@@ -153,16 +153,18 @@ impl StoreMut for MemoryStore {
         Ok(self.lock().get(name).map(|data| engine_columns(data.table)))
     }
 
-    async fn replace(&self, replacement: Replacement) -> Result<bool> {
+    async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
         let mut state = self.lock();
         let record = &replacement.record;
         let record_table = table_of(&mut state, MigrationRecord::table())?;
         let version = IndexKey(record.row.values()[0].clone());
         if record_table.unique[0].as_ref().is_some_and(|index| index.contains_key(&version)) {
-            return Ok(false);
+            return Ok(Replaced::AlreadyRecorded);
         }
-        for table in &replacement.removed {
-            table_of(&mut state, table)?;
+        for (table, read) in replacement.removed.iter().zip(&replacement.read) {
+            if row_versions(table_of(&mut state, table)?.rows.values()) != *read {
+                return Ok(Replaced::ChangedMeanwhile);
+            }
         }
         // Checked: from here on nothing fails, so the tables change whole.
         let mut last_ids = HashMap::new();
@@ -181,7 +183,7 @@ impl StoreMut for MemoryStore {
         }
         let record_table = table_of(&mut state, MigrationRecord::table())?;
         record_table.insert(replacement.record);
-        Ok(true)
+        Ok(Replaced::Done)
     }
 
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use crate::backend::{
     clock, duplicated_values, engine_column, engine_column_def, intern_table, Row, RowMeta, StoredRow,
 };
@@ -14,6 +16,10 @@ use crate::migrate::{check_steps, MigrationRecord, Shapes, Step};
 use crate::table::{ColumnDef, Table};
 use crate::value::{IndexKey, Value};
 
+/// How many times the record engine reads a migration's tables again when a commit
+/// changed them between the read and the write.
+const ATTEMPTS: usize = 20;
+
 /// What a schema migration writes, all or nothing: the tables it touches go, those it
 /// leaves come, and its record is inserted.
 #[derive(Debug)]
@@ -22,12 +28,37 @@ pub struct Replacement {
     /// entries, schema, id sequence. A store checks, inside its atomic write, that each
     /// is still stored so (else [`Error::SchemaMismatch`]: another process changed it).
     pub removed: Vec<&'static Table>,
+    /// For each removed table, the rows the migration was computed from, as
+    /// `(id, updated_at)` by id: a store checks, inside its atomic write, that the
+    /// table holds exactly these (else [`Replaced::ChangedMeanwhile`]: a commit came
+    /// between the read and the write, and the migration must be computed again).
+    pub read: Vec<Vec<(i64, DateTime<Utc>)>>,
     /// The tables written in their place, each with every row.
     pub added: Vec<ReplacedTable>,
     /// The migration's record, a new row of [`MigrationRecord`]'s table: if a row
     /// holds its version already once the store is in its atomic write, nothing is
     /// written and [`StoreMut::replace`] answers `false`.
     pub record: StoredRow,
+}
+
+/// What [`StoreMut::replace`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replaced {
+    /// Everything was written.
+    Done,
+    /// A record of the migration's version was there already (another handle applied
+    /// it): nothing was written.
+    AlreadyRecorded,
+    /// A removed table's rows are not those [`Replacement::read`] lists (a commit came
+    /// in between): nothing was written.
+    ChangedMeanwhile,
+}
+
+/// The `(id, updated_at)` of `rows`, by id: what [`Replacement::read`] holds.
+pub fn row_versions<'r>(rows: impl IntoIterator<Item = &'r StoredRow>) -> Vec<(i64, DateTime<Utc>)> {
+    let mut versions: Vec<(i64, DateTime<Utc>)> = rows.into_iter().map(|r| (r.meta.id, r.meta.updated_at)).collect();
+    versions.sort_unstable();
+    versions
 }
 
 /// A table a [`Replacement`] writes.
@@ -51,10 +82,27 @@ struct Working {
 }
 
 /// Applies `steps` on `store`, inserting `record` (see
-/// [`Backend::apply_migration`](crate::backend::Backend::apply_migration)).
+/// [`Backend::apply_migration`](crate::backend::Backend::apply_migration)); computed
+/// again from a fresh read when a commit changed the tables between read and write.
 pub(crate) async fn apply_migration<S: StoreMut + ?Sized>(store: &S, steps: &[Step], record: &Row) -> Result<bool> {
+    for _ in 0..ATTEMPTS {
+        match store.replace(replacement(store, steps, record).await?).await? {
+            Replaced::Done => return Ok(true),
+            Replaced::AlreadyRecorded => return Ok(false),
+            Replaced::ChangedMeanwhile => {}
+        }
+    }
+    Err(Error::backend(
+        store.name(),
+        format!("the tables kept changing while a migration read them ({ATTEMPTS} attempts); migrate again"),
+    ))
+}
+
+/// The migration's writes, computed from the tables as stored now.
+async fn replacement<S: StoreMut + ?Sized>(store: &S, steps: &[Step], record: &Row) -> Result<Replacement> {
     let mut shapes = Shapes::default();
     let mut removed = Vec::new();
+    let mut read = Vec::new();
     let mut tables = Vec::new();
     for name in Shapes::names(steps) {
         let stored = store.stored_columns(name).await?;
@@ -62,6 +110,7 @@ pub(crate) async fn apply_migration<S: StoreMut + ?Sized>(store: &S, steps: &[St
             let columns = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>()?;
             let table = intern_table(name, &columns);
             let rows = store.scan(table).await?;
+            read.push(row_versions(&rows));
             removed.push(table);
             tables.push(Working { name, columns, rows, sequence_of: name });
         }
@@ -83,7 +132,7 @@ pub(crate) async fn apply_migration<S: StoreMut + ?Sized>(store: &S, steps: &[St
     let id = store.allocate_ids(record_table, 1).await?;
     let now = clock::now();
     let record = StoredRow { meta: RowMeta { id, created_at: now, updated_at: now }, row: record.clone() };
-    store.replace(Replacement { removed, added, record }).await
+    Ok(Replacement { removed, read, added, record })
 }
 
 /// One step over the rows in memory; [`check_steps`] has checked it already.

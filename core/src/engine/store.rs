@@ -6,7 +6,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::backend::{SendOutsideWasm, StoredColumn, SyncOutsideWasm};
-use crate::engine::{CommitPlan, Replacement};
+use crate::engine::{CommitPlan, Replaced, Replacement};
 use crate::error::{Error, Result};
 use crate::row::StoredRow;
 use crate::table::Table;
@@ -54,11 +54,12 @@ pub trait StoreMut: Store {
     async fn stored_columns(&self, name: &str) -> Result<Option<Vec<StoredColumn>>>;
 
     /// Writes `replacement` atomically (a schema migration): unless its record's
-    /// version is recorded already (then nothing, and `false`), checks that every
-    /// removed table is still stored as it says, removes them whole and writes the
-    /// added tables, their unique index entries and id sequences, and the record; on
-    /// any error nothing is written.
-    async fn replace(&self, replacement: Replacement) -> Result<bool>;
+    /// version is recorded already ([`Replaced::AlreadyRecorded`]) or a removed table's
+    /// rows are no longer those it was computed from ([`Replaced::ChangedMeanwhile`]),
+    /// checks that every removed table is still stored with its schema, removes them
+    /// whole and writes the added tables, their unique index entries and id sequences,
+    /// and the record; on any error, and in those two cases, nothing is written.
+    async fn replace(&self, replacement: Replacement) -> Result<Replaced>;
 }
 
 /// The ids `count` new rows of `table` get after the last one handed out, `last`, on a

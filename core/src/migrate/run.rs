@@ -126,6 +126,9 @@ impl Database {
     /// once. See [`crate::migrate`] for an example.
     pub async fn migrate(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<()> {
         check_list(migrations)?;
+        for table in tables {
+            table.check_columns()?;
+        }
         self.create_all(&[MigrationRecord::table()]).await?;
         for _ in 0..ATTEMPTS {
             if self.migrate_once(migrations, tables).await? {
