@@ -33,19 +33,6 @@ impl KnownSchemas {
         }
     }
 
-    /// Whether `generation`, as just read, is the one the known tables were checked
-    /// under.
-    pub(crate) fn is_current(&self, generation: &Option<String>) -> bool {
-        *generation == self.seen
-    }
-
-    /// A new connection to the store: every table known is to be checked again, and
-    /// is still this handle's if it changed meanwhile.
-    pub(crate) fn reconnected(&mut self) {
-        self.earlier.extend(self.known.drain());
-        self.seen = None;
-    }
-
     /// Refuses to create `table` anew when this handle used it and another changed the
     /// store's schemas since ([`Error::SchemaChanged`]: it was renamed or dropped by a
     /// newer version of the app, which a new empty table would split the data from);
@@ -106,5 +93,23 @@ impl KnownSchemas {
     pub(crate) fn next_generation(current: Option<&str>) -> String {
         let count = current.and_then(|c| c.split('@').next()).and_then(|c| c.trim().parse::<u64>().ok()).unwrap_or(0);
         format!("{}@{}", count.wrapping_add(1), plinth::backend::clock::now().timestamp_micros())
+    }
+}
+
+/// What only IndexedDB's store needs: its reads of the generation come inside its own
+/// transactions, and its connection can be reopened.
+#[cfg(target_arch = "wasm32")]
+impl KnownSchemas {
+    /// Whether `generation`, as just read, is the one the known tables were checked
+    /// under.
+    pub(crate) fn is_current(&self, generation: &Option<String>) -> bool {
+        *generation == self.seen
+    }
+
+    /// A new connection to the store: every table known is to be checked again, and
+    /// is still this handle's if it changed meanwhile.
+    pub(crate) fn reconnected(&mut self) {
+        self.earlier.extend(self.known.drain());
+        self.seen = None;
     }
 }
