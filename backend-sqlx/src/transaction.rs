@@ -107,6 +107,13 @@ impl<D: Driver> SqlBackend<D> {
         Ok(true)
     }
 
+    /// How the tables named `names` are stored now (see
+    /// [`Backend::stored_shapes`](plinth::backend::Backend::stored_shapes)).
+    pub(crate) async fn stored_shapes(&self, names: &[&'static str]) -> Result<Shapes> {
+        let mut conn = self.pool.acquire().await.map_err(|e| map_err(D::NAME, None, e))?;
+        stored_shapes::<D>(&mut conn, names).await
+    }
+
     /// The statements applying each of `migrations` after the other would run now.
     pub(crate) async fn describe_migrations(&self, migrations: &[&'static [Step]]) -> Result<Vec<Vec<String>>> {
         let mut conn = self.pool.acquire().await.map_err(|e| map_err(D::NAME, None, e))?;
@@ -246,6 +253,14 @@ macro_rules! sql_backend {
                 record: &plinth::backend::Row,
             ) -> plinth::Result<bool> {
                 self.inner.apply_migration(steps, record).await
+            }
+
+            async fn stored_shapes(&self, names: &[&'static str]) -> plinth::Result<plinth::migrate::Shapes> {
+                self.inner.stored_shapes(names).await
+            }
+
+            fn column_words(&self, column: &plinth::backend::ColumnDef) -> plinth::backend::StoredColumn {
+                $crate::sql::sql_column(<$driver as $crate::driver::Driver>::DIALECT, column)
             }
 
             async fn describe_migrations(

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::migrate::Step;
+use crate::migrate::{Shapes, Step};
 use crate::table::Table;
 
 pub use intern::{intern_name, intern_table};
@@ -81,6 +81,15 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// process applied the migration meanwhile), nothing is written and the answer is
     /// `false`.
     async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool>;
+
+    /// How the tables named `names` are stored now, in the backend's words (the system
+    /// columns left out), for [`check_steps`](crate::migrate::check_steps); `None` for
+    /// a table that does not exist.
+    async fn stored_shapes(&self, names: &[&'static str]) -> Result<Shapes>;
+
+    /// A column as this backend would store it, in the words of
+    /// [`stored_shapes`](Backend::stored_shapes).
+    fn column_words(&self, column: &ColumnDef) -> StoredColumn;
 
     /// What applying each of `migrations` (the steps of each, in order; empty for a
     /// data migration) one after the other would run: SQL statements on SQL backends,

@@ -132,6 +132,7 @@ macro_rules! conformance_suite {
             migrations::renamed_tables_and_columns_keep_their_rows_ids_and_constraints,
             migrations::a_changed_type_is_used_through_the_same_handle_at_once,
             migrations::a_migration_added_below_applied_ones_is_refused,
+            migrations::migrations_that_do_not_lead_to_the_entities_are_refused_first,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

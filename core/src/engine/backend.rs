@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::backend::{Backend, Row, Transaction};
+use crate::backend::{engine_column, Backend, ColumnDef, Row, StoredColumn, Transaction};
 use crate::engine::{apply_migration, EngineTransaction, StoreMut};
 use crate::error::Result;
-use crate::migrate::Step;
+use crate::migrate::{Shapes, Step};
 use crate::table::Table;
 
 /// The record engine over store `S`, as a [`Backend`].
@@ -51,5 +51,17 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
 
     async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {
         apply_migration(self.store.as_ref(), steps, record).await
+    }
+
+    async fn stored_shapes(&self, names: &[&'static str]) -> Result<Shapes> {
+        let mut shapes = Shapes::default();
+        for &name in names {
+            shapes.insert(name, self.store.stored_columns(name).await?);
+        }
+        Ok(shapes)
+    }
+
+    fn column_words(&self, column: &ColumnDef) -> StoredColumn {
+        engine_column(column)
     }
 }

@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use crate::backend::intern_table;
 use crate::backend::Select;
+use crate::backend::{intern_table, schema_changes, StoredColumn};
 use crate::database::Database;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
-use crate::migrate::{Migration, MigrationRecord, Shapes, Step};
+use crate::migrate::{check_steps, Migration, MigrationRecord, Shapes, Step};
 use crate::record::Record;
 use crate::table::Table;
 
@@ -116,6 +116,10 @@ impl Database {
     /// creates what is missing, makes the additive changes, and checks that every
     /// table is what its entity declares.
     ///
+    /// Before anything is written, the pending steps are checked over the tables as
+    /// stored, and `tables` against where they lead (`SchemaMismatch` if only more than
+    /// `create_all`'s additive changes would make them match).
+    ///
     /// A database holding none of `tables` and no records is new: its tables are
     /// created as the entities declare them, and every migration is recorded as applied.
     /// A database whose tables predate its records (made by `create_all` alone) is at
@@ -157,6 +161,11 @@ impl Database {
                 Err(err) => self.applied_meanwhile(err, migrations.first()).await,
             };
         }
+        if let Err(err) = self.check_where_migrations_lead(migrations, last, tables).await {
+            // Another process may have migrated between the records and the tables read.
+            let now = check_records(migrations, &self.migration_records().await?)?;
+            return if now == last { Err(err) } else { Ok(false) };
+        }
         for migration in migrations.iter().filter(|m| m.version() > last) {
             let applied = match migration.data_step() {
                 None => {
@@ -172,6 +181,36 @@ impl Database {
             }
         }
         Ok(true)
+    }
+
+    /// Refuses, before anything is written, migrations that would not lead the stored
+    /// tables to `tables`: their steps checked one after the other over the tables as
+    /// stored now, and every entity's table, as they would leave it, compared with the
+    /// entity (only `create_all`'s additive changes may remain).
+    async fn check_where_migrations_lead(
+        &self,
+        migrations: &[Migration],
+        last: i64,
+        tables: &[&'static Table],
+    ) -> Result<()> {
+        let steps: Vec<Step> =
+            migrations.iter().filter(|m| m.version() > last).flat_map(|m| m.steps().iter().copied()).collect();
+        let mut names = Shapes::names(&steps);
+        for table in tables {
+            if !names.contains(&table.name()) {
+                names.push(table.name());
+            }
+        }
+        let backend = self.backend();
+        let mut shapes = backend.stored_shapes(&names).await?;
+        check_steps(&steps, &mut shapes, &|c| backend.column_words(c))?;
+        for table in tables {
+            if let Some(stored) = shapes.columns(table.name()) {
+                let expected: Vec<StoredColumn> = table.columns().iter().map(|c| backend.column_words(c)).collect();
+                schema_changes(table, &expected, stored)?;
+            }
+        }
+        Ok(())
     }
 
     async fn apply_data_migration(&self, migration: &Migration, run: crate::migrate::DataStep) -> Result<()> {

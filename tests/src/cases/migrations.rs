@@ -444,3 +444,18 @@ pub async fn a_migration_added_below_applied_ones_is_refused(fx: &mut impl Fixtu
     let versions: Vec<i64> = records(&db).await.iter().map(|(version, _, _)| *version).collect();
     assert_eq!(versions, [1, 3]);
 }
+
+/// Migrations that would not lead the stored tables to the app's entities — here,
+/// entities of version 1 given with migrations that rename their column — are refused
+/// before anything is written: no migration applied, no record.
+pub async fn migrations_that_do_not_lead_to_the_entities_are_refused_first(fx: &mut impl Fixture) {
+    let (db, before) = version_one(fx).await;
+    let refused = db.migrate(&MIGRATIONS[..2], &[NoteV1::table()]).await;
+    assert!(
+        matches!(&refused, Err(Error::SchemaMismatch { table: "notes", detail }) if detail.contains("`body`")),
+        "{refused:?}"
+    );
+    assert!(records(&db).await.is_empty(), "nothing was recorded");
+    let notes = db.session().await.expect("session").query::<NoteV1>().all().await.expect("version 1 as it was");
+    assert_eq!(notes, before);
+}
