@@ -38,8 +38,7 @@ impl KnownSchemas {
     /// newer version of the app, which a new empty table would split the data from);
     /// a store wiped of everything (no generation at all) may be filled again.
     pub(crate) fn may_create(&self, table: &'static Table) -> Result<(), Error> {
-        let was_ours = self.earlier.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table));
-        match was_ours && self.seen.is_some() {
+        match self.changed_since_used(table) {
             true => Err(Error::SchemaChanged {
                 table: table.name(),
                 detail: format!("table `{}` is not stored any more", table.name()),
@@ -48,10 +47,17 @@ impl KnownSchemas {
         }
     }
 
+    /// Whether this handle used `table` under an earlier generation and the store has
+    /// one now: a newer version of the app changed the schemas since. (A store wiped of
+    /// everything, with no generation, is no newer version's doing.)
+    fn changed_since_used(&self, table: &'static Table) -> bool {
+        holds(&self.earlier, table) && self.seen.is_some()
+    }
+
     /// Whether `table` (this very table, not another of the same name) was found to be
     /// stored with its schema under the generation seen.
     pub(crate) fn is_known(&self, table: &'static Table) -> bool {
-        self.known.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
+        holds(&self.known, table)
     }
 
     /// Records that `table` is stored with its schema.
@@ -70,17 +76,11 @@ impl KnownSchemas {
     /// another page changed it since, and the error says so ([`Error::SchemaChanged`]),
     /// as it will for every later check of it.
     pub(crate) fn explain(&mut self, table: &'static Table, err: Error) -> Error {
-        let ours = |tables: &HashMap<&'static str, &'static Table>| {
-            tables.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
-        };
-        let was_ours = ours(&self.known) || ours(&self.earlier);
         if let Some(seen) = self.known.remove(table.name()) {
             self.earlier.insert(table.name(), seen);
         }
-        // A store wiped of everything (no generation) is no newer version's doing: its
-        // tables are simply gone.
         match err {
-            Error::SchemaMismatch { .. } | Error::NoSuchTable { .. } if was_ours && self.seen.is_some() => {
+            Error::SchemaMismatch { .. } | Error::NoSuchTable { .. } if self.changed_since_used(table) => {
                 Error::SchemaChanged { table: table.name(), detail: err.to_string() }
             }
             err => err,
@@ -112,4 +112,9 @@ impl KnownSchemas {
         self.earlier.extend(self.known.drain());
         self.seen = None;
     }
+}
+
+/// Whether `tables` holds this very `table`, not another of the same name.
+fn holds(tables: &HashMap<&'static str, &'static Table>, table: &'static Table) -> bool {
+    tables.get(table.name()).is_some_and(|seen| std::ptr::eq(*seen, table))
 }

@@ -94,9 +94,21 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     /// checked it ([`Error::SchemaChanged`]). Reads the schema generation every time
     /// (one key), the table's schema only when the generation moved.
     fn require(&self, table: &'static Table) -> Result<()> {
+        self.observe_generation()?;
+        self.require_seen(table)
+    }
+
+    /// Notes the store's schema generation (see [`require`](Self::require)); once per
+    /// operation, however many tables it touches.
+    fn observe_generation(&self) -> Result<()> {
         let generation = self.kv.get(&self.layout.schemas())?;
+        self.known().observe(generation);
+        Ok(())
+    }
+
+    /// [`require`](Self::require) under the generation last observed.
+    fn require_seen(&self, table: &'static Table) -> Result<()> {
         let mut known = self.known();
-        known.observe(generation);
         if known.is_known(table) {
             return Ok(());
         }
@@ -109,12 +121,13 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         Ok(())
     }
 
-    /// Adds to `keys` the next schema generation: every schema change writes one.
-    fn next_generation(&self, keys: &mut BTreeMap<String, Option<String>>) -> Result<()> {
+    /// Adds to `keys` the next schema generation, which every schema change writes, and
+    /// returns it.
+    fn next_generation(&self, keys: &mut BTreeMap<String, Option<String>>) -> Result<String> {
         let key = self.layout.schemas();
         let next = KnownSchemas::next_generation(self.kv.get(&key)?.as_deref());
-        keys.insert(key, Some(next));
-        Ok(())
+        keys.insert(key, Some(next.clone()));
+        Ok(next)
     }
 
     fn record_name(&self, key: &str) -> String {
@@ -205,8 +218,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     /// an earlier schema, all through one journaled write; see
     /// [`StoreMut::create_tables`].
     fn create_tables_now(&self, tables: &[&'static Table]) -> Result<()> {
-        let generation = self.kv.get(&self.layout.schemas())?;
-        self.known().observe(generation);
+        self.observe_generation()?;
         let mut keys = BTreeMap::new();
         for table in tables {
             let key = self.layout.schema(table);
@@ -225,13 +237,12 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             }
             keys.insert(key, Some(encode_schema(table)));
         }
-        if !keys.is_empty() {
-            self.next_generation(&mut keys)?;
-        }
+        let generation = if keys.is_empty() { None } else { Some(self.next_generation(&mut keys)?) };
         self.write(keys, HashMap::new())?;
-        let generation = self.kv.get(&self.layout.schemas())?;
         let mut known = self.known();
-        known.observe(generation);
+        if let Some(generation) = generation {
+            known.observe(Some(generation));
+        }
         for table in tables {
             known.remember(table);
         }
@@ -302,11 +313,10 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
                 keys.insert(self.layout.sequence(table), Some(last.clone()));
             }
         }
-        self.next_generation(&mut keys)?;
+        let generation = self.next_generation(&mut keys)?;
         self.write(keys, HashMap::new())?;
-        let generation = self.kv.get(&self.layout.schemas())?;
         let mut known = self.known();
-        known.observe(generation);
+        known.observe(Some(generation));
         for table in &replacement.removed {
             known.forget(table.name());
         }
@@ -335,8 +345,9 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         // Each row's stored text, read once: checked against the session's view, and
         // kept as the value to restore. No await follows, so it cannot go stale.
         let mut stored = HashMap::with_capacity(plan.changes().len());
+        self.observe_generation()?;
         for change in plan.changes() {
-            self.require(change.table)?;
+            self.require_seen(change.table)?;
             let key = self.layout.row(change.table, change.id);
             let text = self.kv.get(&key)?;
             let current = match &text {

@@ -72,19 +72,6 @@ impl SchemaChange {
             | SchemaChange::AddIndex { column } => column,
         }
     }
-
-    /// The change as a person reads it: `add column `colour` (TEXT), stored rows get NULL`.
-    pub fn describe(&self, table: &Table) -> String {
-        let column = &table.columns()[self.column()];
-        match self {
-            SchemaChange::AddColumn { .. } => {
-                let fill = column.fill_value().unwrap_or(crate::Value::Null);
-                format!("add column `{}` ({}); the stored rows get {fill}", column.name(), column.ty())
-            }
-            SchemaChange::AddUnique { .. } => format!("add a unique constraint on column `{}`", column.name()),
-            SchemaChange::AddIndex { .. } => format!("add an index on column `{}`", column.name()),
-        }
-    }
 }
 
 /// One way a stored table differs from its entity: a sentence a person reads, and the
@@ -232,11 +219,8 @@ pub fn duplicated_values(table: &'static str, column: &str, duplicated: u64) -> 
 /// aside, as everywhere): these stores keep a row's values in column order, so even
 /// the order differs.
 pub fn check_engine_schema(table: &Table, stored: &[StoredColumn]) -> Result<(), Error> {
-    let unindexed = |columns: &[StoredColumn]| -> Vec<StoredColumn> {
-        columns.iter().map(|c| StoredColumn { indexed: false, ..c.clone() }).collect()
-    };
     let expected = engine_columns(table);
-    if unindexed(&expected) == unindexed(stored) {
+    if same_but_for_indexes(&expected, stored) {
         return Ok(());
     }
     let mut differences = schema_differences(table, &expected, stored);
@@ -250,6 +234,15 @@ pub fn check_engine_schema(table: &Table, stored: &[StoredColumn]) -> Result<(),
         ));
     }
     Err(Error::SchemaMismatch { table: table.name(), detail: differences.join("; ") })
+}
+
+/// Whether two descriptions of a table's columns agree, order included, but for which
+/// columns are indexed (what the record engine's stores compare).
+pub(crate) fn same_but_for_indexes(a: &[StoredColumn], b: &[StoredColumn]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| StoredColumn { indexed: false, ..a.clone() } == StoredColumn { indexed: false, ..b.clone() })
 }
 
 /// How the record engine names a column's storage: the Rust type's name (`i64`,
@@ -303,6 +296,7 @@ pub fn engine_column_def(table: &'static str, stored: &StoredColumn) -> Result<C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Value;
 
     fn column(name: &str, storage: &str, nullable: bool) -> StoredColumn {
         StoredColumn { name: name.into(), storage: storage.into(), nullable, unique: false, indexed: false }
@@ -377,9 +371,8 @@ mod tests {
                 SchemaChange::AddColumn { column: 4 },
             ])
         );
-        let described: Vec<String> = changes.unwrap_or_default().iter().map(|c| c.describe(people())).collect();
-        assert_eq!(described[3], "add column `nick` (String); the stored rows get NULL");
-        assert_eq!(described[4], "add column `level` (i64); the stored rows get 3");
+        assert_eq!(people().columns()[3].fill_value(), Some(Value::Null), "`nick` is filled with NULL");
+        assert_eq!(people().columns()[4].fill_value(), Some(Value::I64(3)), "`level` with its default");
 
         let without_rank = &found[..2];
         let refused = schema_changes(people(), &expected(), without_rank).err().map(|e| e.to_string());

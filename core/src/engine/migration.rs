@@ -2,19 +2,16 @@
 //! tables it touches as stored, run its steps over their rows in memory, and hand the
 //! store one [`Replacement`] to write atomically.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
-use crate::backend::{
-    clock, duplicated_values, engine_column, engine_column_def, intern_table, Row, RowMeta, StoredRow,
-};
+use crate::backend::{clock, engine_column, engine_column_def, intern_table, Row, RowMeta, StoredRow};
+use crate::engine::upgrade::check_distinct;
 use crate::engine::StoreMut;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::migrate::{check_steps, MigrationRecord, Shapes, Step};
 use crate::table::{ColumnDef, Table};
-use crate::value::{IndexKey, Value};
+use crate::value::Value;
 
 /// How many times the record engine reads a migration's tables again when a commit
 /// changed them between the read and the write.
@@ -212,21 +209,4 @@ fn run_step(step: &Step, tables: &mut [Working]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Refuses a unique constraint on column `name` (at `position`) of `table` whose
-/// values in `rows` are not distinct: at the step that adds it, as SQL checks it.
-fn check_distinct(table: &'static str, name: &str, position: usize, rows: &[StoredRow]) -> Result<()> {
-    let mut seen: HashMap<IndexKey, u32> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let value = &row.row.values()[position];
-        if !value.is_null() {
-            *seen.entry(IndexKey(value.clone())).or_default() += 1;
-        }
-    }
-    let duplicated = seen.values().filter(|&&n| n > 1).count() as u64;
-    match duplicated {
-        0 => Ok(()),
-        _ => Err(duplicated_values(table, name, duplicated)),
-    }
 }

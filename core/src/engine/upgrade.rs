@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
-use crate::backend::{duplicated_values, engine_columns, schema_changes, SchemaChange, StoredColumn};
+use crate::backend::{
+    duplicated_values, engine_columns, same_but_for_indexes, schema_changes, SchemaChange, StoredColumn,
+};
 use crate::error::Result;
 use crate::row::StoredRow;
 use crate::table::Table;
@@ -36,11 +38,8 @@ impl TableUpgrade {
     /// [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) if `create_all` does not
     /// make some difference by itself.
     pub fn plan(table: &'static Table, stored: &[StoredColumn]) -> Result<Option<Self>> {
-        let unindexed = |columns: &[StoredColumn]| -> Vec<StoredColumn> {
-            columns.iter().map(|c| StoredColumn { indexed: false, ..c.clone() }).collect()
-        };
         let expected = engine_columns(table);
-        if unindexed(&expected) == unindexed(stored) {
+        if same_but_for_indexes(&expected, stored) {
             return Ok(None);
         }
         let changes = schema_changes(table, &expected, stored)?;
@@ -78,19 +77,27 @@ impl TableUpgrade {
         let mut entries = Vec::new();
         for change in &self.changes {
             let SchemaChange::AddUnique { column } = *change else { continue };
-            let mut seen: HashMap<IndexKey, u32> = HashMap::with_capacity(rows.len());
-            for row in rows {
-                let value = &row.row.values()[column];
-                if !value.is_null() {
-                    *seen.entry(IndexKey(value.clone())).or_default() += 1;
-                    entries.push((column, value, row.meta.id));
-                }
-            }
-            let duplicated = seen.values().filter(|&&n| n > 1).count() as u64;
-            if duplicated > 0 {
-                return Err(duplicated_values(self.table.name(), self.table.columns()[column].name(), duplicated));
-            }
+            check_distinct(self.table.name(), self.table.columns()[column].name(), column, rows)?;
+            let values = rows.iter().map(|row| (&row.row.values()[column], row.meta.id));
+            entries.extend(values.filter(|(value, _)| !value.is_null()).map(|(value, id)| (column, value, id)));
         }
         Ok(entries)
+    }
+}
+
+/// Refuses a unique constraint on column `name` (at `position`) of `table` whose
+/// values in `rows` are not distinct ([`duplicated_values`]).
+pub(crate) fn check_distinct(table: &'static str, name: &str, position: usize, rows: &[StoredRow]) -> Result<()> {
+    let mut seen: HashMap<IndexKey, u32> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let value = &row.row.values()[position];
+        if !value.is_null() {
+            *seen.entry(IndexKey(value.clone())).or_default() += 1;
+        }
+    }
+    let duplicated = seen.values().filter(|&&n| n > 1).count() as u64;
+    match duplicated {
+        0 => Ok(()),
+        _ => Err(duplicated_values(table, name, duplicated)),
     }
 }
