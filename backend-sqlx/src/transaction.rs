@@ -47,10 +47,7 @@ impl<D: Driver> SqlBackend<D> {
     /// take turns at ([`create_all_begin`], [`create_all_preamble`]): a difference it
     /// does not make, or a failing step, leaves every table as it was.
     pub(crate) async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
-        let mut tx = self.pool.begin_with(create_all_begin(D::DIALECT)).await.map_err(|e| map_err(D::NAME, None, e))?;
-        for statement in create_all_preamble(D::DIALECT) {
-            D::execute_script(&mut tx, None, statement).await?;
-        }
+        let mut tx = self.begin_schema_change().await?;
         for &table in tables {
             let steps = match D::stored_schema(&mut tx, table).await? {
                 Stored::Missing => create_table(D::DIALECT, table).into_iter().map(SqlStep::Script).collect(),
@@ -70,10 +67,7 @@ impl<D: Driver> SqlBackend<D> {
     /// there once this transaction holds the lock. See
     /// [`Backend::apply_migration`](plinth::backend::Backend::apply_migration).
     pub(crate) async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {
-        let mut tx = self.pool.begin_with(create_all_begin(D::DIALECT)).await.map_err(|e| map_err(D::NAME, None, e))?;
-        for statement in create_all_preamble(D::DIALECT) {
-            D::execute_script(&mut tx, None, statement).await?;
-        }
+        let mut tx = self.begin_schema_change().await?;
         let records = MigrationRecord::table();
         let mut recorded = Statement::new(D::DIALECT);
         recorded.push(&format!("SELECT count(*) FROM {} WHERE \"version\" = ", quote(records.name())));
@@ -131,6 +125,17 @@ impl<D: Driver> SqlBackend<D> {
             described.push(statements);
         }
         Ok(described)
+    }
+
+    /// The transaction `create_all` and every migration change schemas in, which
+    /// processes starting together take turns at ([`create_all_begin`],
+    /// [`create_all_preamble`]).
+    async fn begin_schema_change(&self) -> Result<sqlx::Transaction<'static, D::Db>> {
+        let mut tx = self.pool.begin_with(create_all_begin(D::DIALECT)).await.map_err(|e| map_err(D::NAME, None, e))?;
+        for statement in create_all_preamble(D::DIALECT) {
+            D::execute_script(&mut tx, None, statement).await?;
+        }
+        Ok(tx)
     }
 
     pub(crate) fn begin(&self) -> Box<dyn Transaction> {

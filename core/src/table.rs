@@ -98,6 +98,12 @@ impl ColumnDef {
         self
     }
 
+    /// The same column, nullable (`true`) or not.
+    pub const fn with_nullable(mut self, nullable: bool) -> Self {
+        self.nullable = nullable;
+        self
+    }
+
     /// The same column with (`true`) or without a UNIQUE constraint.
     pub(crate) const fn set_unique(mut self, unique: bool) -> Self {
         self.unique = unique;

@@ -121,11 +121,7 @@ pub(crate) fn migration_step(dialect: Dialect, step: &Step, shape: &[StoredColum
         }
         Step::ChangeType { table, from, to, convert } => {
             let into = converting_name(shape);
-            let converting = ColumnDef::new(into, to.ty(), to.nullable());
-            let converting = match to.length_limit() {
-                Some(limit) => converting.max_length(limit),
-                None => converting,
-            };
+            let converting = to.renamed(into);
             let name = quote(table);
             steps
                 .push(SqlStep::Script(format!("ALTER TABLE {name} ADD COLUMN {}", added_column(dialect, &converting))));
@@ -184,14 +180,7 @@ fn add_column(
 /// filled); on SQLite, a `NOT NULL` column with a placeholder default of its type.
 fn added_column(dialect: Dialect, column: &ColumnDef) -> String {
     match dialect {
-        Dialect::Postgres => {
-            let nullable = ColumnDef::new(column.name(), column.ty(), true);
-            let nullable = match column.length_limit() {
-                Some(limit) => nullable.max_length(limit),
-                None => nullable,
-            };
-            column_definition(dialect, &nullable)
-        }
+        Dialect::Postgres => column_definition(dialect, &column.with_nullable(true)),
         Dialect::Sqlite if column.nullable() => column_definition(dialect, column),
         Dialect::Sqlite => {
             let placeholder = match column_storage(dialect, column).1.as_str() {
