@@ -3,8 +3,7 @@
 
 use std::fmt;
 
-use crate::backend::Select;
-use crate::backend::{intern_table, schema_changes, StoredColumn};
+use crate::backend::{schema_changes, Backend, StoredColumn};
 use crate::database::Database;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
@@ -71,24 +70,21 @@ fn check_list(migrations: &[Migration]) -> Result<()> {
     Ok(())
 }
 
-/// The recorded migrations, checked against the app's: each unchanged, none the app
-/// does not know. The last version recorded (0 for none).
+/// The recorded migrations (by version), checked against the app's: each unchanged,
+/// none the app does not know. The last version recorded (0 for none).
 fn check_records(migrations: &[Migration], records: &[Record<MigrationRecord>]) -> Result<i64> {
     let known = migrations.last().map_or(0, Migration::version);
-    let mut last = 0;
+    let last = records.last().map_or(0, |r| r.version);
+    if last > known {
+        return Err(Error::DatabaseIsNewer { database: last, app: known });
+    }
     for record in records {
-        last = last.max(record.version);
-        if record.version > known {
-            return Err(Error::DatabaseIsNewer {
-                database: records.iter().map(|r| r.version).max().unwrap_or(0),
-                app: known,
-            });
-        }
+        let recorded = || format!("`{}` (checksum {})", record.name, record.checksum);
         let Some(migration) = migrations.iter().find(|m| m.version() == record.version) else {
             return Err(Error::MigrationChanged {
                 version: record.version,
                 name: "",
-                recorded: format!("`{}` (checksum {})", record.name, record.checksum),
+                recorded: recorded(),
                 detail: "the app has no migration of that version any more".to_owned(),
             });
         };
@@ -96,7 +92,7 @@ fn check_records(migrations: &[Migration], records: &[Record<MigrationRecord>]) 
             return Err(Error::MigrationChanged {
                 version: record.version,
                 name: migration.name(),
-                recorded: format!("`{}` (checksum {})", record.name, record.checksum),
+                recorded: recorded(),
                 detail: format!("its checksum is {} now: {}", migration.checksum(), migration.description()),
             });
         }
@@ -148,20 +144,20 @@ impl Database {
     /// One pass: `false` if another process applied a migration meanwhile, so the
     /// records must be read again.
     async fn migrate_once(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<bool> {
-        let records = self.migration_records().await?;
-        let last = check_records(migrations, &records)?;
-        if records.is_empty() && self.is_new(migrations, tables).await? {
+        let pending = self.pending(migrations, tables).await?;
+        if pending.fresh {
             let mut session = self.session().await?;
-            let recorded = session.add_all(migrations.iter().map(MigrationRecord::of)).await;
-            return match recorded.and(Ok(session)) {
-                Ok(session) => match session.commit().await {
-                    Ok(()) => Ok(true),
-                    Err(err) => self.applied_meanwhile(err, migrations.first()).await,
-                },
+            let recorded = match session.add_all(migrations.iter().map(MigrationRecord::of)).await {
+                Ok(_) => session.commit().await,
+                Err(err) => Err(err),
+            };
+            return match recorded {
+                Ok(()) => Ok(true),
                 Err(err) => self.applied_meanwhile(err, migrations.first()).await,
             };
         }
-        if let Err(err) = self.check_where_migrations_lead(migrations, last, tables).await {
+        let last = pending.last;
+        if let Err(err) = pending.check_leads_to(self.backend(), tables) {
             // Another process may have migrated between the records and the tables read.
             let now = check_records(migrations, &self.migration_records().await?)?;
             return if now == last { Err(err) } else { Ok(false) };
@@ -183,16 +179,11 @@ impl Database {
         Ok(true)
     }
 
-    /// Refuses, before anything is written, migrations that would not lead the stored
-    /// tables to `tables`: their steps checked one after the other over the tables as
-    /// stored now, and every entity's table, as they would leave it, compared with the
-    /// entity (only `create_all`'s additive changes may remain).
-    async fn check_where_migrations_lead(
-        &self,
-        migrations: &[Migration],
-        last: i64,
-        tables: &[&'static Table],
-    ) -> Result<()> {
+    /// What the database lacks: the records read and checked, and the tables the
+    /// pending steps and `tables` name, as stored.
+    async fn pending(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<Pending> {
+        let records = self.migration_records().await?;
+        let last = check_records(migrations, &records)?;
         let steps: Vec<Step> =
             migrations.iter().filter(|m| m.version() > last).flat_map(|m| m.steps().iter().copied()).collect();
         let mut names = Shapes::names(&steps);
@@ -201,16 +192,10 @@ impl Database {
                 names.push(table.name());
             }
         }
-        let backend = self.backend();
-        let mut shapes = backend.stored_shapes(&names).await?;
-        check_steps(&steps, &mut shapes, &|c| backend.column_words(c))?;
-        for table in tables {
-            if let Some(stored) = shapes.columns(table.name()) {
-                let expected: Vec<StoredColumn> = table.columns().iter().map(|c| backend.column_words(c)).collect();
-                schema_changes(table, &expected, stored)?;
-            }
-        }
-        Ok(())
+        let shapes = self.backend().stored_shapes(&names).await?;
+        // With no records every step is pending, so `names` is every table in question.
+        let fresh = records.is_empty() && names.iter().all(|name| shapes.columns(name).is_none());
+        Ok(Pending { last, steps, shapes, fresh })
     }
 
     async fn apply_data_migration(&self, migration: &Migration, run: crate::migrate::DataStep) -> Result<()> {
@@ -237,24 +222,6 @@ impl Database {
         session.query::<MigrationRecord>().order_by(|c| c.version.asc()).all().await
     }
 
-    /// Whether the database holds none of `tables` and none of the tables `migrations`
-    /// name.
-    async fn is_new(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<bool> {
-        let mut tx = self.backend().begin().await?;
-        let empty = Select { limit: Some(0), ..Select::default() };
-        let steps: Vec<Step> = migrations.iter().flat_map(|m| m.steps().iter().copied()).collect();
-        let named = Shapes::names(&steps).into_iter().map(|name| intern_table(name, &[]));
-        for table in tables.iter().copied().chain(named) {
-            match tx.count(table, &empty).await {
-                Err(Error::NoSuchTable { .. }) => {}
-                Err(Error::SchemaMismatch { .. }) | Ok(_) => return Ok(false),
-                Err(err) => return Err(err),
-            }
-        }
-        tx.rollback().await?;
-        Ok(true)
-    }
-
     /// What [`migrate`](Database::migrate) would do now: whether the database is new,
     /// and each migration it would apply with the statements (SQL backends) or steps
     /// (the others) it would run. Checks the records as `migrate` does; writes nothing
@@ -274,14 +241,13 @@ impl Database {
     pub async fn migration_plan(&self, migrations: &[Migration], tables: &[&'static Table]) -> Result<MigrationPlan> {
         check_list(migrations)?;
         self.create_all(&[MigrationRecord::table()]).await?;
-        let records = self.migration_records().await?;
-        let last = check_records(migrations, &records)?;
+        let state = self.pending(migrations, tables).await?;
         let backend = self.backend_name();
-        if records.is_empty() && self.is_new(migrations, tables).await? {
+        if state.fresh {
             return Ok(MigrationPlan { backend, fresh: true, pending: Vec::new() });
         }
-        let todo: Vec<&Migration> = migrations.iter().filter(|m| m.version() > last).collect();
-        let steps: Vec<&'static [crate::migrate::Step]> = todo.iter().map(|m| m.steps()).collect();
+        let todo: Vec<&Migration> = migrations.iter().filter(|m| m.version() > state.last).collect();
+        let steps: Vec<&'static [Step]> = todo.iter().map(|m| m.steps()).collect();
         let described = self.backend().describe_migrations(&steps).await?;
         let pending = todo
             .into_iter()
@@ -295,5 +261,35 @@ impl Database {
             })
             .collect();
         Ok(MigrationPlan { backend, fresh: false, pending })
+    }
+}
+
+/// What a database lacks of an app's migrations (see `Database::pending`).
+struct Pending {
+    /// The last version recorded.
+    last: i64,
+    /// The steps of the migrations after it, in order.
+    steps: Vec<Step>,
+    /// The tables they and the app's entities name, as stored now.
+    shapes: Shapes,
+    /// No records and none of those tables: a new database.
+    fresh: bool,
+}
+
+impl Pending {
+    /// Refuses, before anything is written, migrations that would not lead the stored
+    /// tables to `tables`: the steps checked one after the other over the tables as
+    /// stored, and every entity's table, as they would leave it, compared with the
+    /// entity (only `create_all`'s additive changes may remain).
+    fn check_leads_to(self, backend: &dyn Backend, tables: &[&'static Table]) -> Result<()> {
+        let mut shapes = self.shapes;
+        check_steps(&self.steps, &mut shapes, &|c| backend.column_words(c))?;
+        for table in tables {
+            if let Some(stored) = shapes.columns(table.name()) {
+                let expected: Vec<StoredColumn> = table.columns().iter().map(|c| backend.column_words(c)).collect();
+                schema_changes(table, &expected, stored)?;
+            }
+        }
+        Ok(())
     }
 }
