@@ -10,7 +10,9 @@ use std::fmt;
 use async_trait::async_trait;
 use js_sys::Array;
 use plinth::backend::{StoredColumn, StoredRow};
-use plinth::engine::{next_ids, row_versions, CommitPlan, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write};
+use plinth::engine::{
+    next_ids, row_versions, CommitPlan, RemovedTable, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write,
+};
 use plinth::migrate::MigrationRecord;
 use plinth::{Entity, Error, Result, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -302,16 +304,16 @@ impl IndexedDbStore {
         let version = &replacement.record.row.values()[0];
         let recorded = Pending::new(unique.get(&unique_key(record_table, 0, version)).map_err(js)?);
         let mut stored = Vec::with_capacity(replacement.removed.len());
-        for table in &replacement.removed {
-            let schema = Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?);
-            let sequence = Pending::new(meta.get(&meta_key("seq", table)).map_err(js)?);
-            stored.push((*table, schema, sequence));
+        for removed in &replacement.removed {
+            let schema = Pending::new(meta.get(&meta_key("schema", removed.table)).map_err(js)?);
+            let sequence = Pending::new(meta.get(&meta_key("seq", removed.table)).map_err(js)?);
+            stored.push((removed, schema, sequence));
         }
         if !recorded.result().await.map_err(js)?.is_undefined() {
             return Ok(Replaced::AlreadyRecorded);
         }
         let mut sequences = HashMap::new();
-        for ((table, schema, sequence), read) in stored.into_iter().zip(&replacement.read) {
+        for (RemovedTable { table, rows: read }, schema, sequence) in stored {
             let schema = schema.result().await.map_err(js)?;
             if schema.is_undefined() {
                 return Err(Error::NoSuchTable { table: table.name() });
@@ -526,8 +528,8 @@ impl StoreMut for IndexedDbStore {
         done.await.map_err(js)?;
         if replaced == Replaced::Done {
             let mut known = self.known.borrow_mut();
-            for table in &replacement.removed {
-                known.forget(table.name());
+            for removed in &replacement.removed {
+                known.forget(removed.table.name());
             }
             for added in &replacement.added {
                 known.remember(added.table);

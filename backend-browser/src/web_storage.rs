@@ -7,7 +7,9 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use plinth::backend::{StoredColumn, StoredRow};
-use plinth::engine::{next_ids, row_versions, CommitPlan, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write};
+use plinth::engine::{
+    next_ids, row_versions, CommitPlan, RemovedTable, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write,
+};
 use plinth::migrate::MigrationRecord;
 use plinth::{Entity, Error, Result, Table, Value};
 
@@ -285,7 +287,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         }
         let mut keys = BTreeMap::new();
         let mut sequences = HashMap::new();
-        for (table, read) in replacement.removed.iter().zip(&replacement.read) {
+        for RemovedTable { table, rows: read } in &replacement.removed {
             match self.kv.get(&self.layout.schema(table))? {
                 Some(stored) => check_schema(table, &stored)?,
                 None => return Err(Error::NoSuchTable { table: table.name() }),
@@ -317,8 +319,8 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         self.write(keys, HashMap::new())?;
         let mut known = self.known();
         known.observe(Some(generation));
-        for table in &replacement.removed {
-            known.forget(table.name());
+        for removed in &replacement.removed {
+            known.forget(removed.table.name());
         }
         for added in &replacement.added {
             known.remember(added.table);

@@ -161,16 +161,16 @@ impl StoreMut for MemoryStore {
         if record_table.unique[0].as_ref().is_some_and(|index| index.contains_key(&version)) {
             return Ok(Replaced::AlreadyRecorded);
         }
-        for (table, read) in replacement.removed.iter().zip(&replacement.read) {
-            if row_versions(table_of(&mut state, table)?.rows.values()) != *read {
+        for removed in &replacement.removed {
+            if row_versions(table_of(&mut state, removed.table)?.rows.values()) != removed.rows {
                 return Ok(Replaced::ChangedMeanwhile);
             }
         }
         // Checked: from here on nothing fails, so the tables change whole.
         let mut last_ids = HashMap::new();
-        for table in &replacement.removed {
-            if let Some(data) = state.remove(table.name()) {
-                last_ids.insert(table.name(), data.last_id);
+        for removed in &replacement.removed {
+            if let Some(data) = state.remove(removed.table.name()) {
+                last_ids.insert(removed.table.name(), data.last_id);
             }
         }
         for added in replacement.added {

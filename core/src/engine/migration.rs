@@ -22,14 +22,8 @@ const ATTEMPTS: usize = 20;
 #[derive(Debug)]
 pub struct Replacement {
     /// The tables as they were read: each is removed whole — rows, unique index
-    /// entries, schema, id sequence. A store checks, inside its atomic write, that each
-    /// is still stored so (else [`Error::SchemaMismatch`]: another process changed it).
-    pub removed: Vec<&'static Table>,
-    /// For each removed table, the rows the migration was computed from, as
-    /// `(id, updated_at)` by id: a store checks, inside its atomic write, that the
-    /// table holds exactly these (else [`Replaced::ChangedMeanwhile`]: a commit came
-    /// between the read and the write, and the migration must be computed again).
-    pub read: Vec<Vec<(i64, DateTime<Utc>)>>,
+    /// entries, schema, id sequence.
+    pub removed: Vec<RemovedTable>,
     /// The tables written in their place, each with every row.
     pub added: Vec<ReplacedTable>,
     /// The migration's record, a new row of [`MigrationRecord`]'s table: if a row
@@ -56,6 +50,20 @@ pub fn row_versions<'r>(rows: impl IntoIterator<Item = &'r StoredRow>) -> Vec<(i
     let mut versions: Vec<(i64, DateTime<Utc>)> = rows.into_iter().map(|r| (r.meta.id, r.meta.updated_at)).collect();
     versions.sort_unstable();
     versions
+}
+
+/// A table a [`Replacement`] removes, as the migration read it.
+#[derive(Debug)]
+pub struct RemovedTable {
+    /// The table, as stored when the migration read it. A store checks, inside its
+    /// atomic write, that it is still stored so (else [`Error::SchemaMismatch`]:
+    /// another process changed it).
+    pub table: &'static Table,
+    /// The rows the migration was computed from, as `(id, updated_at)` by id
+    /// ([`row_versions`]): a store checks, inside its atomic write, that the table
+    /// holds exactly these (else [`Replaced::ChangedMeanwhile`]: a commit came between
+    /// the read and the write, and the migration must be computed again).
+    pub rows: Vec<(i64, DateTime<Utc>)>,
 }
 
 /// A table a [`Replacement`] writes.
@@ -99,7 +107,6 @@ pub(crate) async fn apply_migration<S: StoreMut + ?Sized>(store: &S, steps: &[St
 async fn replacement<S: StoreMut + ?Sized>(store: &S, steps: &[Step], record: &Row) -> Result<Replacement> {
     let mut shapes = Shapes::default();
     let mut removed = Vec::new();
-    let mut read = Vec::new();
     let mut tables = Vec::new();
     for name in Shapes::names(steps) {
         let stored = store.stored_columns(name).await?;
@@ -107,8 +114,7 @@ async fn replacement<S: StoreMut + ?Sized>(store: &S, steps: &[Step], record: &R
             let columns = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>()?;
             let table = intern_table(name, &columns);
             let rows = store.scan(table).await?;
-            read.push(row_versions(&rows));
-            removed.push(table);
+            removed.push(RemovedTable { table, rows: row_versions(&rows) });
             tables.push(Working { name, columns, rows, sequence_of: name });
         }
         shapes.insert(name, stored);
@@ -129,7 +135,7 @@ async fn replacement<S: StoreMut + ?Sized>(store: &S, steps: &[Step], record: &R
     let id = store.allocate_ids(record_table, 1).await?;
     let now = clock::now();
     let record = StoredRow { meta: RowMeta { id, created_at: now, updated_at: now }, row: record.clone() };
-    Ok(Replacement { removed, read, added, record })
+    Ok(Replacement { removed, added, record })
 }
 
 /// One step over the rows in memory; [`check_steps`] has checked it already.
