@@ -355,6 +355,16 @@ fn schemas_aside(kv: &MemoryKeyValue) -> BTreeMap<String, String> {
     keys
 }
 
+/// A copy of `original`, and a database on it whose store fails every write after the
+/// first `writes`.
+fn cut_after(original: &MemoryKeyValue, writes: usize) -> (MemoryKeyValue, Database) {
+    let kv = copy(original);
+    let faulty = Faulty::over(&kv);
+    let db = database(faulty.clone()).expect("open");
+    faulty.reset(writes, usize::MAX);
+    (kv, db)
+}
+
 /// A schema upgrade (`create_all` of a table's second version) rewrites every row and
 /// adds a unique index in one journaled write: cut off at every write, the store comes
 /// back with every row of the first version, or every row of the second, never a mix.
@@ -369,10 +379,7 @@ async fn every_crash_point_of_a_schema_upgrade_leaves_it_fully_old_or_fully_new(
 
     let (mut came_out_old, mut came_out_new) = (0, 0);
     for k in 0.. {
-        let kv = copy(&original);
-        let faulty = Faulty::over(&kv);
-        let cut = database(faulty.clone()).expect("open");
-        faulty.reset(k, usize::MAX);
+        let (kv, cut) = cut_after(&original, k);
         if cut.create_all(&[GadgetV2::table()]).await.is_ok() {
             assert_eq!(schemas_aside(&kv), new, "the whole upgrade");
             break;
@@ -415,10 +422,7 @@ async fn every_crash_point_of_a_migration_leaves_the_old_version_or_the_new() {
 
     let (mut came_out_old, mut came_out_new) = (0, 0);
     for k in 0.. {
-        let kv = copy(&original);
-        let faulty = Faulty::over(&kv);
-        let cut = database(faulty.clone()).expect("open");
-        faulty.reset(k, usize::MAX);
+        let (kv, cut) = cut_after(&original, k);
         if cut.migrate(&MIGRATIONS, &[Widget::table()]).await.is_ok() {
             break;
         }
