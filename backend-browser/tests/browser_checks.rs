@@ -48,6 +48,14 @@ fn clean_web_storage(kv: &impl KeyValue, prefix: &str) {
     }
 }
 
+/// Removes the database `scheme://name` (`local` or `indexeddb`) a test made.
+fn clean_up(scheme: &str, name: &str) {
+    match scheme {
+        "indexeddb" => delete_indexeddb(name),
+        _ => clean_web_storage(&GlooKeyValue::local().expect("localStorage"), &format!("plinth/{name}/")),
+    }
+}
+
 fn delete_indexeddb(name: &str) {
     let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
     let _ = factory.delete_database(&format!("plinth/{name}"));
@@ -306,11 +314,7 @@ async fn a_page_whose_tables_a_newer_page_migrated_is_told_to_reload() {
         assert!(matches!(recreated, Err(Error::SchemaChanged { .. })), "{scheme}: {recreated:?}");
         let widgets = newer.session().await.expect("session").query::<Widget>().all().await.expect("widgets");
         assert_eq!(widgets.iter().map(|w| w.label.as_str()).collect::<Vec<_>>(), ["lamp"], "{scheme}");
-        if scheme == "indexeddb" {
-            delete_indexeddb(&name);
-        } else {
-            clean_web_storage(&GlooKeyValue::local().expect("localStorage"), &format!("plinth/{name}/"));
-        }
+        clean_up(scheme, &name);
     }
 }
 
@@ -335,10 +339,6 @@ async fn an_add_after_another_page_migrated_the_table_is_refused() {
         newer.migrate(&GIZMOS_GONE, &[]).await.expect("migrate");
         let added = old.session().await.expect("session").add(Gizmo { label: "b".into() }).await;
         assert!(matches!(added, Err(Error::SchemaChanged { table: "gizmos", .. })), "{scheme}: {added:?}");
-        if scheme == "indexeddb" {
-            delete_indexeddb(&name);
-        } else {
-            clean_web_storage(&GlooKeyValue::local().expect("localStorage"), &format!("plinth/{name}/"));
-        }
+        clean_up(scheme, &name);
     }
 }

@@ -315,25 +315,23 @@ fn check_step(step: &Step, shapes: &mut Shapes, words: &dyn Fn(&ColumnDef) -> St
             }
             columns[i] = words(&to);
         }
-        Step::AddUnique { column, .. } | Step::DropUnique { column, .. } => {
-            let adding = matches!(step, Step::AddUnique { .. });
+        Step::AddUnique { column, .. }
+        | Step::DropUnique { column, .. }
+        | Step::AddIndex { column, .. }
+        | Step::DropIndex { column, .. } => {
+            let adding = matches!(step, Step::AddUnique { .. } | Step::AddIndex { .. });
+            let is_unique = matches!(step, Step::AddUnique { .. } | Step::DropUnique { .. });
             let columns = shapes.columns_mut(table)?;
             let i = position(columns, column).ok_or_else(|| unknown(column))?;
-            if columns[i].unique == adding {
+            let (flag, what) = match is_unique {
+                true => (&mut columns[i].unique, "a unique constraint"),
+                false => (&mut columns[i].indexed, "an index"),
+            };
+            if *flag == adding {
                 let state = if adding { "has" } else { "has no" };
-                return Err(refused(format!("column `{column}` {state} a unique constraint already")));
+                return Err(refused(format!("column `{column}` {state} {what} already")));
             }
-            columns[i].unique = adding;
-        }
-        Step::AddIndex { column, .. } | Step::DropIndex { column, .. } => {
-            let adding = matches!(step, Step::AddIndex { .. });
-            let columns = shapes.columns_mut(table)?;
-            let i = position(columns, column).ok_or_else(|| unknown(column))?;
-            if columns[i].indexed == adding {
-                let state = if adding { "has" } else { "has no" };
-                return Err(refused(format!("column `{column}` {state} an index already")));
-            }
-            columns[i].indexed = adding;
+            *flag = adding;
         }
     }
     Ok(())
