@@ -57,14 +57,10 @@ fn write_field(out: &mut Vec<u8>, name: &str, value: &Json) {
 
 /// Reads a row written by [`encode_row`]; `record` names where it was found, for the
 /// [`Error::Decode`] that anything else gives (called only then). The text is read in
-/// one pass, values decoded by their columns' types as they come (see [`decode`]).
-pub(crate) fn decode_row(table: &'static Table, record: impl Fn() -> String, text: &str) -> Result<StoredRow> {
-    decode_row_filled(table, &[], record, text)
-}
-
-/// [`decode_row`] of a row stored before a schema upgrade: a column with a value in
-/// `fills` (by position; those the upgrade adds) that the row lacks reads as it.
-pub(crate) fn decode_row_filled(
+/// one pass, values decoded by their columns' types as they come (see [`decode`]). For
+/// a row stored before a schema upgrade, a column with a value in `fills` (by position;
+/// those the upgrade adds) that the row lacks reads as it; `&[]` otherwise.
+pub(crate) fn decode_row(
     table: &'static Table,
     fills: &[Option<Value>],
     record: impl Fn() -> String,
@@ -251,7 +247,7 @@ mod tests {
         for doc in [Value::Null, Value::Json(Json::Null), Value::Json(json!({"b": [1, 2.5], "a": null}))] {
             let original = row(vec![doc, Value::I64(i64::MIN), Value::Bytes(vec![0, 255, 16]), Value::F32(0.1)]);
             let text = encode_row(&THINGS, &original);
-            assert_eq!(decode_row(&THINGS, || "k".to_owned(), &text).ok(), Some(original));
+            assert_eq!(decode_row(&THINGS, &[], || "k".to_owned(), &text).ok(), Some(original));
         }
     }
 
@@ -266,9 +262,9 @@ mod tests {
     #[test]
     fn bad_data_names_the_record_and_column() {
         let text = r#"{"id":7,"doc":null,"big":"7","blob":"00","ratio":1,"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}"#;
-        let err = decode_row(&THINGS, || "key `x`".to_owned(), text).err().map(|e| e.to_string());
+        let err = decode_row(&THINGS, &[], || "key `x`".to_owned(), text).err().map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("table `things`, key `x`, column `big`: cannot decode stored data: \"7\""));
-        let truncated = decode_row(&THINGS, || "key `x`".to_owned(), &text[..20]);
+        let truncated = decode_row(&THINGS, &[], || "key `x`".to_owned(), &text[..20]);
         assert!(matches!(truncated, Err(Error::Decode { column: None, .. })));
     }
 }

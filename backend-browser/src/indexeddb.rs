@@ -18,7 +18,7 @@ use plinth::{Entity, Error, Result, Table, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 
-use crate::codec::{check_schema, decode_row_filled, encode_row, encode_schema, index_text, stored_columns, MAX_ID};
+use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_text, stored_columns, MAX_ID};
 use crate::js_error::from_js;
 use crate::schemas::KnownSchemas;
 pub(crate) use connection::OpenDatabase;
@@ -184,8 +184,11 @@ impl IndexedDbStore {
         }
         for (change, row) in rows {
             let value = row.result().await.map_err(js)?;
-            let current =
-                if value.is_undefined() { None } else { Some(self.decode_row(change.table, change.id, &value)?) };
+            let current = if value.is_undefined() {
+                None
+            } else {
+                Some(self.decode_row(change.table, &[], change.id, &value)?)
+            };
             change.check_current(current.as_ref())?;
         }
         let mut owner_ids = Vec::with_capacity(owners.len());
@@ -249,13 +252,7 @@ impl IndexedDbStore {
                 // Anything but the text of a schema is a schema that cannot be read.
                 let text = stored.as_string().unwrap_or_else(|| format!("{stored:?}"));
                 let Some(upgrade) = TableUpgrade::plan(table, &stored_columns(table.name(), &text)?)? else { continue };
-                let fills = upgrade.fills();
-                let (keys, values) = self.read_rows(&records, table).await?;
-                let mut rows = Vec::with_capacity(values.length() as usize);
-                for (key, value) in keys.iter().zip(values.iter()) {
-                    let id = self.key_id(table, &key)?;
-                    rows.push(self.decode_row_filled(table, &fills, id, &value)?);
-                }
+                let rows = self.decode_rows(table, &upgrade.fills(), self.read_rows(&records, table).await?)?;
                 for (column, value, id) in upgrade.unique_entries(&rows)? {
                     unique.put_with_key(&id_value(id), &unique_key(table, column, value)).map_err(js)?;
                 }
@@ -319,11 +316,7 @@ impl IndexedDbStore {
                 return Err(Error::NoSuchTable { table: table.name() });
             }
             check_schema(table, &schema.as_string().unwrap_or_else(|| format!("{schema:?}")))?;
-            let (keys, values) = self.read_rows(&records, table).await?;
-            let mut rows = Vec::with_capacity(values.length() as usize);
-            for (key, value) in keys.iter().zip(values.iter()) {
-                rows.push(self.decode_row(table, self.key_id(table, &key)?, &value)?);
-            }
+            let rows = self.decode_rows(table, &[], self.read_rows(&records, table).await?)?;
             if row_versions(&rows) != *read {
                 return Ok(Replaced::ChangedMeanwhile);
             }
@@ -356,13 +349,24 @@ impl IndexedDbStore {
         Ok(Replaced::Done)
     }
 
-    fn decode_row(&self, table: &'static Table, id: i64, value: &JsValue) -> Result<StoredRow> {
-        self.decode_row_filled(table, &[], id, value)
+    /// The rows `read_rows` read (keys and values alike in order), with the columns in
+    /// `fills` a row lacks filled (see [`decode_row`]).
+    fn decode_rows(
+        &self,
+        table: &'static Table,
+        fills: &[Option<Value>],
+        (keys, values): (Array, Array),
+    ) -> Result<Vec<StoredRow>> {
+        let mut rows = Vec::with_capacity(values.length() as usize);
+        for (key, value) in keys.iter().zip(values.iter()) {
+            rows.push(self.decode_row(table, fills, self.key_id(table, &key)?, &value)?);
+        }
+        Ok(rows)
     }
 
-    /// A stored row, with the columns in `fills` it lacks filled (see
-    /// [`decode_row_filled`]).
-    fn decode_row_filled(
+    /// Row `id` of `table` as stored, with the columns in `fills` it lacks filled (see
+    /// [`decode_row`]).
+    fn decode_row(
         &self,
         table: &'static Table,
         fills: &[Option<Value>],
@@ -372,7 +376,7 @@ impl IndexedDbStore {
         // Named only for an error: a scan decodes thousands of rows.
         let record = || self.record_name(RECORDS, &format!("[{:?}, {id}]", table.name()));
         let text = value.as_string().ok_or_else(|| decode_error(table, &record(), value))?;
-        let row = decode_row_filled(table, fills, record, &text)?;
+        let row = decode_row(table, fills, record, &text)?;
         if row.meta.id != id {
             return Err(Error::Decode {
                 table: table.name(),
@@ -456,20 +460,16 @@ impl Store for IndexedDbStore {
         if value.is_undefined() {
             return Ok(None);
         }
-        self.decode_row(table, id, &value).map(Some)
+        self.decode_row(table, &[], id, &value).map(Some)
     }
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         self.require(table).await?;
         let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;
         let generation = Pending::new(store(&tx, META)?.get(&generation_key()).map_err(js)?);
-        let (keys, values) = self.read_rows(&store(&tx, RECORDS)?, table).await?;
+        let read = self.read_rows(&store(&tx, RECORDS)?, table).await?;
         self.recheck(table, &generation.result().await.map_err(js)?).await?;
-        let mut rows = Vec::with_capacity(values.length() as usize);
-        for (key, value) in keys.iter().zip(values.iter()) {
-            rows.push(self.decode_row(table, self.key_id(table, &key)?, &value)?);
-        }
-        Ok(rows)
+        self.decode_rows(table, &[], read)
     }
 
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {

@@ -14,8 +14,7 @@ use plinth::migrate::MigrationRecord;
 use plinth::{Entity, Error, Result, Table, Value};
 
 use crate::codec::{
-    check_schema, decode_id, decode_row, decode_row_filled, encode_row, encode_schema, index_text, stored_columns,
-    MAX_ID,
+    check_schema, decode_id, decode_row, encode_row, encode_schema, index_text, stored_columns, MAX_ID,
 };
 use crate::layout::Layout;
 use crate::schemas::KnownSchemas;
@@ -139,25 +138,27 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     fn read_row(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         let key = self.layout.row(table, id);
         let Some(text) = self.kv.get(&key)? else { return Ok(None) };
-        self.decode_row_at(table, &key, id, &text).map(Some)
+        self.decode_row_at(table, &[], &key, id, &text).map(Some)
     }
 
-    fn decode_row_at(&self, table: &'static Table, key: &str, id: i64, text: &str) -> Result<StoredRow> {
-        let row = decode_row(table, || self.record_name(key), text)?;
+    fn decode_row_at(
+        &self,
+        table: &'static Table,
+        fills: &[Option<Value>],
+        key: &str,
+        id: i64,
+        text: &str,
+    ) -> Result<StoredRow> {
+        let row = decode_row(table, fills, || self.record_name(key), text)?;
         if row.meta.id != id {
-            return Err(self.misplaced(table, key, row.meta.id));
+            return Err(Error::Decode {
+                table: table.name(),
+                record: self.record_name(key),
+                column: Some("id"),
+                found: format!("id {} in the record", row.meta.id),
+            });
         }
         Ok(row)
-    }
-
-    /// The error for a row stored under `key` that holds another id, `found`.
-    fn misplaced(&self, table: &'static Table, key: &str, found: i64) -> Error {
-        Error::Decode {
-            table: table.name(),
-            record: self.record_name(key),
-            column: Some("id"),
-            found: format!("id {found} in the record"),
-        }
     }
 
     fn unique_key(&self, table: &'static Table, column: usize, value: &Value) -> String {
@@ -172,8 +173,9 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         }
     }
 
-    /// Every row of `table`, by id, as stored now.
-    fn rows_now(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
+    /// Every row of `table`, by id, as stored now; a column with a value in `fills` (by
+    /// position) that a row lacks reads as it (see [`decode_row`]).
+    fn rows_now(&self, table: &'static Table, fills: &[Option<Value>]) -> Result<Vec<StoredRow>> {
         let prefix = self.layout.rows(table);
         let mut keyed = Vec::new();
         for key in self.kv.keys_with_prefix(&prefix)? {
@@ -185,7 +187,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
         for (id, key) in keyed {
             // A key removed since the listing is a row deleted meanwhile.
             if let Some(text) = self.kv.get(&key)? {
-                rows.push(self.decode_row_at(table, &key, id, &text)?);
+                rows.push(self.decode_row_at(table, fills, &key, id, &text)?);
             }
         }
         Ok(rows)
@@ -256,18 +258,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
     /// of the unique columns it keeps stay as they are (they are keyed by name).
     fn upgrade_rows(&self, upgrade: &TableUpgrade, keys: &mut BTreeMap<String, Option<String>>) -> Result<()> {
         let table = upgrade.table();
-        let fills = upgrade.fills();
-        let prefix = self.layout.rows(table);
-        let mut rows = Vec::new();
-        for key in self.kv.keys_with_prefix(&prefix)? {
-            let id = decode_id(table, &self.record_name(&key), &key[prefix.len()..])?;
-            let Some(text) = self.kv.get(&key)? else { continue };
-            let row = decode_row_filled(table, &fills, || self.record_name(&key), &text)?;
-            if row.meta.id != id {
-                return Err(self.misplaced(table, &key, row.meta.id));
-            }
-            rows.push(row);
-        }
+        let rows = self.rows_now(table, &upgrade.fills())?;
         for (column, value, id) in upgrade.unique_entries(&rows)? {
             keys.insert(self.unique_key(table, column, value), Some(id.to_string()));
         }
@@ -292,7 +283,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
                 Some(stored) => check_schema(table, &stored)?,
                 None => return Err(Error::NoSuchTable { table: table.name() }),
             }
-            if row_versions(&self.rows_now(table)?) != *read {
+            if row_versions(&self.rows_now(table, &[])?) != *read {
                 return Ok(Replaced::ChangedMeanwhile);
             }
             sequences.insert(table.name(), self.kv.get(&self.layout.sequence(table))?);
@@ -353,7 +344,7 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             let key = self.layout.row(change.table, change.id);
             let text = self.kv.get(&key)?;
             let current = match &text {
-                Some(text) => Some(self.decode_row_at(change.table, &key, change.id, text)?),
+                Some(text) => Some(self.decode_row_at(change.table, &[], &key, change.id, text)?),
                 None => None,
             };
             change.check_current(current.as_ref())?;
@@ -415,7 +406,7 @@ impl<K: KeyValue, C: Coordinator> Store for WebStorageStore<K, C> {
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         self.require(table)?;
-        self.rows_now(table)
+        self.rows_now(table, &[])
     }
 
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
