@@ -17,6 +17,11 @@ impl Row {
         &self.0
     }
 
+    /// The values, to change in place (the record engine's migrations).
+    pub(crate) fn values_mut(&mut self) -> &mut Vec<crate::Value> {
+        &mut self.0
+    }
+
     /// Takes the values out.
     pub fn into_values(self) -> Vec<crate::Value> {
         self.0

@@ -150,9 +150,7 @@ fn run_step(step: &Step, tables: &mut [Working]) -> Result<()> {
     };
     let each_row = |rows: &mut Vec<StoredRow>, change: &dyn Fn(&mut Vec<Value>, i64) -> Result<()>| -> Result<()> {
         for stored in rows.iter_mut() {
-            let mut values = std::mem::replace(&mut stored.row, Row::new(Vec::new())).into_values();
-            change(&mut values, stored.meta.id)?;
-            stored.row = Row::new(values);
+            change(stored.row.values_mut(), stored.meta.id)?;
         }
         Ok(())
     };
