@@ -425,7 +425,7 @@ async fn plinth_insert_each(db: &Database, from: usize, count: usize) -> Vec<i64
     let mut ids = Vec::with_capacity(count);
     for i in from..from + count {
         let mut session = db.session().await.expect("session");
-        ids.push(session.add(row(i)).await.expect("add").id());
+        ids.push(session.add(row(i)).await.expect("add").id().get());
         session.commit().await.expect("commit");
     }
     ids
@@ -435,7 +435,7 @@ async fn plinth_insert_all(db: &Database, from: usize, count: usize) -> Vec<i64>
     let mut session = db.session().await.expect("session");
     let records = session.add_all((from..from + count).map(row)).await.expect("add_all");
     session.commit().await.expect("commit");
-    records.iter().map(|r| r.id()).collect()
+    records.iter().map(|r| r.id().get()).collect()
 }
 
 async fn plinth_delete(db: &Database, ids: &[i64]) {

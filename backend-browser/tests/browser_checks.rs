@@ -113,7 +113,7 @@ async fn a_commit_cut_off_by_a_closed_tab_is_finished_on_the_next_connect() {
     assert_eq!(usernames(&reopened).await, ["ann", "bob"]);
     let mut session = reopened.session().await.expect("session");
     let bob = session.query::<User>().filter(|c| c.username.eq("bob")).first().await.expect("query");
-    assert_eq!(bob.map(|b| b.id()), Some(2));
+    assert_eq!(bob.map(|b| b.id().get()), Some(2));
     assert!(matches!(session.add(User::named("bob")).await, Err(Error::UniqueViolation { .. })));
     drop(session);
     clean_web_storage(&kv, &prefix);
@@ -195,7 +195,7 @@ async fn concurrent_adds(url: &str) {
     JsFuture::from(Promise::all(&tasks)).await.expect("every task commits");
     for db in &handles {
         let all = db.session().await.expect("session").query::<User>().all().await.expect("query");
-        let ids: HashSet<i64> = all.iter().map(|u| u.id()).collect();
+        let ids: HashSet<i64> = all.iter().map(|u| u.id().get()).collect();
         assert_eq!((all.len(), ids.len()), (40, 40), "{url}: no write lost, no id shared");
     }
 }

@@ -55,7 +55,7 @@ async fn users(db: &Database) -> Vec<(i64, String)> {
     for user in all {
         let by_name = session.query::<User>().filter(|c| c.username.eq(user.username.clone())).first().await;
         assert_eq!(by_name.expect("query").map(|u| u.id()), Some(user.id()), "index of {}", user.username);
-        found.push((user.id(), user.username.clone()));
+        found.push((user.id().get(), user.username.clone()));
     }
     found
 }
@@ -531,7 +531,7 @@ async fn indexeddb_entries_edited_by_hand_are_typed_errors_and_the_rest_stays_re
     let moved = session.commit().await.map(|()| "committed".to_owned());
     decode_error(moved, "a commit moving a corrupt unique entry");
     let cat = db.session().await.expect("session").query::<User>().filter(|c| c.username.eq("cat")).first().await;
-    assert_eq!(cat.expect("other entries stay readable").map(|c| c.id()), Some(3));
+    assert_eq!(cat.expect("other entries stay readable").map(|c| c.id().get()), Some(3));
 
     // The id sequence.
     put_by_hand(&name, "meta", &js_key(&[JsValue::from_str("seq"), table_name.clone()]), &JsValue::from_str("x")).await;

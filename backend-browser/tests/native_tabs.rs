@@ -244,7 +244,7 @@ async fn hammer(db: Database, tab: usize, mut random: Random) -> TabReport {
         let added = session.add(User::named(&name)).await;
         pause(&mut random).await;
         match (added, session.commit().await) {
-            (Ok(user), Ok(())) => report.users.push((user.id(), name)),
+            (Ok(user), Ok(())) => report.users.push((user.id().get(), name)),
             (Err(err), _) | (Ok(_), Err(err)) => note(&mut report, &err),
         }
         pause(&mut random).await;
@@ -323,7 +323,7 @@ async fn check(browser: &Arc<Browser>, reports: &[TabReport]) -> Vec<String> {
     let db = Database::new(EngineBackend::new(WebStorageStore::open(tab.clone(), "app").expect("reopen")));
     let mut session = db.session().await.expect("session");
     let stored: BTreeMap<i64, String> = match session.query::<User>().all().await {
-        Ok(users) => users.iter().map(|u| (u.id(), u.username.clone())).collect(),
+        Ok(users) => users.iter().map(|u| (u.id().get(), u.username.clone())).collect(),
         Err(err) => return vec![format!("the users cannot be read: {err}")],
     };
     let mut given = BTreeMap::new();
@@ -359,7 +359,7 @@ async fn check(browser: &Arc<Browser>, reports: &[TabReport]) -> Vec<String> {
             "users" => stored.iter().map(|(id, name)| (serde_json::to_string(name).expect("json"), *id)).collect(),
             _ => tags
                 .iter()
-                .filter_map(|t| t.label.as_ref().map(|l| (serde_json::to_string(l).expect("json"), t.id())))
+                .filter_map(|t| t.label.as_ref().map(|l| (serde_json::to_string(l).expect("json"), t.id().get())))
                 .collect(),
         };
         if entries != rows {

@@ -52,7 +52,7 @@ async fn users(db: &Database) -> Vec<(i64, String)> {
     for user in all {
         let by_name = session.query::<User>().filter(|c| c.username.eq(user.username.clone())).first().await;
         assert_eq!(by_name.expect("query").map(|u| u.id()), Some(user.id()), "index of {}", user.username);
-        found.push((user.id(), user.username.clone()));
+        found.push((user.id().get(), user.username.clone()));
     }
     found
 }

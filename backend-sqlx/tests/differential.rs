@@ -309,7 +309,7 @@ struct Outcome {
 
 async fn run(db: &Database, spec: &QuerySpec) -> Outcome {
     let mut session = db.session().await.expect("session");
-    let record = |r: plinth::Record<Sample>| (r.id(), r.into_entity());
+    let record = |r: plinth::Record<Sample>| (r.id().get(), r.into_entity());
     let all = build(&mut session, spec).all().await;
     let first = build(&mut session, spec).first().await;
     let count = build(&mut session, spec).count().await;

@@ -201,7 +201,7 @@ async fn ids<E: Entity>(db: &Database, filter: Filter) -> plinth::Result<Vec<i64
         .all()
         .await?
         .iter()
-        .map(Record::id)
+        .map(|r| r.id().get())
         .collect())
 }
 
@@ -219,7 +219,7 @@ async fn filters_leave_everything_alone<E: Entity + Debug>(
     let rows = session.query::<E>().all().await.expect("all rows");
     drop(session);
     let expect = |keep: &dyn Fn(&str) -> bool| -> Vec<i64> {
-        rows.iter().filter(|r| keep(&text_of(r))).map(Record::id).collect()
+        rows.iter().filter(|r| keep(&text_of(r))).map(|r| r.id().get()).collect()
     };
     let column = || Filter::column(target.column);
     let a = attack;

@@ -206,7 +206,7 @@ async fn a_statement_timeout_fails_the_session_and_commits_nothing() {
     // Another client holds the row's lock, so Plinth's update waits past the timeout.
     let mut holder = schema.admin.begin().await.expect("admin transaction");
     sqlx::query(&format!("SELECT 1 FROM \"{}\".\"notes\" WHERE \"id\" = $1 FOR UPDATE", schema.name))
-        .bind(locked.id())
+        .bind(locked.id().get())
         .execute(&mut *holder)
         .await
         .expect("lock the row");

@@ -121,7 +121,7 @@ async fn raw_sql_updates_move_updated_at_and_rows_read_without_plinth() {
         .await
         .expect("raw update");
     let row = sqlx::query("SELECT username, email_address, created_at, updated_at FROM users WHERE id = $1")
-        .bind(ada.id())
+        .bind(ada.id().get())
         .fetch_one(&pool)
         .await
         .expect("plain sqlx reads the row");

@@ -208,7 +208,7 @@ async fn a_table_upgraded_on_sqlite_keeps_its_ids_constraints_and_indexes() {
         finish: "x".into(),
     });
     let next = next.await.expect("add after the upgrade");
-    assert_eq!(next.id(), rows[1].id() + 1, "the id sequence was carried over: no id is handed out twice");
+    assert_eq!(next.id().get(), rows[1].id().get() + 1, "the id sequence was carried over: no id is handed out twice");
 }
 
 #[tokio::test]

@@ -458,7 +458,7 @@ fn run(db: &Database, raw: &Raw, writes: BoxedStrategy<Write>, runtime: &tokio::
     let outcome = runner.run(&writes, |write| {
         runtime.block_on(async {
             let mut session = db.session().await.map_err(fail)?;
-            let id = session.add(Sample::plain()).await.map_err(fail)?.id();
+            let id = session.add(Sample::plain()).await.map_err(fail)?.id().get();
             session.commit().await.map_err(fail)?;
             let checked = check(db, raw, id, &write, &tally).await;
             let mut session = db.session().await.map_err(fail)?;
@@ -515,7 +515,7 @@ fn infinite_timestamps_and_dates_are_decode_errors_naming_the_column() {
             [("moment", "infinity"), ("day", "-infinity"), ("created_at", "infinity"), ("maybe_moment", "-infinity")]
         {
             let mut session = db.session().await.expect("session");
-            let id = session.add(Sample::plain()).await.expect("add").id();
+            let id = session.add(Sample::plain()).await.expect("add").id().get();
             session.commit().await.expect("commit");
             let write = Write { column, stored: Stored::Text(Some(text.to_owned())), expected: None };
             assert!(raw.write(id, &write).await, "the raw write");

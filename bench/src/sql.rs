@@ -429,7 +429,7 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
                 let (raw, theirs) = (raw.clone(), theirs.clone());
                 async move {
                     for record in &theirs {
-                        raw.update(record.id(), record.entity()).await?;
+                        raw.update(record.id().get(), record.entity()).await?;
                     }
                     Ok(())
                 }

@@ -66,3 +66,16 @@ pub const fn assert_text_for_max_length(ty: ColumnType) {
         panic!("#[entity(max_length = n)] limits text; this field is not stored as text");
     }
 }
+
+/// Refuses, at compile time, `#[entity(on_delete = …)]` on a field that is not a
+/// reference (`Id<P>` or `Option<Id<P>>`), and `set_null` on one that cannot be `NULL`.
+pub const fn assert_reference(is_reference: bool, nullable: bool, set_null: bool) {
+    if !is_reference {
+        panic!(
+            "#[entity(on_delete = …)] applies to a reference field, of type plinth::Id<Parent> or Option<Id<Parent>>"
+        );
+    }
+    if set_null && !nullable {
+        panic!("#[entity(on_delete = \"set_null\")] needs a field that can be NULL: make it Option<Id<Parent>>");
+    }
+}

@@ -49,6 +49,9 @@ pub trait Entity: Sized + crate::backend::SendOutsideWasm + 'static {
     /// The typed columns, for queries: `User::columns().username.eq("alice")`.
     type Columns: Copy;
 
+    /// The table's name, as [`table`](Entity::table)`().name()` gives it.
+    const TABLE_NAME: &'static str;
+
     /// The table this entity is stored in.
     fn table() -> &'static Table;
 

@@ -54,6 +54,9 @@ pub trait Field: Sized {
     const TYPE: ColumnType;
     /// Whether the column accepts `NULL` (the field is an `Option`).
     const NULLABLE: bool;
+    /// The table whose ids the column holds, if the field is a reference
+    /// ([`Id<P>`](crate::Id) or `Option<Id<P>>`).
+    const REFERENCES: Option<&'static str> = None;
     /// The non-optional type filters compare against (`String` for `Option<String>`).
     type Scalar: Field;
 
@@ -171,6 +174,7 @@ stored_as!(NaiveDateTime, Timestamp, |v| v.and_utc().trunc_subsecs(6), |s| Some(
 impl<T: Field<Scalar = T>> Field for Option<T> {
     const TYPE: ColumnType = T::TYPE;
     const NULLABLE: bool = true;
+    const REFERENCES: Option<&'static str> = T::REFERENCES;
     type Scalar = T;
 
     fn to_value(&self) -> Value {

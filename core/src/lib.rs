@@ -80,6 +80,7 @@ pub mod engine;
 mod entity;
 mod error;
 mod field;
+mod id;
 pub mod migrate;
 mod query;
 mod record;
@@ -100,11 +101,12 @@ pub use database::Database;
 pub use entity::{DecodeError, Entity};
 pub use error::{BoxError, Error, Result};
 pub use field::{Comparable, Field, Nullable, Ordered};
+pub use id::Id;
 pub use plinth_derive::{Entity, Field};
 pub use query::{like_escape, Column, Direction, DynColumn, Filter, Order, Query};
 pub use record::Record;
 pub use session::Session;
-pub use table::{Table, MAX_LENGTH_LIMIT, MAX_NAME_BYTES};
+pub use table::{OnDelete, Reference, Table, MAX_LENGTH_LIMIT, MAX_NAME_BYTES};
 pub use value::{ColumnType, Value};
 
 /// A fresh, empty in-memory database: the reference backend, and the one tests swap in.

@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value as Json};
 
 use crate::entity::Entity;
+use crate::id::Id;
 use crate::row::RowMeta;
 use crate::value::Value;
 
@@ -51,9 +52,9 @@ impl<E> Record<E> {
         self.meta = meta;
     }
 
-    /// The primary key.
-    pub fn id(&self) -> i64 {
-        self.meta.id
+    /// The primary key, typed by the entity: a note's id does not pass for a user's.
+    pub fn id(&self) -> Id<E> {
+        Id::new(self.meta.id)
     }
 
     /// When the row was inserted (UTC, microsecond precision).

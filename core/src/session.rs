@@ -5,6 +5,7 @@ use std::fmt;
 use crate::backend::Transaction;
 use crate::entity::{DecodeError, Entity};
 use crate::error::{Error, Result};
+use crate::id::Id;
 use crate::query::Query;
 use crate::record::Record;
 use crate::row::{Row, StoredRow};
@@ -79,9 +80,10 @@ impl Session {
         metas.into_iter().zip(rows).map(|(meta, row)| Ok(Record::new(meta, decode::<E>(meta.id, row)?))).collect()
     }
 
-    /// The record with this id, or `None`.
-    pub async fn get<E: Entity>(&mut self, id: i64) -> Result<Option<Record<E>>> {
-        self.tx.get(E::table(), id).await?.map(record_from_stored).transpose()
+    /// The record with this id, or `None`. The id is an [`Id<E>`](crate::Id) (from a
+    /// record, or a number: `get::<User>(7)`).
+    pub async fn get<E: Entity>(&mut self, id: impl Into<Id<E>>) -> Result<Option<Record<E>>> {
+        self.tx.get(E::table(), id.into().get()).await?.map(record_from_stored).transpose()
     }
 
     /// Writes the record's fields back, keeping its id and `created_at` and moving its
@@ -93,7 +95,7 @@ impl Session {
     /// overwriting that write; read the record again and retry.
     pub async fn update<E: Entity>(&mut self, record: &mut Record<E>) -> Result<()> {
         let row = checked_row(record.entity())?;
-        let meta = self.tx.update(E::table(), record.id(), record.updated_at(), &row).await?;
+        let meta = self.tx.update(E::table(), record.id().get(), record.updated_at(), &row).await?;
         **record = decode::<E>(meta.id, row)?;
         record.set_meta(meta);
         Ok(())
@@ -105,8 +107,8 @@ impl Session {
     }
 
     /// Deletes the row with this id; [`Error::NotFound`] if there is none.
-    pub async fn delete_by_id<E: Entity>(&mut self, id: i64) -> Result<()> {
-        self.tx.delete(E::table(), id).await
+    pub async fn delete_by_id<E: Entity>(&mut self, id: impl Into<Id<E>>) -> Result<()> {
+        self.tx.delete(E::table(), id.into().get()).await
     }
 
     /// Starts a query on `E`'s table.

@@ -51,6 +51,52 @@ impl fmt::Debug for ColumnDefault {
     }
 }
 
+/// What deleting a row does to the rows that refer to it through a reference column
+/// (a field of type [`Id<P>`](crate::Id)): `#[entity(on_delete = "…")]` on the field.
+/// The same on every backend: SQL databases hold it in the constraint, and every
+/// session applies it (deepest rows first) before it deletes the row itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OnDelete {
+    /// The delete is refused with [`Error::StillReferenced`] while a row refers to the
+    /// row (the default; SQL's `NO ACTION`: rows the same delete removes do not count).
+    #[default]
+    Restrict,
+    /// The rows that refer to it are deleted too, and theirs in turn.
+    Cascade,
+    /// The rows that refer to it get `NULL` in that column (an update: their
+    /// `updated_at` moves). Only for an `Option<Id<P>>` field.
+    SetNull,
+}
+
+impl OnDelete {
+    /// The rule as SQL's `ON DELETE` clause words it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "NO ACTION",
+            OnDelete::Cascade => "CASCADE",
+            OnDelete::SetNull => "SET NULL",
+        }
+    }
+
+    /// The rule as `#[entity(on_delete = "…")]` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "restrict",
+            OnDelete::Cascade => "cascade",
+            OnDelete::SetNull => "set_null",
+        }
+    }
+}
+
+/// A reference column's target: the table whose ids it holds, and its delete rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Reference {
+    /// The referenced (parent) table's name.
+    pub table: &'static str,
+    /// What deleting a parent row does to the rows referring to it.
+    pub on_delete: OnDelete,
+}
+
 /// One entity field's column: name, type, nullability, constraints and default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ColumnDef {
@@ -61,18 +107,50 @@ pub struct ColumnDef {
     indexed: bool,
     max_length: Option<u32>,
     default: Option<ColumnDefault>,
+    references: Option<Reference>,
 }
 
 impl ColumnDef {
     /// A plain column; `#[derive(Entity)]` builds these.
     pub const fn new(name: &'static str, ty: ColumnType, nullable: bool) -> Self {
-        ColumnDef { name, ty, nullable, unique: false, indexed: false, max_length: None, default: None }
+        ColumnDef {
+            name,
+            ty,
+            nullable,
+            unique: false,
+            indexed: false,
+            max_length: None,
+            default: None,
+            references: None,
+        }
     }
 
     /// A plain column of field type `T`: `ColumnDef::of::<Option<String>>("nick")`, as
-    /// a migration step declares one.
+    /// a migration step declares one. A field type `Id<P>` or `Option<Id<P>>` makes a
+    /// reference to `P`'s table, refusing deletes of referenced rows
+    /// ([`OnDelete::Restrict`]; [`on_delete`](Self::on_delete) changes it).
     pub const fn of<T: crate::Field>(name: &'static str) -> Self {
-        ColumnDef::new(name, T::TYPE, T::NULLABLE)
+        ColumnDef::new(name, T::TYPE, T::NULLABLE).referencing(T::REFERENCES, OnDelete::Restrict)
+    }
+
+    /// The same column as a reference to the table named `table` (if `Some`) with
+    /// delete rule `on_delete`; a reference column is indexed (unless unique), as
+    /// deletes and relation loads look rows up by it.
+    pub const fn referencing(mut self, table: Option<&'static str>, on_delete: OnDelete) -> Self {
+        if let Some(table) = table {
+            self.references = Some(Reference { table, on_delete });
+            self.indexed = !self.unique;
+        }
+        self
+    }
+
+    /// The same reference column with delete rule `on_delete` (no change for a column
+    /// that is not a reference).
+    pub const fn on_delete(mut self, on_delete: OnDelete) -> Self {
+        if let Some(reference) = &mut self.references {
+            reference.on_delete = on_delete;
+        }
+        self
     }
 
     /// The same column with a default: the value `value()` gives is what rows stored
@@ -116,9 +194,10 @@ impl ColumnDef {
         self
     }
 
-    /// The same column with a UNIQUE constraint.
+    /// The same column with a UNIQUE constraint (and no separate index).
     pub const fn unique(mut self) -> Self {
         self.unique = true;
+        self.indexed = false;
         self
     }
 
@@ -156,6 +235,11 @@ impl ColumnDef {
     /// How many characters a text column holds at most, if it is limited.
     pub fn length_limit(&self) -> Option<u32> {
         self.max_length
+    }
+
+    /// The table this column refers to and the delete rule, if it is a reference.
+    pub fn references(&self) -> Option<Reference> {
+        self.references
     }
 
     /// The column's default, if it declares one.

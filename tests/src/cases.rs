@@ -40,7 +40,7 @@ pub(crate) async fn committed<E: Entity>(db: &Database, entities: Vec<E>) -> Vec
 
 /// The ids of `records`, in order.
 pub(crate) fn ids<E>(records: &[Record<E>]) -> Vec<i64> {
-    records.iter().map(Record::id).collect()
+    records.iter().map(|r| r.id().get()).collect()
 }
 
 /// A calendar date.

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use plinth::{Database, Entity, Error};
+use plinth::{Database, Entity, Error, Id};
 
 use crate::Fixture;
 
@@ -98,7 +98,7 @@ const RETRIED_KINDS: [&str; 2] = ["Backend(deadlock)", "Backend(busy)"];
 /// Commits `increments` increments, retrying each until its commit returns `Ok`;
 /// returns the commits that returned `Ok`, and the conflicts and other errors met on
 /// the way.
-async fn increment_many(db: Database, id: i64, increments: i64) -> (i64, u64, BTreeMap<String, u64>) {
+async fn increment_many(db: Database, id: Id<Counter>, increments: i64) -> (i64, u64, BTreeMap<String, u64>) {
     let (mut conflicts, mut others) = (0, BTreeMap::<String, u64>::new());
     let mut done = 0;
     let mut attempts = 0;
@@ -114,10 +114,10 @@ async fn increment_many(db: Database, id: i64, increments: i64) -> (i64, u64, BT
     (done, conflicts, others)
 }
 
-async fn increment(db: &Database, id: i64) -> plinth::Result<()> {
+async fn increment(db: &Database, id: Id<Counter>) -> plinth::Result<()> {
     let mut session = db.session().await?;
     let mut counter =
-        session.get::<Counter>(id).await?.ok_or(Error::NotFound { table: Counter::table().name(), id })?;
+        session.get::<Counter>(id).await?.ok_or(Error::NotFound { table: Counter::table().name(), id: id.get() })?;
     counter.value += 1;
     // Let the other tasks run between the read and the write, so they race even on a
     // backend whose calls never wait (memory).

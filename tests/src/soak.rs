@@ -324,7 +324,7 @@ async fn run_task(db: Database, task: i32, transactions: usize, slots: i32) -> T
                         Ok(())
                     }
                     Ok(record) => {
-                        if staged.insert(record.id(), Expected::of(&row)).is_some() {
+                        if staged.insert(record.id().get(), Expected::of(&row)).is_some() {
                             problems.push(format!("task {task}: id {} handed out twice", record.id()));
                         }
                         Ok(())
@@ -410,7 +410,7 @@ fn compare(model: &BTreeMap<i64, Expected>, stored: &[plinth::Record<SoakRow>]) 
     let mut seen_ids = HashSet::new();
     let mut slot_owner: HashMap<i32, i64> = HashMap::new();
     for record in stored {
-        let id = record.id();
+        let id = record.id().get();
         if !seen_ids.insert(id) {
             problems.push(format!("id {id} is stored twice"));
         }

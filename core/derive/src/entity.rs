@@ -24,6 +24,8 @@ struct FieldSpec {
     max_length: Option<u32>,
     /// `#[entity(default = …)]`: what rows stored before the column existed get.
     default: Option<syn::Expr>,
+    /// `#[entity(on_delete = "…")]`: the variant of `OnDelete`, and where it is written.
+    on_delete: Option<(syn::Ident, proc_macro2::Span)>,
 }
 
 pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
@@ -70,7 +72,17 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
         let indexed = f.indexed.then(|| quote!(.indexed()));
         let limited = f.max_length.map(|chars| quote!(.max_length(#chars)));
         let default = f.default.as_ref().map(|expr| default_value(&krate, ty, expr));
-        quote!(#krate::backend::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed #limited #default)
+        let rule = f.on_delete.as_ref().map_or_else(|| format_ident!("Restrict"), |(rule, _)| rule.clone());
+        quote!(#krate::backend::ColumnDef::new(#column, #field::TYPE, #field::NULLABLE) #unique #indexed #limited #default
+            .referencing(#field::REFERENCES, #krate::OnDelete::#rule))
+    });
+    let reference_checks = specs.iter().filter_map(|f| {
+        let (rule, span) = f.on_delete.as_ref()?;
+        let ty = &f.ty;
+        let krate = respan(&krate, *span);
+        let set_null = rule == "SetNull";
+        Some(quote_spanned!(*span=> const _: () = #krate::__private::assert_reference(
+            <#ty as #krate::Field>::REFERENCES.is_some(), <#ty as #krate::Field>::NULLABLE, #set_null);))
     });
     let limit_checks = specs.iter().filter(|f| f.max_length.is_some()).map(|f| {
         let ty = &f.ty;
@@ -95,7 +107,7 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
         #[derive(Clone, Copy, Debug)]
         #vis struct #columns_ident {
             /// The `id` column.
-            pub id: #krate::Column<#name, i64>,
+            pub id: #krate::Column<#name, #krate::Id<#name>>,
             #(
                 #[doc = #field_docs]
                 pub #idents: #krate::Column<#name, #types>,
@@ -108,10 +120,12 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
 
         #(#indexable_checks)*
         #(#limit_checks)*
+        #(#reference_checks)*
 
         #[automatically_derived]
         impl #krate::Entity for #name {
             type Columns = #columns_ident;
+            const TABLE_NAME: &'static str = #table_name;
 
             fn table() -> &'static #krate::Table {
                 static COLUMNS: [#krate::backend::ColumnDef; #column_count] = [#(#column_defs),*];
@@ -204,6 +218,7 @@ fn too_long(what: &str, name: &str, remedy: &str) -> String {
 fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
     let ident = field.ident.clone().ok_or_else(|| syn::Error::new(field.span(), "expected a named field"))?;
     let (mut unique, mut indexed, mut renamed, mut max_length, mut default) = (false, false, None, None, None);
+    let mut on_delete = None;
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("entity")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("unique") {
@@ -225,6 +240,21 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
                 }
                 max_length = Some(chars);
                 Ok(())
+            } else if meta.path.is_ident("on_delete") {
+                let lit: LitStr = meta.value()?.parse()?;
+                let rule = match lit.value().as_str() {
+                    "restrict" => "Restrict",
+                    "cascade" => "Cascade",
+                    "set_null" => "SetNull",
+                    _ => {
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            "a delete rule is \"restrict\" (the default), \"cascade\" or \"set_null\"",
+                        ))
+                    }
+                };
+                on_delete = Some((format_ident!("{}", rule), lit.span()));
+                Ok(())
             } else if meta.path.is_ident("default") {
                 default = Some(meta.value()?.parse::<syn::Expr>()?);
                 Ok(())
@@ -241,7 +271,8 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
             } else {
                 Err(meta.error(
                     "unknown entity attribute; on a field, use #[entity(unique)], #[entity(index)], \
-                     #[entity(column = \"name\")], #[entity(max_length = 32)] or #[entity(default = …)]",
+                     #[entity(column = \"name\")], #[entity(max_length = 32)], #[entity(default = …)] or \
+                     #[entity(on_delete = \"cascade\")]",
                 ))
             }
         })?;
@@ -265,6 +296,7 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
         indexed: indexed && !unique,
         max_length,
         default,
+        on_delete,
     })
 }
 

@@ -19,7 +19,7 @@ pub async fn add_all_of_1000_rows_keeps_input_order(fx: &mut impl Fixture) {
     let stored = session.query::<User>().all().await.expect("query");
     assert_eq!(stored, records);
     let last = session.query::<User>().filter(|c| c.username.eq("user0999")).first().await.expect("query");
-    assert_eq!(last.map(|u| u.id()), Some(1000));
+    assert_eq!(last.map(|u| u.id().get()), Some(1000));
 }
 
 /// An empty batch is an empty result, not an error.

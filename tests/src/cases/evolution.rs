@@ -48,8 +48,8 @@ fn assert_refused(result: plinth::Result<()>, phrase: &str) {
 
 /// Every row of version 1 reads back through `E` with the same id and timestamps.
 fn assert_same_rows<E>(before: &[Record<Gadget>], after: &[Record<E>], name: impl Fn(&E) -> &str) {
-    let seen = |r: &Record<Gadget>| (r.id(), r.created_at(), r.updated_at(), r.name.clone());
-    let now = |r: &Record<E>| (r.id(), r.created_at(), r.updated_at(), name(r.entity()).to_owned());
+    let seen = |r: &Record<Gadget>| (r.id().get(), r.created_at(), r.updated_at(), r.name.clone());
+    let now = |r: &Record<E>| (r.id().get(), r.created_at(), r.updated_at(), name(r.entity()).to_owned());
     assert_eq!(after.iter().map(now).collect::<Vec<_>>(), before.iter().map(seen).collect::<Vec<_>>());
 }
 
@@ -83,7 +83,7 @@ pub async fn create_all_adds_columns_and_old_rows_read_their_defaults(fx: &mut i
         finish: "matte".into(),
     };
     let added = session.add(new.clone()).await.expect("a version 2 row");
-    assert!(added.id() > before[2].id() + 1, "the deleted row's id is not reused: {}", added.id());
+    assert!(added.id().get() > before[2].id().get() + 1, "the deleted row's id is not reused: {}", added.id());
     let taken = session.add(GadgetV2 { name: "saw".into(), code: "L-1".into(), ..new }).await;
     assert!(
         matches!(taken, Err(Error::UniqueViolation { table: "gadgets", column: Some("code"), .. })),
@@ -146,8 +146,8 @@ pub async fn each_version_upgrades_the_one_before(fx: &mut impl Fixture) {
     assert_same_rows(&before, &after[..3], |g| &g.name);
     let saw = &after[3];
     assert_eq!(
-        (saw.id(), saw.created_at(), saw.updated_at()),
-        (written.id(), written.created_at(), written.updated_at())
+        (saw.id().get(), saw.created_at(), saw.updated_at()),
+        (written.id().get(), written.created_at(), written.updated_at())
     );
     assert_eq!(
         (saw.colour.as_deref(), saw.size, saw.tint, saw.finish.as_str(), saw.ratio),

@@ -96,7 +96,7 @@ pub async fn an_unknown_enum_name_is_a_decode_error(fx: &mut impl Fixture) {
     let odd = SwatchAsText { label: "odd".into(), colour: "Purple".into(), accent: None, weight: 1, note: None };
     let id = committed(&db, vec![odd]).await[0].id();
     let mut session = db.session().await.expect("session");
-    let read = session.get::<Swatch>(id).await;
+    let read = session.get::<Swatch>(id.get()).await;
     match read {
         Err(Error::Decode { table: "swatches", column: Some("colour"), ref found, .. }) => {
             assert!(found.contains("Purple") && found.contains("`Red`, `Green`, `Blue`"), "{found}");
@@ -175,7 +175,7 @@ pub async fn a_stored_value_out_of_an_unsigned_range_is_a_decode_error(fx: &mut 
         committed(&db, vec![stored(-1, 0, 0), stored(256, 0, 0), stored(0, 65_536, 0), stored(0, 0, -5)]).await;
     let mut session = db.session().await.expect("session");
     for (record, column) in written.iter().zip(["level", "level", "count", "total"]) {
-        match session.get::<Reading>(record.id()).await {
+        match session.get::<Reading>(record.id().get()).await {
             Err(Error::Decode { table: "readings", column: Some(c), .. }) if c == column => {}
             other => panic!("expected a Decode error naming `{column}`, got {other:?}"),
         }

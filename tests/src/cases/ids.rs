@@ -12,7 +12,7 @@ pub async fn ids_start_at_one_and_grow(fx: &mut impl Fixture) {
     let second = session.add(User::named("b")).await.expect("add");
     session.commit().await.expect("commit");
     let more = committed(&db, vec![User::named("c"), User::named("d")]).await;
-    assert_eq!((first.id(), second.id()), (1, 2));
+    assert_eq!((first.id().get(), second.id().get()), (1, 2));
     assert_eq!(ids(&more), [3, 4]);
 }
 
@@ -41,7 +41,7 @@ pub async fn ids_are_not_reused_after_delete_and_reopen(fx: &mut impl Fixture) {
     let reopened = fx.open().await;
     reopened.create_all(&crate::entities::all_tables()).await.expect("create_all on existing tables");
     let next = committed(&reopened, vec![User::named("d")]).await;
-    assert_eq!(ids(&next), [rows[2].id() + 1]);
+    assert_eq!(ids(&next), [rows[2].id().get() + 1]);
 }
 
 /// A rolled-back insert may leave a gap, but later ids are still above every

@@ -106,14 +106,14 @@ pub async fn migrations_bring_a_version_one_database_to_the_last_version(fx: &mu
     let memos = session.query::<Memo>().all().await.expect("the memos");
     let seen: Vec<(i64, &str, &str, &str, &str)> = memos
         .iter()
-        .map(|m| (m.id(), m.title.as_str(), m.text.as_str(), m.stars.as_str(), m.colour.as_str()))
+        .map(|m| (m.id().get(), m.title.as_str(), m.text.as_str(), m.stars.as_str(), m.colour.as_str()))
         .collect();
     assert_eq!(
         seen,
         [
-            (before[0].id(), "a!", "about a", "***", "yellow"),
-            (before[1].id(), "b!", "about b", "", "yellow"),
-            (before[2].id(), "c!", "about c", "**", "yellow"),
+            (before[0].id().get(), "a!", "about a", "***", "yellow"),
+            (before[1].id().get(), "b!", "about b", "", "yellow"),
+            (before[2].id().get(), "c!", "about c", "**", "yellow"),
         ]
     );
     for (memo, note) in memos.iter().zip(&before) {
@@ -124,7 +124,7 @@ pub async fn migrations_bring_a_version_one_database_to_the_last_version(fx: &mu
     let next =
         session.add(Memo { title: "a!".into(), text: "again".into(), stars: String::new(), colour: "red".into() });
     let next = next.await.expect("a memo's title need not be unique any more");
-    assert!(next.id() > before[2].id() + 1, "the deleted note's id is not handed out again: {}", next.id());
+    assert!(next.id().get() > before[2].id().get() + 1, "the deleted note's id is not handed out again: {}", next.id());
     let old = session.query::<NoteV1>().count().await;
     assert!(matches!(old, Err(Error::NoSuchTable { table: "notes" })), "{old:?}");
     session.commit().await.expect("commit");
@@ -343,7 +343,10 @@ pub async fn renamed_tables_and_columns_keep_their_rows_ids_and_constraints(fx: 
     db.migrate(&RENAMES, &[Widget::table()]).await.expect("migrate");
     let mut session = db.session().await.expect("session");
     let widgets = session.query::<Widget>().filter(|c| c.code.eq("L-1")).all().await.expect("widgets");
-    assert_eq!(widgets.iter().map(|w| (w.id(), w.label.as_str())).collect::<Vec<_>>(), [(gadgets[0].id(), "lamp")]);
+    assert_eq!(
+        widgets.iter().map(|w| (w.id().get(), w.label.as_str())).collect::<Vec<_>>(),
+        [(gadgets[0].id().get(), "lamp")]
+    );
     assert_eq!(widgets[0].created_at(), gadgets[0].created_at());
     let taken = session.add(Widget { label: "lamp".into(), code: "L-2".into() }).await;
     assert!(
@@ -351,7 +354,7 @@ pub async fn renamed_tables_and_columns_keep_their_rows_ids_and_constraints(fx: 
         "the unique constraint follows the rename: {taken:?}"
     );
     let next = session.add(Widget { label: "saw".into(), code: "S-1".into() }).await.expect("add");
-    assert!(next.id() > gadgets[0].id() + 1, "the id sequence follows the rename: {}", next.id());
+    assert!(next.id().get() > gadgets[0].id().get() + 1, "the id sequence follows the rename: {}", next.id());
     session.commit().await.expect("commit");
     let gone = db.session().await.expect("session").query::<Gadget>().count().await;
     assert!(matches!(gone, Err(Error::NoSuchTable { table: "gadgets" })), "{gone:?}");
@@ -421,7 +424,7 @@ pub async fn a_changed_type_is_used_through_the_same_handle_at_once(fx: &mut imp
         assert_eq!(count, 1);
         let listed = session.query::<ScoreAsText>().filter(|c| c.points.like("new%")).count().await.expect("query");
         assert_eq!(listed, round);
-        let mut first = session.get::<ScoreAsText>(rows[0].id()).await.expect("get").expect("the first score");
+        let mut first = session.get::<ScoreAsText>(rows[0].id().get()).await.expect("get").expect("the first score");
         first.points = format!("{round} more");
         session.update(&mut first).await.expect("update");
         session.add(ScoreAsText { points: format!("new {round}"), plinth_converting: None }).await.expect("add");

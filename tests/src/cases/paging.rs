@@ -43,7 +43,7 @@ pub async fn first_returns_the_first_in_order(fx: &mut impl Fixture) {
     let db = items(fx).await;
     let mut session = db.session().await.expect("session");
     let priciest = session.query::<Item>().order_by(|c| c.price.desc()).first().await.expect("query");
-    assert_eq!(priciest.map(|r| r.id()), Some(6));
+    assert_eq!(priciest.map(|r| r.id().get()), Some(6));
     let second_cheapest = session.query::<Item>().order_by(|c| c.price.asc()).offset(1).first().await.expect("query");
     assert_eq!(second_cheapest.map(|r| r.name.clone()), Some("😀 emoji".to_owned()));
     let none = session.query::<Item>().filter(|c| c.name.eq("nope")).first().await.expect("query");

@@ -121,7 +121,7 @@ pub async fn a_stored_table_of_another_schema_is_refused_by_every_operation(fx: 
     // A refusal in a session that has written leaves the session and its writes alone.
     let mut session = db.session().await.expect("session");
     let written = session.add(User::named("before")).await.expect("a write of the stored entity");
-    let refused = session.get::<UserWithAge>(written.id()).await;
+    let refused = session.get::<UserWithAge>(written.id().get()).await;
     assert!(matches!(refused, Err(Error::SchemaMismatch { .. })), "{refused:?}");
     let after = session.add(User::named("after")).await.expect("the session goes on");
     session.commit().await.expect("and commits what it wrote");
@@ -147,7 +147,10 @@ pub async fn an_index_more_or_less_is_no_schema_difference(fx: &mut impl Fixture
     db.create_all(&[Tag::table()]).await.expect("create_all with the index adds it");
     let mut session = db.session().await.expect("session");
     let tags = session.query::<Tag>().filter(|c| c.weight.eq(1)).all().await.expect("query through the index");
-    assert_eq!(tags.iter().map(|t| (t.id(), t.label.clone())).collect::<Vec<_>>(), [(plain[0].id(), Some("a".into()))]);
+    assert_eq!(
+        tags.iter().map(|t| (t.id().get(), t.label.clone())).collect::<Vec<_>>(),
+        [(plain[0].id().get(), Some("a".into()))]
+    );
     session.add(Tag { label: Some("b".into()), weight: 2 }).await.expect("add");
     session.commit().await.expect("commit");
     let count = db.session().await.expect("session").query::<TagWithoutIndex>().count().await;
