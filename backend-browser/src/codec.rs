@@ -17,7 +17,7 @@
 mod decode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use plinth::backend::{check_engine_schema, engine_storage, Row, RowMeta, StoredColumn, StoredRow};
+use plinth::backend::{check_engine_schema, engine_storage, reference_words, Row, RowMeta, StoredColumn, StoredRow};
 use plinth::{Error, Result, Table, Value};
 use serde::de::DeserializeSeed;
 use serde_json::{json, Value as Json};
@@ -143,6 +143,9 @@ pub(crate) fn encode_schema(table: &Table) -> String {
             if let Some(limit) = c.length_limit() {
                 column["max_length"] = json!(limit);
             }
+            if let Some(references) = reference_words(c.references()) {
+                column["references"] = json!(references);
+            }
             column
         })
         .collect();
@@ -168,6 +171,8 @@ pub(crate) fn stored_columns(table: &str, stored: &str) -> Result<Vec<StoredColu
         indexed: bool,
         #[serde(default)]
         max_length: Option<u32>,
+        #[serde(default)]
+        references: Option<String>,
     }
     let columns: Vec<Column> = serde_json::from_str(stored).map_err(|e| Error::SchemaMismatch {
         table: plinth::backend::intern_name(table),
@@ -181,6 +186,7 @@ pub(crate) fn stored_columns(table: &str, stored: &str) -> Result<Vec<StoredColu
             nullable: c.nullable,
             unique: c.unique,
             indexed: c.indexed,
+            references: c.references,
         })
         .collect())
 }

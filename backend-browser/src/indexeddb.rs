@@ -157,6 +157,8 @@ impl IndexedDbStore {
         plan: &CommitPlan,
     ) -> Result<Vec<(&'static Table, i64, web_sys::IdbRequest)>> {
         let mut tables: Vec<&'static Table> = plan.changes().iter().map(|c| c.table).collect();
+        tables.extend(plan.referenced_rows().iter().map(|r| r.table));
+        tables.extend(plan.referring_tables());
         tables.sort_unstable_by_key(|t| t.name());
         tables.dedup_by_key(|t| t.name());
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
@@ -178,6 +180,14 @@ impl IndexedDbStore {
         for slot in plan.unique_slots() {
             owners.push(Pending::new(unique.get(&unique_key(slot.table, slot.column, &slot.value)).map_err(js)?));
         }
+        let mut parents = Vec::with_capacity(plan.referenced_rows().len());
+        for parent in plan.referenced_rows() {
+            parents.push(Pending::new(records.count_with_key(&record_key(parent.table, parent.id)).map_err(js)?));
+        }
+        let mut referring = Vec::with_capacity(plan.referring_tables().len());
+        for &table in plan.referring_tables() {
+            referring.push((table, self.read_rows(&records, table).await?));
+        }
 
         for (table, schema) in schemas {
             self.check_stored_schema(table, &schema.result().await.map_err(js)?)?;
@@ -191,6 +201,15 @@ impl IndexedDbStore {
             };
             change.check_current(current.as_ref())?;
         }
+        let mut exists = Vec::with_capacity(parents.len());
+        for count in parents {
+            exists.push(count.result().await.map_err(js)?.as_f64().is_some_and(|n| n > 0.0));
+        }
+        let mut rows = Vec::with_capacity(referring.len());
+        for (table, read) in referring {
+            rows.push(self.decode_rows(table, &[], read)?);
+        }
+        plan.check_references(&exists, &rows)?;
         let mut owner_ids = Vec::with_capacity(owners.len());
         for (slot, pending) in plan.unique_slots().iter().zip(owners) {
             let value = pending.result().await.map_err(js)?;

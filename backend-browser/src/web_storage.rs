@@ -350,6 +350,17 @@ impl<K: KeyValue, C: Coordinator> WebStorageStore<K, C> {
             change.check_current(current.as_ref())?;
             stored.insert(key, text);
         }
+        let mut exists = Vec::with_capacity(plan.referenced_rows().len());
+        for parent in plan.referenced_rows() {
+            self.require_seen(parent.table)?;
+            exists.push(self.kv.get(&self.layout.row(parent.table, parent.id))?.is_some());
+        }
+        let mut referring = Vec::with_capacity(plan.referring_tables().len());
+        for &table in plan.referring_tables() {
+            self.require_seen(table)?;
+            referring.push(self.rows_now(table, &[])?);
+        }
+        plan.check_references(&exists, &referring)?;
         let writes = plan.decide(|_, slot| self.read_unique(slot.table, slot.column, &slot.value))?;
         // The keys the writes touch, with their new values (`None` removes a key); a key
         // removed and then written keeps the write.

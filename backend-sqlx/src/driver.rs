@@ -229,7 +229,13 @@ macro_rules! statement_functions {
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(map)?;
-                Ok($crate::sql::compare_schema(Self::DIALECT, table, &columns, &indexes))
+                let references: Vec<$crate::sql::CatalogReference> =
+                    sqlx::query_as($crate::sql::references_sql(Self::DIALECT))
+                        .bind(table.name())
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(map)?;
+                Ok($crate::sql::compare_schema(Self::DIALECT, table, &columns, &indexes, &references))
             })
         }
     };

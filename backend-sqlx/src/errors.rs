@@ -15,6 +15,11 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
                 let column = violated_column(table, db.as_ref());
                 return Error::UniqueViolation { table: table.name(), column };
             }
+            if let (true, Some(table)) = (db.is_foreign_key_violation(), table) {
+                if let Some(violation) = violated_reference(table, db.as_ref()) {
+                    return violation;
+                }
+            }
             let code = db.code();
             // SQLite's SQLITE_FULL (13: the disk, or the database's `max_page_count`)
             // and PostgreSQL's disk_full (53100): the statement wrote nothing.
@@ -71,6 +76,24 @@ fn violated_column(table: &Table, db: &dyn DatabaseError) -> Option<&'static str
     let named = by_detail.or_else(by_message)?;
     let system = Table::SYSTEM_COLUMNS.iter().copied();
     system.chain(table.columns().iter().map(|c| c.name())).find(|column| *column == named)
+}
+
+/// A foreign key violation on `table` as [`Error::ForeignKeyViolation`], when the
+/// constraint's name (PostgreSQL; Plinth names it per table and column) says which of
+/// `table`'s reference columns it is; else `None` (SQLite names no constraint, and a
+/// delete reports the referring table's): the caller finds out.
+fn violated_reference(table: &Table, db: &dyn DatabaseError) -> Option<Error> {
+    let name = db.constraint()?;
+    let column = table.columns().iter().find(|c| name == object_name(table.name(), c.name(), Object::Reference))?;
+    let reference = column.references()?;
+    Some(Error::ForeignKeyViolation { table: table.name(), column: column.name(), parent: reference.table })
+}
+
+/// Whether `err` is a foreign key violation the database reported without saying
+/// which reference it was (see [`violated_reference`]).
+pub(crate) fn is_unnamed_reference_violation(err: &Error) -> bool {
+    let Error::Backend { source, .. } = err else { return false };
+    matches!(source.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::Database(db)) if db.is_foreign_key_violation())
 }
 
 /// PostgreSQL's detail of an error, when it is one.

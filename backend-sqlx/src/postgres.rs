@@ -113,6 +113,11 @@ async fn undo_partial_insert(
     if let Err(err) = tx.wrote(deleted) {
         return err;
     }
+    match tx.missing_reference(table, rows).await {
+        Ok(Some(violation)) => return violation,
+        Ok(None) => {}
+        Err(err) => return err,
+    }
     for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
         let mut seen = HashSet::new();
         let repeated =
@@ -213,6 +218,9 @@ async fn update(
             None => return Err(Error::NotFound { table: table.name(), id }),
             Some(version) if version != seen => return Err(Error::Conflict { table: table.name(), id }),
             Some(_) => {}
+        }
+        if let Some(violation) = tx.missing_reference(table, std::slice::from_ref(row)).await? {
+            return Err(violation);
         }
         for (i, column) in table.columns().iter().enumerate().filter(|(_, c)| c.is_unique()) {
             let value = &row.values()[i];

@@ -16,7 +16,8 @@ use plinth::backend::ColumnRef;
 pub(crate) use alter::{migration_step, upgrade_table, SqlStep};
 pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, Object};
 pub(crate) use schema::{
-    columns_sql, compare as compare_schema, indexes_sql, sql_column, CatalogColumn, CatalogIndex, Stored,
+    columns_sql, compare as compare_schema, indexes_sql, references_sql, sql_column, CatalogColumn, CatalogIndex,
+    CatalogReference, Stored,
 };
 pub(crate) use select::{compile_count, compile_select};
 pub(crate) use table::{sqlite_insert, StatementCache, TableSql};

@@ -19,7 +19,7 @@ use sqlx::Pool;
 
 use crate::connection::LazyTransaction;
 use crate::driver::{Connection, Driver};
-use crate::errors::map_err;
+use crate::errors::{is_unnamed_reference_violation, map_err};
 use crate::sql::{
     compile_count, compile_select, create_all_begin, create_all_preamble, create_table, migration_step, quote,
     select_list, sql_column, upgrade_table, SqlStep, Statement, StatementCache, Stored, TableSql,
@@ -338,6 +338,56 @@ impl Aborted {
 }
 
 impl<D: Driver> SqlTransaction<D> {
+    /// What a foreign key violation on a write of `rows` to `table` that the database
+    /// did not name (or a refused guarded write) was about: the first reference column
+    /// holding an id that no row of its parent has, as this transaction sees them, as
+    /// [`Error::ForeignKeyViolation`]; `None` if every reference holds. One count per
+    /// reference column, whatever the number of rows.
+    pub(crate) async fn missing_reference(&mut self, table: &'static Table, rows: &[Row]) -> Result<Option<Error>> {
+        for (i, column) in table.columns().iter().enumerate() {
+            let Some(reference) = column.references() else { continue };
+            let mut ids: Vec<i64> = rows
+                .iter()
+                .filter_map(|row| match row.values().get(i) {
+                    Some(Value::I64(id)) => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                continue;
+            }
+            let parent = intern_table(reference.table, &[]);
+            let expected = ids.len() as u64;
+            let filter = plinth::Filter::In { column: "id".into(), values: ids.into_iter().map(Value::I64).collect() };
+            let select = Select::bind(parent, vec![filter], Vec::new(), None, 0)?;
+            let statement = compile_count(D::DIALECT, parent, &select, "");
+            let found = D::fetch_count(self.reader(table).await?, table, &statement).await;
+            if self.read_done(found)? < expected {
+                return Ok(Some(Error::ForeignKeyViolation {
+                    table: table.name(),
+                    column: column.name(),
+                    parent: reference.table,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `err`, from a write of `rows` to `table`, made precise: a foreign key violation
+    /// the database did not name becomes the [`Error::ForeignKeyViolation`] of the
+    /// column at fault.
+    pub(crate) async fn name_reference_violation(&mut self, table: &'static Table, rows: &[Row], err: Error) -> Error {
+        if !is_unnamed_reference_violation(&err) {
+            return err;
+        }
+        match self.missing_reference(table, rows).await {
+            Ok(Some(named)) => named,
+            Ok(None) => err,
+            Err(other) => other,
+        }
+    }
     /// The statements of `table`, once the catalog has shown it stored with the entity's
     /// schema ([`Error::NoSuchTable`] or [`Error::SchemaMismatch`] otherwise), which it
     /// is asked at the table's first use through this backend. After the database
@@ -418,9 +468,13 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
         let sql = self.checked(table).await?;
         let statement = Statement::by_id(D::DIALECT, &sql.delete, id);
         let done = D::execute(self.writer(Some(table)).await?, table, &statement).await;
-        match self.wrote(done)? {
-            0 => Err(Error::NotFound { table: table.name(), id }),
-            _ => Ok(()),
+        match self.wrote(done) {
+            Ok(0) => Err(Error::NotFound { table: table.name(), id }),
+            Ok(_) => Ok(()),
+            // The session applied the delete rules to the rows it found referring to
+            // this one; a row the database still finds came since: a conflict.
+            Err(err) if is_unnamed_reference_violation(&err) => Err(Error::Conflict { table: table.name(), id }),
+            Err(err) => Err(err),
         }
     }
 

@@ -32,7 +32,7 @@ pub use intern::{intern_name, intern_table};
 pub(crate) use schema::same_but_for_indexes;
 pub use schema::{
     check_engine_schema, check_schema, duplicated_values, engine_column, engine_column_def, engine_columns,
-    engine_storage, schema_changes, schema_differences, SchemaChange, StoredColumn,
+    engine_storage, reference_words, schema_changes, schema_differences, SchemaChange, StoredColumn,
 };
 
 /// `Send` on native targets; nothing on wasm32.

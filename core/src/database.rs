@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::relations::{creation_order, Relations};
 use crate::session::Session;
 use crate::table::Table;
 
@@ -35,17 +36,18 @@ use crate::table::Table;
 #[derive(Clone)]
 pub struct Database {
     backend: Arc<dyn Backend>,
+    relations: Relations,
 }
 
 impl Database {
     /// A database over `backend`.
     pub fn new(backend: impl Backend + 'static) -> Self {
-        Database { backend: Arc::new(backend) }
+        Database { backend: Arc::new(backend), relations: Relations::new() }
     }
 
     /// A database over a shared backend.
     pub fn from_arc(backend: Arc<dyn Backend>) -> Self {
-        Database { backend }
+        Database { backend, relations: Relations::new() }
     }
 
     /// The backend's name (`memory`, `postgres`, `sqlite`, `localStorage`…).
@@ -55,12 +57,23 @@ impl Database {
 
     /// Creates the tables that do not exist yet, like SQLAlchemy's `metadata.create_all`.
     /// A table no derive would produce (a column named twice, a unique JSON column, a
-    /// name past 63 bytes) is refused first, before any I/O ([`Table::check_columns`]).
+    /// name past 63 bytes) is refused first, before any I/O ([`Table::check_columns`]),
+    /// and so is a reference to a table neither among `tables` nor given before. Tables
+    /// are created parents first, whatever their order in `tables`.
     pub async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
         for table in tables {
             table.check_columns()?;
         }
-        self.backend.create_all(tables).await
+        self.relations.check(tables)?;
+        self.backend.create_all(&creation_order(tables)).await?;
+        self.relations.add(tables);
+        Ok(())
+    }
+
+    /// The backend underneath, shared: to wrap it (to count or trace its calls) in
+    /// another `Database` with [`from_arc`](Database::from_arc).
+    pub fn shared_backend(&self) -> Arc<dyn Backend> {
+        Arc::clone(&self.backend)
     }
 
     /// The backend underneath.
@@ -70,7 +83,7 @@ impl Database {
 
     /// Begins a session (one transaction), like calling `async_session_maker()`.
     pub async fn session(&self) -> Result<Session> {
-        Ok(Session::new(self.backend.begin().await?))
+        Ok(Session::new(self.backend.begin().await?, self.relations.clone()))
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) use eval::run_select;
 pub use memory::MemoryStore;
 pub(crate) use migration::apply_migration;
 pub use migration::{row_versions, RemovedTable, Replaced, ReplacedTable, Replacement};
-pub use plan::{Change, CommitPlan, UniqueSlot, Write};
+pub use plan::{Change, CommitPlan, ReferencedRow, UniqueSlot, Write};
 pub use store::{next_ids, Store, StoreMut};
 pub(crate) use transaction::EngineTransaction;
 pub use upgrade::TableUpgrade;

@@ -45,6 +45,36 @@ pub enum Error {
         column: Option<&'static str>,
     },
 
+    /// A write would have left a reference pointing at no row: `column` of `table`
+    /// holds an id that no row of `parent` has (or the parent was deleted meanwhile).
+    /// Nothing was written, and the session can go on.
+    #[error("table `{table}`, column `{column}`: refers to a row of `{parent}` that does not exist; add the {parent} row first (in this session or an earlier one)")]
+    ForeignKeyViolation {
+        /// The table written to.
+        table: &'static str,
+        /// The reference column.
+        column: &'static str,
+        /// The table it refers to.
+        parent: &'static str,
+    },
+
+    /// A delete refused by a reference's rule ([`OnDelete::Restrict`](crate::OnDelete)):
+    /// row `id` of `table` is still referred to by rows of `by_table` through
+    /// `by_column`. Nothing was deleted, and the session can go on; delete or change
+    /// those rows first, or declare `#[entity(on_delete = "cascade")]` (or
+    /// `"set_null"`).
+    #[error("table `{table}`, id {id}: still referred to by `{by_table}`.`{by_column}`, whose rule refuses the delete; delete or change those rows first (or declare on_delete = \"cascade\" or \"set_null\")")]
+    StillReferenced {
+        /// The table deleted from.
+        table: &'static str,
+        /// The row whose delete was refused.
+        id: i64,
+        /// The table whose rows refer to it.
+        by_table: &'static str,
+        /// Their reference column.
+        by_column: &'static str,
+    },
+
     /// A database URL that cannot be used.
     #[error("invalid database URL `{url}`: {reason}")]
     InvalidUrl {

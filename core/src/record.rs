@@ -96,6 +96,13 @@ impl<E: Entity> Record<E> {
     }
 }
 
+impl<E> From<&Record<E>> for Id<E> {
+    /// The record's id.
+    fn from(record: &Record<E>) -> Self {
+        record.id()
+    }
+}
+
 impl<E> Deref for Record<E> {
     type Target = E;
 

@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::query::Query;
 use crate::record::Record;
+use crate::relations::delete::delete_with_rules;
+use crate::relations::Relations;
 use crate::row::{Row, StoredRow};
 
 /// One transaction over a [`Database`](crate::Database): reads see the session's own
@@ -46,11 +48,12 @@ use crate::row::{Row, StoredRow};
 /// ```
 pub struct Session {
     tx: Box<dyn Transaction>,
+    relations: Relations,
 }
 
 impl Session {
-    pub(crate) fn new(tx: Box<dyn Transaction>) -> Self {
-        Session { tx }
+    pub(crate) fn new(tx: Box<dyn Transaction>, relations: Relations) -> Self {
+        Session { tx, relations }
     }
 
     pub(crate) fn transaction(&mut self) -> &mut dyn Transaction {
@@ -101,14 +104,19 @@ impl Session {
         Ok(())
     }
 
-    /// Deletes the record.
+    /// Deletes the record, applying the delete rule of every reference to it (see
+    /// [`delete_by_id`](Session::delete_by_id)).
     pub async fn delete<E: Entity>(&mut self, record: Record<E>) -> Result<()> {
         self.delete_by_id::<E>(record.id()).await
     }
 
-    /// Deletes the row with this id; [`Error::NotFound`] if there is none.
+    /// Deletes the row with this id; [`Error::NotFound`] if there is none. Rows that
+    /// refer to it get their reference's rule, on every backend: `cascade` deletes
+    /// them too (and theirs in turn), `set_null` sets the column to `NULL` (moving
+    /// their `updated_at`), and `restrict`, the default, refuses the delete with
+    /// [`Error::StillReferenced`] while such a row is left, writing nothing.
     pub async fn delete_by_id<E: Entity>(&mut self, id: impl Into<Id<E>>) -> Result<()> {
-        self.tx.delete(E::table(), id.into().get()).await
+        delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id.into().get()).await
     }
 
     /// Starts a query on `E`'s table.

@@ -12,6 +12,7 @@ pub mod migrations;
 pub mod ordering;
 pub mod paging;
 pub mod records;
+pub mod relations;
 pub mod schema;
 pub mod timestamps;
 pub mod unique;

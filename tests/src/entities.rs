@@ -1,7 +1,7 @@
 //! The entities the suite stores, covering every field type and naming rule.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use plinth::{Entity, Table};
+use plinth::{Entity, Id, Table};
 
 /// The seed's user: a unique username and an email address.
 #[derive(Entity, Clone, Debug, PartialEq)]
@@ -451,4 +451,71 @@ pub struct ScoreAsText {
     #[entity(unique)]
     pub points: String,
     pub plinth_converting: Option<i64>,
+}
+
+/// A post by a user, deleted with its author; its editor, another user, is cleared
+/// when that user is deleted.
+#[derive(Entity, Clone, Debug, PartialEq)]
+pub struct Post {
+    /// Deleted with the author.
+    #[entity(on_delete = "cascade")]
+    pub author: Id<User>,
+    /// Any text.
+    pub title: String,
+    /// Set to `NULL` when the editor is deleted.
+    #[entity(on_delete = "set_null")]
+    pub editor: Option<Id<User>>,
+}
+
+impl Post {
+    /// A post by `author` titled `title`, with no editor.
+    pub fn by(author: Id<User>, title: &str) -> Self {
+        Post { author, title: title.to_owned(), editor: None }
+    }
+}
+
+/// A comment on a post (deleted with it: the third level of a cascade), written by a
+/// user, whose delete it refuses (the default rule).
+#[derive(Entity, Clone, Debug, PartialEq)]
+pub struct Comment {
+    /// Deleted with the post.
+    #[entity(on_delete = "cascade")]
+    pub post: Id<Post>,
+    /// Refuses the user's delete while the comment exists.
+    pub by: Id<User>,
+    /// Any text.
+    pub text: String,
+}
+
+/// A badge a user holds: the default rule, restrict.
+#[derive(Entity, Clone, Debug, PartialEq)]
+pub struct Badge {
+    /// Refuses the holder's delete.
+    pub holder: Id<User>,
+    /// Any text.
+    pub name: String,
+}
+
+/// A topic posts are filed under, many to many, through [`PostTopic`].
+#[derive(Entity, Clone, Debug, PartialEq)]
+pub struct Topic {
+    /// Unique.
+    #[entity(unique)]
+    pub name: String,
+}
+
+/// The join entity between posts and topics.
+#[derive(Entity, Clone, Debug, PartialEq)]
+pub struct PostTopic {
+    /// Deleted with the post.
+    #[entity(on_delete = "cascade")]
+    pub post: Id<Post>,
+    /// Deleted with the topic.
+    #[entity(on_delete = "cascade")]
+    pub topic: Id<Topic>,
+}
+
+/// The tables of the relation checks, children before parents (`create_all` orders them).
+pub fn relation_tables() -> [&'static Table; 6] {
+    [PostTopic::table(), Comment::table(), Post::table(), Badge::table(), Topic::table(), User::table()]
 }

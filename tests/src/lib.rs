@@ -15,6 +15,7 @@
 pub mod cases;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod counter;
+pub mod counting;
 pub mod entities;
 mod fixture;
 #[cfg(not(target_arch = "wasm32"))]
@@ -133,6 +134,14 @@ macro_rules! conformance_suite {
             migrations::a_changed_type_is_used_through_the_same_handle_at_once,
             migrations::a_migration_added_below_applied_ones_is_refused,
             migrations::migrations_that_do_not_lead_to_the_entities_are_refused_first,
+            relations::a_reference_to_a_missing_row_is_refused_and_the_session_goes_on,
+            relations::a_parent_added_in_the_same_session_can_be_referred_to,
+            relations::a_delete_cascades_through_three_levels,
+            relations::a_delete_sets_null_where_the_rule_says_so,
+            relations::a_restricting_reference_refuses_the_delete_and_writes_nothing,
+            relations::a_reference_to_a_table_never_created_is_refused,
+            relations::related_records_load_in_one_query_per_relation,
+            relations::many_to_many_loads_through_the_join_entity,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

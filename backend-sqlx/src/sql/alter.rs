@@ -123,8 +123,10 @@ pub(crate) fn migration_step(dialect: Dialect, step: &Step, shape: &[StoredColum
             let into = converting_name(shape);
             let converting = to.renamed(into);
             let name = quote(table);
-            steps
-                .push(SqlStep::Script(format!("ALTER TABLE {name} ADD COLUMN {}", added_column(dialect, &converting))));
+            steps.push(SqlStep::Script(format!(
+                "ALTER TABLE {name} ADD COLUMN {}",
+                added_column(dialect, table, &converting)
+            )));
             with_trigger_off(dialect, table, &mut steps, |steps| {
                 steps.push(SqlStep::Convert { table, from, to, into, convert });
             });
@@ -160,7 +162,7 @@ fn add_column(
     steps: &mut Vec<SqlStep>,
 ) {
     let name = quote(table);
-    steps.push(SqlStep::Script(format!("ALTER TABLE {name} ADD COLUMN {}", added_column(dialect, column))));
+    steps.push(SqlStep::Script(format!("ALTER TABLE {name} ADD COLUMN {}", added_column(dialect, table, column))));
     let fill = column.fill_value().unwrap_or(Value::Null);
     if !fill.is_null() {
         let mut statement = Statement::new(dialect);
@@ -178,10 +180,10 @@ fn add_column(
 
 /// A column as `ADD COLUMN` writes it: nullable on PostgreSQL (made `NOT NULL` once
 /// filled); on SQLite, a `NOT NULL` column with a placeholder default of its type.
-fn added_column(dialect: Dialect, column: &ColumnDef) -> String {
+fn added_column(dialect: Dialect, table: &str, column: &ColumnDef) -> String {
     match dialect {
-        Dialect::Postgres => column_definition(dialect, &column.with_nullable(true)),
-        Dialect::Sqlite if column.nullable() => column_definition(dialect, column),
+        Dialect::Postgres => column_definition(dialect, table, &column.with_nullable(true)),
+        Dialect::Sqlite if column.nullable() => column_definition(dialect, table, column),
         Dialect::Sqlite => {
             let placeholder = match column_storage(dialect, column).1.as_str() {
                 "INTEGER" => "0",
@@ -189,7 +191,7 @@ fn added_column(dialect: Dialect, column: &ColumnDef) -> String {
                 "BLOB" => "X''",
                 _ => "''",
             };
-            format!("{} DEFAULT {placeholder}", column_definition(dialect, column))
+            format!("{} DEFAULT {placeholder}", column_definition(dialect, table, column))
         }
     }
 }

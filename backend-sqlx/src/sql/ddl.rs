@@ -62,7 +62,7 @@ pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
         Dialect::Sqlite => "\"id\" INTEGER PRIMARY KEY AUTOINCREMENT".to_owned(),
     }];
     for column in table.columns() {
-        lines.push(column_definition(dialect, column));
+        lines.push(column_definition(dialect, table.name(), column));
     }
     let now = match dialect {
         Dialect::Postgres => "TIMESTAMPTZ NOT NULL DEFAULT now()",
@@ -91,10 +91,19 @@ pub(crate) fn create_table(dialect: Dialect, table: &Table) -> Vec<String> {
     statements
 }
 
-/// A column as `CREATE TABLE` and `ADD COLUMN` write it: name, storage, `NOT NULL`.
-pub(super) fn column_definition(dialect: Dialect, column: &ColumnDef) -> String {
+/// A column of `table` as `CREATE TABLE` and `ADD COLUMN` write it: name, storage,
+/// `NOT NULL`, and a reference's named `REFERENCES` constraint with its delete rule.
+pub(super) fn column_definition(dialect: Dialect, table: &str, column: &ColumnDef) -> String {
     let null = if column.nullable() { "" } else { " NOT NULL" };
-    format!("{} {}{null}", quote(column.name()), column_storage(dialect, column).0)
+    let reference = column.references().map_or_else(String::new, |reference| {
+        format!(
+            " CONSTRAINT {} REFERENCES {} (\"id\") ON DELETE {}",
+            quote(&object_name(table, column.name(), Object::Reference)),
+            quote(reference.table),
+            reference.on_delete.sql()
+        )
+    });
+    format!("{} {}{null}{reference}", quote(column.name()), column_storage(dialect, column).0)
 }
 
 /// The unique constraint (PostgreSQL) or unique index (SQLite) on `column` of `table`.
@@ -189,6 +198,8 @@ pub(crate) enum Object {
     Unique,
     /// The index on a column (`…_idx`).
     Index,
+    /// The `REFERENCES` constraint of a column (`…_fkey`).
+    Reference,
 }
 
 /// PostgreSQL cuts identifiers at 63 bytes.
@@ -204,6 +215,7 @@ pub(crate) fn object_name(table: &str, column: &str, object: Object) -> String {
     let suffix = match object {
         Object::Unique => "key",
         Object::Index => "idx",
+        Object::Reference => "fkey",
     };
     let hash = fnv1a(&[table, column, suffix]);
     let readable = format!("{table}_{column}");

@@ -3,7 +3,7 @@
 //! the entity's through `plinth::backend::check_schema`, so differences read the same
 //! as on every other backend.
 
-use plinth::backend::{check_schema, schema_changes, ColumnDef, SchemaChange, StoredColumn};
+use plinth::backend::{check_schema, reference_words, schema_changes, ColumnDef, SchemaChange, StoredColumn};
 use plinth::{Error, Table};
 
 use super::ddl::column_storage;
@@ -35,6 +35,23 @@ pub(crate) fn columns_sql(dialect: Dialect) -> &'static str {
                  WHERE m.type = 'table' AND m.name = ?1 AND instr(m.sql, c.text) > 0), ''), \
                CASE p.\"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \
              FROM pragma_table_info(?1) AS p ORDER BY p.cid"
+        }
+    }
+}
+
+/// A single-column foreign key as the catalog reports it: the column, the table it
+/// refers to, and the delete rule in SQL's words (`CASCADE`, `NO ACTION`…).
+pub(crate) type CatalogReference = (String, String, String);
+
+/// The query for a table's single-column foreign keys.
+pub(crate) fn references_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => {
+            "SELECT a.attname::text, p.relname::text,                CASE c.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'                  WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END              FROM pg_constraint c              JOIN pg_class t ON t.oid = c.conrelid              JOIN pg_namespace n ON n.oid = t.relnamespace              JOIN pg_class p ON p.oid = c.confrelid              JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.conkey[1]              WHERE c.contype = 'f' AND n.nspname = current_schema() AND t.relname = $1                AND array_length(c.conkey, 1) = 1"
+        }
+        Dialect::Sqlite => {
+            "SELECT f.\"from\", f.\"table\", upper(f.on_delete) FROM pragma_foreign_key_list(?1) AS f \
+             WHERE (SELECT count(*) FROM pragma_foreign_key_list(?1) AS g WHERE g.id = f.id) = 1"
         }
     }
 }
@@ -98,7 +115,13 @@ impl StoredTable {
 }
 
 /// What the catalog reports of `table`: [`Stored::Missing`] if it reports no columns.
-pub(crate) fn compare(dialect: Dialect, table: &Table, columns: &[CatalogColumn], indexes: &[CatalogIndex]) -> Stored {
+pub(crate) fn compare(
+    dialect: Dialect,
+    table: &Table,
+    columns: &[CatalogColumn],
+    indexes: &[CatalogIndex],
+    references: &[CatalogReference],
+) -> Stored {
     if columns.is_empty() {
         return Stored::Missing;
     }
@@ -115,6 +138,10 @@ pub(crate) fn compare(dialect: Dialect, table: &Table, columns: &[CatalogColumn]
             nullable: nullable == "YES",
             unique: indexes.iter().any(|(column, unique)| column == name && *unique),
             indexed: indexes.iter().any(|(column, unique)| column == name && !*unique),
+            references: references
+                .iter()
+                .find(|(column, _, _)| column == name)
+                .map(|(_, parent, rule)| format!("{parent} ON DELETE {rule}")),
         })
         .collect();
     Stored::Existing(StoredTable { expected: expected(dialect, table), found })
@@ -133,6 +160,7 @@ fn expected(dialect: Dialect, table: &Table) -> Vec<StoredColumn> {
         nullable,
         unique: false,
         indexed: false,
+        references: None,
     };
     let fields = table.columns().iter().map(|c| sql_column(dialect, c));
     std::iter::once(system("id", id, id_nullable))
@@ -149,5 +177,6 @@ pub(crate) fn sql_column(dialect: Dialect, column: &ColumnDef) -> StoredColumn {
         nullable: column.nullable(),
         unique: column.is_unique(),
         indexed: column.is_indexed(),
+        references: reference_words(column.references()),
     }
 }

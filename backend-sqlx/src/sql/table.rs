@@ -86,7 +86,7 @@ impl TableSql {
         };
         let unnest = || {
             let arrays = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-            format!("INSERT INTO {name} ({}) SELECT * FROM UNNEST({arrays})", fields.join(", "))
+            format!("INSERT INTO {name} ({0}) SELECT * FROM UNNEST({arrays}) AS \"new\" ({0})", fields.join(", "))
         };
         let (insert, bulk_insert) = match dialect {
             Dialect::Postgres if n == 0 => (
@@ -94,7 +94,11 @@ impl TableSql {
                 String::new(),
             ),
             Dialect::Postgres => {
-                (format!("{} ON CONFLICT DO NOTHING{RETURNING}", unnest()), format!("{}{RETURNING}", unnest()))
+                let guarded = match references_exist(table, |i| format!("\"new\".{}", fields[i])) {
+                    Some(guard) => format!("{} WHERE {guard}", unnest()),
+                    None => unnest(),
+                };
+                (format!("{guarded} ON CONFLICT DO NOTHING{RETURNING}"), format!("{}{RETURNING}", unnest()))
             }
             Dialect::Sqlite => (sqlite_insert(table, 1), String::new()),
         };
@@ -172,7 +176,7 @@ fn postgres_update(table: &Table, name: &str, fields: &[String]) -> String {
         .filter(|(_, c)| c.is_unique())
         .map(|(i, c)| format!("\"other\".{} = ${}", quote(c.name()), i + 1))
         .collect();
-    let guard = if unique.is_empty() {
+    let mut guard = if unique.is_empty() {
         String::new()
     } else {
         format!(
@@ -180,11 +184,35 @@ fn postgres_update(table: &Table, name: &str, fields: &[String]) -> String {
             unique.join(" OR ")
         )
     };
+    if let Some(references) = references_exist(table, |i| format!("${}", i + 1)) {
+        guard.push_str(&format!(" AND {references}"));
+    }
     format!(
         "UPDATE {name} SET {} WHERE \"id\" = {id} AND \"updated_at\" = ${}{guard}{RETURNING}",
         sets.join(", "),
         n + 2
     )
+}
+
+/// PostgreSQL: the condition that every reference of a row holds (`NULL`, or the id of
+/// a row of its parent), the value of column `i` written as `value(i)`; `None` for a
+/// table without references. A write guarded by it writes nothing instead of aborting
+/// the transaction with a foreign key violation.
+fn references_exist(table: &Table, value: impl Fn(usize) -> String) -> Option<String> {
+    let conditions: Vec<String> = table
+        .columns()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let reference = c.references()?;
+            let value = value(i);
+            Some(format!(
+                "({value} IS NULL OR EXISTS (SELECT 1 FROM {} AS \"parent\" WHERE \"parent\".\"id\" = {value}))",
+                quote(reference.table)
+            ))
+        })
+        .collect();
+    (!conditions.is_empty()).then(|| conditions.join(" AND "))
 }
 
 /// The [`TableSql`] of every table used so far, built on first use, and how often a

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::error::Error;
-use crate::table::{ColumnDef, Table};
+use crate::table::{ColumnDef, OnDelete, Reference, Table};
 use crate::value::ColumnType;
 
 /// One column as a backend stores it, or would store it for an entity.
@@ -23,6 +23,22 @@ pub struct StoredColumn {
     pub unique: bool,
     /// Whether a non-unique index covers it alone.
     pub indexed: bool,
+    /// The table it refers to and the delete rule, if it is a reference, as
+    /// [`reference_words`] writes them (`users ON DELETE CASCADE`).
+    pub references: Option<String>,
+}
+
+/// A reference as every backend describes it in a [`StoredColumn`]: the parent table
+/// and SQL's words for the delete rule, `users ON DELETE NO ACTION`.
+pub fn reference_words(reference: Option<Reference>) -> Option<String> {
+    reference.map(|r| format!("{} ON DELETE {}", r.table, r.on_delete.sql()))
+}
+
+/// The reference [`reference_words`] wrote, its table's name kept for the process.
+fn parse_reference_words(words: &str) -> Option<Reference> {
+    let (table, rule) = words.rsplit_once(" ON DELETE ")?;
+    let on_delete = [OnDelete::Restrict, OnDelete::Cascade, OnDelete::SetNull].into_iter().find(|r| r.sql() == rule)?;
+    Some(Reference { table: crate::backend::intern_name(table), on_delete })
 }
 
 impl fmt::Display for StoredColumn {
@@ -33,6 +49,9 @@ impl fmt::Display for StoredColumn {
         }
         if self.indexed {
             f.write_str(", indexed")?;
+        }
+        if let Some(references) = &self.references {
+            write!(f, ", references {references}")?;
         }
         Ok(())
     }
@@ -125,6 +144,21 @@ fn differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn])
                     if have.nullable { "" } else { " NOT NULL" },
                     want.storage,
                     if want.nullable { "" } else { " NOT NULL" },
+                ),
+                None,
+            );
+        }
+        if have.references != want.references {
+            let describe = |c: &StoredColumn| match &c.references {
+                Some(words) => format!("as a reference to {words}"),
+                None => "as no reference".to_owned(),
+            };
+            note(
+                format!(
+                    "column `{}` is stored {}, the entity declares it {} (`create_all` does not change references;                      a migration that drops the column and adds it again does)",
+                    want.name,
+                    describe(have),
+                    describe(want)
                 ),
                 None,
             );
@@ -269,6 +303,7 @@ pub fn engine_column(column: &ColumnDef) -> StoredColumn {
         nullable: column.nullable(),
         unique: column.is_unique(),
         indexed: column.is_indexed(),
+        references: reference_words(column.references()),
     }
 }
 
@@ -284,7 +319,15 @@ pub fn engine_column_def(table: &'static str, stored: &StoredColumn) -> Result<C
         table,
         detail: format!("column `{}` is stored as {}, which is no column type", stored.name, stored.storage),
     })?;
+    let reference = match &stored.references {
+        Some(words) => Some(parse_reference_words(words).ok_or_else(|| Error::SchemaMismatch {
+            table,
+            detail: format!("column `{}` is stored as a reference to {words}, which names no delete rule", stored.name),
+        })?),
+        None => None,
+    };
     let column = ColumnDef::new(crate::backend::intern_name(&stored.name), ty, stored.nullable)
+        .referencing(reference.map(|r| r.table), reference.map_or(OnDelete::Restrict, |r| r.on_delete))
         .set_unique(stored.unique)
         .set_indexed(stored.indexed);
     Ok(match limit {
@@ -299,7 +342,14 @@ mod tests {
     use crate::Value;
 
     fn column(name: &str, storage: &str, nullable: bool) -> StoredColumn {
-        StoredColumn { name: name.into(), storage: storage.into(), nullable, unique: false, indexed: false }
+        StoredColumn {
+            name: name.into(),
+            storage: storage.into(),
+            nullable,
+            unique: false,
+            indexed: false,
+            references: None,
+        }
     }
 
     #[derive(crate::Entity)]

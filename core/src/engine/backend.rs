@@ -8,24 +8,27 @@ use crate::backend::{engine_column, Backend, ColumnDef, Row, StoredColumn, Trans
 use crate::engine::{apply_migration, EngineTransaction, StoreMut};
 use crate::error::Result;
 use crate::migrate::{Shapes, Step};
+use crate::relations::Relations;
 use crate::table::Table;
 
 /// The record engine over store `S`, as a [`Backend`].
 #[derive(Debug)]
 pub struct EngineBackend<S> {
     store: Arc<S>,
+    /// The tables `create_all` was given: the references every session checks.
+    relations: Relations,
 }
 
 impl<S: StoreMut> EngineBackend<S> {
     /// A backend over `store`.
     pub fn new(store: S) -> Self {
-        EngineBackend { store: Arc::new(store) }
+        EngineBackend { store: Arc::new(store), relations: Relations::new() }
     }
 
     /// A backend over a store shared with other backends: a second handle on the same
     /// storage, as a second connection pool on one database.
     pub fn with_store(store: Arc<S>) -> Self {
-        EngineBackend { store }
+        EngineBackend { store, relations: Relations::new() }
     }
 
     /// The store underneath, for backend-specific operations.
@@ -42,11 +45,14 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
     }
 
     async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
-        self.store.create_tables(tables).await
+        self.relations.check(tables)?;
+        self.store.create_tables(tables).await?;
+        self.relations.add(tables);
+        Ok(())
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
-        Ok(Box::new(EngineTransaction::new(Arc::clone(&self.store))))
+        Ok(Box::new(EngineTransaction::new(Arc::clone(&self.store), self.relations.clone())))
     }
 
     async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {

@@ -199,6 +199,17 @@ impl StoreMut for MemoryStore {
         for change in plan.changes() {
             change.check_current(table_of(&mut state, change.table)?.rows.get(&change.id))?;
         }
+        let exists = plan
+            .referenced_rows()
+            .iter()
+            .map(|r| Ok(table_of(&mut state, r.table)?.rows.contains_key(&r.id)))
+            .collect::<Result<Vec<_>>>()?;
+        let referring = plan
+            .referring_tables()
+            .iter()
+            .map(|table| Ok(table_of(&mut state, table)?.rows.values().cloned().collect()))
+            .collect::<Result<Vec<_>>>()?;
+        plan.check_references(&exists, &referring)?;
         let writes = plan.decide(|_, slot| {
             let index = table_of(&mut state, slot.table)?.unique[slot.column].as_ref();
             Ok(index.and_then(|index| index.get(&IndexKey(slot.value.clone())).copied()))

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
+use crate::relations::Relations;
 use crate::row::StoredRow;
 use crate::table::Table;
 use crate::value::{IndexKey, Value};
@@ -112,6 +113,20 @@ impl Write<'_> {
 
 type SlotKey = (&'static str, usize, IndexKey);
 
+/// A committed row a commit's references need: a row the commit writes refers to it
+/// (through `column` of `by`), so it must still exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReferencedRow {
+    /// The parent table.
+    pub table: &'static Table,
+    /// The parent row's id.
+    pub id: i64,
+    /// The table of the row referring to it.
+    pub by: &'static Table,
+    /// The reference column, by position in `by`.
+    pub column: usize,
+}
+
 /// A commit: the changes, the reads they need, and (given the reads' answers) the
 /// checks and writes. Built by the record engine once per commit and handed to
 /// [`StoreMut::apply`](crate::engine::StoreMut::apply).
@@ -120,12 +135,37 @@ pub struct CommitPlan {
     changes: Vec<Change>,
     slots: Vec<UniqueSlot>,
     slot_of: HashMap<SlotKey, usize>,
+    /// Committed rows the written references need, each once.
+    referenced: Vec<ReferencedRow>,
+    /// References to rows the commit writes or deletes itself: (parent table, id,
+    /// referring table, column).
+    referenced_in_commit: Vec<ReferencedRow>,
+    /// Tables that refer to rows the commit deletes: their committed rows are read
+    /// whole, as one of them may have come to refer to such a row since it was read.
+    referring_tables: Vec<&'static Table>,
+    /// The rows the commit deletes, of tables that are referred to.
+    deleted: HashSet<(&'static str, i64)>,
 }
 
 impl CommitPlan {
-    /// The plan of committing `changes` (each row at most once).
+    /// The plan of committing `changes` (each row at most once), with no references
+    /// to check.
     pub fn new(changes: Vec<Change>) -> Self {
-        let mut plan = CommitPlan { changes, slots: Vec::new(), slot_of: HashMap::new() };
+        Self::with_relations(changes, &Relations::new())
+    }
+
+    /// The plan of committing `changes` on a database whose tables are `relations`.
+    pub(crate) fn with_relations(changes: Vec<Change>, relations: &Relations) -> Self {
+        let mut plan = CommitPlan {
+            changes,
+            slots: Vec::new(),
+            slot_of: HashMap::new(),
+            referenced: Vec::new(),
+            referenced_in_commit: Vec::new(),
+            referring_tables: Vec::new(),
+            deleted: HashSet::new(),
+        };
+        plan.plan_references(relations);
         for change in &plan.changes {
             for row in change.before.iter().chain(&change.after) {
                 for (column, value) in change.table.unique_values(&row.row) {
@@ -138,6 +178,95 @@ impl CommitPlan {
             }
         }
         plan
+    }
+
+    fn plan_references(&mut self, relations: &Relations) {
+        let changed: HashSet<(&str, i64)> = self.changes.iter().map(|c| (c.table.name(), c.id)).collect();
+        let mut seen = HashSet::new();
+        for change in &self.changes {
+            let Some(after) = &change.after else { continue };
+            for (column, value) in after.row.values().iter().enumerate() {
+                let (Some(reference), Value::I64(id)) = (change.table.columns()[column].references(), value) else {
+                    continue;
+                };
+                let Some(parent) = relations.table(reference.table) else { continue };
+                let needed = ReferencedRow { table: parent, id: *id, by: change.table, column };
+                match changed.contains(&(parent.name(), *id)) {
+                    true => self.referenced_in_commit.push(needed),
+                    false if seen.insert((parent.name(), *id)) => self.referenced.push(needed),
+                    false => {}
+                }
+            }
+        }
+        for change in self.changes.iter().filter(|c| c.before.is_some() && c.after.is_none()) {
+            let referrers = relations.referrers(change.table.name());
+            if referrers.is_empty() {
+                continue;
+            }
+            self.deleted.insert((change.table.name(), change.id));
+            for referrer in referrers {
+                if !self.referring_tables.iter().any(|t| t.name() == referrer.table.name()) {
+                    self.referring_tables.push(referrer.table);
+                }
+            }
+        }
+    }
+
+    /// The committed rows the commit's references need, each once: a store reads
+    /// whether each exists and hands the answers to
+    /// [`check_references`](Self::check_references).
+    pub fn referenced_rows(&self) -> &[ReferencedRow] {
+        &self.referenced
+    }
+
+    /// The tables whose committed rows a store reads whole for
+    /// [`check_references`](Self::check_references): those referring to a table the
+    /// commit deletes rows of.
+    pub fn referring_tables(&self) -> &[&'static Table] {
+        &self.referring_tables
+    }
+
+    /// Checks that the commit leaves no reference pointing at a missing row, given
+    /// whether each of [`referenced_rows`](Self::referenced_rows) exists (`exists`, in
+    /// order) and the committed rows of each of
+    /// [`referring_tables`](Self::referring_tables) (`rows`, in order). A row written
+    /// that refers to a row that is gone (or that the commit deletes) is
+    /// [`Error::ForeignKeyViolation`]; a committed row the commit does not rewrite that
+    /// refers to a row it deletes came after the session read the rows referring to
+    /// it: [`Error::Conflict`] on that row.
+    pub fn check_references(&self, exists: &[bool], rows: &[Vec<StoredRow>]) -> Result<()> {
+        let violation = |r: &ReferencedRow| Error::ForeignKeyViolation {
+            table: r.by.name(),
+            column: r.by.columns()[r.column].name(),
+            parent: r.table.name(),
+        };
+        for (needed, exists) in self.referenced.iter().zip(exists) {
+            if !exists {
+                return Err(violation(needed));
+            }
+        }
+        let written: HashSet<(&str, i64)> =
+            self.changes.iter().filter(|c| c.after.is_some()).map(|c| (c.table.name(), c.id)).collect();
+        for needed in &self.referenced_in_commit {
+            if !written.contains(&(needed.table.name(), needed.id)) {
+                return Err(violation(needed));
+            }
+        }
+        let rewritten: HashSet<(&str, i64)> = self.changes.iter().map(|c| (c.table.name(), c.id)).collect();
+        for (table, rows) in self.referring_tables.iter().zip(rows) {
+            let references: Vec<(usize, &'static str)> =
+                table.columns().iter().enumerate().filter_map(|(i, c)| Some((i, c.references()?.table))).collect();
+            for row in rows.iter().filter(|r| !rewritten.contains(&(table.name(), r.meta.id))) {
+                for &(column, parent) in &references {
+                    if let Some(Value::I64(id)) = row.row.values().get(column) {
+                        if self.deleted.contains(&(parent, *id)) {
+                            return Err(Error::Conflict { table: table.name(), id: row.meta.id });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The changes: each row's committed state must pass [`Change::check_current`]

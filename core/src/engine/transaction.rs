@@ -11,6 +11,7 @@ use crate::backend::Transaction;
 use crate::engine::{run_select, Change, CommitPlan, StoreMut};
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Predicate, Select};
+use crate::relations::Relations;
 use crate::row::{Row, RowMeta, StoredRow};
 use crate::table::{ColumnRef, Table};
 use crate::value::{IndexKey, Value};
@@ -31,6 +32,8 @@ struct Staged {
 #[derive(Debug)]
 pub(crate) struct EngineTransaction<S> {
     store: Arc<S>,
+    /// The tables the backend was given, where references find their parents.
+    relations: Relations,
     staged: BTreeMap<RowKey, Staged>,
     /// Unique values held by staged rows, and which row holds each.
     claims: HashMap<ClaimKey, i64>,
@@ -43,9 +46,35 @@ enum PointLookup {
 }
 
 impl<S: StoreMut> EngineTransaction<S> {
-    /// A new, empty session over `store`.
-    pub(crate) fn new(store: Arc<S>) -> Self {
-        EngineTransaction { store, staged: BTreeMap::new(), claims: HashMap::new() }
+    /// A new, empty session over `store`, whose tables are `relations`.
+    pub(crate) fn new(store: Arc<S>, relations: Relations) -> Self {
+        EngineTransaction { store, relations, staged: BTreeMap::new(), claims: HashMap::new() }
+    }
+
+    /// Refuses `rows` of `table` if one refers to a row that does not exist, as this
+    /// session sees them ([`Error::ForeignKeyViolation`]); each parent row is read once.
+    async fn check_references(&self, table: &'static Table, rows: &[Row]) -> Result<()> {
+        let mut checked = HashSet::new();
+        for row in rows {
+            for (column, value) in row.values().iter().enumerate() {
+                let (Some(reference), Value::I64(id)) = (table.columns()[column].references(), value) else {
+                    continue;
+                };
+                if !checked.insert((column, *id)) {
+                    continue;
+                }
+                let violation = || Error::ForeignKeyViolation {
+                    table: table.name(),
+                    column: table.columns()[column].name(),
+                    parent: reference.table,
+                };
+                let parent = self.relations.table(reference.table).ok_or_else(violation)?;
+                if self.current(parent, *id).await?.is_none() {
+                    return Err(violation());
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn current(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
@@ -159,6 +188,7 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
             }
             self.check_unique(table, None, row).await?;
         }
+        self.check_references(table, rows).await?;
         let count = u64::try_from(rows.len()).map_err(|e| Error::backend(self.store.name(), e))?;
         let first = self.store.allocate_ids(table, count).await?;
         let now = clock::now();
@@ -181,6 +211,7 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
             return Err(Error::Conflict { table: table.name(), id });
         }
         self.check_unique(table, Some(id), row).await?;
+        self.check_references(table, std::slice::from_ref(row)).await?;
         let meta =
             RowMeta { id, created_at: current.meta.created_at, updated_at: clock::now_after(current.meta.updated_at) };
         self.release_claims(table, id, &current.row);
@@ -216,7 +247,7 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.store.apply(CommitPlan::new(changes)).await
+        self.store.apply(CommitPlan::with_relations(changes, &self.relations)).await
     }
 
     async fn rollback(self: Box<Self>) -> Result<()> {
@@ -241,10 +272,10 @@ mod tests {
     async fn a_negative_zero_filter_finds_the_row_through_the_unique_index() -> Result<()> {
         let store = Arc::new(MemoryStore::new());
         store.create_tables(&[Score::table()]).await?;
-        let mut writer = Box::new(EngineTransaction::new(Arc::clone(&store)));
+        let mut writer = Box::new(EngineTransaction::new(Arc::clone(&store), Relations::new()));
         writer.insert(Score::table(), &[Row::new(vec![Value::F64(0.0)])]).await?;
         writer.commit().await?;
-        let mut reader = EngineTransaction::new(store);
+        let mut reader = EngineTransaction::new(store, Relations::new());
         let select = Select::bind(Score::table(), vec![Filter::column("score").eq(-0.0_f64)], vec![], None, 0)?;
         assert_eq!(reader.select(Score::table(), &select).await?.len(), 1);
         Ok(())

@@ -1,0 +1,172 @@
+//! Relations between tables: which tables a database has been given, which of their
+//! columns refer to which table, the order tables are created in (parents first), and
+//! what deleting a row does to the rows that refer to it ([`delete`]), decided once for
+//! every backend.
+
+pub(crate) mod delete;
+mod load;
+
+pub use load::{Children, Parents, RefersTo};
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::error::{Error, Result};
+use crate::table::{OnDelete, Table};
+
+/// A column of some table that refers to another table: what a delete of a row of
+/// that other table must look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Referrer {
+    /// The referring (child) table.
+    pub table: &'static Table,
+    /// The reference column's position in the child's columns.
+    pub column: usize,
+    /// What deleting a parent row does to the child rows.
+    pub on_delete: OnDelete,
+}
+
+/// The tables a database has been given (by `create_all`, which `migrate` ends with),
+/// by name: where a reference finds its parent table and a parent its referrers.
+/// Clones share the same tables.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Relations {
+    tables: Arc<RwLock<HashMap<&'static str, &'static Table>>>,
+}
+
+impl Relations {
+    /// No tables yet.
+    pub(crate) fn new() -> Self {
+        Relations::default()
+    }
+
+    /// Keeps `tables`, checked by [`check`](Self::check); a table of a name given
+    /// before replaces it.
+    pub(crate) fn add(&self, tables: &[&'static Table]) {
+        let mut known = self.tables.write().unwrap_or_else(PoisonError::into_inner);
+        for table in tables {
+            known.insert(table.name(), table);
+        }
+    }
+
+    /// Checks that every reference of `tables` names a table among them or given
+    /// before: else [`Error::InvalidValue`] on the referring column.
+    pub(crate) fn check(&self, tables: &[&'static Table]) -> Result<()> {
+        let known = self.tables.read().unwrap_or_else(PoisonError::into_inner);
+        for table in tables {
+            for column in table.columns() {
+                let Some(reference) = column.references() else { continue };
+                let given = tables.iter().any(|t| t.name() == reference.table);
+                if !given && !known.contains_key(reference.table) {
+                    return Err(Error::InvalidValue {
+                        table: table.name(),
+                        column: Some(column.name()),
+                        reason: format!(
+                            "refers to table `{}`, which this database was not given: pass its table to \
+                             create_all too (in any order; parents are created first)",
+                            reference.table
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The table named `name`, if it was given.
+    pub(crate) fn table(&self, name: &str) -> Option<&'static Table> {
+        self.tables.read().unwrap_or_else(PoisonError::into_inner).get(name).copied()
+    }
+
+    /// The columns of the known tables that refer to the table named `parent`, in the
+    /// order of the tables' names and then of the columns.
+    pub(crate) fn referrers(&self, parent: &str) -> Vec<Referrer> {
+        let known = self.tables.read().unwrap_or_else(PoisonError::into_inner);
+        let mut referrers: Vec<Referrer> = known
+            .values()
+            .flat_map(|table| {
+                table.columns().iter().enumerate().filter_map(move |(column, c)| {
+                    let reference = c.references().filter(|r| r.table == parent)?;
+                    Some(Referrer { table, column, on_delete: reference.on_delete })
+                })
+            })
+            .collect();
+        referrers.sort_by_key(|r| (r.table.name(), r.column));
+        referrers
+    }
+}
+
+/// `tables` ordered so that each comes after the tables it refers to (which must exist
+/// before a `REFERENCES` clause can name them); otherwise in the order given. A table
+/// referring to itself, or tables referring to each other in a cycle, keep the order
+/// given among themselves.
+pub(crate) fn creation_order(tables: &[&'static Table]) -> Vec<&'static Table> {
+    let mut ordered: Vec<&'static Table> = Vec::with_capacity(tables.len());
+    let mut left: Vec<&'static Table> = tables.to_vec();
+    while !left.is_empty() {
+        let ready = left.iter().position(|table| {
+            table.columns().iter().filter_map(|c| c.references()).all(|r| {
+                r.table == table.name()
+                    || ordered.iter().any(|t| t.name() == r.table)
+                    || !left.iter().any(|t| t.name() == r.table)
+            })
+        });
+        // A cycle: take the first left, as given.
+        ordered.push(left.remove(ready.unwrap_or(0)));
+    }
+    ordered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Entity, Id};
+
+    #[derive(Entity)]
+    struct Author {
+        name: String,
+    }
+
+    #[derive(Entity)]
+    struct Post {
+        author: Id<Author>,
+    }
+
+    #[derive(Entity)]
+    struct Reply {
+        #[entity(on_delete = "cascade")]
+        post: Id<Post>,
+        #[entity(on_delete = "set_null")]
+        parent: Option<Id<Reply>>,
+    }
+
+    #[test]
+    fn parents_are_created_before_their_children() {
+        let order = creation_order(&[Reply::table(), Post::table(), Author::table()]);
+        let names: Vec<_> = order.iter().map(|t| t.name()).collect();
+        assert_eq!(names, ["authors", "posts", "replys"]);
+    }
+
+    #[test]
+    fn a_reference_to_a_table_never_given_is_refused() {
+        let relations = Relations::new();
+        let refused = relations.check(&[Post::table()]);
+        assert!(
+            matches!(refused, Err(Error::InvalidValue { table: "posts", column: Some("author"), .. })),
+            "{refused:?}"
+        );
+        relations.add(&[Author::table()]);
+        relations.check(&[Post::table()]).expect("posts, once authors are known");
+    }
+
+    #[test]
+    fn referrers_name_each_column_with_its_rule() {
+        let relations = Relations::new();
+        relations.add(&[Author::table(), Post::table(), Reply::table()]);
+        let of_posts = relations.referrers("posts");
+        assert_eq!(of_posts, [Referrer { table: Reply::table(), column: 0, on_delete: OnDelete::Cascade }]);
+        let of_replies = relations.referrers("replys");
+        assert_eq!(of_replies, [Referrer { table: Reply::table(), column: 1, on_delete: OnDelete::SetNull }]);
+        assert_eq!(relations.referrers("authors")[0].on_delete, OnDelete::Restrict);
+    }
+}

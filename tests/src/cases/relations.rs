@@ -1,0 +1,228 @@
+//! Relations: references (`Id<P>` fields) hold on every backend — a reference to a
+//! missing row is refused, deletes follow each reference's rule (cascade, set null,
+//! restrict) — and related records load in a bounded number of queries.
+
+use std::sync::atomic::Ordering;
+
+use crate::cases::committed;
+use crate::counting::CountingBackend;
+use crate::entities::{relation_tables, Badge, Comment, Post, PostTopic, Topic, User};
+use crate::Fixture;
+use plinth::{Database, Entity, Error, Id, Record};
+
+/// Opens the check's database with the relation tables, given children first.
+async fn setup(fixture: &mut impl Fixture) -> Database {
+    let db = fixture.open().await;
+    db.create_all(&relation_tables()).await.expect("create_all orders parents before children");
+    db
+}
+
+/// A user, two posts by them with two comments each (by the user), and a second
+/// user with one post: (users, posts, comments).
+async fn family(db: &Database) -> (Vec<Record<User>>, Vec<Record<Post>>, Vec<Record<Comment>>) {
+    let users = committed(db, vec![User::named("ada"), User::named("bob")]).await;
+    let posts = committed(
+        db,
+        vec![Post::by(users[0].id(), "a1"), Post::by(users[0].id(), "a2"), Post::by(users[1].id(), "b1")],
+    )
+    .await;
+    let comment = |post: &Record<Post>, text: &str| Comment { post: post.id(), by: users[0].id(), text: text.into() };
+    let comments = committed(
+        db,
+        vec![comment(&posts[0], "x"), comment(&posts[0], "y"), comment(&posts[1], "z"), comment(&posts[2], "w")],
+    )
+    .await;
+    (users, posts, comments)
+}
+
+async fn titles(db: &Database) -> Vec<String> {
+    let mut session = db.session().await.expect("session");
+    session.query::<Post>().all().await.expect("posts").iter().map(|p| p.title.clone()).collect()
+}
+
+/// A write whose reference names no row is `ForeignKeyViolation` naming table, column
+/// and parent; it writes nothing, and the session goes on to commit its other writes.
+pub async fn a_reference_to_a_missing_row_is_refused_and_the_session_goes_on(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let ada = committed(&db, vec![User::named("ada")]).await.remove(0);
+    let mut session = db.session().await.expect("session");
+    let missing = session.add(Post::by(Id::new(ada.id().get() + 100), "lost")).await;
+    assert!(
+        matches!(missing, Err(Error::ForeignKeyViolation { table: "posts", column: "author", parent: "users" })),
+        "{missing:?}"
+    );
+    let batch = session.add_all(vec![Post::by(ada.id(), "kept?"), Post::by(Id::new(999), "lost")]).await;
+    assert!(matches!(batch, Err(Error::ForeignKeyViolation { column: "author", .. })), "{batch:?}");
+    let mut post = session.add(Post::by(ada.id(), "kept")).await.expect("a reference that holds");
+    post.editor = Some(Id::new(12_345));
+    let refused = session.update(&mut post).await;
+    assert!(matches!(refused, Err(Error::ForeignKeyViolation { column: "editor", .. })), "{refused:?}");
+    session.commit().await.expect("commit after the refusals");
+    assert_eq!(titles(&db).await, ["kept"]);
+    let stored = db.session().await.expect("session").get::<Post>(post.id()).await.expect("get");
+    assert_eq!(stored.expect("the post").editor, None, "the refused update wrote nothing");
+}
+
+/// A parent added earlier in the same session can be referred to at once, and both
+/// commit together.
+pub async fn a_parent_added_in_the_same_session_can_be_referred_to(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut session = db.session().await.expect("session");
+    let cy = session.add(User::named("cy")).await.expect("the user");
+    let post = session.add(Post::by(cy.id(), "first")).await.expect("a post by a user not yet committed");
+    session.add(Comment { post: post.id(), by: cy.id(), text: "hi".into() }).await.expect("a comment on it");
+    session.commit().await.expect("commit");
+    let mut reader = db.session().await.expect("session");
+    let comments = reader.query::<Comment>().all().await.expect("comments");
+    assert_eq!((comments.len(), comments[0].post, comments[0].by), (1, post.id(), cy.id()));
+}
+
+/// Deleting a user deletes their posts and those posts' comments (three levels), and
+/// nothing else; the delete commits as one.
+pub async fn a_delete_cascades_through_three_levels(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let (users, posts, comments) = family(&db).await;
+    let mut session = db.session().await.expect("session");
+    // The comments on bob's post are ada's: refusing her delete; remove them first.
+    session.delete_by_id::<Comment>(comments[3].id()).await.expect("ada's comment on bob's post");
+    session.delete(users[0].clone()).await.expect("delete ada with everything that is hers");
+    assert_eq!(session.query::<Comment>().count().await.expect("count"), 0, "the session sees the cascade");
+    session.commit().await.expect("commit");
+    assert_eq!(titles(&db).await, ["b1"]);
+    let mut reader = db.session().await.expect("session");
+    assert_eq!(reader.query::<Comment>().count().await.expect("count"), 0);
+    assert!(reader.get::<Post>(posts[0].id()).await.expect("get").is_none());
+    assert!(reader.get::<User>(users[1].id()).await.expect("get").is_some(), "bob stays");
+}
+
+/// Deleting a user that edited a post sets the post's `editor` to `NULL` and moves its
+/// `updated_at`; the post stays.
+pub async fn a_delete_sets_null_where_the_rule_says_so(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let users = committed(&db, vec![User::named("ada"), User::named("eve")]).await;
+    let post = Post { editor: Some(users[1].id()), ..Post::by(users[0].id(), "edited") };
+    let before = committed(&db, vec![post]).await.remove(0);
+    let mut session = db.session().await.expect("session");
+    session.delete(users[1].clone()).await.expect("delete the editor");
+    session.commit().await.expect("commit");
+    let after = db.session().await.expect("session").get::<Post>(before.id()).await.expect("get");
+    let after = after.expect("the post stays");
+    assert_eq!((after.editor, after.title.as_str(), after.author), (None, "edited", users[0].id()));
+    assert!(after.updated_at() > before.updated_at(), "setting NULL is a write: the version moves");
+    assert_eq!(after.created_at(), before.created_at());
+}
+
+/// A reference with the default rule refuses the delete with `StillReferenced` naming
+/// both sides; nothing is deleted (not even what a cascade would have taken), and the
+/// session goes on. Rows the same delete removes do not count (SQL's `NO ACTION`).
+pub async fn a_restricting_reference_refuses_the_delete_and_writes_nothing(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let (users, posts, _) = family(&db).await;
+    let badge = committed(&db, vec![Badge { holder: users[0].id(), name: "first".into() }]).await.remove(0);
+    let mut session = db.session().await.expect("session");
+    let refused = session.delete(users[0].clone()).await;
+    match refused {
+        Err(Error::StillReferenced { table: "users", id, by_table, by_column }) => {
+            assert_eq!(id, users[0].id().get());
+            assert!(
+                [("badges", "holder"), ("comments", "by")].contains(&(by_table, by_column)),
+                "{by_table}.{by_column}"
+            );
+        }
+        other => panic!("expected StillReferenced on users, got {other:?}"),
+    }
+    assert_eq!(session.query::<Post>().count().await.expect("count"), 3, "no cascade ran");
+    session.delete(badge).await.expect("the badge");
+    // Ada's comments on her own posts go with the posts; the one on bob's post stays.
+    let on_bobs = session.delete(users[0].clone()).await;
+    assert!(matches!(on_bobs, Err(Error::StillReferenced { by_table: "comments", .. })), "{on_bobs:?}");
+    let on_bob = session.query::<Comment>().filter(|c| c.post.eq(posts[2].id())).first().await.expect("query");
+    session.delete(on_bob.expect("ada's comment on bob's post")).await.expect("delete it");
+    session.delete(users[0].clone()).await.expect("now nothing refuses");
+    session.commit().await.expect("commit");
+    assert_eq!(titles(&db).await, ["b1"]);
+}
+
+/// `create_all` refuses a table whose reference names a table it was not given, before
+/// creating anything.
+pub async fn a_reference_to_a_table_never_created_is_refused(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    let refused = db.create_all(&[Post::table()]).await;
+    assert!(matches!(refused, Err(Error::InvalidValue { table: "posts", column: Some("author"), .. })), "{refused:?}");
+    db.create_all(&[Post::table(), User::table()]).await.expect("with its parent");
+}
+
+/// Loading the authors of many posts, and the posts and comments of many users, costs
+/// one query per relation, not one per record; every record lands with its own.
+pub async fn related_records_load_in_one_query_per_relation(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let users = committed(&db, (0..5).map(|i| User::named(&format!("u{i}"))).collect()).await;
+    let posts = committed(
+        &db,
+        (0..20).map(|i| Post::by(users[i % 4].id(), &format!("p{i}"))).collect(), // u4 has none
+    )
+    .await;
+    let comments: Vec<Comment> =
+        posts.iter().map(|p| Comment { post: p.id(), by: users[4].id(), text: format!("on {}", p.title) }).collect();
+    committed(&db, comments).await;
+
+    let (counted, calls) = CountingBackend::wrap(&db);
+    counted.create_all(&relation_tables()).await.expect("create_all");
+    let mut session = counted.session().await.expect("session");
+    let posts = session.query::<Post>().all().await.expect("posts");
+    let before = calls.load(Ordering::Relaxed);
+    let authors = session.load_parents(&posts, Post::columns().author).await.expect("authors");
+    assert_eq!(calls.load(Ordering::Relaxed) - before, 1, "one query for 20 posts' authors");
+    assert_eq!(authors.len(), 4);
+    for post in &posts {
+        let author = authors.get(post.author).expect("every author loaded");
+        assert_eq!(author.id(), post.author);
+    }
+    assert!(authors.get(None::<Id<User>>).is_none());
+
+    let users = session.query::<User>().all().await.expect("users");
+    let before = calls.load(Ordering::Relaxed);
+    let by_user = session.load_children(&users, Post::columns().author).await.expect("posts by user");
+    let on_posts = session.load_children(by_user.records(), Comment::columns().post).await.expect("comments");
+    assert_eq!(calls.load(Ordering::Relaxed) - before, 2, "users → posts → comments: two queries");
+    for (i, user) in users.iter().enumerate() {
+        let theirs = by_user.of(user);
+        assert_eq!(theirs.len(), if i == 4 { 0 } else { 5 }, "{}", user.username);
+        for post in theirs {
+            assert_eq!(post.author, user.id());
+            let texts: Vec<&str> = on_posts.of(post).iter().map(|c| c.text.as_str()).collect();
+            assert_eq!(texts, [format!("on {}", post.title).as_str()]);
+        }
+    }
+    let grouped = by_user.grouped(&users);
+    assert_eq!(grouped.iter().map(|(u, p)| (u.id(), p.len())).last(), Some((users[4].id(), 0)));
+}
+
+/// Many to many through a join entity: a post's topics and a topic's posts, each two
+/// queries.
+pub async fn many_to_many_loads_through_the_join_entity(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let ada = committed(&db, vec![User::named("ada")]).await.remove(0);
+    let posts = committed(&db, vec![Post::by(ada.id(), "rust"), Post::by(ada.id(), "sql")]).await;
+    let topics = committed(&db, vec![Topic { name: "code".into() }, Topic { name: "data".into() }]).await;
+    let link = |p: usize, t: usize| PostTopic { post: posts[p].id(), topic: topics[t].id() };
+    committed(&db, vec![link(0, 0), link(1, 0), link(1, 1)]).await;
+
+    let mut session = db.session().await.expect("session");
+    let links = session.load_children(&posts, PostTopic::columns().post).await.expect("links");
+    let linked = session.load_parents(links.records(), PostTopic::columns().topic).await.expect("topics");
+    let names = |post: &Record<Post>| -> Vec<String> {
+        links.of(post).iter().filter_map(|l| linked.get(l.topic)).map(|t| t.name.clone()).collect()
+    };
+    assert_eq!(
+        (names(&posts[0]), names(&posts[1])),
+        (vec!["code".to_owned()], vec!["code".to_owned(), "data".to_owned()])
+    );
+
+    // Deleting a topic removes its links (cascade), not the posts.
+    session.delete(topics[0].clone()).await.expect("delete a topic");
+    session.commit().await.expect("commit");
+    let mut reader = db.session().await.expect("session");
+    assert_eq!(reader.query::<PostTopic>().count().await.expect("links"), 1);
+    assert_eq!(reader.query::<Post>().count().await.expect("posts"), 2);
+}
