@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use plinth::{like_escape, Database, Entity, Error, Filter, Order, Record};
+use plinth::{like_escape, Database, Entity, Error, Filter, Order};
 use plinth_conformance::entities::{Keyword, User};
 use plinth_conformance::Fixture;
 use sqlx::Row as _;
