@@ -170,3 +170,58 @@ mod tests {
         assert_eq!(relations.referrers("authors")[0].on_delete, OnDelete::Restrict);
     }
 }
+
+#[cfg(test)]
+mod commit_tests {
+    //! What the record engine checks at commit, when another session changed the rows
+    //! a session's references were checked against.
+
+    use crate::{Entity, Error, Id};
+
+    #[derive(Entity, Clone, Debug)]
+    struct Owner {
+        name: String,
+    }
+
+    #[derive(Entity, Clone, Debug)]
+    struct Pet {
+        #[entity(on_delete = "cascade")]
+        owner: Id<Owner>,
+    }
+
+    async fn database() -> (crate::Database, Id<Owner>) {
+        let db = crate::memory();
+        db.create_all(&[Owner::table(), Pet::table()]).await.expect("create_all");
+        let mut session = db.session().await.expect("session");
+        let owner = session.add(Owner { name: "ann".into() }).await.expect("owner");
+        session.commit().await.expect("commit");
+        (db, owner.id())
+    }
+
+    #[tokio::test]
+    async fn a_parent_deleted_meanwhile_fails_the_commit_of_a_reference_to_it() {
+        let (db, owner) = database().await;
+        let mut adding = db.session().await.expect("session");
+        adding.add(Pet { owner }).await.expect("the owner exists when the pet is staged");
+        let mut deleting = db.session().await.expect("session");
+        deleting.delete_by_id::<Owner>(owner).await.expect("no pets yet");
+        deleting.commit().await.expect("the delete commits first");
+        let late = adding.commit().await;
+        assert!(matches!(late, Err(Error::ForeignKeyViolation { table: "pets", column: "owner", .. })), "{late:?}");
+        assert_eq!(db.session().await.expect("session").query::<Pet>().count().await.expect("count"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_child_added_meanwhile_fails_the_commit_of_its_parents_delete() {
+        let (db, owner) = database().await;
+        let mut deleting = db.session().await.expect("session");
+        deleting.delete_by_id::<Owner>(owner).await.expect("no pets yet");
+        let mut adding = db.session().await.expect("session");
+        adding.add(Pet { owner }).await.expect("the owner is still committed");
+        adding.commit().await.expect("the pet commits first");
+        let late = deleting.commit().await;
+        assert!(matches!(late, Err(Error::Conflict { table: "pets", .. })), "{late:?}");
+        let mut reader = db.session().await.expect("session");
+        assert!(reader.get::<Owner>(owner).await.expect("get").is_some(), "nothing of the delete was committed");
+    }
+}
