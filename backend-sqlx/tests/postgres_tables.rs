@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use plinth::{Entity, Error};
-use plinth_conformance::entities::{Gadget, GadgetV2, Sample, Tag, User};
+use plinth_conformance::entities::{relation_tables, Gadget, GadgetV2, Post, Sample, Tag, User};
 use sqlx::{PgPool, Row};
 
 fn server_url() -> String {
@@ -249,5 +249,46 @@ async fn a_migration_plan_lists_the_sql_it_would_run() {
     ] {
         assert!(text.contains(expected), "the plan says `{expected}`:\n{text}");
     }
+    guard.drop_schema(pool).await;
+}
+
+#[tokio::test]
+async fn references_are_constraints_the_server_enforces_with_their_delete_rules() {
+    let (pool, guard) = schema("references").await;
+    let db = plinth_sqlx::from_pg_pool(pool.clone());
+    db.create_all(&relation_tables()).await.expect("create_all, children given first");
+    let rules: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT t.relname::text || '.' || a.attname::text, p.relname::text, c.confdeltype::text \
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class p ON p.oid = c.confrelid \
+         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.conkey[1] \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE c.contype = 'f' AND n.nspname = current_schema() ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("constraints");
+    let rules: Vec<(&str, &str, &str)> = rules.iter().map(|(c, p, r)| (c.as_str(), p.as_str(), r.as_str())).collect();
+    assert_eq!(
+        rules,
+        [
+            ("badges.holder", "users", "a"),
+            ("comments.by", "users", "a"),
+            ("comments.post", "posts", "c"),
+            ("posts.author", "users", "c"),
+            ("posts.editor", "users", "n"),
+            ("posttopics.post", "posts", "c"),
+            ("posttopics.topic", "topics", "c"),
+        ]
+    );
+    let mut session = db.session().await.expect("session");
+    let ada = session.add(User::named("ada")).await.expect("user");
+    session.add(Post::by(ada.id(), "hers")).await.expect("post");
+    session.commit().await.expect("commit");
+    // Raw SQL meets the same rules: a missing parent is refused, a delete cascades.
+    let orphan = sqlx::query("INSERT INTO posts (author, title) VALUES (999, 'x')").execute(&pool).await;
+    assert!(orphan.is_err_and(|e| e.to_string().contains("foreign key")));
+    sqlx::query("DELETE FROM users").execute(&pool).await.expect("raw delete");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM posts").fetch_one(&pool).await.expect("count");
+    assert_eq!(left, 0, "the server cascaded the raw delete");
     guard.drop_schema(pool).await;
 }

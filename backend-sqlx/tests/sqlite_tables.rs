@@ -3,7 +3,7 @@
 //! `cargo test -p plinth-sqlx --test sqlite_tables`.
 
 use plinth::{Entity, Error};
-use plinth_conformance::entities::{Gadget, GadgetV2, Sample, User};
+use plinth_conformance::entities::{relation_tables, Gadget, GadgetV2, Post, Sample, User};
 use sqlx::Row;
 
 mod support;
@@ -233,4 +233,39 @@ async fn a_migration_plan_lists_the_sql_it_would_run() {
     }
     let count = db.session().await.expect("session").query::<NoteV1>().count().await.expect("nothing ran");
     assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn references_are_foreign_keys_every_connection_enforces() {
+    let (_file, db, raw) = with_raw_pool("plinth-sqlite-references", &relation_tables()).await;
+    let rules: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.name || '.' || f.\"from\", f.\"table\", f.on_delete \
+         FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' ORDER BY 1",
+    )
+    .fetch_all(&raw)
+    .await
+    .expect("foreign keys");
+    let rules: Vec<(&str, &str, &str)> = rules.iter().map(|(c, p, r)| (c.as_str(), p.as_str(), r.as_str())).collect();
+    assert_eq!(
+        rules,
+        [
+            ("badges.holder", "users", "NO ACTION"),
+            ("comments.by", "users", "NO ACTION"),
+            ("comments.post", "posts", "CASCADE"),
+            ("posts.author", "users", "CASCADE"),
+            ("posts.editor", "users", "SET NULL"),
+            ("posttopics.post", "posts", "CASCADE"),
+            ("posttopics.topic", "topics", "CASCADE"),
+        ]
+    );
+    let mut session = db.session().await.expect("session");
+    let ada = session.add(User::named("ada")).await.expect("user");
+    session.add(Post::by(ada.id(), "hers")).await.expect("post");
+    session.commit().await.expect("commit");
+    // sqlx's SQLite connections switch foreign keys on: a raw write meets the rules too.
+    let orphan = sqlx::query("INSERT INTO posts (author, title) VALUES (999, 'x')").execute(&raw).await;
+    assert!(orphan.is_err_and(|e| e.to_string().contains("FOREIGN KEY")));
+    sqlx::query("DELETE FROM users").execute(&raw).await.expect("raw delete");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM posts").fetch_one(&raw).await.expect("count");
+    assert_eq!(left, 0, "SQLite cascaded the raw delete");
 }
