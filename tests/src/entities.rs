@@ -519,3 +519,33 @@ pub struct PostTopic {
 pub fn relation_tables() -> [&'static Table; 6] {
     [PostTopic::table(), Comment::table(), Post::table(), Badge::table(), Topic::table(), User::table()]
 }
+
+/// `posts` as an app that declares the author reference with the default rule would
+/// have it: a stored schema of another rule.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "posts")]
+#[allow(missing_docs)]
+pub struct PostRestrictingAuthor {
+    pub author: Id<User>,
+    pub title: String,
+    #[entity(on_delete = "set_null")]
+    pub editor: Option<Id<User>>,
+}
+
+/// A shelf, version 1: no owner.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Shelf {
+    pub name: String,
+}
+
+/// A shelf, version 2: an optional owner, cleared when the owner is deleted
+/// (`create_all` adds the column and its constraint).
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "shelfs")]
+#[allow(missing_docs)]
+pub struct ShelfWithOwner {
+    pub name: String,
+    #[entity(on_delete = "set_null")]
+    pub owner: Option<Id<User>>,
+}

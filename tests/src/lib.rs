@@ -142,6 +142,8 @@ macro_rules! conformance_suite {
             relations::a_reference_to_a_table_never_created_is_refused,
             relations::related_records_load_in_one_query_per_relation,
             relations::many_to_many_loads_through_the_join_entity,
+            relations::a_stored_reference_with_another_rule_is_a_schema_mismatch,
+            relations::create_all_adds_a_nullable_reference_column,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 
 use crate::cases::committed;
 use crate::counting::CountingBackend;
-use crate::entities::{relation_tables, Badge, Comment, Post, PostTopic, Topic, User};
+use crate::entities::{
+    relation_tables, Badge, Comment, Post, PostRestrictingAuthor, PostTopic, Shelf, ShelfWithOwner, Topic, User,
+};
 use crate::Fixture;
 use plinth::{Database, Entity, Error, Id, Record};
 
@@ -226,4 +228,41 @@ pub async fn many_to_many_loads_through_the_join_entity(fx: &mut impl Fixture) {
     let mut reader = db.session().await.expect("session");
     assert_eq!(reader.query::<PostTopic>().count().await.expect("links"), 1);
     assert_eq!(reader.query::<Post>().count().await.expect("posts"), 2);
+}
+
+/// A reference stored with another delete rule than the entity declares is a schema
+/// difference like any other: `create_all` refuses it, naming the column, and so does
+/// every operation through the entity.
+pub async fn a_stored_reference_with_another_rule_is_a_schema_mismatch(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let refused = db.create_all(&[PostRestrictingAuthor::table(), User::table()]).await;
+    match refused {
+        Err(Error::SchemaMismatch { table: "posts", detail }) => {
+            assert!(detail.contains("`author`") && detail.contains("reference"), "{detail}");
+        }
+        other => panic!("expected SchemaMismatch on posts, got {other:?}"),
+    }
+    let mut session = db.session().await.expect("session");
+    let read = session.query::<PostRestrictingAuthor>().all().await;
+    assert!(matches!(read, Err(Error::SchemaMismatch { table: "posts", .. })), "{read:?}");
+}
+
+/// `create_all` adds a nullable reference column by itself, with its constraint: old
+/// rows read `None`, and the new column's rule holds at once.
+pub async fn create_all_adds_a_nullable_reference_column(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    db.create_all(&[User::table(), Shelf::table()]).await.expect("version 1");
+    let old = committed(&db, vec![Shelf { name: "old".into() }]).await.remove(0);
+    let ada = committed(&db, vec![User::named("ada")]).await.remove(0);
+    db.create_all(&[User::table(), ShelfWithOwner::table()]).await.expect("version 2 adds the reference");
+    let mut session = db.session().await.expect("session");
+    let read = session.get::<ShelfWithOwner>(old.id().get()).await.expect("get").expect("the old shelf");
+    assert_eq!(read.owner, None);
+    let missing = session.add(ShelfWithOwner { name: "lost".into(), owner: Some(Id::new(999)) }).await;
+    assert!(matches!(missing, Err(Error::ForeignKeyViolation { table: "shelfs", column: "owner", .. })), "{missing:?}");
+    let hers = session.add(ShelfWithOwner { name: "hers".into(), owner: Some(ada.id()) }).await.expect("add");
+    session.delete(ada).await.expect("delete the owner");
+    let after = session.get::<ShelfWithOwner>(hers.id()).await.expect("get").expect("the shelf stays");
+    assert_eq!(after.owner, None, "set null");
+    session.commit().await.expect("commit");
 }
