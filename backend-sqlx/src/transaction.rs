@@ -22,7 +22,7 @@ use crate::driver::{Connection, Driver};
 use crate::errors::{is_unnamed_reference_violation, map_err};
 use crate::sql::{
     compile_count, compile_select, create_all_begin, create_all_preamble, create_table, migration_step, quote,
-    select_list, sql_column, upgrade_table, SqlStep, Statement, StatementCache, Stored, TableSql,
+    select_list, sql_column, subquery_tables, upgrade_table, SqlStep, Statement, StatementCache, Stored, TableSql,
 };
 
 /// A database behind one pool: what `PostgresBackend` and `SqliteBackend` are.
@@ -338,6 +338,17 @@ impl Aborted {
 }
 
 impl<D: Driver> SqlTransaction<D> {
+    /// Checks the stored schema of every table `select`'s subqueries read, as
+    /// [`checked`](Self::checked) does the queried table's; their statement markers,
+    /// for the statement's text.
+    async fn check_subquery_tables(&mut self, select: &Select) -> Result<String> {
+        let mut markers = String::new();
+        for inner in subquery_tables(select) {
+            markers.push_str(&self.checked(inner).await?.marker);
+        }
+        Ok(markers)
+    }
+
     /// What a foreign key violation on a write of `rows` to `table` that the database
     /// did not name (or a refused guarded write) was about: the first reference column
     /// holding an id that no row of its parent has, as this transaction sees them, as
@@ -480,14 +491,18 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
 
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let sql = self.checked(table).await?;
-        let statement = compile_select(D::DIALECT, table, &sql.columns, select);
+        let markers = self.check_subquery_tables(select).await?;
+        let mut statement = compile_select(D::DIALECT, table, &sql.columns, select);
+        statement.push(&markers);
         let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
         self.read_done(rows)
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let sql = self.checked(table).await?;
-        let statement = compile_count(D::DIALECT, table, select, &sql.marker);
+        let markers = self.check_subquery_tables(select).await?;
+        let mut statement = compile_count(D::DIALECT, table, select, &sql.marker);
+        statement.push(&markers);
         let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
         self.read_done(count)
     }

@@ -18,7 +18,7 @@ mod transaction;
 mod upgrade;
 
 pub use backend::EngineBackend;
-pub(crate) use eval::run_select;
+pub(crate) use eval::{column_value, run_select};
 pub use memory::MemoryStore;
 pub(crate) use migration::apply_migration;
 pub use migration::{row_versions, RemovedTable, Replaced, ReplacedTable, Replacement};

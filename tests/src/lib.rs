@@ -144,6 +144,7 @@ macro_rules! conformance_suite {
             relations::many_to_many_loads_through_the_join_entity,
             relations::a_stored_reference_with_another_rule_is_a_schema_mismatch,
             relations::create_all_adds_a_nullable_reference_column,
+            relations::filters_cross_relations_as_semi_joins,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

@@ -44,6 +44,29 @@ pub(crate) fn compile_count<'v>(dialect: Dialect, table: &Table, select: &'v Sel
     statement
 }
 
+/// The tables the subqueries of `select` read (filters through a relation), each
+/// once: the backend checks their stored schema, as for the table queried.
+pub(crate) fn subquery_tables(select: &Select) -> Vec<&'static Table> {
+    fn walk(predicate: &Predicate, tables: &mut Vec<&'static Table>) {
+        match predicate {
+            Predicate::InSelect { table, filter, .. } => {
+                if !tables.iter().any(|t| std::ptr::eq(*t, *table)) {
+                    tables.push(table);
+                }
+                walk(filter, tables);
+            }
+            Predicate::And(parts) | Predicate::Or(parts) => parts.iter().for_each(|p| walk(p, tables)),
+            Predicate::Not(inner) => walk(inner, tables),
+            _ => {}
+        }
+    }
+    let mut tables = Vec::new();
+    if let Some(filter) = &select.filter {
+        walk(filter, &mut tables);
+    }
+    tables
+}
+
 fn push_where<'v>(statement: &mut Statement<'v>, table: &Table, select: &'v Select) {
     if let Some(filter) = &select.filter {
         statement.push(" WHERE ");
@@ -159,6 +182,18 @@ fn push_predicate<'v>(statement: &mut Statement<'v>, table: &Table, predicate: &
             }
         }
         Predicate::IsNull { column } => statement.push(&format!("{} IS NULL", column_sql(table, *column))),
+        Predicate::InSelect { column, table: inner, select_column, filter } => {
+            // The subquery's NULLs are left out, so `NOT` of it is what it says (SQL's
+            // `NOT IN` of a list holding NULL matches nothing), as on the record engine.
+            let selected = column_sql(inner, *select_column);
+            statement.push(&format!(
+                "{} IN (SELECT {selected} FROM {} WHERE {selected} IS NOT NULL AND ",
+                column_sql(table, *column),
+                quote(inner.name())
+            ));
+            push_predicate(statement, inner, filter);
+            statement.push(")");
+        }
         Predicate::And(parts) => push_joined(statement, table, parts, " AND ", "(1 = 1)"),
         Predicate::Or(parts) => push_joined(statement, table, parts, " OR ", "(1 = 0)"),
         Predicate::Not(inner) => {

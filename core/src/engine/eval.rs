@@ -9,7 +9,7 @@ use crate::table::ColumnRef;
 use crate::value::Value;
 
 /// The value of `column` in `row`.
-pub(super) fn column_value(row: &StoredRow, column: ColumnRef) -> Cow<'_, Value> {
+pub(crate) fn column_value(row: &StoredRow, column: ColumnRef) -> Cow<'_, Value> {
     match column {
         ColumnRef::Id => Cow::Owned(Value::I64(row.meta.id)),
         ColumnRef::CreatedAt => Cow::Owned(Value::Timestamp(row.meta.created_at)),
@@ -83,6 +83,9 @@ fn eval(predicate: &Predicate, row: &StoredRow) -> Option<bool> {
             }
         }
         Predicate::Not(inner) => eval(inner, row).map(|b| !b),
+        // A session resolves every subquery into the list it selects before it
+        // evaluates (`EngineTransaction::resolve_subqueries`); one left would match no row.
+        Predicate::InSelect { .. } => None,
     }
 }
 

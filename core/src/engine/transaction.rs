@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::clock;
 use crate::backend::Transaction;
-use crate::engine::{run_select, Change, CommitPlan, StoreMut};
+use crate::engine::{column_value, run_select, Change, CommitPlan, StoreMut};
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Predicate, Select};
 use crate::relations::Relations;
@@ -17,6 +17,12 @@ use crate::table::{ColumnRef, Table};
 use crate::value::{IndexKey, Value};
 
 type RowKey = (&'static str, i64);
+
+/// The future of [`EngineTransaction::resolve_subqueries`]: `Send` where sessions are.
+#[cfg(not(target_arch = "wasm32"))]
+type Resolving<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Predicate>> + Send + 'a>>;
+#[cfg(target_arch = "wasm32")]
+type Resolving<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Predicate>> + 'a>>;
 type ClaimKey = (&'static str, usize, IndexKey);
 
 #[derive(Debug)]
@@ -154,6 +160,38 @@ impl<S: StoreMut> EngineTransaction<S> {
         }
     }
 
+    /// `predicate` with every subquery (a filter through a relation) run over this
+    /// session's view of its table and replaced by the list of values it selects, so
+    /// evaluation reads one table, as SQL's `IN (SELECT …)` does.
+    fn resolve_subqueries<'a>(&'a self, predicate: &'a Predicate) -> Resolving<'a> {
+        Box::pin(async move {
+            Ok(match predicate {
+                Predicate::InSelect { column, table, select_column, filter } => {
+                    let inner = Select { filter: Some(self.resolve_subqueries(filter).await?), ..Select::default() };
+                    let rows = run_select(self.candidates(table, &inner).await?, &inner);
+                    let values = rows
+                        .iter()
+                        .map(|row| column_value(row, *select_column).into_owned())
+                        .filter(|value| !value.is_null())
+                        .collect();
+                    Predicate::In { column: *column, values }
+                }
+                Predicate::And(parts) => Predicate::And(self.resolve_all(parts).await?),
+                Predicate::Or(parts) => Predicate::Or(self.resolve_all(parts).await?),
+                Predicate::Not(inner) => Predicate::Not(Box::new(self.resolve_subqueries(inner).await?)),
+                other => other.clone(),
+            })
+        })
+    }
+
+    async fn resolve_all(&self, parts: &[Predicate]) -> Result<Vec<Predicate>> {
+        let mut resolved = Vec::with_capacity(parts.len());
+        for part in parts {
+            resolved.push(self.resolve_subqueries(part).await?);
+        }
+        Ok(resolved)
+    }
+
     /// The rows `select` could match: one committed row when the filter names it by id
     /// or unique column, every committed row otherwise; with the session's own writes.
     async fn candidates(&self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
@@ -228,8 +266,17 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
     }
 
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
-        let rows = self.candidates(table, select).await?;
-        Ok(run_select(rows, select))
+        if !select.filter.as_ref().is_some_and(has_subquery) {
+            let rows = self.candidates(table, select).await?;
+            return Ok(run_select(rows, select));
+        }
+        let filter = match &select.filter {
+            Some(filter) => Some(self.resolve_subqueries(filter).await?),
+            None => None,
+        };
+        let resolved = Select { filter, ..select.clone() };
+        let rows = self.candidates(table, &resolved).await?;
+        Ok(run_select(rows, &resolved))
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
@@ -252,6 +299,16 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
 
     async fn rollback(self: Box<Self>) -> Result<()> {
         Ok(())
+    }
+}
+
+/// Whether `predicate` holds a subquery anywhere.
+fn has_subquery(predicate: &Predicate) -> bool {
+    match predicate {
+        Predicate::InSelect { .. } => true,
+        Predicate::And(parts) | Predicate::Or(parts) => parts.iter().any(has_subquery),
+        Predicate::Not(inner) => has_subquery(inner),
+        _ => false,
     }
 }
 

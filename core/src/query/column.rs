@@ -3,8 +3,11 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::entity::Entity;
 use crate::field::{Comparable, Field, Nullable, Ordered};
+use crate::id::Id;
 use crate::query::{CompareOp, Filter, Order};
+use crate::relations::RefersTo;
 
 /// A column of entity `E` holding `T`. `#[derive(Entity)]` generates one per column in
 /// `{Type}Columns`; a misspelled column is then an unknown field, and a value of the
@@ -79,6 +82,54 @@ where
     pub fn is_in<V: Into<T::Scalar>>(self, values: impl IntoIterator<Item = V>) -> Filter {
         let values = values.into_iter().map(|v| v.into().to_value()).collect();
         Filter::In { column: self.name.into(), values }
+    }
+}
+
+impl<E, T: RefersTo> Column<E, T> {
+    /// Rows whose reference in this column points at a parent matching `filter` (a
+    /// semi-join: `column IN (SELECT id FROM parents WHERE …)` on SQL, the same rows on
+    /// every backend). A `NULL` reference matches nothing, not even negated.
+    ///
+    /// ```
+    /// # use plinth::{Entity, Id};
+    /// # #[derive(Entity, Clone, Debug)] pub struct User { pub username: String }
+    /// # #[derive(Entity, Clone, Debug)] pub struct Note { pub author: Id<User>, pub text: String }
+    /// // Notes whose author's username starts with "a".
+    /// let by_a = Note::columns().author.matching(|user| user.username.like("a%"));
+    /// # let _ = by_a;
+    /// ```
+    pub fn matching(self, filter: impl FnOnce(<T::Parent as Entity>::Columns) -> Filter) -> Filter {
+        Filter::InSelect {
+            column: self.name.into(),
+            table: T::Parent::table(),
+            select_column: "id".into(),
+            filter: Box::new(filter(T::Parent::columns())),
+        }
+    }
+}
+
+impl<P: Entity> Column<P, Id<P>> {
+    /// Rows that at least one row of `C` matching `filter` refers to through `column`
+    /// (`id IN (SELECT column FROM children WHERE …)`): "users with a note about x".
+    ///
+    /// ```
+    /// # use plinth::{Entity, Id};
+    /// # #[derive(Entity, Clone, Debug)] pub struct User { pub username: String }
+    /// # #[derive(Entity, Clone, Debug)] pub struct Note { pub author: Id<User>, pub text: String }
+    /// let with_a_draft = User::columns().id.referred_by(Note::columns().author, |note| note.text.eq("draft"));
+    /// # let _ = with_a_draft;
+    /// ```
+    pub fn referred_by<C: Entity, T: RefersTo<Parent = P>>(
+        self,
+        column: Column<C, T>,
+        filter: impl FnOnce(C::Columns) -> Filter,
+    ) -> Filter {
+        Filter::InSelect {
+            column: self.name.into(),
+            table: C::table(),
+            select_column: column.name.into(),
+            filter: Box::new(filter(C::columns())),
+        }
     }
 }
 

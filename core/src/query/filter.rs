@@ -61,6 +61,20 @@ pub enum Filter {
         /// The column's name.
         column: Cow<'static, str>,
     },
+    /// `column IN (SELECT select_column FROM table WHERE filter)`, the subquery's
+    /// `NULL`s left out: a filter through a relation (a semi-join), built by
+    /// [`Column::matching`](crate::Column::matching) and
+    /// [`Column::referred_by`](crate::Column::referred_by).
+    InSelect {
+        /// The column's name.
+        column: Cow<'static, str>,
+        /// The table the subquery reads.
+        table: &'static crate::Table,
+        /// The column of `table` it selects.
+        select_column: Cow<'static, str>,
+        /// Which rows of `table` it selects.
+        filter: Box<Filter>,
+    },
     /// All of these hold (an empty list always holds).
     And(Vec<Filter>),
     /// Any of these holds (an empty list never holds).

@@ -41,6 +41,18 @@ pub enum Predicate {
         /// The column.
         column: ColumnRef,
     },
+    /// `column IN (SELECT select_column FROM table WHERE filter AND select_column IS
+    /// NOT NULL)`: both columns of one type.
+    InSelect {
+        /// The column.
+        column: ColumnRef,
+        /// The table the subquery reads.
+        table: &'static Table,
+        /// The column of `table` it selects.
+        select_column: ColumnRef,
+        /// The subquery's condition, checked against `table`.
+        filter: Box<Predicate>,
+    },
     /// All hold.
     And(Vec<Predicate>),
     /// Any holds.
@@ -129,7 +141,7 @@ fn too_large(table: &Table, what: String) -> Error {
 }
 
 fn bind_filter(table: &Table, filter: Filter, size: &mut FilterSize, depth: usize) -> Result<Predicate> {
-    if !matches!(filter, Filter::And(_) | Filter::Or(_) | Filter::Not(_)) {
+    if !matches!(filter, Filter::And(_) | Filter::Or(_) | Filter::Not(_) | Filter::InSelect { .. }) {
         size.conditions += 1;
         if size.conditions > MAX_CONDITIONS {
             return Err(too_large(table, format!("the filter holds more than {MAX_CONDITIONS} conditions")));
@@ -169,6 +181,20 @@ fn bind_filter(table: &Table, filter: Filter, size: &mut FilterSize, depth: usiz
             Predicate::In { column: column_ref, values }
         }
         Filter::IsNull { column } => Predicate::IsNull { column: table.resolve(&column)?.0 },
+        Filter::InSelect { column, table: inner, select_column, filter } => {
+            let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
+            let (select_ref, select_ty) = resolve_comparable(inner, &select_column, "compared")?;
+            if ty != select_ty {
+                return Err(Error::TypeMismatch {
+                    table: table.name(),
+                    column: table.column_name(column_ref),
+                    expected: ty,
+                    found: format!("the {select_ty} values of `{}`.`{select_column}`", inner.name()),
+                });
+            }
+            let filter = Box::new(bind_filter(inner, *filter, size, depth + 1)?);
+            Predicate::InSelect { column: column_ref, table: inner, select_column: select_ref, filter }
+        }
         Filter::And(parts) => Predicate::And(bind_all(table, parts, size, depth + 1)?),
         Filter::Or(parts) => Predicate::Or(bind_all(table, parts, size, depth + 1)?),
         Filter::Not(inner) => Predicate::Not(Box::new(bind_filter(table, *inner, size, depth + 1)?)),

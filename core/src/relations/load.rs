@@ -13,20 +13,27 @@ use crate::record::Record;
 use crate::session::{record_from_stored, Session};
 use crate::value::Value;
 
-/// A field type that refers to a row of `P`: [`Id<P>`] or `Option<Id<P>>`. What a
-/// relation is loaded through.
-pub trait RefersTo<P>: crate::Field {
+/// A field type that refers to a row of its [`Parent`](RefersTo::Parent): [`Id<P>`]
+/// or `Option<Id<P>>`. What relations are loaded and filtered through.
+pub trait RefersTo: crate::Field {
+    /// The entity referred to.
+    type Parent: Entity;
+
     /// The id referred to, if any.
-    fn referred(&self) -> Option<Id<P>>;
+    fn referred(&self) -> Option<Id<Self::Parent>>;
 }
 
-impl<P: Entity> RefersTo<P> for Id<P> {
+impl<P: Entity> RefersTo for Id<P> {
+    type Parent = P;
+
     fn referred(&self) -> Option<Id<P>> {
         Some(*self)
     }
 }
 
-impl<P: Entity> RefersTo<P> for Option<Id<P>> {
+impl<P: Entity> RefersTo for Option<Id<P>> {
+    type Parent = P;
+
     fn referred(&self) -> Option<Id<P>> {
         *self
     }
@@ -41,7 +48,7 @@ pub struct Parents<P> {
 impl<P> Parents<P> {
     /// The parent `id` names (an `Id<P>`, or an `Option<Id<P>>` that may be `None`),
     /// if it was loaded.
-    pub fn get(&self, id: impl RefersTo<P>) -> Option<&Record<P>> {
+    pub fn get(&self, id: impl RefersTo<Parent = P>) -> Option<&Record<P>> {
         self.by_id.get(&id.referred()?.get())
     }
 
@@ -174,7 +181,7 @@ impl Session {
     where
         C: Entity + 'c,
         P: Entity,
-        T: RefersTo<P>,
+        T: RefersTo<Parent = P>,
     {
         let at = position(column)?;
         let ids = distinct(children.into_iter().filter_map(|child| match child.to_row().values().get(at) {
@@ -205,7 +212,7 @@ impl Session {
     where
         P: Entity + 'p,
         C: Entity,
-        T: RefersTo<P>,
+        T: RefersTo<Parent = P>,
     {
         let at = position(column)?;
         let order: Vec<Id<P>> = distinct(parents.into_iter().map(|p| p.id().get())).into_iter().map(Id::new).collect();

@@ -10,7 +10,7 @@ use crate::entities::{
     relation_tables, Badge, Comment, Post, PostRestrictingAuthor, PostTopic, Shelf, ShelfWithOwner, Topic, User,
 };
 use crate::Fixture;
-use plinth::{Database, Entity, Error, Id, Record};
+use plinth::{Database, Entity, Error, Filter, Id, Record};
 
 /// Opens the check's database with the relation tables, given children first.
 async fn setup(fixture: &mut impl Fixture) -> Database {
@@ -265,4 +265,68 @@ pub async fn create_all_adds_a_nullable_reference_column(fx: &mut impl Fixture) 
     let after = session.get::<ShelfWithOwner>(hers.id()).await.expect("get").expect("the shelf stays");
     assert_eq!(after.owner, None, "set null");
     session.commit().await.expect("commit");
+}
+
+/// Filters can cross a relation, both ways and nested, with the same rows on every
+/// backend: posts whose author's name starts with "a", users who edited a post titled
+/// so, comments on posts by "ada"; a `NULL` reference matches neither the filter nor
+/// its negation; the session's own uncommitted rows count.
+pub async fn filters_cross_relations_as_semi_joins(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let users = committed(&db, vec![User::named("ada"), User::named("abe"), User::named("bob")]).await;
+    let post = |author: usize, title: &str, editor: Option<usize>| Post {
+        editor: editor.map(|e| users[e].id()),
+        ..Post::by(users[author].id(), title)
+    };
+    let posts = committed(
+        &db,
+        vec![post(0, "p0", Some(2)), post(1, "p1", None), post(2, "p2", Some(0)), post(2, "p3", Some(2))],
+    )
+    .await;
+    let comment = |p: usize, text: &str| Comment { post: posts[p].id(), by: users[2].id(), text: text.into() };
+    committed(&db, vec![comment(0, "c0"), comment(2, "c2"), comment(1, "c1")]).await;
+
+    let mut session = db.session().await.expect("session");
+    let titles = |posts: Vec<Record<Post>>| posts.iter().map(|p| p.title.clone()).collect::<Vec<_>>();
+    let by_a = session.query::<Post>().filter(|c| c.author.matching(|u| u.username.like("a%"))).all().await;
+    assert_eq!(titles(by_a.expect("by a")), ["p0", "p1"]);
+    let not_by_a = session.query::<Post>().filter(|c| !c.author.matching(|u| u.username.like("a%"))).all().await;
+    assert_eq!(titles(not_by_a.expect("not by a")), ["p2", "p3"]);
+    let edited_by_bob = session.query::<Post>().filter(|c| c.editor.matching(|u| u.username.eq("bob"))).all().await;
+    assert_eq!(titles(edited_by_bob.expect("edited by bob")), ["p0", "p3"]);
+    let not_edited_by_bob =
+        session.query::<Post>().filter(|c| !c.editor.matching(|u| u.username.eq("bob"))).all().await;
+    assert_eq!(titles(not_edited_by_bob.expect("not edited by bob")), ["p2"], "p1's NULL editor matches neither");
+
+    let names = |users: Vec<Record<User>>| users.iter().map(|u| u.username.clone()).collect::<Vec<_>>();
+    let editors =
+        session.query::<User>().filter(|c| c.id.referred_by(Post::columns().editor, |p| p.title.ne("p1"))).all().await;
+    assert_eq!(names(editors.expect("editors")), ["ada", "bob"]);
+    let not_editors = session
+        .query::<User>()
+        .filter(|c| !c.id.referred_by(Post::columns().editor, |_| Filter::And(vec![])))
+        .all()
+        .await;
+    assert_eq!(names(not_editors.expect("users who edited nothing")), ["abe"], "the editors' NULLs are left out");
+
+    let on_adas = session
+        .query::<Comment>()
+        .filter(|c| c.post.matching(|p| p.author.matching(|u| u.username.eq("ada"))))
+        .all()
+        .await
+        .expect("nested");
+    assert_eq!(on_adas.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), ["c0"]);
+    let count = session.query::<Comment>().filter(|c| c.post.matching(|p| p.title.like("p%"))).count().await;
+    assert_eq!(count.expect("count"), 3);
+
+    session.add(Post::by(users[1].id(), "p4")).await.expect("an uncommitted post by abe");
+    let by_abe = session.query::<Post>().filter(|c| c.author.matching(|u| u.username.eq("abe"))).all().await;
+    assert_eq!(titles(by_abe.expect("by abe")), ["p1", "p4"]);
+    let authors = session
+        .query::<User>()
+        .filter(|c| c.id.referred_by(Post::columns().author, |p| p.title.eq("p4")))
+        .all()
+        .await
+        .expect("the author of the uncommitted post");
+    assert_eq!(names(authors), ["abe"]);
 }
