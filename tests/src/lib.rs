@@ -145,6 +145,7 @@ macro_rules! conformance_suite {
             relations::a_stored_reference_with_another_rule_is_a_schema_mismatch,
             relations::create_all_adds_a_nullable_reference_column,
             relations::filters_cross_relations_as_semi_joins,
+            relations::a_migration_adds_a_reference_column,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

@@ -10,7 +10,9 @@ use crate::entities::{
     relation_tables, Badge, Comment, Post, PostRestrictingAuthor, PostTopic, Shelf, ShelfWithOwner, Topic, User,
 };
 use crate::Fixture;
-use plinth::{Database, Entity, Error, Filter, Id, Record};
+use plinth::backend::ColumnDef;
+use plinth::migrate::{Migration, Step};
+use plinth::{Database, Entity, Error, Filter, Id, OnDelete, Record};
 
 /// Opens the check's database with the relation tables, given children first.
 async fn setup(fixture: &mut impl Fixture) -> Database {
@@ -329,4 +331,35 @@ pub async fn filters_cross_relations_as_semi_joins(fx: &mut impl Fixture) {
         .await
         .expect("the author of the uncommitted post");
     assert_eq!(names(authors), ["abe"]);
+}
+
+/// A migration adds a reference column with its constraint, like any other column;
+/// `migrate` then creates and checks the tables parents first, and the reference's rule
+/// holds on the migrated table.
+pub async fn a_migration_adds_a_reference_column(fx: &mut impl Fixture) {
+    static OWNERS: [Migration; 1] = [Migration::schema(
+        1,
+        "shelves get an owner",
+        &[Step::AddColumn {
+            table: "shelfs",
+            column: ColumnDef::of::<Option<Id<User>>>("owner").on_delete(OnDelete::SetNull),
+        }],
+    )];
+    let db = fx.open().await;
+    db.create_all(&[Shelf::table(), User::table()]).await.expect("version 1");
+    let old = committed(&db, vec![Shelf { name: "old".into() }]).await.remove(0);
+    let ada = committed(&db, vec![User::named("ada")]).await.remove(0);
+    db.migrate(&OWNERS, &[ShelfWithOwner::table(), User::table()]).await.expect("migrate");
+    let mut session = db.session().await.expect("session");
+    let mut shelf = session.get::<ShelfWithOwner>(old.id().get()).await.expect("get").expect("the old shelf");
+    assert_eq!(shelf.owner, None);
+    shelf.owner = Some(Id::new(404));
+    let missing = session.update(&mut shelf).await;
+    assert!(matches!(missing, Err(Error::ForeignKeyViolation { column: "owner", .. })), "{missing:?}");
+    shelf.owner = Some(ada.id());
+    session.update(&mut shelf).await.expect("an owner that exists");
+    session.delete(ada).await.expect("delete the owner");
+    let after = session.get::<ShelfWithOwner>(shelf.id()).await.expect("get").expect("the shelf stays");
+    assert_eq!(after.owner, None);
+    session.commit().await.expect("commit");
 }
