@@ -18,7 +18,7 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use gloo_storage::{LocalStorage, Storage};
 use js_sys::{Array, Promise};
-use plinth::{Database, Entity};
+use plinth::{Database, Entity, Id};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -641,6 +641,158 @@ async fn run_backend(db: &Database, raw: &Raw, plan: Plan) {
     report(backend, workload, insert_large, "Plinth at 1000 rows", insert_small, Some(1.5));
 }
 
+// ------------------------------------------------- loading records with their parents
+
+/// An author, the parent of [`BenchNote`]s.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "bench_authors")]
+struct BenchAuthor {
+    name: String,
+}
+
+/// A note by an author.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "bench_notes")]
+struct BenchNote {
+    #[entity(on_delete = "cascade")]
+    author: Id<BenchAuthor>,
+    title: String,
+}
+
+const AUTHORS: usize = 200;
+const NOTES: usize = 2_000;
+
+/// The notes and authors by hand: object stores `authors` and `notes` (keys: ids,
+/// values: JSON), the author of note `i` being `i * 7 % AUTHORS + 1`.
+struct RawRelations {
+    db: IdbDatabase,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RawNote {
+    id: i64,
+    author: i64,
+    title: String,
+}
+
+impl RawRelations {
+    async fn open(name: &str) -> Self {
+        let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
+        let open: IdbOpenDbRequest = factory.open_with_u32(name, 1).expect("open");
+        let on_upgrade = Closure::<dyn FnMut()>::new({
+            let open = open.clone();
+            move || {
+                let db: IdbDatabase = open.result().expect("db").unchecked_into();
+                db.create_object_store("authors").expect("authors");
+                db.create_object_store("notes").expect("notes");
+            }
+        });
+        open.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+        let raw = RawRelations { db: request(&open).await.unchecked_into() };
+        let names: Array = ["authors", "notes"].iter().map(|s| JsValue::from_str(s)).collect();
+        let tx = raw.db.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite).expect("tx");
+        let done = completion(&tx);
+        let (authors, notes) = (tx.object_store("authors").expect("authors"), tx.object_store("notes").expect("notes"));
+        for i in 1..=AUTHORS {
+            let text = serde_json::json!({ "id": i, "name": format!("author {i}") }).to_string();
+            authors
+                .put_with_key(&JsValue::from_str(&text), &id_key(i64::try_from(i).unwrap_or_default()))
+                .expect("put");
+        }
+        for i in 1..=NOTES {
+            let id = i64::try_from(i).unwrap_or_default();
+            let note = RawNote { id, author: id * 7 % AUTHORS as i64 + 1, title: format!("note {i}") };
+            let text = serde_json::to_string(&note).expect("json");
+            notes.put_with_key(&JsValue::from_str(&text), &id_key(id)).expect("put");
+        }
+        done.await.expect("fill");
+        raw
+    }
+
+    /// Notes `first..=last` and their authors in one readonly transaction: the notes
+    /// by key range, then every author's `get` issued at once.
+    async fn load(&self, first: i64, last: i64) -> usize {
+        let names: Array = ["authors", "notes"].iter().map(|s| JsValue::from_str(s)).collect();
+        let tx = self.db.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly).expect("tx");
+        let range = web_sys::IdbKeyRange::bound(&id_key(first), &id_key(last)).expect("range");
+        let notes = tx.object_store("notes").expect("notes").get_all_with_key(&range).expect("getAll");
+        let notes: Array = request(&notes).await.unchecked_into();
+        let notes: Vec<RawNote> =
+            notes.iter().map(|v| serde_json::from_str(&v.as_string().expect("text")).expect("note")).collect();
+        let mut ids: Vec<i64> = notes.iter().map(|n| n.author).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let authors = tx.object_store("authors").expect("authors");
+        let pending: Vec<IdbRequest> = ids.iter().map(|id| authors.get(&id_key(*id)).expect("get")).collect();
+        for get in &pending {
+            let author: serde_json::Value =
+                serde_json::from_str(&request(get).await.as_string().expect("text")).expect("author");
+            assert!(author.get("name").is_some());
+        }
+        notes.len()
+    }
+}
+
+/// 100 notes with their authors: Plinth's query and `load_parents` against the
+/// hand-written two reads in one transaction.
+async fn relation_workload(plan: Plan, stamp: f64) {
+    let db = plinth_browser::connect(&format!("indexeddb://bench-rel-{stamp}")).await.expect("connect");
+    db.create_all(&[BenchNote::table(), BenchAuthor::table()]).await.expect("create_all");
+    let mut session = db.session().await.expect("session");
+    let authors =
+        session.add_all((0..AUTHORS).map(|i| BenchAuthor { name: format!("author {i}") })).await.expect("authors");
+    let notes = (0..NOTES).map(|i| BenchNote { author: authors[(i * 7) % AUTHORS].id(), title: format!("note {i}") });
+    session.add_all(notes).await.expect("notes");
+    session.commit().await.expect("commit");
+    let raw = RawRelations::open(&format!("raw-rel-{stamp}")).await;
+    let window = |round: usize| {
+        let first = i64::try_from(round * 97 % (NOTES - 100)).unwrap_or_default() + 1;
+        (first, first + 99)
+    };
+    let (ours, theirs) = pair(
+        plan.rounds,
+        1,
+        |round| {
+            let db = db.clone();
+            Box::pin(async move {
+                let (first, last) = window(round);
+                let started = now_ms();
+                let mut session = db.session().await.expect("session");
+                let notes = session
+                    .query::<BenchNote>()
+                    .filter(|c| c.id.ge(first).and(c.id.le(last)))
+                    .all()
+                    .await
+                    .expect("notes");
+                let authors = session.load_parents(&notes, BenchNote::columns().author).await.expect("authors");
+                let elapsed = now_ms() - started;
+                assert_eq!(notes.len(), 100);
+                assert!(notes.iter().all(|n| authors.get(n.author).is_some()));
+                elapsed
+            })
+        },
+        |round| {
+            let raw = &raw;
+            Box::pin(async move {
+                let (first, last) = window(round);
+                let started = now_ms();
+                let count = raw.load(first, last).await;
+                let elapsed = now_ms() - started;
+                assert_eq!(count, 100);
+                elapsed
+            })
+        },
+    )
+    .await;
+    let baseline = "web-sys: notes by key range, then each author's get, one transaction";
+    report("IndexedDB", &format!("load 100 notes with their authors ({NOTES} notes)"), ours, baseline, theirs, None);
+    drop(db);
+    raw.db.close();
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
+    let _ = factory.delete_database(&format!("plinth/bench-rel-{stamp}"));
+    let _ = factory.delete_database(&format!("raw-rel-{stamp}"));
+}
+
 #[wasm_bindgen_test]
 #[ignore = "a benchmark: `cargo xtask bench` runs it"]
 async fn browser_benchmarks() {
@@ -664,4 +816,5 @@ async fn browser_benchmarks() {
     let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
     let _ = factory.delete_database(&format!("plinth/bench-{stamp}"));
     let _ = factory.delete_database(&format!("raw-bench-{stamp}"));
+    relation_workload(plan, stamp).await;
 }

@@ -8,6 +8,7 @@
 
 mod harness;
 mod memory;
+mod relations;
 mod sql;
 
 use std::alloc::System;

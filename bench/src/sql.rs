@@ -49,7 +49,7 @@ pub(crate) fn pick(seed: &mut u64, n: usize) -> i64 {
 
 /// The baseline: hand-written sqlx on one of the two databases.
 #[derive(Clone, Debug)]
-enum Raw {
+pub(crate) enum Raw {
     Postgres(sqlx::PgPool),
     Sqlite(sqlx::SqlitePool),
 }
@@ -539,6 +539,7 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         };
         bulk_pair(report, workload, &db, &raw, &batch, true).await?;
     }
+    crate::relations::run(report, backend, &db, &raw, rounds).await?;
     close(raw).await
 }
 
