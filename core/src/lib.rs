@@ -98,6 +98,11 @@ pub mod __private;
 #[doc = include_str!("../../docs/schema-evolution.md")]
 struct SchemaEvolutionGuide;
 
+/// The guide's relations page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/relations.md")]
+struct RelationsGuide;
+
 pub use database::Database;
 pub use entity::{DecodeError, Entity};
 pub use error::{BoxError, Error, Result};
