@@ -146,6 +146,7 @@ macro_rules! conformance_suite {
             relations::create_all_adds_a_nullable_reference_column,
             relations::filters_cross_relations_as_semi_joins,
             relations::a_migration_adds_a_reference_column,
+            relations::a_large_batch_with_one_missing_reference_writes_nothing,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

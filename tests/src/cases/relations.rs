@@ -363,3 +363,20 @@ pub async fn a_migration_adds_a_reference_column(fx: &mut impl Fixture) {
     assert_eq!(after.owner, None);
     session.commit().await.expect("commit");
 }
+
+/// A batch large enough for every backend's bulk path (a savepoint on PostgreSQL, many
+/// statements on SQLite) with one reference to a missing row writes none of its rows,
+/// names the column, and leaves the session usable.
+pub async fn a_large_batch_with_one_missing_reference_writes_nothing(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let ada = committed(&db, vec![User::named("ada")]).await.remove(0);
+    let mut session = db.session().await.expect("session");
+    let mut batch: Vec<Post> = (0..600).map(|i| Post::by(ada.id(), &format!("p{i}"))).collect();
+    batch[450].editor = Some(Id::new(ada.id().get() + 1));
+    let refused = session.add_all(batch).await;
+    assert!(matches!(refused, Err(Error::ForeignKeyViolation { table: "posts", column: "editor", .. })), "{refused:?}");
+    assert_eq!(session.query::<Post>().count().await.expect("count"), 0, "none of the batch was written");
+    session.add(Post::by(ada.id(), "after")).await.expect("the session goes on");
+    session.commit().await.expect("commit");
+    assert_eq!(titles(&db).await, ["after"]);
+}
