@@ -164,8 +164,12 @@ async fn insert_in_savepoint(tx: &mut PgTransaction, table: &'static Table, rows
             // too, the failure is remembered so the commit cannot pass; the insert's own
             // error says more about why, so that is the one returned.
             let undone = Pg::execute_script(conn, Some(table), "ROLLBACK TO SAVEPOINT plinth_insert".to_owned()).await;
-            let _ = tx.wrote(undone);
-            Err(err)
+            if tx.wrote(undone).is_err() {
+                return Err(err);
+            }
+            // A foreign key constraint not named as Plinth names it (renamed with its
+            // column or table by a migration) is found out now the transaction is clean.
+            Err(tx.name_reference_violation(table, rows, err).await)
         }
     }
 }

@@ -57,6 +57,7 @@ use std::pin::Pin;
 
 pub use record::MigrationRecord;
 pub use run::MigrationPlan;
+pub(crate) use step::ADDED_REFERENCE;
 pub use step::{check_steps, Conversion, Shapes, Step};
 
 use crate::error::Result;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::query::Query;
 use crate::record::Record;
-use crate::relations::delete::delete_with_rules;
+use crate::relations::delete::{delete_with_rules, Deleted};
 use crate::relations::Relations;
 use crate::row::{Row, StoredRow};
 
@@ -49,11 +49,14 @@ use crate::row::{Row, StoredRow};
 pub struct Session {
     tx: Box<dyn Transaction>,
     relations: Relations,
+    /// Set when a delete failed while writing its rules' rows: what `commit` answers,
+    /// after rolling back, so half a delete is never committed.
+    half_done: Option<Error>,
 }
 
 impl Session {
     pub(crate) fn new(tx: Box<dyn Transaction>, relations: Relations) -> Self {
-        Session { tx, relations }
+        Session { tx, relations, half_done: None }
     }
 
     pub(crate) fn transaction(&mut self) -> &mut dyn Transaction {
@@ -115,8 +118,19 @@ impl Session {
     /// them too (and theirs in turn), `set_null` sets the column to `NULL` (moving
     /// their `updated_at`), and `restrict`, the default, refuses the delete with
     /// [`Error::StillReferenced`] while such a row is left, writing nothing.
+    ///
+    /// If the delete fails while writing (another session changed a referring row in
+    /// the meantime, or the connection failed), the session cannot commit any more:
+    /// `commit` rolls it back and answers [`Error::Conflict`].
     pub async fn delete_by_id<E: Entity>(&mut self, id: impl Into<Id<E>>) -> Result<()> {
-        delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id.into().get()).await
+        let id = id.into().get();
+        match delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id).await {
+            Deleted::Settled(done) => done,
+            Deleted::HalfDone(err) => {
+                self.half_done = Some(Error::Conflict { table: E::table().name(), id });
+                Err(err)
+            }
+        }
     }
 
     /// Starts a query on `E`'s table.
@@ -126,7 +140,13 @@ impl Session {
 
     /// Makes every write of this session visible to other sessions, all at once.
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await
+        match self.half_done {
+            Some(err) => {
+                self.tx.rollback().await?;
+                Err(err)
+            }
+            None => self.tx.commit().await,
+        }
     }
 
     /// Discards every write of this session (dropping the session does the same).

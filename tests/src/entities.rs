@@ -549,3 +549,42 @@ pub struct ShelfWithOwner {
     #[entity(on_delete = "set_null")]
     pub owner: Option<Id<User>>,
 }
+
+/// A thing a user owns, deleted with its owner.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Thing {
+    #[entity(on_delete = "cascade")]
+    pub owner: Id<User>,
+}
+
+/// A part of a thing, deleted with the thing and with its owner: a row a user's delete
+/// reaches twice (a diamond).
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Part {
+    #[entity(on_delete = "cascade")]
+    pub thing: Id<Thing>,
+    #[entity(on_delete = "cascade")]
+    pub owner: Id<User>,
+}
+
+/// A node of a graph that refers to itself: deleting one deletes what hangs from it,
+/// cycles included.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Node {
+    pub name: String,
+    #[entity(on_delete = "cascade")]
+    pub parent: Option<Id<Node>>,
+}
+
+/// `shelfs` with a required owner: no migration can add it to stored rows.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "shelfs")]
+#[allow(missing_docs)]
+pub struct ShelfWithRequiredOwner {
+    pub name: String,
+    #[entity(default = Id::new(1))]
+    pub owner: Id<User>,
+}

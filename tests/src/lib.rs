@@ -147,6 +147,8 @@ macro_rules! conformance_suite {
             relations::filters_cross_relations_as_semi_joins,
             relations::a_migration_adds_a_reference_column,
             relations::a_large_batch_with_one_missing_reference_writes_nothing,
+            relations::a_cascade_over_a_diamond_or_a_cycle_deletes_each_row_once,
+            relations::references_no_backend_could_check_are_refused,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

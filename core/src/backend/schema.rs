@@ -110,7 +110,22 @@ fn differences(table: &Table, expected: &[StoredColumn], found: &[StoredColumn])
     for want in expected {
         let position = table.columns().iter().position(|c| c.name() == want.name);
         let Some(have) = found.iter().find(|c| c.name == want.name) else {
-            let fillable = position.filter(|&i| table.columns()[i].fill_value().is_some());
+            let addable = |i: &usize| {
+                let column = &table.columns()[*i];
+                column.fill_value().is_some() && (column.references().is_none() || column.nullable())
+            };
+            if position.is_some_and(|i| !addable(&i) && table.columns()[i].fill_value().is_some()) {
+                note(
+                    format!(
+                        "the entity's column `{}` ({want}) is not stored: {}",
+                        want.name,
+                        crate::migrate::ADDED_REFERENCE
+                    ),
+                    None,
+                );
+                continue;
+            }
+            let fillable = position.filter(addable);
             match fillable {
                 Some(column) => {
                     note(

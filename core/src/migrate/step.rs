@@ -227,6 +227,11 @@ pub fn check_steps(steps: &[Step], shapes: &mut Shapes, words: &dyn Fn(&ColumnDe
     Ok(())
 }
 
+/// Why a reference column added to stored rows must be nullable.
+pub(crate) const ADDED_REFERENCE: &str = "a reference column added to stored rows must be nullable \
+     (`Option<Id<P>>`, the stored rows referring to nothing): no default can name a row that exists \
+     everywhere, and SQLite cannot add a `NOT NULL` reference; set the references in a data migration";
+
 fn check_step(step: &Step, shapes: &mut Shapes, words: &dyn Fn(&ColumnDef) -> StoredColumn) -> Result<()> {
     let table = step.table();
     let own = MigrationRecord::table().name();
@@ -250,6 +255,13 @@ fn check_step(step: &Step, shapes: &mut Shapes, words: &dyn Fn(&ColumnDef) -> St
                     table,
                     column: Some(column.name()),
                     reason: "a column added to stored rows needs a default or must be nullable".to_owned(),
+                });
+            }
+            if column.references().is_some() && !column.nullable() {
+                return Err(Error::InvalidValue {
+                    table,
+                    column: Some(column.name()),
+                    reason: ADDED_REFERENCE.to_owned(),
                 });
             }
             let columns = shapes.columns_mut(table)?;
@@ -300,6 +312,16 @@ fn check_step(step: &Step, shapes: &mut Shapes, words: &dyn Fn(&ColumnDef) -> St
                 });
             }
             intern_table(table, &[to]).check_columns()?;
+            if to.references().is_some_and(|r| from.references().map(|f| f.table) != Some(r.table)) {
+                return Err(Error::InvalidValue {
+                    table,
+                    column: Some(to.name()),
+                    reason: "a type change does not make a column a reference to another table (its values \
+                             would not be checked): add a nullable reference column, set it in a data \
+                             migration, then drop the old column"
+                        .to_owned(),
+                });
+            }
             let columns = shapes.columns_mut(table)?;
             let i = position(columns, from.name()).ok_or_else(|| unknown(from.name()))?;
             let (stored, declared) = (&columns[i], words(&from));

@@ -88,7 +88,9 @@ where
 impl<E, T: RefersTo> Column<E, T> {
     /// Rows whose reference in this column points at a parent matching `filter` (a
     /// semi-join: `column IN (SELECT id FROM parents WHERE …)` on SQL, the same rows on
-    /// every backend). A `NULL` reference matches nothing, not even negated.
+    /// every backend). A `NULL` reference never matches; negated (`!`), it follows SQL's
+    /// `NOT IN`: unknown, so not matched, while some parent matches `filter`, and matched
+    /// when none does. Add `is_not_null()` to leave such rows out either way.
     ///
     /// ```
     /// # use plinth::{Entity, Id};

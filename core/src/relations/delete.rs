@@ -14,6 +14,16 @@ use crate::relations::Relations;
 use crate::table::{OnDelete, Table};
 use crate::value::Value;
 
+/// How a delete with rules ended.
+pub(crate) enum Deleted {
+    /// Done, or refused before anything was written (the error says why).
+    Settled(Result<()>),
+    /// Failed while writing (another session changed a referring row meanwhile, or the
+    /// connection failed): part of the delete may be in the transaction, which must
+    /// not commit.
+    HalfDone(Error),
+}
+
 /// Deletes row `id` of `table` in `tx` and applies the delete rules of every
 /// reference to it; [`Error::NotFound`] if there is no such row,
 /// [`Error::StillReferenced`] (nothing written) if a `restrict` rule refuses.
@@ -22,15 +32,22 @@ pub(crate) async fn delete_with_rules(
     relations: &Relations,
     table: &'static Table,
     id: i64,
-) -> Result<()> {
+) -> Deleted {
     if relations.referrers(table.name()).is_empty() {
-        return tx.delete(table, id).await;
+        return Deleted::Settled(tx.delete(table, id).await);
     }
-    if tx.get(table, id).await?.is_none() {
-        return Err(Error::NotFound { table: table.name(), id });
+    let plan = match tx.get(table, id).await {
+        Ok(Some(_)) => DeletePlan::collect(tx, relations, table, id).await,
+        Ok(None) => Err(Error::NotFound { table: table.name(), id }),
+        Err(err) => Err(err),
+    };
+    match plan {
+        Ok(plan) => match plan.execute(tx).await {
+            Ok(()) => Deleted::Settled(Ok(())),
+            Err(err) => Deleted::HalfDone(err),
+        },
+        Err(err) => Deleted::Settled(Err(err)),
     }
-    let plan = DeletePlan::collect(tx, relations, table, id).await?;
-    plan.execute(tx).await
 }
 
 /// The rows one delete removes and the rows it sets a column of to `NULL`.
@@ -135,8 +152,15 @@ impl DeletePlan {
             }
             tx.update(table, id, stored.meta.updated_at, &Row::new(values)).await?;
         }
+        // The row asked for is deleted last. A row may be gone already, the row asked
+        // for included (it was read above): the database's own `ON DELETE CASCADE`
+        // removed it with a row deleted before it (one reached twice, through a diamond
+        // or around a cycle).
         for (table, id) in self.deleted.into_iter().rev() {
-            tx.delete(table, id).await?;
+            match tx.delete(table, id).await {
+                Err(Error::NotFound { .. }) => {}
+                done => done?,
+            }
         }
         Ok(())
     }

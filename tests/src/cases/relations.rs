@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use crate::cases::committed;
 use crate::counting::CountingBackend;
 use crate::entities::{
-    relation_tables, Badge, Comment, Post, PostRestrictingAuthor, PostTopic, Shelf, ShelfWithOwner, Topic, User,
+    relation_tables, Badge, Comment, Node, Part, Post, PostRestrictingAuthor, PostTopic, Shelf, ShelfWithOwner,
+    ShelfWithRequiredOwner, Thing, Topic, User,
 };
 use crate::Fixture;
 use plinth::backend::ColumnDef;
@@ -271,8 +272,9 @@ pub async fn create_all_adds_a_nullable_reference_column(fx: &mut impl Fixture) 
 
 /// Filters can cross a relation, both ways and nested, with the same rows on every
 /// backend: posts whose author's name starts with "a", users who edited a post titled
-/// so, comments on posts by "ada"; a `NULL` reference matches neither the filter nor
-/// its negation; the session's own uncommitted rows count.
+/// so, comments on posts by "ada"; a `NULL` reference never matches, and its negation
+/// follows SQL's `NOT IN` (unknown while a parent matches, true when none does); the
+/// session's own uncommitted rows count.
 pub async fn filters_cross_relations_as_semi_joins(fx: &mut impl Fixture) {
     let db = setup(fx).await;
     let users = committed(&db, vec![User::named("ada"), User::named("abe"), User::named("bob")]).await;
@@ -298,7 +300,10 @@ pub async fn filters_cross_relations_as_semi_joins(fx: &mut impl Fixture) {
     assert_eq!(titles(edited_by_bob.expect("edited by bob")), ["p0", "p3"]);
     let not_edited_by_bob =
         session.query::<Post>().filter(|c| !c.editor.matching(|u| u.username.eq("bob"))).all().await;
-    assert_eq!(titles(not_edited_by_bob.expect("not edited by bob")), ["p2"], "p1's NULL editor matches neither");
+    assert_eq!(titles(not_edited_by_bob.expect("not edited by bob")), ["p2"], "p1's NULL editor: unknown");
+    let not_edited_by_nobody =
+        session.query::<Post>().filter(|c| !c.editor.matching(|u| u.username.eq("nobody"))).all().await;
+    assert_eq!(titles(not_edited_by_nobody.expect("none")), ["p0", "p1", "p2", "p3"], "NOT IN of nothing is true");
 
     let names = |users: Vec<Record<User>>| users.iter().map(|u| u.username.clone()).collect::<Vec<_>>();
     let editors =
@@ -379,4 +384,72 @@ pub async fn a_large_batch_with_one_missing_reference_writes_nothing(fx: &mut im
     session.add(Post::by(ada.id(), "after")).await.expect("the session goes on");
     session.commit().await.expect("commit");
     assert_eq!(titles(&db).await, ["after"]);
+}
+
+/// A delete that reaches a row twice — through a diamond (a part of a user's thing, and
+/// the user's too) or around a cycle of rows referring to each other — deletes each
+/// once and commits, on every backend.
+pub async fn a_cascade_over_a_diamond_or_a_cycle_deletes_each_row_once(fx: &mut impl Fixture) {
+    let db = fx.open().await;
+    db.create_all(&[Part::table(), Thing::table(), User::table(), Node::table()]).await.expect("create_all");
+    let ada = committed(&db, vec![User::named("ada")]).await.remove(0);
+    let thing = committed(&db, vec![Thing { owner: ada.id() }]).await.remove(0);
+    committed(&db, vec![Part { thing: thing.id(), owner: ada.id() }]).await;
+    let mut session = db.session().await.expect("session");
+    let a = session.add(Node { name: "a".into(), parent: None }).await.expect("a");
+    let b = session.add(Node { name: "b".into(), parent: Some(a.id()) }).await.expect("b");
+    session.add(Node { name: "c".into(), parent: Some(b.id()) }).await.expect("c");
+    let mut a = a;
+    a.parent = Some(b.id());
+    session.update(&mut a).await.expect("a and b refer to each other");
+    session.commit().await.expect("commit");
+
+    let mut session = db.session().await.expect("session");
+    session.delete(ada).await.expect("the user, the thing, the part reached twice");
+    session.delete_by_id::<Node>(a.id()).await.expect("a cycle and what hangs from it");
+    session.commit().await.expect("commit");
+    let mut reader = db.session().await.expect("session");
+    assert_eq!(reader.query::<Part>().count().await.expect("parts"), 0);
+    assert_eq!(reader.query::<Thing>().count().await.expect("things"), 0);
+    assert_eq!(reader.query::<User>().count().await.expect("users"), 0);
+    assert_eq!(reader.query::<Node>().count().await.expect("nodes"), 0);
+}
+
+/// What no backend could keep is refused before anything is written, the same way
+/// everywhere: a required reference added to stored rows (by `create_all` or a
+/// migration), and a type change that makes a column a reference to another table.
+pub async fn references_no_backend_could_check_are_refused(fx: &mut impl Fixture) {
+    static REQUIRED: [Migration; 1] = [Migration::schema(
+        1,
+        "a required owner",
+        &[Step::AddColumn {
+            table: "shelfs",
+            column: ColumnDef::of::<Id<User>>("owner").with_default(|| plinth::Value::I64(1)),
+        }],
+    )];
+    static RETYPED: [Migration; 1] = [Migration::schema(
+        1,
+        "a number becomes a reference",
+        &[Step::ChangeType {
+            table: "badges",
+            from: ColumnDef::of::<String>("name"),
+            to: ColumnDef::of::<Option<Id<User>>>("name"),
+            convert: |_| Ok(plinth::Value::Null),
+        }],
+    )];
+    let db = fx.open().await;
+    db.create_all(&[Shelf::table(), User::table(), Badge::table()]).await.expect("version 1");
+    committed(&db, vec![User::named("ada")]).await;
+    committed(&db, vec![Shelf { name: "old".into() }]).await;
+    let added = db.create_all(&[ShelfWithRequiredOwner::table(), User::table()]).await;
+    assert!(
+        matches!(&added, Err(Error::SchemaMismatch { table: "shelfs", detail }) if detail.contains("must be nullable")),
+        "{added:?}"
+    );
+    let migrated = db.migrate(&REQUIRED, &[Shelf::table(), User::table(), Badge::table()]).await;
+    assert!(matches!(&migrated, Err(Error::InvalidValue { column: Some("owner"), .. })), "{migrated:?}");
+    let retyped = db.migrate(&RETYPED, &[Shelf::table(), User::table(), Badge::table()]).await;
+    assert!(matches!(&retyped, Err(Error::InvalidValue { column: Some("name"), .. })), "{retyped:?}");
+    let mut session = db.session().await.expect("session");
+    assert_eq!(session.query::<Shelf>().count().await.expect("the shelves as they were"), 1);
 }
