@@ -534,6 +534,17 @@ impl StoreMut for IndexedDbStore {
         stored_columns(name, &stored.as_string().unwrap_or_else(|| format!("{stored:?}"))).map(Some)
     }
 
+    async fn table_names(&self) -> Result<Vec<String>> {
+        let tx = self.transaction(&[META], IdbTransactionMode::Readonly).await?;
+        // Every key `["schema", NAME]`: after `["schema"]`, before `["schema", []]` (an
+        // array sorts after every string).
+        let kind = JsValue::from_str("schema");
+        let range = IdbKeyRange::bound(&Array::of1(&kind), &Array::of2(&kind, &Array::new())).map_err(js)?;
+        let keys = Pending::new(store(&tx, META)?.get_all_keys_with_key(&range).map_err(js)?);
+        let keys: Array = keys.result().await.map_err(js)?.unchecked_into();
+        Ok(keys.iter().filter_map(|key| Array::from(&key).get(1).as_string()).collect())
+    }
+
     async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
         let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);

@@ -56,6 +56,18 @@ impl Layout {
         self.table_named(table.name())
     }
 
+    /// The prefix of every table's keys: what [`table_of_schema`](Self::table_of_schema)
+    /// lists tables under.
+    pub(crate) fn tables(&self) -> String {
+        format!("{}t/", self.prefix)
+    }
+
+    /// The table's name, if `key` is the schema key of one.
+    pub(crate) fn table_of_schema(&self, key: &str) -> Option<String> {
+        let escaped = key.strip_prefix(&self.tables())?.strip_suffix("/schema")?;
+        (!escaped.contains('/')).then(|| unescape(escaped))
+    }
+
     pub(crate) fn schema(&self, table: &Table) -> String {
         self.schema_named(table.name())
     }
@@ -88,6 +100,11 @@ fn escape(name: &str) -> String {
     name.replace('%', "%25").replace('/', "%2F")
 }
 
+/// The name [`escape`] was given.
+fn unescape(escaped: &str) -> String {
+    escaped.replace("%2F", "/").replace("%25", "%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +113,14 @@ mod tests {
     fn names_cannot_reach_into_other_keys() {
         assert_eq!(Layout::new("a/t").prefix(), "plinth/a%2Ft/");
         assert_eq!(Layout::new("100%").prefix(), "plinth/100%25/");
+    }
+
+    #[test]
+    fn a_schema_key_names_its_table() {
+        static ODD: Table = Table::new("a/b%c", &[]);
+        let layout = Layout::new("db");
+        assert_eq!(layout.table_of_schema(&layout.schema(&ODD)).as_deref(), Some("a/b%c"));
+        assert_eq!(layout.table_of_schema(&layout.sequence(&ODD)), None);
+        assert_eq!(layout.table_of_schema("plinth/db/t/x/r/1"), None);
     }
 }

@@ -449,6 +449,11 @@ impl<K: KeyValue, C: Coordinator> StoreMut for WebStorageStore<K, C> {
         }
     }
 
+    async fn table_names(&self) -> Result<Vec<String>> {
+        let keys = self.kv.keys_with_prefix(&self.layout.tables())?;
+        Ok(keys.iter().filter_map(|key| self.layout.table_of_schema(key)).collect())
+    }
+
     async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
         self.in_turn(|| self.replace_now(&replacement)).await
     }

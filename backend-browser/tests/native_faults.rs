@@ -192,6 +192,9 @@ impl StoreMut for Recording {
     async fn stored_columns(&self, name: &str) -> Result<Option<Vec<plinth::backend::StoredColumn>>> {
         self.store.stored_columns(name).await
     }
+    async fn table_names(&self) -> Result<Vec<String>> {
+        self.store.table_names().await
+    }
     async fn replace(&self, replacement: plinth::engine::Replacement) -> Result<plinth::engine::Replaced> {
         self.store.replace(replacement).await
     }

@@ -83,6 +83,9 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
     /// columns beside those the entity needs.
     fn stored_schema<'c>(conn: &'c mut Connection<Self>, table: &'static Table) -> BoxFuture<'c, Result<Stored>>;
 
+    /// Runs a catalog query of no parameters that answers one text column.
+    fn fetch_names<'c>(conn: &'c mut Connection<Self>, sql: &'static str) -> BoxFuture<'c, Result<Vec<(String,)>>>;
+
     /// Fills the temporary tables a statement reads long `is_in` lists from. Only a
     /// dialect without array parameters makes such lists; the default has none to load.
     fn load_lists<'c>(
@@ -207,6 +210,18 @@ macro_rules! statement_functions {
             Box::pin(async move {
                 let done = sqlx::Executor::execute(conn, sql.as_str()).await;
                 done.map(drop).map_err(|e| $crate::errors::map_err(Self::NAME, table, e))
+            })
+        }
+
+        fn fetch_names<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            sql: &'static str,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<(String,)>>> {
+            Box::pin(async move {
+                sqlx::query_as(sql)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(|e| $crate::errors::map_err(Self::NAME, None, e))
             })
         }
 

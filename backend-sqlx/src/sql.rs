@@ -16,8 +16,8 @@ use plinth::backend::ColumnRef;
 pub(crate) use alter::{migration_step, upgrade_table, SqlStep};
 pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, Object};
 pub(crate) use schema::{
-    columns_sql, compare as compare_schema, indexes_sql, references_sql, sql_column, CatalogColumn, CatalogIndex,
-    CatalogReference, Stored,
+    column_from_catalog, columns_sql, compare as compare_schema, indexes_sql, references_sql, referring_tables_sql,
+    sql_column, CatalogColumn, CatalogIndex, CatalogReference, Stored,
 };
 pub(crate) use select::{compile_count, compile_select, subquery_tables};
 pub(crate) use table::{sqlite_insert, StatementCache, TableSql};

@@ -21,8 +21,9 @@ use crate::connection::LazyTransaction;
 use crate::driver::{Connection, Driver};
 use crate::errors::{is_unnamed_reference_violation, map_err};
 use crate::sql::{
-    compile_count, compile_select, create_all_begin, create_all_preamble, create_table, migration_step, quote,
-    select_list, sql_column, subquery_tables, upgrade_table, SqlStep, Statement, StatementCache, Stored, TableSql,
+    column_from_catalog, compile_count, compile_select, create_all_begin, create_all_preamble, create_table,
+    migration_step, quote, referring_tables_sql, select_list, sql_column, subquery_tables, upgrade_table, SqlStep,
+    Statement, StatementCache, Stored, TableSql,
 };
 
 /// A database behind one pool: what `PostgresBackend` and `SqliteBackend` are.
@@ -106,6 +107,34 @@ impl<D: Driver> SqlBackend<D> {
     pub(crate) async fn stored_shapes(&self, names: &[&'static str]) -> Result<Shapes> {
         let mut conn = self.pool.acquire().await.map_err(|e| map_err(D::NAME, None, e))?;
         stored_shapes::<D>(&mut conn, names).await
+    }
+
+    /// The tables with a foreign key, as the catalog describes them (see
+    /// [`Backend::stored_tables`](plinth::backend::Backend::stored_tables)): what a
+    /// delete must look at even when the app did not give them. A table whose columns
+    /// Plinth would not make as stored (made by hand) is left out: the database applies
+    /// its rules.
+    pub(crate) async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
+        let mut conn = self.pool.acquire().await.map_err(|e| map_err(D::NAME, None, e))?;
+        let names: Vec<(String,)> = D::fetch_names(&mut conn, referring_tables_sql(D::DIALECT)).await?;
+        let mut tables = Vec::new();
+        for (name,) in names {
+            let name = plinth::backend::intern_name(&name);
+            let Stored::Existing(stored) = D::stored_schema(&mut conn, intern_table(name, &[])).await? else {
+                continue;
+            };
+            let columns: Option<Vec<ColumnDef>> =
+                stored.fields().iter().map(|c| column_from_catalog(D::DIALECT, c)).collect();
+            let Some(columns) = columns else { continue };
+            let table = intern_table(name, &columns);
+            // The system columns too must be as Plinth makes them.
+            if let Stored::Existing(stored) = D::stored_schema(&mut conn, table).await? {
+                if stored.check(table).is_ok() {
+                    tables.push(table);
+                }
+            }
+        }
+        Ok(tables)
     }
 
     /// The statements applying each of `migrations` after the other would run now.
@@ -262,6 +291,10 @@ macro_rules! sql_backend {
 
             async fn stored_shapes(&self, names: &[&'static str]) -> plinth::Result<plinth::migrate::Shapes> {
                 self.inner.stored_shapes(names).await
+            }
+
+            async fn stored_tables(&self) -> plinth::Result<Vec<&'static plinth::Table>> {
+                self.inner.stored_tables().await
             }
 
             fn column_words(&self, column: &plinth::backend::ColumnDef) -> plinth::backend::StoredColumn {

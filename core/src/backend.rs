@@ -32,7 +32,8 @@ pub use intern::{intern_name, intern_table};
 pub(crate) use schema::same_but_for_indexes;
 pub use schema::{
     check_engine_schema, check_schema, duplicated_values, engine_column, engine_column_def, engine_columns,
-    engine_storage, reference_words, schema_changes, schema_differences, SchemaChange, StoredColumn,
+    engine_storage, parse_reference_words, reference_words, schema_changes, schema_differences, SchemaChange,
+    StoredColumn,
 };
 
 /// `Send` on native targets; nothing on wasm32.
@@ -87,6 +88,13 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// columns left out), for [`check_steps`](crate::migrate::check_steps); `None` for
     /// a table that does not exist.
     async fn stored_shapes(&self, names: &[&'static str]) -> Result<Shapes>;
+
+    /// The tables stored, as the storage describes them (their references included),
+    /// for a handle that was not given them to know what refers to what. The default,
+    /// none, is for SQL backends, whose databases hold the constraints themselves.
+    async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
+        Ok(Vec::new())
+    }
 
     /// A column as this backend would store it, in the words of
     /// [`stored_shapes`](Backend::stored_shapes).

@@ -83,6 +83,9 @@ impl Database {
 
     /// Begins a session (one transaction), like calling `async_session_maker()`.
     pub async fn session(&self) -> Result<Session> {
+        if !self.relations.stored_read() {
+            self.relations.add_stored(&self.backend.stored_tables().await?);
+        }
         Ok(Session::new(self.backend.begin().await?, self.relations.clone()))
     }
 }

@@ -9,6 +9,7 @@ mod load;
 pub use load::{Children, Parents, RefersTo};
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::error::{Error, Result};
@@ -32,6 +33,8 @@ pub(crate) struct Referrer {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Relations {
     tables: Arc<RwLock<HashMap<&'static str, &'static Table>>>,
+    /// Whether the tables the storage describes were read ([`add_stored`](Self::add_stored)).
+    stored_read: Arc<AtomicBool>,
 }
 
 impl Relations {
@@ -47,6 +50,22 @@ impl Relations {
         for table in tables {
             known.insert(table.name(), table);
         }
+    }
+
+    /// Whether [`add_stored`](Self::add_stored) has run.
+    pub(crate) fn stored_read(&self) -> bool {
+        self.stored_read.load(Ordering::Acquire)
+    }
+
+    /// Keeps the tables `stored`, as the storage describes them, where no table of
+    /// their name was given: so a handle that was not given the app's tables still
+    /// knows every stored reference.
+    pub(crate) fn add_stored(&self, stored: &[&'static Table]) {
+        let mut known = self.tables.write().unwrap_or_else(PoisonError::into_inner);
+        for table in stored {
+            known.entry(table.name()).or_insert(table);
+        }
+        self.stored_read.store(true, Ordering::Release);
     }
 
     /// Checks that every reference of `tables` names a table among them or given

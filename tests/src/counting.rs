@@ -49,6 +49,10 @@ impl Backend for CountingBackend {
         self.inner.stored_shapes(names).await
     }
 
+    async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
+        self.inner.stored_tables().await
+    }
+
     fn column_words(&self, column: &ColumnDef) -> StoredColumn {
         self.inner.column_words(column)
     }

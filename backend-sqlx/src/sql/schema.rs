@@ -3,8 +3,10 @@
 //! the entity's through `plinth::backend::check_schema`, so differences read the same
 //! as on every other backend.
 
-use plinth::backend::{check_schema, reference_words, schema_changes, ColumnDef, SchemaChange, StoredColumn};
-use plinth::{Error, Table};
+use plinth::backend::{
+    check_schema, parse_reference_words, reference_words, schema_changes, ColumnDef, SchemaChange, StoredColumn,
+};
+use plinth::{ColumnType, Error, OnDelete, Table};
 
 use super::ddl::column_storage;
 use super::Dialect;
@@ -54,6 +56,62 @@ pub(crate) fn references_sql(dialect: Dialect) -> &'static str {
              WHERE (SELECT count(*) FROM pragma_foreign_key_list(?1) AS g WHERE g.id = f.id) = 1"
         }
     }
+}
+
+/// The query for the names of the tables that have a single-column foreign key: those
+/// whose rows a delete elsewhere may have to look at.
+pub(crate) fn referring_tables_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => {
+            "SELECT DISTINCT t.relname::text FROM pg_constraint c \
+             JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE c.contype = 'f' AND n.nspname = current_schema() AND array_length(c.conkey, 1) = 1"
+        }
+        Dialect::Sqlite => {
+            "SELECT m.name FROM sqlite_master AS m \
+             WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name))"
+        }
+    }
+}
+
+/// The column `stored` describes, in the catalog's words, as Plinth would make it: the
+/// first column type (in an order that prefers the widest where the database does not
+/// tell them apart, as SQLite's `INTEGER`) whose column the catalog would describe the
+/// same; `None` if none would.
+pub(crate) fn column_from_catalog(dialect: Dialect, stored: &StoredColumn) -> Option<ColumnDef> {
+    const PREFERRED: [ColumnType; 12] = [
+        ColumnType::I64,
+        ColumnType::Text,
+        ColumnType::F64,
+        ColumnType::Bytes,
+        ColumnType::Bool,
+        ColumnType::I32,
+        ColumnType::I16,
+        ColumnType::F32,
+        ColumnType::Date,
+        ColumnType::Timestamp,
+        ColumnType::Json,
+        ColumnType::Uuid,
+    ];
+    let name = plinth::backend::intern_name(&stored.name);
+    let limit: Option<u32> = stored
+        .storage
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|digits| !digits.is_empty())
+        .and_then(|digits| digits.parse().ok());
+    let reference = stored.references.as_deref().map(parse_reference_words);
+    if reference.is_some_and(|r| r.is_none()) {
+        return None;
+    }
+    let reference = reference.flatten();
+    PREFERRED.into_iter().find_map(|ty| {
+        let plain = ColumnDef::new(name, ty, stored.nullable)
+            .referencing(reference.map(|r| r.table), reference.map_or(OnDelete::Restrict, |r| r.on_delete));
+        let plain = if stored.unique { plain.unique() } else { plain };
+        let column = if stored.indexed && !stored.unique { plain.indexed() } else { plain };
+        let limited = limit.filter(|_| ty == ColumnType::Text).map(|limit| column.max_length(limit));
+        [Some(column), limited].into_iter().flatten().find(|c| sql_column(dialect, c) == *stored)
+    })
 }
 
 /// The query for a table's single-column indexes, whatever their names: not the

@@ -34,8 +34,9 @@ pub fn reference_words(reference: Option<Reference>) -> Option<String> {
     reference.map(|r| format!("{} ON DELETE {}", r.table, r.on_delete.sql()))
 }
 
-/// The reference [`reference_words`] wrote, its table's name kept for the process.
-fn parse_reference_words(words: &str) -> Option<Reference> {
+/// The reference [`reference_words`] wrote, its table's name kept for the process
+/// ([`intern_name`](crate::backend::intern_name)).
+pub fn parse_reference_words(words: &str) -> Option<Reference> {
     let (table, rule) = words.rsplit_once(" ON DELETE ")?;
     let on_delete = [OnDelete::Restrict, OnDelete::Cascade, OnDelete::SetNull].into_iter().find(|r| r.sql() == rule)?;
     Some(Reference { table: crate::backend::intern_name(table), on_delete })

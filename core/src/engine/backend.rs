@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::backend::{engine_column, Backend, ColumnDef, Row, StoredColumn, Transaction};
+use crate::backend::{
+    engine_column, engine_column_def, intern_name, intern_table, Backend, ColumnDef, Row, StoredColumn, Transaction,
+};
 use crate::engine::{apply_migration, EngineTransaction, StoreMut};
 use crate::error::Result;
 use crate::migrate::{Shapes, Step};
@@ -52,7 +54,21 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
+        if !self.relations.stored_read() {
+            self.relations.add_stored(&self.stored_tables().await?);
+        }
         Ok(Box::new(EngineTransaction::new(Arc::clone(&self.store), self.relations.clone())))
+    }
+
+    async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
+        let mut tables = Vec::new();
+        for name in self.store.table_names().await? {
+            let Some(columns) = self.store.stored_columns(&name).await? else { continue };
+            let name = intern_name(&name);
+            let columns = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>()?;
+            tables.push(intern_table(name, &columns));
+        }
+        Ok(tables)
     }
 
     async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {

@@ -153,6 +153,10 @@ impl StoreMut for MemoryStore {
         Ok(self.lock().get(name).map(|data| engine_columns(data.table)))
     }
 
+    async fn table_names(&self) -> Result<Vec<String>> {
+        Ok(self.lock().keys().map(|name| (*name).to_owned()).collect())
+    }
+
     async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
         let mut state = self.lock();
         let record = &replacement.record;

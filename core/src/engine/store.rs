@@ -53,6 +53,10 @@ pub trait StoreMut: Store {
     /// [`engine_columns`](crate::backend::engine_columns) describes them, if it exists.
     async fn stored_columns(&self, name: &str) -> Result<Option<Vec<StoredColumn>>>;
 
+    /// The names of every table stored, in any order: where a handle that was not
+    /// given the tables finds their references.
+    async fn table_names(&self) -> Result<Vec<String>>;
+
     /// Writes `replacement` atomically (a schema migration): unless its record's
     /// version is recorded already ([`Replaced::AlreadyRecorded`]) or a removed table's
     /// rows are no longer those it was computed from ([`Replaced::ChangedMeanwhile`]),

@@ -453,3 +453,28 @@ pub async fn references_no_backend_could_check_are_refused(fx: &mut impl Fixture
     let mut session = db.session().await.expect("session");
     assert_eq!(session.query::<Shelf>().count().await.expect("the shelves as they were"), 1);
 }
+
+/// A handle that was not given the tables (a restarted process or a reloaded page that
+/// does not call `create_all`) keeps every stored reference all the same: a reference
+/// to an existing row is accepted, to a missing one refused, and deletes follow the
+/// rules — cascade and restrict.
+pub async fn a_handle_not_given_the_tables_keeps_their_references(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let (users, posts, comments) = family(&db).await;
+    let badge = committed(&db, vec![Badge { holder: users[1].id(), name: "b".into() }]).await.remove(0);
+    let reopened = fx.open().await;
+    let mut session = reopened.session().await.expect("session");
+    session.add(Post::by(users[1].id(), "b2")).await.expect("an existing author");
+    let missing = session.add(Post::by(Id::new(999), "lost")).await;
+    assert!(matches!(missing, Err(Error::ForeignKeyViolation { column: "author", .. })), "{missing:?}");
+    let refused = session.delete(users[1].clone()).await;
+    assert!(matches!(refused, Err(Error::StillReferenced { by_table: "badges", .. })), "{refused:?}");
+    session.delete(badge).await.expect("the badge");
+    session.delete_by_id::<Comment>(comments[3].id()).await.expect("ada's comment on bob's post");
+    session.delete(posts[0].clone()).await.expect("a post with its comments");
+    session.commit().await.expect("commit");
+    let mut reader = reopened.session().await.expect("session");
+    let left: Vec<String> =
+        reader.query::<Comment>().all().await.expect("comments").iter().map(|c| c.text.clone()).collect();
+    assert_eq!(left, ["z"], "the post's comments went with it");
+}
