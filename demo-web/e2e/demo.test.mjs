@@ -1,6 +1,8 @@
 // The demo, used the way a person would: in each storage mode add users, reload, edit
-// one and watch updated_at move, try a duplicate username, delete; then server mode
-// shows rows the server stored. `cargo xtask test` starts the server and runs this with
+// one and watch updated_at move, try a duplicate username, delete; write notes by a
+// user, see each note's author and each user's note count, show one user's notes, and
+// delete the user with their notes; then server mode shows rows the server stored, and
+// its notes belong to users alike. `cargo xtask test` starts the server and runs this with
 // DEMO_URL set; by hand: `DEMO_URL=http://127.0.0.1:8080 node --test` after `cargo xtask demo`.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +36,100 @@ const row = (username) => page.locator('#records tbody tr', { hasText: username 
 async function chooseMode(mode) {
   await page.click(`[data-mode="${mode}"]`);
   await page.waitForFunction((m) => document.body.dataset.loaded === m, mode);
+}
+
+// Waits for the list of `kind` (`users`, `notes`) to be shown, loaded.
+const showing = (kind) => page.waitForFunction((k) => document.body.dataset.showing === k, kind);
+
+async function showKind(kind) {
+  await page.click(`[data-kind="${kind}"]`);
+  await showing(kind);
+}
+
+// Waits until a row whose `column` is `text` is listed (or, with `present` false, none is).
+const listed = (column, text, present = true) => page.waitForFunction(({ column, text, present }) => present
+  === [...document.querySelectorAll(`#records td[data-column="${column}"]`)].some((td) => td.textContent === text),
+{ column, text, present });
+
+// Adds a note by `author` (a username, or null for none; left as the form has it if
+// undefined), and waits for it to be listed.
+async function addNote(title, author) {
+  await page.fill('#note-form [name="title"]', title);
+  if (author !== undefined) await page.selectOption('#note-form [name="author_id"]', author === null ? '' : { label: author });
+  await page.click('#note-submit');
+  await page.waitForFunction((t) => !document.querySelector('#error').hidden
+    || [...document.querySelectorAll('#records td[data-column="title"]')].some((td) => td.textContent === t), title);
+  assert.equal(await errorText(), '', `the note ${title} was added`);
+}
+
+const selectedAuthor = () => page.$eval('#note-form [name="author_id"]', (s) => s.selectedOptions[0]?.textContent);
+
+// Notes belong to users, in `mode`: the form offers the storage's users, each note
+// shows its author, each user their note count and a way to their notes only, and
+// deleting a user deletes their notes (the demo's rule: `on_delete = "cascade"`).
+async function notesBelongToUsers(mode) {
+  // Unique per run, so it also passes against a server that has run it before.
+  const stamp = Date.now().toString(36);
+  const [ann, ben] = [`ann_${stamp}`, `ben_${stamp}`];
+  const [plans, builds, loose] = [`${ann} plans`, `${ann} builds`, `nobody's ${stamp}`];
+  await chooseMode(mode);
+  await addUser(ann, 'ann@example.com');
+  await addUser(ben, 'ben@example.com');
+  await listed('username', ann);
+  await listed('username', ben);
+  const annId = (await rows()).find((u) => u.username === ann).id;
+
+  await showKind('notes');
+  const offered = await page.$$eval('#note-form [name="author_id"] option', (os) => os.map((o) => o.textContent));
+  assert.equal(offered[0], 'no author');
+  assert.ok(offered.includes(ann) && offered.includes(ben), `the form offers this storage's users: ${offered}`);
+  assert.equal(await selectedAuthor(), 'no author', 'a note has no author unless one is chosen');
+  await addNote(plans, ann);
+  await addNote(loose, null);
+  assert.equal(await errorText(), '');
+  const ours = (await rows()).filter((n) => [plans, loose].includes(n.title));
+  assert.deepEqual(ours.map((n) => [n.title, n.author]).sort(), [[loose, '—'], [plans, ann]].sort(), 'each note shows its author');
+  await page.locator('#records tbody tr', { hasText: plans }).click();
+  assert.equal(String(JSON.parse(await page.textContent('#dict')).author), annId, 'to_dict() holds the author\'s id');
+  assert.equal(await page.textContent('#related'), `author_username: "${ann}"`);
+
+  await showKind('users');
+  const counts = () => rows().then((users) => Object.fromEntries(users.map((u) => [u.username, u.note_count])));
+  assert.deepEqual([(await counts())[ann], (await counts())[ben]], ['1 note', '0 notes'], 'each user shows their note count');
+  await row(ann).click();
+  const dict = JSON.parse(await page.textContent('#dict'));
+  assert.deepEqual(Object.keys(dict), ['id', 'username', 'email_address', 'created_at', 'updated_at'], 'the panel is to_dict()');
+  assert.equal(await page.textContent('#related'), 'note_count: 1');
+
+  await row(ann).locator('[data-action="notes"]').click();
+  await showing('notes');
+  assert.ok(await page.isVisible('#author-filter'), 'the list says whose notes it shows');
+  assert.deepEqual((await rows()).map((n) => [n.title, n.author]), [[plans, ann]], `only ${ann}'s notes`);
+  assert.equal(await selectedAuthor(), ann, 'a note added here is by the user shown');
+  await addNote(builds);
+  assert.deepEqual((await rows()).map((n) => n.title).sort(), [builds, plans]);
+  assert.match(await page.textContent('#count'), new RegExp(`^2 notes by ${ann} · `));
+  await page.click('#author-filter button');
+  await page.waitForFunction(() => document.querySelector('#author-filter').hidden);
+  assert.ok((await rows()).some((n) => n.title === loose), 'every note again');
+  await showKind('users');
+  await row(ben).locator('[data-action="notes"]').click();
+  await showing('notes');
+  assert.deepEqual(await rows(), [], `${ben} has no notes`);
+
+  await showKind('users');
+  assert.equal((await counts())[ann], '2 notes');
+  await row(ann).locator('[data-action="delete"]').click();
+  await listed('username', ann, false);
+  assert.equal(await errorText(), '');
+  await showKind('notes');
+  const left = (await rows()).map((n) => n.title);
+  assert.ok(!left.includes(plans) && !left.includes(builds), `${ann}'s notes went with ${ann}: ${left}`);
+  assert.ok(left.includes(loose), 'a note without an author stays');
+  const authors = await page.$$eval('#note-form [name="author_id"] option', (os) => os.map((o) => o.textContent));
+  assert.ok(!authors.includes(ann) && authors.includes(ben), `${ann} is no longer offered: ${authors}`);
+  await showKind('users');
+  noPageErrors();
 }
 
 async function addUser(username, email) {
@@ -88,6 +184,8 @@ for (const mode of ['local', 'session', 'indexeddb']) {
     await page.waitForSelector('#empty:not([hidden])');
     noPageErrors();
   });
+
+  test(`${mode}: notes belong to users; deleting a user deletes their notes`, () => notesBelongToUsers(mode));
 }
 
 test('server: the page shows what the server stored', async () => {
@@ -115,16 +213,30 @@ test('server: the page shows what the server stored', async () => {
   const stored = await (await fetch(`${url}/api/users?sort=name`)).json();
   assert.deepEqual(stored.map((u) => u.username).filter((u) => u === grace || u === linus), [grace, linus]);
 
-  await page.click('[data-kind="notes"]');
+  await showKind('notes');
   await page.fill('#note-form [name="title"]', 'Pour the plinth');
   await page.fill('#note-form [name="tags"]', 'concrete, base');
   await page.check('#note-form [name="pinned"]');
+  await page.selectOption('#note-form [name="author_id"]', { label: grace });
   await page.click('#note-submit');
-  await page.waitForFunction(() => document.querySelector('#records').textContent.includes('Pour the plinth'));
-  await page.click('[data-kind="users"]');
+  // Grace's note: the server may hold others of that title, from earlier runs.
+  await page.waitForFunction((by) => [...document.querySelectorAll('#records tbody tr')]
+    .some((tr) => tr.textContent.includes('Pour the plinth') && tr.querySelector('[data-column="author"]').textContent === by), grace);
+  const poured = await (await fetch(`${url}/api/notes?q=${encodeURIComponent('Pour the plinth')}`)).json();
+  assert.ok(poured.some((n) => n.author_username === grace), 'the server stored the note with its author');
+  await showKind('users');
   await page.locator('#records tbody tr', { hasText: grace }).click();
   await page.screenshot({ path: screenshot, fullPage: true });
   noPageErrors();
+});
+
+test('server: notes belong to users; deleting a user deletes their notes', async () => {
+  const json = { 'content-type': 'application/json' };
+  const missing = await fetch(`${url}/api/notes`, { method: 'POST', headers: json, body: JSON.stringify({ title: 'lost', author_id: 999999 }) });
+  assert.equal(missing.status, 422, 'a note by a user that does not exist is refused');
+  assert.match((await missing.json()).message, /author does not exist/);
+  assert.equal((await fetch(`${url}/api/notes?author=nobody`)).status, 422);
+  await notesBelongToUsers('server');
 });
 
 test('server: an edit of a record changed meanwhile is refused, not written over', async () => {
@@ -165,7 +277,9 @@ test('server: ids past 2^53 keep every digit on their way through the page', asy
   assert.equal((await rows()).find((r) => r.username === 'huge').id, huge, 'the id shown is exact');
   await row('huge@example.com').locator('[data-action="delete"]').click();
   for (let i = 0; i < 100 && seen.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
-  await page.unrouteAll();
+  // Waits for a handler still answering (the list the delete refreshes), which would
+  // otherwise fulfil a route no longer handled.
+  await page.unrouteAll({ behavior: 'wait' });
   assert.deepEqual(seen, [`/api/users/${huge}`], 'the delete names the exact id');
   noPageErrors();
 });

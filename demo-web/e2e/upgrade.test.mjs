@@ -3,7 +3,7 @@
 // to be exactly what Plinth wrote for that model). They are put in localStorage and
 // sessionStorage before the page runs, and in IndexedDB as a version-1 page stored them;
 // the server was seeded by `cargo run --example seed_version_one`. Today's page then
-// finds every old note, upgraded to yellow, in all four storages.
+// finds every old note, upgraded to yellow and without an author, in all four storages.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -68,7 +68,7 @@ const notes = () => page.$$eval('#records tbody tr', (trs) => trs.map((tr) => Ob
   [...tr.querySelectorAll('td[data-column]')].map((td) => [td.dataset.column, td.textContent]),
 )));
 
-test('every version-1 note opens upgraded, yellow, in all four storages', async () => {
+test('every version-1 note opens upgraded, yellow and without an author, in all four storages', async () => {
   await page.click('[data-kind="notes"]');
   await seedIndexedDb(fixture);
   for (const mode of ['local', 'session', 'indexeddb', 'server']) {
@@ -76,6 +76,7 @@ test('every version-1 note opens upgraded, yellow, in all four storages', async 
     const old = (await notes()).filter((n) => n.title.startsWith('Old note'));
     assert.deepEqual(old.map((n) => [n.title, n.colour]).sort(), [['Old note one', 'yellow'], ['Old note two', 'yellow']], mode);
     assert.ok(old.every((n) => n.body === 'from version 1' && n.tags === 'v1'), `${mode}: the old values are kept`);
+    assert.ok(old.every((n) => n.author === '—'), `${mode}: the old notes have no author`);
   }
   // And the upgraded storage takes notes of today's version.
   await chooseMode('indexeddb');

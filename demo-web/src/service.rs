@@ -1,11 +1,16 @@
 //! The demo's operations — list with a filter and a sort, add, edit, delete — over any
 //! [`Database`], with errors in words a person understands. The page calls them on
 //! browser storage, the server on SQLite or PostgreSQL; both answer the same JSON.
+//!
+//! Notes belong to users (`Note::author`): a note's form names its author by id, a
+//! list of notes says each note's author's username and can be narrowed to one
+//! author, a list of users says how many notes each has, and deleting a user deletes
+//! their notes.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use plinth::{like_escape, Database, Entity, Error, Filter, Order, Record, Session};
+use plinth::{like_escape, Database, Entity, Error, Filter, Id, Order, Session};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
@@ -51,6 +56,22 @@ impl From<Error> for DemoError {
             Error::UniqueViolation { table, column: None } => {
                 (409, format!("Another {table} row already has one of these values."))
             }
+            Error::ForeignKeyViolation { table: "notes", column: "author", .. } => (
+                422,
+                "The chosen author does not exist (the user may have been deleted meanwhile); choose another \
+                 author, or no author."
+                    .to_owned(),
+            ),
+            Error::ForeignKeyViolation { table, column, parent } => {
+                (422, format!("This {table} row's {column} names a {parent} row that does not exist."))
+            }
+            Error::StillReferenced { table, id, by_table, by_column } => (
+                409,
+                format!(
+                    "The {table} row {id} cannot be deleted: {by_table} rows still refer to it through \
+                     {by_column}; delete or change those first."
+                ),
+            ),
             Error::NotFound { .. } => {
                 (404, "That record no longer exists; it may have been deleted elsewhere.".to_owned())
             }
@@ -148,6 +169,9 @@ struct NoteInput {
     /// One of [`COLOURS`]; yellow if the form does not say.
     #[serde(default)]
     colour: Option<String>,
+    /// The id of the user who wrote the note; none if `null` or left out.
+    #[serde(default)]
+    author_id: Option<Id<User>>,
     /// The version of the record the form edits (see [`update`]).
     #[serde(default)]
     updated_at: Option<DateTime<Utc>>,
@@ -191,15 +215,25 @@ fn note_from(body: &str) -> Result<(Note, Option<DateTime<Utc>>), DemoError> {
     if !COLOURS.contains(&colour.as_str()) {
         return Err(DemoError::invalid(format!("A note's colour is one of {}.", COLOURS.join(", "))));
     }
-    Ok((Note { title, body, pinned: input.pinned, tags: Json::from(tags), colour }, input.updated_at))
+    let note = Note { title, body, pinned: input.pinned, tags: Json::from(tags), colour, author: input.author_id };
+    Ok((note, input.updated_at))
 }
 
-fn dicts<E: Entity>(records: Vec<Record<E>>) -> Vec<Map<String, Json>> {
-    records.iter().map(Record::to_dict).collect()
-}
-
-/// The records of `kind` whose name contains `text` (case-sensitive, as LIKE), sorted.
-pub async fn list(db: &Database, kind: Kind, text: &str, sort: Sort) -> Result<Vec<Map<String, Json>>, DemoError> {
+/// The records of `kind` whose name contains `text` (case-sensitive, as LIKE), sorted;
+/// notes only by `author` if one is given (the notes of a user that does not exist:
+/// none). Each is its `to_dict()` and what it relates to: a user's `note_count`, a
+/// note's `author_username` (`null` for a note without an author) — each relation
+/// loaded in one query for the whole list, not one per record.
+pub async fn list(
+    db: &Database,
+    kind: Kind,
+    text: &str,
+    sort: Sort,
+    author: Option<Id<User>>,
+) -> Result<Vec<Map<String, Json>>, DemoError> {
+    if kind == Kind::Users && author.is_some() {
+        return Err(DemoError::invalid("Only notes are listed by author; leave `author` out when listing users."));
+    }
     let pattern = format!("%{}%", like_escape(text.trim()));
     let mut session = db.session().await?;
     Ok(match kind {
@@ -211,10 +245,15 @@ pub async fn list(db: &Database, kind: Kind, text: &str, sort: Sort) -> Result<V
             for key in sort.order("username") {
                 query = query.then_order(key);
             }
-            dicts(query.all().await?)
+            let users = query.all().await?;
+            let notes = session.load_children(&users, Note::columns().author).await?;
+            users.iter().map(|user| with(user.to_dict(), "note_count", Json::from(notes.of(user).len()))).collect()
         }
         Kind::Notes => {
             let mut query = session.query::<Note>();
+            if let Some(author) = author {
+                query = query.filter(|c| c.author.eq(author));
+            }
             if !text.trim().is_empty() {
                 query = query.filter_by(Filter::column("title").like(pattern.clone()));
             }
@@ -222,9 +261,23 @@ pub async fn list(db: &Database, kind: Kind, text: &str, sort: Sort) -> Result<V
             for key in sort.order("title") {
                 query = query.then_order(key);
             }
-            dicts(query.all().await?)
+            let notes = query.all().await?;
+            let authors = session.load_parents(&notes, Note::columns().author).await?;
+            notes
+                .iter()
+                .map(|note| {
+                    let username = authors.get(note.author).map(|user| user.username.clone());
+                    with(note.to_dict(), "author_username", Json::from(username))
+                })
+                .collect()
         }
     })
+}
+
+/// `dict` with `key` set to `value`, after the record's own columns.
+fn with(mut dict: Map<String, Json>, key: &str, value: Json) -> Map<String, Json> {
+    dict.insert(key.to_owned(), value);
+    dict
 }
 
 /// Adds a record from a JSON form and returns it as stored.
@@ -279,7 +332,7 @@ async fn edit<E: Entity>(
     Ok(record.to_dict())
 }
 
-/// Deletes a record.
+/// Deletes a record; a user with their notes.
 pub async fn delete(db: &Database, kind: Kind, id: i64) -> Result<(), DemoError> {
     let mut session = db.session().await?;
     match kind {
@@ -315,9 +368,9 @@ mod tests {
         create(&db, Kind::Users, r#"{"username":"bob","email_address":"bob@example.org"}"#).await.expect("bob");
         let dup = create(&db, Kind::Users, r#"{"username":"ada","email_address":"x@example.com"}"#).await;
         assert_eq!(dup.map_err(|e| e.status), Err(409));
-        let found = list(&db, Kind::Users, "example.org", Sort::Name).await.expect("list");
+        let found = list(&db, Kind::Users, "example.org", Sort::Name, None).await.expect("list");
         assert_eq!(found.iter().map(|d| d["username"].clone()).collect::<Vec<_>>(), [Json::from("bob")]);
-        let by_name = list(&db, Kind::Users, "", Sort::Name).await.expect("list");
+        let by_name = list(&db, Kind::Users, "", Sort::Name, None).await.expect("list");
         assert_eq!(by_name.len(), 2);
     }
 
@@ -335,7 +388,7 @@ mod tests {
         }
         let empty_title = create(&db, Kind::Notes, r#"{"title":"  "}"#).await;
         assert_eq!(empty_title.map_err(|e| e.status), Err(422));
-        assert!(list(&db, Kind::Users, "", Sort::Newest).await.expect("list").is_empty());
+        assert!(list(&db, Kind::Users, "", Sort::Newest, None).await.expect("list").is_empty());
     }
 
     #[tokio::test]
@@ -343,7 +396,7 @@ mod tests {
         let db = db().await;
         create(&db, Kind::Notes, r#"{"title":"first"}"#).await.expect("note");
         let pinned = create(&db, Kind::Notes, r#"{"title":"second","pinned":true,"tags":["a"]}"#).await.expect("note");
-        let listed = list(&db, Kind::Notes, "", Sort::Oldest).await.expect("list");
+        let listed = list(&db, Kind::Notes, "", Sort::Oldest, None).await.expect("list");
         assert_eq!(listed[0]["title"], "second");
         assert_eq!(listed[0]["tags"], serde_json::json!(["a"]));
         let first = &listed[1];
@@ -357,6 +410,117 @@ mod tests {
         assert_eq!(unversioned.map_err(|e| e.status), Err(422));
         delete(&db, Kind::Notes, pinned["id"].as_i64().unwrap_or_default()).await.expect("delete");
         assert_eq!(delete(&db, Kind::Notes, 99).await.map_err(|e| e.status), Err(404));
-        assert_eq!(list(&db, Kind::Notes, "", Sort::Newest).await.expect("list").len(), 1);
+        assert_eq!(list(&db, Kind::Notes, "", Sort::Newest, None).await.expect("list").len(), 1);
+    }
+
+    async fn user(db: &Database, username: &str) -> i64 {
+        let form = serde_json::json!({"username": username, "email_address": format!("{username}@example.com")});
+        let user = create(db, Kind::Users, &form.to_string()).await.expect("user");
+        user["id"].as_i64().expect("an id")
+    }
+
+    async fn note(db: &Database, title: &str, author: Option<i64>) -> Map<String, Json> {
+        let form = serde_json::json!({"title": title, "author_id": author});
+        create(db, Kind::Notes, &form.to_string()).await.expect("note")
+    }
+
+    /// (title, author_username) of the notes listed, oldest first.
+    async fn notes_by(db: &Database, author: Option<i64>) -> Vec<(String, Json)> {
+        let notes = list(db, Kind::Notes, "", Sort::Oldest, author.map(Id::new)).await.expect("notes");
+        notes
+            .iter()
+            .map(|n| (n["title"].as_str().unwrap_or_default().to_owned(), n["author_username"].clone()))
+            .collect()
+    }
+
+    /// (username, note_count) of the users listed, by name.
+    async fn note_counts(db: &Database) -> Vec<(String, Json)> {
+        let users = list(db, Kind::Users, "", Sort::Name, None).await.expect("users");
+        users.iter().map(|u| (u["username"].as_str().unwrap_or_default().to_owned(), u["note_count"].clone())).collect()
+    }
+
+    fn pairs(expected: &[(&str, Json)]) -> Vec<(String, Json)> {
+        expected.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect()
+    }
+
+    #[tokio::test]
+    async fn notes_belong_to_users_and_lists_say_whose_and_how_many() {
+        let db = db().await;
+        let (ada, bob) = (user(&db, "ada").await, user(&db, "bob").await);
+        user(&db, "cy_").await;
+        let first = note(&db, "ada's first", Some(ada)).await;
+        assert_eq!(first["author"].as_i64(), Some(ada), "the stored note names its author by id");
+        note(&db, "ada's second", Some(ada)).await;
+        let bobs = note(&db, "bob's", Some(bob)).await;
+        let nobodys = note(&db, "nobody's", None).await;
+        assert_eq!(nobodys["author"], Json::Null);
+
+        let everyone = pairs(&[
+            ("ada's first", "ada".into()),
+            ("ada's second", "ada".into()),
+            ("bob's", "bob".into()),
+            ("nobody's", Json::Null),
+        ]);
+        assert_eq!(notes_by(&db, None).await, everyone);
+        assert_eq!(
+            notes_by(&db, Some(ada)).await,
+            pairs(&[("ada's first", "ada".into()), ("ada's second", "ada".into())])
+        );
+        let adas_second = list(&db, Kind::Notes, "second", Sort::Oldest, Some(ada.into())).await.expect("list");
+        assert_eq!(adas_second.len(), 1, "the author and the text filter both hold");
+        assert!(list(&db, Kind::Notes, "bob", Sort::Oldest, Some(ada.into())).await.expect("list").is_empty());
+        assert_eq!(notes_by(&db, Some(bob + 100)).await, [], "a user that does not exist has no notes");
+        assert_eq!(note_counts(&db).await, pairs(&[("ada", 2.into()), ("bob", 1.into()), ("cy_", 0.into())]));
+        let by_author = list(&db, Kind::Users, "", Sort::Name, Some(ada.into())).await;
+        assert_eq!(by_author.map_err(|e| e.status), Err(422), "users are not listed by author");
+
+        // An edit moves a note to another author, or to none.
+        let moved = serde_json::json!({"title": "bob's", "author_id": ada, "updated_at": bobs["updated_at"]});
+        update(&db, Kind::Notes, bobs["id"].as_i64().unwrap_or_default(), &moved.to_string()).await.expect("move");
+        let unowned = serde_json::json!({"title": "ada's first", "author_id": null, "updated_at": first["updated_at"]});
+        update(&db, Kind::Notes, first["id"].as_i64().unwrap_or_default(), &unowned.to_string()).await.expect("edit");
+        assert_eq!(note_counts(&db).await, pairs(&[("ada", 2.into()), ("bob", 0.into()), ("cy_", 0.into())]));
+        assert_eq!(notes_by(&db, None).await[0], ("ada's first".to_owned(), Json::Null));
+    }
+
+    #[tokio::test]
+    async fn a_missing_author_is_refused_and_deleting_a_user_deletes_their_notes() {
+        let db = db().await;
+        let (ada, bob) = (user(&db, "ada").await, user(&db, "bob").await);
+        let missing = create(&db, Kind::Notes, r#"{"title":"lost","author_id":999}"#).await;
+        let missing = missing.expect_err("an author that does not exist");
+        assert_eq!(missing.status, 422);
+        assert!(missing.message.contains("author does not exist"), "{}", missing.message);
+        let text = create(&db, Kind::Notes, r#"{"title":"lost","author_id":"1"}"#).await;
+        assert_eq!(text.map_err(|e| e.status), Err(422), "an author id is a number");
+        assert_eq!(notes_by(&db, None).await, [], "nothing was stored");
+
+        let adas = note(&db, "ada's", Some(ada)).await;
+        note(&db, "bob's", Some(bob)).await;
+        note(&db, "nobody's", None).await;
+        let lost = serde_json::json!({"title": "ada's", "author_id": 999, "updated_at": adas["updated_at"]});
+        let refused = update(&db, Kind::Notes, adas["id"].as_i64().unwrap_or_default(), &lost.to_string()).await;
+        assert_eq!(refused.map_err(|e| e.status), Err(422));
+        assert_eq!(notes_by(&db, Some(ada)).await, pairs(&[("ada's", "ada".into())]), "the refused edit wrote nothing");
+
+        delete(&db, Kind::Users, ada).await.expect("delete ada, and her notes with her");
+        assert_eq!(notes_by(&db, None).await, pairs(&[("bob's", "bob".into()), ("nobody's", Json::Null)]));
+        assert_eq!(note_counts(&db).await, pairs(&[("bob", 1.into())]));
+        assert_eq!(
+            delete(&db, Kind::Notes, adas["id"].as_i64().unwrap_or_default()).await.map_err(|e| e.status),
+            Err(404)
+        );
+    }
+
+    #[test]
+    fn reference_errors_are_422_and_409_in_words() {
+        let restricted =
+            DemoError::from(Error::StillReferenced { table: "users", id: 7, by_table: "notes", by_column: "author" });
+        assert_eq!(restricted.status, 409);
+        assert!(restricted.message.contains("users row 7") && restricted.message.contains("notes"), "{restricted}");
+        let dangling =
+            DemoError::from(Error::ForeignKeyViolation { table: "posts", column: "editor", parent: "users" });
+        assert_eq!(dangling.status, 422);
+        assert!(dangling.message.contains("editor"), "{dangling}");
     }
 }

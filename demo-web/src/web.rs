@@ -2,7 +2,7 @@
 //! method answers a promise of JSON text; a rejection carries `{"status","message"}`,
 //! the same shape the server answers with, so the page handles both alike.
 
-use plinth::Database;
+use plinth::{Database, Id};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -49,12 +49,16 @@ impl DemoStore {
     }
 
     /// The records of `kind` (`users` or `notes`) containing `text`, sorted by `sort`
-    /// (`newest`, `oldest`, `updated`, `name`): a JSON array of `to_dict()` objects.
-    pub fn list(&self, kind: String, text: String, sort: String) -> js_sys::Promise {
+    /// (`newest`, `oldest`, `updated`, `name`), notes only by the user whose id is
+    /// `author` if it is given (`undefined` or `null`: every note): a JSON array of
+    /// `to_dict()` objects, with each user's `note_count` and each note's
+    /// `author_username`.
+    pub fn list(&self, kind: String, text: String, sort: String, author: Option<f64>) -> js_sys::Promise {
         let db = self.db.clone();
         future_to_promise(async move {
             let (kind, sort) = (Kind::parse(&kind).map_err(reject)?, Sort::parse(&sort).map_err(reject)?);
-            to_json(&service::list(&db, kind, &text, sort).await.map_err(reject)?)
+            let author = author.map(record_id).transpose().map_err(reject)?.map(Id::new);
+            to_json(&service::list(&db, kind, &text, sort, author).await.map_err(reject)?)
         })
     }
 
@@ -76,7 +80,7 @@ impl DemoStore {
         })
     }
 
-    /// Deletes record `id`.
+    /// Deletes record `id` (a user with their notes).
     pub fn remove(&self, kind: String, id: f64) -> js_sys::Promise {
         let db = self.db.clone();
         future_to_promise(async move {

@@ -1,8 +1,8 @@
 //! Version 1 of the demo's browser data, as the end-to-end test seeds it into
 //! localStorage, sessionStorage and IndexedDB (`e2e/version-1.json`): the keys a
 //! version-1 page wrote under `plinth/plinth-demo/`. Checked here to be exactly what
-//! Plinth writes for the version-1 model, and to open — upgraded, every note yellow —
-//! in today's demo. `PLINTH_WRITE_FIXTURE=1 cargo test -p plinth-demo --test version_one`
+//! Plinth writes for the version-1 model, and to open — upgraded, every note yellow and
+//! without an author — in today's demo. `PLINTH_WRITE_FIXTURE=1 cargo test -p plinth-demo --test version_one`
 //! writes it anew.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -83,10 +83,11 @@ async fn version_one_data_opens_upgraded_in_todays_demo() {
     }
     let db = database(&kv);
     service::create_tables(&db).await.expect("today's demo opens it");
-    let notes = service::list(&db, Kind::Notes, "", Sort::Oldest).await.expect("notes");
+    let notes = service::list(&db, Kind::Notes, "", Sort::Oldest, None).await.expect("notes");
     let seen: Vec<(&str, &str)> =
         notes.iter().map(|n| (n["title"].as_str().unwrap_or(""), n["colour"].as_str().unwrap_or(""))).collect();
     assert_eq!(seen, [("Old note one", "yellow"), ("Old note two", "yellow")]);
+    assert!(notes.iter().all(|n| n["author"].is_null() && n["author_username"].is_null()), "old notes have no author");
     let created = service::create(&db, Kind::Notes, r#"{"title":"New","colour":"blue"}"#).await.expect("a new note");
     assert_eq!(created["colour"], "blue");
     assert!(created["id"].as_i64() > notes[1]["id"].as_i64());

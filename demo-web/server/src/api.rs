@@ -1,9 +1,13 @@
-//! The JSON API: `GET /api/{users|notes}?q=&sort=`, `POST /api/{kind}`,
-//! `PUT /api/{kind}/{id}`, `DELETE /api/{kind}/{id}`, `GET /api/info`.
+//! The JSON API: `GET /api/users?q=&sort=` (each user with its `note_count`),
+//! `GET /api/notes?q=&sort=&author=ID` (each note with its `author_username`; only
+//! user `ID`'s notes if `author` is given), `POST /api/{kind}` (a note's form names
+//! its author as `author_id`, a number or `null`), `PUT /api/{kind}/{id}`,
+//! `DELETE /api/{kind}/{id}` (a user with their notes), `GET /api/info`.
 //!
 //! Every error, whatever its cause, is a JSON body `{"status","message"}`: from
 //! `plinth::Error` through the demo's service (409 for a taken username or a record
-//! edited meanwhile, 404 for a missing record, 422 for bad input) and from the requests
+//! edited meanwhile, 404 for a missing record, 422 for bad input, an author that does
+//! not exist, or `author` on the users' list) and from the requests
 //! themselves (400 for a body that is not UTF-8, 403 for a foreign page, 413 for a body
 //! over 64 KiB, 415 for a body that is not `application/json`, 404 and 405 for unknown
 //! paths and methods).
@@ -23,7 +27,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use plinth::Database;
+use plinth::{Database, Id};
 use plinth_demo::service::{self, DemoError, Kind, Sort};
 use serde::Deserialize;
 
@@ -130,12 +134,26 @@ fn record_id(id: &str) -> ApiResult<i64> {
     id.parse().map_err(|_| ApiError::new(404, format!("There is no record `{id}`: a record id is a whole number.")))
 }
 
+/// A user id from the `author` parameter (empty: none), or a 422 naming what was given.
+fn author_id(author: &str) -> ApiResult<Option<Id<plinth_demo::model::User>>> {
+    if author.is_empty() {
+        return Ok(None);
+    }
+    let id = author
+        .parse()
+        .map_err(|_| ApiError::new(422, format!("`author` is a user's id, a whole number; `{author}` is not one.")))?;
+    Ok(Some(Id::new(id)))
+}
+
 #[derive(Deserialize)]
 struct ListParams {
     #[serde(default)]
     q: String,
     #[serde(default)]
     sort: String,
+    /// Read as text, so that a bad id is the API's JSON error, not axum's.
+    #[serde(default)]
+    author: String,
 }
 
 async fn info(State(db): State<Database>) -> Json<serde_json::Value> {
@@ -147,8 +165,8 @@ async fn list(
     Path(kind): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<Vec<serde_json::Map<String, serde_json::Value>>>> {
-    let (kind, sort) = (Kind::parse(&kind)?, Sort::parse(&params.sort)?);
-    Ok(Json(service::list(&db, kind, &params.q, sort).await?))
+    let (kind, sort, author) = (Kind::parse(&kind)?, Sort::parse(&params.sort)?, author_id(&params.author)?);
+    Ok(Json(service::list(&db, kind, &params.q, sort, author).await?))
 }
 
 async fn create(

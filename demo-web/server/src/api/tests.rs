@@ -109,6 +109,14 @@ impl Server {
         assert_eq!(answer.status, 200, "{answer:?}");
         answer.json().as_array().cloned().unwrap_or_default()
     }
+
+    /// `GET /api/notes{query}`: each note's title and author's username.
+    async fn notes(&self, query: &str) -> Vec<(Value, Value)> {
+        let answer = self.own("GET", &format!("/api/notes{query}"), None).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let notes = answer.json().as_array().cloned().unwrap_or_default();
+        notes.iter().map(|n| (n["title"].clone(), n["author_username"].clone())).collect()
+    }
 }
 
 fn ada() -> Value {
@@ -185,4 +193,44 @@ async fn two_browsers_editing_one_record_the_second_gets_409() {
     assert_eq!(notes[0]["title"], "plan A", "the first edit stands: {notes}");
     let again = json!({"title": "plan B", "updated_at": saved.json()["updated_at"]});
     assert_eq!(server.own("PUT", &path, Some(&again)).await.status, 200, "an edit of the current version goes through");
+}
+
+#[tokio::test]
+async fn notes_belong_to_users_are_listed_by_author_and_go_with_their_user() {
+    let server = start().await;
+    let bob = json!({"username": "bob", "email_address": "bob@example.com"});
+    let mut ids = Vec::new();
+    for user in [ada(), bob] {
+        let created = server.own("POST", "/api/users", Some(&user)).await;
+        assert_eq!(created.status, 201, "{created:?}");
+        ids.push(created.json()["id"].as_i64().expect("an id"));
+    }
+    let (ada_id, bob_id) = (ids[0], ids[1]);
+    for (title, author) in [("ada's", json!(ada_id)), ("bob's", json!(bob_id)), ("nobody's", Value::Null)] {
+        let created = server.own("POST", "/api/notes", Some(&json!({"title": title, "author_id": author}))).await;
+        assert_eq!((created.status, created.json()["author"].clone()), (201, author), "{created:?}");
+    }
+    let everyone =
+        vec![(json!("ada's"), json!("ada")), (json!("bob's"), json!("bob")), (json!("nobody's"), Value::Null)];
+    assert_eq!(server.notes("?sort=oldest").await, everyone);
+    assert_eq!(server.notes("?sort=oldest&author=").await, everyone, "an empty author is every note");
+    assert_eq!(server.notes(&format!("?author={ada_id}")).await, [(json!("ada's"), json!("ada"))]);
+    assert_eq!(server.notes(&format!("?q=bob&author={ada_id}")).await, []);
+    assert_eq!(server.notes("?author=999").await, [], "a user that does not exist has no notes");
+    let counts: Vec<Value> = server.users().await.iter().map(|u| json!([u["username"], u["note_count"]])).collect();
+    assert_eq!(counts, [json!(["bob", 1]), json!(["ada", 1])], "newest first, each with its note count");
+
+    let missing = server.own("POST", "/api/notes", Some(&json!({"title": "lost", "author_id": 999}))).await;
+    missing.assert_error(422);
+    assert!(missing.json()["message"].as_str().is_some_and(|m| m.contains("author does not exist")), "{missing:?}");
+    server.own("POST", "/api/notes", Some(&json!({"title": "lost", "author_id": "1"}))).await.assert_error(422);
+    for path in ["/api/notes?author=abc", "/api/notes?author=1.5", "/api/users?author=1"] {
+        server.own("GET", path, None).await.assert_error(422);
+    }
+    assert_eq!(server.notes("").await.len(), 3, "nothing was stored");
+
+    let deleted = server.own("DELETE", &format!("/api/users/{ada_id}"), None).await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(server.notes(&format!("?author={ada_id}")).await, []);
+    assert_eq!(server.notes("?sort=oldest").await, everyone[1..], "ada's note went with her; the others stay");
 }
