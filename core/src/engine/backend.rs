@@ -60,12 +60,16 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
         Ok(Box::new(EngineTransaction::new(Arc::clone(&self.store), self.relations.clone())))
     }
 
+    /// Every stored table whose schema reads; one that does not (edited by hand,
+    /// corrupted) is left out, as every operation on it reports that itself.
     async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
         let mut tables = Vec::new();
         for name in self.store.table_names().await? {
-            let Some(columns) = self.store.stored_columns(&name).await? else { continue };
+            let Ok(Some(columns)) = self.store.stored_columns(&name).await else { continue };
             let name = intern_name(&name);
-            let columns = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>()?;
+            let Ok(columns) = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>() else {
+                continue;
+            };
             tables.push(intern_table(name, &columns));
         }
         Ok(tables)
