@@ -482,6 +482,25 @@ impl Store for IndexedDbStore {
         self.decode_row(table, &[], id, &value).map(Some)
     }
 
+    /// Every row's `get` issued at once, in one readonly transaction.
+    async fn get_many(&self, table: &'static Table, ids: &[i64]) -> Result<Vec<StoredRow>> {
+        self.require(table).await?;
+        let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;
+        let generation = Pending::new(store(&tx, META)?.get(&generation_key()).map_err(js)?);
+        let records = store(&tx, RECORDS)?;
+        let mut pending = Vec::with_capacity(ids.len());
+        for &id in ids {
+            pending.push((id, Pending::new(records.get(&record_key(table, id)).map_err(js)?)));
+        }
+        let mut values = Vec::with_capacity(ids.len());
+        for (id, value) in pending {
+            values.push((id, value.result().await.map_err(js)?));
+        }
+        self.recheck(table, &generation.result().await.map_err(js)?).await?;
+        let found = values.into_iter().filter(|(_, value)| !value.is_undefined());
+        found.map(|(id, value)| self.decode_row(table, &[], id, &value)).collect()
+    }
+
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         self.require(table).await?;
         let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;

@@ -23,6 +23,16 @@ pub trait Store: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static {
     /// The committed row `id` of `table`.
     async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>>;
 
+    /// The committed rows of `table` with these ids (distinct), those that exist, in
+    /// any order: one read where the store can batch them (the default reads each).
+    async fn get_many(&self, table: &'static Table, ids: &[i64]) -> Result<Vec<StoredRow>> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            rows.extend(self.get(table, *id).await?);
+        }
+        Ok(rows)
+    }
+
     /// Every committed row of `table`, in any order (the engine sorts).
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>>;
 

@@ -48,6 +48,8 @@ pub(crate) struct EngineTransaction<S> {
 /// A query that names one row by id or by a unique column, so no scan is needed.
 enum PointLookup {
     Id(i64),
+    /// `id IN (…)`: the rows are read by id (as a relation loads them).
+    Ids(Vec<i64>),
     Unique(usize, Value),
 }
 
@@ -150,6 +152,13 @@ impl<S: StoreMut> EngineTransaction<S> {
             Predicate::Compare { column: ColumnRef::Id, op: CompareOp::Eq, value: Value::I64(id) } => {
                 Some(PointLookup::Id(*id))
             }
+            Predicate::In { column: ColumnRef::Id, values } => {
+                let mut ids: Vec<i64> =
+                    values.iter().filter_map(|v| if let Value::I64(id) = v { Some(*id) } else { None }).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                Some(PointLookup::Ids(ids))
+            }
             Predicate::Compare { column: ColumnRef::Field(i), op: CompareOp::Eq, value }
                 if table.columns()[*i].is_unique() =>
             {
@@ -198,6 +207,7 @@ impl<S: StoreMut> EngineTransaction<S> {
         let lookup = select.filter.as_ref().and_then(|f| Self::point_lookup(table, f));
         let mut rows: Vec<StoredRow> = match lookup {
             Some(PointLookup::Id(id)) => self.store.get(table, id).await?.into_iter().collect(),
+            Some(PointLookup::Ids(ids)) => self.store.get_many(table, &ids).await?,
             Some(PointLookup::Unique(column, value)) => match self.store.find_unique(table, column, &value).await? {
                 Some(id) => self.store.get(table, id).await?.into_iter().collect(),
                 None => Vec::new(),
