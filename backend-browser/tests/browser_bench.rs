@@ -254,21 +254,26 @@ struct RawIdb {
     db: IdbDatabase,
 }
 
+/// A new IndexedDB database `name` with the object stores `stores`.
+async fn open_database(name: &str, stores: &'static [&'static str]) -> IdbDatabase {
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
+    let open: IdbOpenDbRequest = factory.open_with_u32(name, 1).expect("open");
+    let on_upgrade = Closure::<dyn FnMut()>::new({
+        let open = open.clone();
+        move || {
+            let db: IdbDatabase = open.result().expect("db").unchecked_into();
+            for store in stores {
+                db.create_object_store(store).expect("object store");
+            }
+        }
+    });
+    open.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    request(&open).await.unchecked_into()
+}
+
 impl RawIdb {
     async fn open(name: &str) -> Self {
-        let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
-        let open: IdbOpenDbRequest = factory.open_with_u32(name, 1).expect("open");
-        let on_upgrade = Closure::<dyn FnMut()>::new({
-            let open = open.clone();
-            move || {
-                let db: IdbDatabase = open.result().expect("db").unchecked_into();
-                db.create_object_store("rows").expect("rows");
-                db.create_object_store("meta").expect("meta");
-            }
-        });
-        open.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-        let db = request(&open).await.unchecked_into();
-        RawIdb { db }
+        RawIdb { db: open_database(name, &["rows", "meta"]).await }
     }
 
     fn tx(&self, stores: &[&str], mode: IdbTransactionMode) -> IdbTransaction {
@@ -677,18 +682,7 @@ struct RawNote {
 
 impl RawRelations {
     async fn open(name: &str) -> Self {
-        let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
-        let open: IdbOpenDbRequest = factory.open_with_u32(name, 1).expect("open");
-        let on_upgrade = Closure::<dyn FnMut()>::new({
-            let open = open.clone();
-            move || {
-                let db: IdbDatabase = open.result().expect("db").unchecked_into();
-                db.create_object_store("authors").expect("authors");
-                db.create_object_store("notes").expect("notes");
-            }
-        });
-        open.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-        let raw = RawRelations { db: request(&open).await.unchecked_into() };
+        let raw = RawRelations { db: open_database(name, &["authors", "notes"]).await };
         let names: Array = ["authors", "notes"].iter().map(|s| JsValue::from_str(s)).collect();
         let tx = raw.db.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite).expect("tx");
         let done = completion(&tx);
