@@ -90,13 +90,6 @@ async fn load_lists(conn: &mut SqliteConnection, lists: &[TemporaryList<'_>]) ->
 /// size), all stamped with one time; several chunks run in a savepoint, so the batch is
 /// all or nothing.
 async fn insert(tx: &mut SqliteTransaction, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
-    match insert_rows(tx, table, rows).await {
-        Err(err) => Err(tx.name_reference_violation(table, rows, err).await),
-        inserted => inserted,
-    }
-}
-
-async fn insert_rows(tx: &mut SqliteTransaction, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
     tx.checked(table).await?;
     let now = Value::Timestamp(plinth::backend::clock::now());
     let per_statement = ((MAX_PARAMETERS - 1) / table.columns().len().max(1)).min(ROWS_PER_STATEMENT);
@@ -152,25 +145,11 @@ async fn insert_chunk(
     returned.iter().map(|row| codec::meta(table, row)).collect()
 }
 
-/// [`update_row`], a foreign key violation named.
-async fn update(
-    tx: &mut SqliteTransaction,
-    table: &'static Table,
-    id: i64,
-    seen: DateTime<Utc>,
-    row: &Row,
-) -> Result<RowMeta> {
-    match update_row(tx, table, id, seen, row).await {
-        Err(err) => Err(tx.name_reference_violation(table, std::slice::from_ref(row), err).await),
-        updated => updated,
-    }
-}
-
 /// Writes `row` over row `id` if its `updated_at` is stored as `seen` is written; if
 /// refused, finds out why (gone: `NotFound`; written since: `Conflict`), and if the row
 /// holds `seen` written another way (a timestamp stored by hand, e.g. `2024-01-01
 /// 00:00:00`), tries once more with the text as stored.
-async fn update_row(
+async fn update(
     tx: &mut SqliteTransaction,
     table: &'static Table,
     id: i64,

@@ -421,7 +421,8 @@ impl<D: Driver> SqlTransaction<D> {
 
     /// `err`, from a write of `rows` to `table`, made precise: a foreign key violation
     /// the database did not name becomes the [`Error::ForeignKeyViolation`] of the
-    /// column at fault.
+    /// column at fault. Only where the transaction is still usable: after a failed
+    /// statement on SQLite, after rolling back to a savepoint on PostgreSQL.
     pub(crate) async fn name_reference_violation(&mut self, table: &'static Table, rows: &[Row], err: Error) -> Error {
         if !is_unnamed_reference_violation(&err) {
             return err;
@@ -494,7 +495,10 @@ impl<D: Driver> SqlTransaction<D> {
 #[async_trait]
 impl<D: Driver> Transaction for SqlTransaction<D> {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
-        D::insert(self, table, rows).await
+        match D::insert(self, table, rows).await {
+            Err(err) if !D::FAILED_STATEMENT_ABORTS => Err(self.name_reference_violation(table, rows, err).await),
+            inserted => inserted,
+        }
     }
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
@@ -505,7 +509,12 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
-        D::update(self, table, id, seen, row).await
+        match D::update(self, table, id, seen, row).await {
+            Err(err) if !D::FAILED_STATEMENT_ABORTS => {
+                Err(self.name_reference_violation(table, std::slice::from_ref(row), err).await)
+            }
+            updated => updated,
+        }
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
