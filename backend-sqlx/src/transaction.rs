@@ -31,12 +31,19 @@ use crate::sql::{
 pub(crate) struct SqlBackend<D: Driver> {
     pool: Pool<D::Db>,
     statements: Arc<StatementCache>,
+    /// The tables and references sessions apply delete rules with.
+    pub(crate) relations: plinth::backend::Relations,
     driver: PhantomData<D>,
 }
 
 impl<D: Driver> SqlBackend<D> {
     pub(crate) fn new(pool: Pool<D::Db>) -> Self {
-        SqlBackend { pool, statements: Arc::new(StatementCache::new(D::DIALECT)), driver: PhantomData }
+        SqlBackend {
+            pool,
+            statements: Arc::new(StatementCache::new(D::DIALECT)),
+            relations: plinth::backend::Relations::new(),
+            driver: PhantomData,
+        }
     }
 
     pub(crate) fn pool(&self) -> &Pool<D::Db> {
@@ -295,6 +302,10 @@ macro_rules! sql_backend {
 
             async fn stored_tables(&self) -> plinth::Result<Vec<&'static plinth::Table>> {
                 self.inner.stored_tables().await
+            }
+
+            fn relations(&self) -> plinth::backend::Relations {
+                self.inner.relations.clone()
             }
 
             fn column_words(&self, column: &plinth::backend::ColumnDef) -> plinth::backend::StoredColumn {

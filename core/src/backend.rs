@@ -28,6 +28,7 @@ use crate::error::Result;
 use crate::migrate::{Shapes, Step};
 use crate::table::Table;
 
+pub use crate::relations::{Referrer, Relations};
 pub use intern::{intern_name, intern_table};
 pub(crate) use schema::same_but_for_indexes;
 pub use schema::{
@@ -89,12 +90,15 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// a table that does not exist.
     async fn stored_shapes(&self, names: &[&'static str]) -> Result<Shapes>;
 
-    /// The tables stored, as the storage describes them (their references included),
-    /// for a handle that was not given them to know what refers to what. The default,
-    /// none, is for SQL backends, whose databases hold the constraints themselves.
-    async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
-        Ok(Vec::new())
-    }
+    /// The tables stored that a delete or a reference may have to look at, as the
+    /// storage describes them (their references included), for a handle that was not
+    /// given them to know what refers to what: every table on the record engine, the
+    /// tables with foreign keys on SQL.
+    async fn stored_tables(&self) -> Result<Vec<&'static Table>>;
+
+    /// This backend's registry of tables and their references, shared by every
+    /// `Database` and session over it.
+    fn relations(&self) -> Relations;
 
     /// A column as this backend would store it, in the words of
     /// [`stored_shapes`](Backend::stored_shapes).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::relations::{creation_order, Relations};
+use crate::relations::creation_order;
 use crate::session::Session;
 use crate::table::Table;
 
@@ -36,18 +36,17 @@ use crate::table::Table;
 #[derive(Clone)]
 pub struct Database {
     backend: Arc<dyn Backend>,
-    relations: Relations,
 }
 
 impl Database {
     /// A database over `backend`.
     pub fn new(backend: impl Backend + 'static) -> Self {
-        Database { backend: Arc::new(backend), relations: Relations::new() }
+        Database { backend: Arc::new(backend) }
     }
 
     /// A database over a shared backend.
     pub fn from_arc(backend: Arc<dyn Backend>) -> Self {
-        Database { backend, relations: Relations::new() }
+        Database { backend }
     }
 
     /// The backend's name (`memory`, `postgres`, `sqlite`, `localStorage`…).
@@ -64,9 +63,10 @@ impl Database {
         for table in tables {
             table.check_columns()?;
         }
-        self.relations.check(tables)?;
+        let relations = self.backend.relations();
+        relations.check(tables)?;
         self.backend.create_all(&creation_order(tables)).await?;
-        self.relations.add(tables);
+        relations.add(tables);
         Ok(())
     }
 
@@ -83,10 +83,11 @@ impl Database {
 
     /// Begins a session (one transaction), like calling `async_session_maker()`.
     pub async fn session(&self) -> Result<Session> {
-        if !self.relations.stored_read() {
-            self.relations.add_stored(&self.backend.stored_tables().await?);
+        let relations = self.backend.relations();
+        if !relations.stored_read() {
+            relations.add_stored(&self.backend.stored_tables().await?);
         }
-        Ok(Session::new(self.backend.begin().await?, self.relations.clone()))
+        Ok(Session::new(self.backend.begin().await?, relations))
     }
 }
 

@@ -13,4 +13,5 @@ pub use column::Column;
 pub use filter::{CompareOp, DynColumn, Filter};
 pub use like::{like_escape, LikePattern, LikePiece};
 pub use order::{Direction, Order};
+pub(crate) use select::sorted_values;
 pub use select::{Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};

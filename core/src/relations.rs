@@ -18,7 +18,7 @@ use crate::table::{OnDelete, Table};
 /// A column of some table that refers to another table: what a delete of a row of
 /// that other table must look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Referrer {
+pub struct Referrer {
     /// The referring (child) table.
     pub table: &'static Table,
     /// The reference column's position in the child's columns.
@@ -27,11 +27,14 @@ pub(crate) struct Referrer {
     pub on_delete: OnDelete,
 }
 
-/// The tables a database has been given (by `create_all`, which `migrate` ends with),
-/// by name: where a reference finds its parent table and a parent its referrers.
-/// Clones share the same tables.
+/// The tables a database has been given (by `create_all`, which `migrate` ends with)
+/// and, where it was given none of a name, the tables its storage describes
+/// ([`Backend::stored_tables`](crate::backend::Backend::stored_tables)), by name: where
+/// a reference finds its parent table and a parent its referrers. A backend owns one
+/// ([`Backend::relations`](crate::backend::Backend::relations)), so every `Database`
+/// over it, and its sessions, see the same. Clones share the same tables.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Relations {
+pub struct Relations {
     tables: Arc<RwLock<HashMap<&'static str, &'static Table>>>,
     /// Whether the tables the storage describes were read ([`add_stored`](Self::add_stored)).
     stored_read: Arc<AtomicBool>,
@@ -39,13 +42,13 @@ pub(crate) struct Relations {
 
 impl Relations {
     /// No tables yet.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Relations::default()
     }
 
     /// Keeps `tables`, checked by [`check`](Self::check); a table of a name given
     /// before replaces it.
-    pub(crate) fn add(&self, tables: &[&'static Table]) {
+    pub fn add(&self, tables: &[&'static Table]) {
         let mut known = self.tables.write().unwrap_or_else(PoisonError::into_inner);
         for table in tables {
             known.insert(table.name(), table);
@@ -53,14 +56,14 @@ impl Relations {
     }
 
     /// Whether [`add_stored`](Self::add_stored) has run.
-    pub(crate) fn stored_read(&self) -> bool {
+    pub fn stored_read(&self) -> bool {
         self.stored_read.load(Ordering::Acquire)
     }
 
     /// Keeps the tables `stored`, as the storage describes them, where no table of
     /// their name was given: so a handle that was not given the app's tables still
     /// knows every stored reference.
-    pub(crate) fn add_stored(&self, stored: &[&'static Table]) {
+    pub fn add_stored(&self, stored: &[&'static Table]) {
         let mut known = self.tables.write().unwrap_or_else(PoisonError::into_inner);
         for table in stored {
             known.entry(table.name()).or_insert(table);
@@ -70,7 +73,7 @@ impl Relations {
 
     /// Checks that every reference of `tables` names a table among them or given
     /// before: else [`Error::InvalidValue`] on the referring column.
-    pub(crate) fn check(&self, tables: &[&'static Table]) -> Result<()> {
+    pub fn check(&self, tables: &[&'static Table]) -> Result<()> {
         let known = self.tables.read().unwrap_or_else(PoisonError::into_inner);
         for table in tables {
             for column in table.columns() {
@@ -93,13 +96,13 @@ impl Relations {
     }
 
     /// The table named `name`, if it was given.
-    pub(crate) fn table(&self, name: &str) -> Option<&'static Table> {
+    pub fn table(&self, name: &str) -> Option<&'static Table> {
         self.tables.read().unwrap_or_else(PoisonError::into_inner).get(name).copied()
     }
 
     /// The columns of the known tables that refer to the table named `parent`, in the
     /// order of the tables' names and then of the columns.
-    pub(crate) fn referrers(&self, parent: &str) -> Vec<Referrer> {
+    pub fn referrers(&self, parent: &str) -> Vec<Referrer> {
         let known = self.tables.read().unwrap_or_else(PoisonError::into_inner);
         let mut referrers: Vec<Referrer> = known
             .values()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plinth::backend::{Backend, ColumnDef, Row, RowMeta, Select, StoredColumn, StoredRow, Transaction};
+use plinth::backend::{Backend, ColumnDef, Relations, Row, RowMeta, Select, StoredColumn, StoredRow, Transaction};
 use plinth::migrate::{Shapes, Step};
 use plinth::{Database, Result, Table};
 
@@ -51,6 +51,10 @@ impl Backend for CountingBackend {
 
     async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
         self.inner.stored_tables().await
+    }
+
+    fn relations(&self) -> Relations {
+        self.inner.relations()
     }
 
     fn column_words(&self, column: &ColumnDef) -> StoredColumn {

@@ -41,19 +41,32 @@ pub(crate) fn columns_sql(dialect: Dialect) -> &'static str {
     }
 }
 
-/// A single-column foreign key as the catalog reports it: the column, the table it
-/// refers to, and the delete rule in SQL's words (`CASCADE`, `NO ACTION`…).
+/// A single-column foreign key to a table's `id` as the catalog reports it: the
+/// column, the table it refers to, and the delete rule in SQL's words (`CASCADE`, `NO
+/// ACTION`…). A key to another column, or to a table of another schema, is no
+/// reference Plinth knows.
 pub(crate) type CatalogReference = (String, String, String);
 
-/// The query for a table's single-column foreign keys.
+/// The query for a table's single-column foreign keys to a table's `id`.
 pub(crate) fn references_sql(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => {
-            "SELECT a.attname::text, p.relname::text,                CASE c.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'                  WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END              FROM pg_constraint c              JOIN pg_class t ON t.oid = c.conrelid              JOIN pg_namespace n ON n.oid = t.relnamespace              JOIN pg_class p ON p.oid = c.confrelid              JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.conkey[1]              WHERE c.contype = 'f' AND n.nspname = current_schema() AND t.relname = $1                AND array_length(c.conkey, 1) = 1"
+            "SELECT a.attname::text, p.relname::text, \
+               CASE c.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' \
+                 WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END \
+             FROM pg_constraint c \
+             JOIN pg_class t ON t.oid = c.conrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             JOIN pg_class p ON p.oid = c.confrelid \
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.conkey[1] \
+             JOIN pg_attribute pa ON pa.attrelid = p.oid AND pa.attnum = c.confkey[1] \
+             WHERE c.contype = 'f' AND n.nspname = current_schema() AND t.relname = $1 \
+               AND array_length(c.conkey, 1) = 1 AND pa.attname = 'id' AND p.relnamespace = t.relnamespace"
         }
         Dialect::Sqlite => {
             "SELECT f.\"from\", f.\"table\", upper(f.on_delete) FROM pragma_foreign_key_list(?1) AS f \
-             WHERE (SELECT count(*) FROM pragma_foreign_key_list(?1) AS g WHERE g.id = f.id) = 1"
+             WHERE (SELECT count(*) FROM pragma_foreign_key_list(?1) AS g WHERE g.id = f.id) = 1 \
+               AND (f.\"to\" IS NULL OR f.\"to\" = 'id')"
         }
     }
 }

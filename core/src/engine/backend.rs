@@ -17,7 +17,8 @@ use crate::table::Table;
 #[derive(Debug)]
 pub struct EngineBackend<S> {
     store: Arc<S>,
-    /// The tables `create_all` was given: the references every session checks.
+    /// The tables the `Database`s over it were given, and those stored: the references
+    /// every session checks.
     relations: Relations,
 }
 
@@ -47,17 +48,15 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
     }
 
     async fn create_all(&self, tables: &[&'static Table]) -> Result<()> {
-        self.relations.check(tables)?;
-        self.store.create_tables(tables).await?;
-        self.relations.add(tables);
-        Ok(())
+        self.store.create_tables(tables).await
     }
 
     async fn begin(&self) -> Result<Box<dyn Transaction>> {
-        if !self.relations.stored_read() {
-            self.relations.add_stored(&self.stored_tables().await?);
-        }
         Ok(Box::new(EngineTransaction::new(Arc::clone(&self.store), self.relations.clone())))
+    }
+
+    fn relations(&self) -> Relations {
+        self.relations.clone()
     }
 
     /// Every stored table whose schema reads; one that does not (edited by hand,

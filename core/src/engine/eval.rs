@@ -49,7 +49,8 @@ fn eval(predicate: &Predicate, row: &StoredRow) -> Option<bool> {
             if actual.is_null() {
                 return None;
             }
-            Some(values.iter().any(|v| actual.compare(v) == Some(Ordering::Equal)))
+            // Sorted and distinct (`sorted_values`): a lookup, not a comparison with each.
+            Some(values.binary_search_by(|v| v.compare(&actual).unwrap_or(Ordering::Less)).is_ok())
         }
         Predicate::IsNull { column } => Some(column_value(row, *column).is_null()),
         Predicate::And(parts) => {

@@ -10,7 +10,7 @@ use crate::backend::clock;
 use crate::backend::Transaction;
 use crate::engine::{column_value, run_select, Change, CommitPlan, StoreMut};
 use crate::error::{Error, Result};
-use crate::query::{CompareOp, Predicate, Select};
+use crate::query::{sorted_values, CompareOp, Predicate, Select};
 use crate::relations::Relations;
 use crate::row::{Row, RowMeta, StoredRow};
 use crate::table::{ColumnRef, Table};
@@ -183,7 +183,7 @@ impl<S: StoreMut> EngineTransaction<S> {
                         .map(|row| column_value(row, *select_column).into_owned())
                         .filter(|value| !value.is_null())
                         .collect();
-                    Predicate::In { column: *column, values }
+                    Predicate::In { column: *column, values: sorted_values(values) }
                 }
                 Predicate::And(parts) => Predicate::And(self.resolve_all(parts).await?),
                 Predicate::Or(parts) => Predicate::Or(self.resolve_all(parts).await?),

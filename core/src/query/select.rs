@@ -29,7 +29,8 @@ pub enum Predicate {
         /// The parsed pattern, for backends that match in Rust.
         matcher: LikePattern,
     },
-    /// `column IN (values…)`; values of the column's type, never `NULL`.
+    /// `column IN (values…)`; values of the column's type, never `NULL`, sorted and
+    /// distinct, so a row is looked up in them, not compared with each.
     In {
         /// The column.
         column: ColumnRef,
@@ -178,7 +179,7 @@ fn bind_filter(table: &Table, filter: Filter, size: &mut FilterSize, depth: usiz
             let (column_ref, ty) = resolve_comparable(table, &column, "compared")?;
             let name = table.column_name(column_ref);
             let values = values.into_iter().map(|v| bind_value(table, name, ty, v)).collect::<Result<_>>()?;
-            Predicate::In { column: column_ref, values }
+            Predicate::In { column: column_ref, values: sorted_values(values) }
         }
         Filter::IsNull { column } => Predicate::IsNull { column: table.resolve(&column)?.0 },
         Filter::InSelect { column, table: inner, select_column, filter } => {
@@ -199,6 +200,14 @@ fn bind_filter(table: &Table, filter: Filter, size: &mut FilterSize, depth: usiz
         Filter::Or(parts) => Predicate::Or(bind_all(table, parts, size, depth + 1)?),
         Filter::Not(inner) => Predicate::Not(Box::new(bind_filter(table, *inner, size, depth + 1)?)),
     })
+}
+
+/// `values` (of one column type, none `NULL`) in their order, each once: what
+/// [`Predicate::In`] holds.
+pub(crate) fn sorted_values(mut values: Vec<Value>) -> Vec<Value> {
+    values.sort_by(|a, b| a.compare(b).unwrap_or(std::cmp::Ordering::Equal));
+    values.dedup_by(|a, b| a.compare(b) == Some(std::cmp::Ordering::Equal));
+    values
 }
 
 fn bind_all(table: &Table, filters: Vec<Filter>, size: &mut FilterSize, depth: usize) -> Result<Vec<Predicate>> {
