@@ -3,7 +3,7 @@
 //! `cargo test -p plinth-sqlx --test sqlite_tables`.
 
 use plinth::{Entity, Error};
-use plinth_conformance::entities::{relation_tables, Gadget, GadgetV2, Post, Sample, User};
+use plinth_conformance::entities::{relation_tables, Gadget, GadgetV2, Post, Sample, Score, User};
 use sqlx::Row;
 
 mod support;
@@ -268,4 +268,35 @@ async fn references_are_foreign_keys_every_connection_enforces() {
     sqlx::query("DELETE FROM users").execute(&raw).await.expect("raw delete");
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM posts").fetch_one(&raw).await.expect("count");
     assert_eq!(left, 0, "SQLite cascaded the raw delete");
+}
+
+#[tokio::test]
+async fn a_foreign_key_to_another_column_than_id_is_no_reference() {
+    let (file, db, raw) = with_raw_pool("plinth-sqlite-other-key", &[Score::table()]).await;
+    // Made by hand, shaped as Plinth makes tables, but `points` refers to the scores'
+    // unique `points`, not to their id.
+    let now = "DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))";
+    sqlx::query(&format!(
+        "CREATE TABLE \"bypoints\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \
+         \"points\" INTEGER NOT NULL REFERENCES \"scores\" (\"points\") ON DELETE CASCADE, \
+         \"created_at\" TEXT NOT NULL {now}, \"updated_at\" TEXT NOT NULL {now}) STRICT; \
+         CREATE INDEX \"bypoints_points\" ON \"bypoints\" (\"points\")"
+    ))
+    .execute(&raw)
+    .await
+    .expect("a table by hand");
+    let mut session = db.session().await.expect("session");
+    let scores = session
+        .add_all(vec![Score { points: 2, plinth_converting: None }, Score { points: 1, plinth_converting: None }])
+        .await
+        .expect("scores");
+    session.commit().await.expect("commit");
+    // Refers to the score whose points are 1: the second, whose id is 2.
+    sqlx::query("INSERT INTO \"bypoints\" (\"points\") VALUES (1)").execute(&raw).await.expect("a row by hand");
+    let reopened = plinth_sqlx::connect(&file.url()).await.expect("reopen");
+    let mut session = reopened.session().await.expect("session");
+    session.delete(scores[0].clone()).await.expect("delete the score with id 1 (points 2)");
+    session.commit().await.expect("commit");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM \"bypoints\"").fetch_one(&raw).await.expect("count");
+    assert_eq!(left, 1, "the row refers to the other score; nothing refers to id 1");
 }

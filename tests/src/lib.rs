@@ -150,6 +150,7 @@ macro_rules! conformance_suite {
             relations::a_cascade_over_a_diamond_or_a_cycle_deletes_each_row_once,
             relations::references_no_backend_could_check_are_refused,
             relations::a_handle_not_given_the_tables_keeps_their_references,
+            relations::databases_over_one_backend_share_its_relations,
         ]);
     };
     (@cases $test:meta, $fixture:expr, [$($module:ident :: $case:ident),* $(,)?]) => {

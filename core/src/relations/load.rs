@@ -106,18 +106,14 @@ impl<P, C> Children<P, C> {
         self.by_parent.values().all(Vec::is_empty)
     }
 
-    /// `parents` each with its children, in the order given (Diesel's `grouped_by`).
-    pub fn grouped<'p>(
-        mut self,
-        parents: impl IntoIterator<Item = &'p Record<P>>,
-    ) -> Vec<(&'p Record<P>, Vec<Record<C>>)>
+    /// `parents` each with its children, in the order given (Diesel's `grouped_by`); a
+    /// parent given twice gets its children twice.
+    pub fn grouped<'p>(&self, parents: impl IntoIterator<Item = &'p Record<P>>) -> Vec<(&'p Record<P>, Vec<Record<C>>)>
     where
         P: 'p,
+        C: Clone,
     {
-        parents
-            .into_iter()
-            .map(|parent| (parent, self.by_parent.remove(&parent.id().get()).unwrap_or_default()))
-            .collect()
+        parents.into_iter().map(|parent| (parent, self.of(parent).to_vec())).collect()
     }
 }
 

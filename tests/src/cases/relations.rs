@@ -199,6 +199,8 @@ pub async fn related_records_load_in_one_query_per_relation(fx: &mut impl Fixtur
             assert_eq!(texts, [format!("on {}", post.title).as_str()]);
         }
     }
+    let grouped = by_user.grouped(users.iter().chain(&users[..1]));
+    assert_eq!(grouped.last().map(|(u, p)| (u.id(), p.len())), Some((users[0].id(), 5)), "a parent given twice");
     let grouped = by_user.grouped(&users);
     let sizes: Vec<(Id<User>, usize)> = grouped.iter().map(|(u, p)| (u.id(), p.len())).collect();
     assert_eq!(sizes, users.iter().enumerate().map(|(i, u)| (u.id(), if i == 4 { 0 } else { 5 })).collect::<Vec<_>>());
@@ -477,4 +479,22 @@ pub async fn a_handle_not_given_the_tables_keeps_their_references(fx: &mut impl 
     let left: Vec<String> =
         reader.query::<Comment>().all().await.expect("comments").iter().map(|c| c.text.clone()).collect();
     assert_eq!(left, ["z"], "the post's comments went with it");
+}
+
+/// Two `Database`s over one backend (`from_arc`) share its tables: one is given them,
+/// the other deletes by their rules.
+pub async fn databases_over_one_backend_share_its_relations(fx: &mut impl Fixture) {
+    let first = fx.open().await;
+    let second = Database::from_arc(first.shared_backend());
+    let early = second.session().await.expect("a session before the tables are given");
+    early.rollback().await.expect("rollback");
+    first.create_all(&relation_tables()).await.expect("create_all");
+    let (users, _, comments) = family(&first).await;
+    let mut session = second.session().await.expect("session");
+    let refused = session.delete(users[0].clone()).await;
+    assert!(matches!(refused, Err(Error::StillReferenced { by_table: "comments", .. })), "{refused:?}");
+    session.delete_by_id::<Comment>(comments[3].id()).await.expect("the comment on bob's post");
+    session.delete(users[0].clone()).await.expect("ada, cascading");
+    session.commit().await.expect("commit");
+    assert_eq!(titles(&first).await, ["b1"]);
 }
