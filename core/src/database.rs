@@ -87,7 +87,7 @@ impl Database {
         if !relations.stored_read() {
             relations.add_stored(&self.backend.stored_tables().await?);
         }
-        Ok(Session::new(self.backend.begin().await?, relations))
+        Ok(Session::new(self.backend.begin().await?, Arc::clone(&self.backend)))
     }
 }
 

@@ -17,6 +17,7 @@ mod store;
 mod transaction;
 mod upgrade;
 
+pub(crate) use backend::stored_tables;
 pub use backend::EngineBackend;
 pub(crate) use eval::{column_value, run_select};
 pub use memory::MemoryStore;

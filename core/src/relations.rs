@@ -35,7 +35,8 @@ pub struct Referrer {
 /// over it, and its sessions, see the same. Clones share the same tables.
 #[derive(Clone, Debug, Default)]
 pub struct Relations {
-    tables: Arc<RwLock<HashMap<&'static str, &'static Table>>>,
+    /// Each table by name, and whether it was given (else read from the storage).
+    tables: Arc<RwLock<HashMap<&'static str, (&'static Table, bool)>>>,
     /// Whether the tables the storage describes were read ([`add_stored`](Self::add_stored)).
     stored_read: Arc<AtomicBool>,
 }
@@ -51,7 +52,7 @@ impl Relations {
     pub fn add(&self, tables: &[&'static Table]) {
         let mut known = self.tables.write().unwrap_or_else(PoisonError::into_inner);
         for table in tables {
-            known.insert(table.name(), table);
+            known.insert(table.name(), (table, true));
         }
     }
 
@@ -60,26 +61,37 @@ impl Relations {
         self.stored_read.load(Ordering::Acquire)
     }
 
-    /// Keeps the tables `stored`, as the storage describes them, where no table of
-    /// their name was given: so a handle that was not given the app's tables still
-    /// knows every stored reference.
+    /// Keeps the tables `stored`, as the storage describes them now, where no table of
+    /// their name was given (replacing what the storage described before): so a handle
+    /// that was not given the app's tables still knows every stored reference.
     pub fn add_stored(&self, stored: &[&'static Table]) {
         let mut known = self.tables.write().unwrap_or_else(PoisonError::into_inner);
         for table in stored {
-            known.entry(table.name()).or_insert(table);
+            match known.get(table.name()) {
+                Some((_, true)) => {}
+                _ => {
+                    known.insert(table.name(), (table, false));
+                }
+            }
         }
         self.stored_read.store(true, Ordering::Release);
     }
 
+    /// Whether a table named `name` was given (not only read from the storage).
+    pub fn is_given(&self, name: &str) -> bool {
+        matches!(self.tables.read().unwrap_or_else(PoisonError::into_inner).get(name), Some((_, true)))
+    }
+
     /// Checks that every reference of `tables` names a table among them or given
-    /// before: else [`Error::InvalidValue`] on the referring column.
+    /// before (a table only read from the storage does not count, on any backend):
+    /// else [`Error::InvalidValue`] on the referring column.
     pub fn check(&self, tables: &[&'static Table]) -> Result<()> {
         let known = self.tables.read().unwrap_or_else(PoisonError::into_inner);
         for table in tables {
             for column in table.columns() {
                 let Some(reference) = column.references() else { continue };
                 let given = tables.iter().any(|t| t.name() == reference.table);
-                if !given && !known.contains_key(reference.table) {
+                if !given && !matches!(known.get(reference.table), Some((_, true))) {
                     return Err(Error::InvalidValue {
                         table: table.name(),
                         column: Some(column.name()),
@@ -97,7 +109,7 @@ impl Relations {
 
     /// The table named `name`, if it was given.
     pub fn table(&self, name: &str) -> Option<&'static Table> {
-        self.tables.read().unwrap_or_else(PoisonError::into_inner).get(name).copied()
+        self.tables.read().unwrap_or_else(PoisonError::into_inner).get(name).map(|(table, _)| *table)
     }
 
     /// The columns of the known tables that refer to the table named `parent`, in the
@@ -106,7 +118,7 @@ impl Relations {
         let known = self.tables.read().unwrap_or_else(PoisonError::into_inner);
         let mut referrers: Vec<Referrer> = known
             .values()
-            .flat_map(|table| {
+            .flat_map(|(table, _)| {
                 table.columns().iter().enumerate().filter_map(move |(column, c)| {
                     let reference = c.references().filter(|r| r.table == parent)?;
                     Some(Referrer { table, column, on_delete: reference.on_delete })
@@ -231,6 +243,35 @@ mod commit_tests {
         let late = adding.commit().await;
         assert!(matches!(late, Err(Error::ForeignKeyViolation { table: "pets", column: "owner", .. })), "{late:?}");
         assert_eq!(db.session().await.expect("session").query::<Pet>().count().await.expect("count"), 0);
+    }
+
+    /// Another version of the app, on another handle, creates a child table: a handle
+    /// that read the stored tables before it does not delete by the new rule unawares —
+    /// its commit is a `Conflict`, and the retry follows the rule.
+    #[tokio::test]
+    async fn a_child_table_created_meanwhile_by_another_handle_is_not_left_dangling() {
+        let store = std::sync::Arc::new(crate::engine::MemoryStore::new());
+        let old_app = crate::Database::new(crate::engine::EngineBackend::with_store(std::sync::Arc::clone(&store)));
+        old_app.create_all(&[Owner::table()]).await.expect("the old app's tables");
+        let mut session = old_app.session().await.expect("session");
+        let owner = session.add(Owner { name: "ann".into() }).await.expect("owner").id();
+        session.commit().await.expect("commit");
+
+        let new_app = crate::Database::new(crate::engine::EngineBackend::with_store(store));
+        new_app.create_all(&[Owner::table(), Pet::table()]).await.expect("the new app's tables");
+        let mut session = new_app.session().await.expect("session");
+        session.add(Pet { owner }).await.expect("a pet");
+        session.commit().await.expect("commit");
+
+        let mut session = old_app.session().await.expect("session");
+        session.delete_by_id::<Owner>(owner).await.expect("the old app sees no pets");
+        let late = session.commit().await;
+        assert!(matches!(late, Err(Error::Conflict { table: "pets", .. })), "{late:?}");
+        let mut retry = old_app.session().await.expect("session");
+        retry.delete_by_id::<Owner>(owner).await.expect("now by the pets' rule");
+        retry.commit().await.expect("commit");
+        let mut reader = new_app.session().await.expect("session");
+        assert_eq!(reader.query::<Pet>().count().await.expect("count"), 0, "cascaded, not left dangling");
     }
 
     #[tokio::test]

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::backend::Transaction;
+use std::sync::Arc;
+
+use crate::backend::{Backend, Transaction};
 use crate::entity::{DecodeError, Entity};
 use crate::error::{Error, Result};
 use crate::id::Id;
@@ -48,6 +50,8 @@ use crate::row::{Row, StoredRow};
 /// ```
 pub struct Session {
     tx: Box<dyn Transaction>,
+    /// The backend, to read the stored tables again when one changed meanwhile.
+    backend: Arc<dyn Backend>,
     relations: Relations,
     /// Set when a delete failed while writing its rules' rows: what `commit` answers,
     /// after rolling back, so half a delete is never committed.
@@ -55,8 +59,9 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(tx: Box<dyn Transaction>, relations: Relations) -> Self {
-        Session { tx, relations, half_done: None }
+    pub(crate) fn new(tx: Box<dyn Transaction>, backend: Arc<dyn Backend>) -> Self {
+        let relations = backend.relations();
+        Session { tx, backend, relations, half_done: None }
     }
 
     pub(crate) fn transaction(&mut self) -> &mut dyn Transaction {
@@ -124,7 +129,18 @@ impl Session {
     /// `commit` rolls it back and answers [`Error::Conflict`].
     pub async fn delete_by_id<E: Entity>(&mut self, id: impl Into<Id<E>>) -> Result<()> {
         let id = id.into().get();
-        match delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id).await {
+        let mut deleted = delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id).await;
+        // A referring table read from the storage that another handle changed since:
+        // read the stored tables again, once, and delete by their rules as they are now.
+        if let Deleted::Settled(Err(Error::SchemaMismatch { table, .. } | Error::SchemaChanged { table, .. })) =
+            &deleted
+        {
+            if *table != E::table().name() && !self.relations.is_given(table) {
+                self.relations.add_stored(&self.backend.stored_tables().await?);
+                deleted = delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id).await;
+            }
+        }
+        match deleted {
             Deleted::Settled(done) => done,
             Deleted::HalfDone(err) => {
                 self.half_done = Some(Error::Conflict { table: E::table().name(), id });

@@ -13,6 +13,22 @@ use crate::migrate::{Shapes, Step};
 use crate::relations::Relations;
 use crate::table::Table;
 
+/// Every table `store` holds, as its stored schema describes it; one whose schema does
+/// not read (edited by hand, corrupted) is left out, as every operation on it reports
+/// that itself.
+pub(crate) async fn stored_tables<S: StoreMut>(store: &S) -> Result<Vec<&'static Table>> {
+    let mut tables = Vec::new();
+    for name in store.table_names().await? {
+        let Ok(Some(columns)) = store.stored_columns(&name).await else { continue };
+        let name = intern_name(&name);
+        let Ok(columns) = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>() else {
+            continue;
+        };
+        tables.push(intern_table(name, &columns));
+    }
+    Ok(tables)
+}
+
 /// The record engine over store `S`, as a [`Backend`].
 #[derive(Debug)]
 pub struct EngineBackend<S> {
@@ -59,19 +75,8 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
         self.relations.clone()
     }
 
-    /// Every stored table whose schema reads; one that does not (edited by hand,
-    /// corrupted) is left out, as every operation on it reports that itself.
     async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
-        let mut tables = Vec::new();
-        for name in self.store.table_names().await? {
-            let Ok(Some(columns)) = self.store.stored_columns(&name).await else { continue };
-            let name = intern_name(&name);
-            let Ok(columns) = columns.iter().map(|c| engine_column_def(name, c)).collect::<Result<Vec<_>>>() else {
-                continue;
-            };
-            tables.push(intern_table(name, &columns));
-        }
-        Ok(tables)
+        stored_tables(self.store.as_ref()).await
     }
 
     async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {

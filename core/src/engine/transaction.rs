@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::clock;
 use crate::backend::Transaction;
-use crate::engine::{column_value, run_select, Change, CommitPlan, StoreMut};
+use crate::engine::{column_value, run_select, stored_tables, Change, CommitPlan, StoreMut};
 use crate::error::{Error, Result};
 use crate::query::{sorted_values, CompareOp, Predicate, Select};
 use crate::relations::Relations;
@@ -303,6 +303,13 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
             .collect();
         if changes.is_empty() {
             return Ok(());
+        }
+        // A commit that deletes checks the rows referring to what it deletes in every
+        // table stored now, also those another handle (another version of the app in
+        // another page) created since this one read the stored tables: such a row makes
+        // the commit a `Conflict`, and the next session knows the table's rules.
+        if changes.iter().any(|c| c.before.is_some() && c.after.is_none()) {
+            self.relations.add_stored(&stored_tables(self.store.as_ref()).await?);
         }
         self.store.apply(CommitPlan::with_relations(changes, &self.relations)).await
     }
