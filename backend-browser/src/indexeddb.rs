@@ -291,9 +291,21 @@ impl IndexedDbStore {
 
     /// The keys and values of every row of `table`, in id order.
     async fn read_rows(&self, records: &IdbObjectStore, table: &'static Table) -> Result<(Array, Array)> {
+        self.read_rows_between(records, table, f64::NEG_INFINITY, f64::INFINITY).await
+    }
+
+    /// The keys and values of the rows of `table` with ids from `first` to `last`, in
+    /// id order.
+    async fn read_rows_between(
+        &self,
+        records: &IdbObjectStore,
+        table: &'static Table,
+        first: f64,
+        last: f64,
+    ) -> Result<(Array, Array)> {
         let name = JsValue::from_str(table.name());
-        let lower = Array::of2(&name, &JsValue::from_f64(f64::NEG_INFINITY));
-        let upper = Array::of2(&name, &JsValue::from_f64(f64::INFINITY));
+        let lower = Array::of2(&name, &JsValue::from_f64(first));
+        let upper = Array::of2(&name, &JsValue::from_f64(last));
         let range = IdbKeyRange::bound(&lower, &upper).map_err(js)?;
         let keys = Pending::new(records.get_all_keys_with_key(&range).map_err(js)?);
         let values = Pending::new(records.get_all_with_key(&range).map_err(js)?);
@@ -499,6 +511,22 @@ impl Store for IndexedDbStore {
         self.recheck(table, &generation.result().await.map_err(js)?).await?;
         let found = values.into_iter().filter(|(_, value)| !value.is_undefined());
         found.map(|(id, value)| self.decode_row(table, &[], id, &value)).collect()
+    }
+
+    /// The rows by key range: ids are the second part of every row's key.
+    async fn scan_ids(&self, table: &'static Table, first: i64, last: i64) -> Result<Vec<StoredRow>> {
+        self.require(table).await?;
+        let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;
+        let generation = Pending::new(store(&tx, META)?.get(&generation_key()).map_err(js)?);
+        // Ids are exact as JavaScript numbers up to 2^53 - 1, and none is stored past it.
+        #[allow(clippy::cast_precision_loss)]
+        let (first, last) = (first.max(0) as f64, last.min(MAX_ID) as f64);
+        if first > last {
+            return Ok(Vec::new());
+        }
+        let read = self.read_rows_between(&store(&tx, RECORDS)?, table, first, last).await?;
+        self.recheck(table, &generation.result().await.map_err(js)?).await?;
+        self.decode_rows(table, &[], read)
     }
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {

@@ -75,6 +75,7 @@ macro_rules! conformance_suite {
             filters::and_or_not_use_three_valued_logic,
             filters::dates_bools_and_timestamps_filter,
             filters::filters_on_id_and_unique_columns,
+            filters::id_ranges_select_the_same_rows,
             filters::queries_see_the_sessions_own_writes,
             ordering::nulls_sort_last_ascending_and_first_descending,
             ordering::several_keys_then_id_break_ties,

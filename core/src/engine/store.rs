@@ -33,6 +33,14 @@ pub trait Store: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static {
         Ok(rows)
     }
 
+    /// The committed rows of `table` whose ids are from `first` to `last`, in any
+    /// order: a range read where the store keeps rows in id order (the default scans).
+    async fn scan_ids(&self, table: &'static Table, first: i64, last: i64) -> Result<Vec<StoredRow>> {
+        let mut rows = self.scan(table).await?;
+        rows.retain(|row| (first..=last).contains(&row.meta.id));
+        Ok(rows)
+    }
+
     /// Every committed row of `table`, in any order (the engine sorts).
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>>;
 

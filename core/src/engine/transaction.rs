@@ -50,6 +50,8 @@ enum PointLookup {
     Id(i64),
     /// `id IN (…)`: the rows are read by id (as a relation loads them).
     Ids(Vec<i64>),
+    /// `id` between two bounds, both included.
+    IdRange(i64, i64),
     Unique(usize, Value),
 }
 
@@ -164,7 +166,20 @@ impl<S: StoreMut> EngineTransaction<S> {
             {
                 Some(PointLookup::Unique(*i, value.clone()))
             }
-            Predicate::And(parts) => parts.iter().find_map(|p| Self::point_lookup(table, p)),
+            Predicate::Compare { column: ColumnRef::Id, op, value: Value::I64(v) } => id_bounds(*op, *v),
+            Predicate::And(parts) => {
+                let lookups: Vec<PointLookup> = parts.iter().filter_map(|p| Self::point_lookup(table, p)).collect();
+                // The narrowest: a point, else the intersection of the id ranges.
+                let ranges = lookups.iter().filter_map(|l| match l {
+                    PointLookup::IdRange(first, last) => Some((*first, *last)),
+                    _ => None,
+                });
+                let range = ranges.reduce(|(a, b), (c, d)| (a.max(c), b.min(d)));
+                match lookups.into_iter().find(|l| !matches!(l, PointLookup::IdRange(..))) {
+                    Some(point) => Some(point),
+                    None => range.map(|(first, last)| PointLookup::IdRange(first, last)),
+                }
+            }
             _ => None,
         }
     }
@@ -208,6 +223,8 @@ impl<S: StoreMut> EngineTransaction<S> {
         let mut rows: Vec<StoredRow> = match lookup {
             Some(PointLookup::Id(id)) => self.store.get(table, id).await?.into_iter().collect(),
             Some(PointLookup::Ids(ids)) => self.store.get_many(table, &ids).await?,
+            Some(PointLookup::IdRange(first, last)) if first > last => Vec::new(),
+            Some(PointLookup::IdRange(first, last)) => self.store.scan_ids(table, first, last).await?,
             Some(PointLookup::Unique(column, value)) => match self.store.find_unique(table, column, &value).await? {
                 Some(id) => self.store.get(table, id).await?.into_iter().collect(),
                 None => Vec::new(),
@@ -317,6 +334,18 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
     async fn rollback(self: Box<Self>) -> Result<()> {
         Ok(())
     }
+}
+
+/// The ids `id op value` admits, as an inclusive range; `None` for `<>`.
+fn id_bounds(op: CompareOp, value: i64) -> Option<PointLookup> {
+    let (first, last) = match op {
+        CompareOp::Ge => (value, i64::MAX),
+        CompareOp::Gt => (value.checked_add(1)?, i64::MAX),
+        CompareOp::Le => (i64::MIN, value),
+        CompareOp::Lt => (i64::MIN, value.checked_sub(1)?),
+        CompareOp::Eq | CompareOp::Ne => return None,
+    };
+    Some(PointLookup::IdRange(first, last))
 }
 
 /// Whether `predicate` holds a subquery anywhere.
