@@ -70,7 +70,6 @@ fn browser_table(sh: &Shell, quick: bool) -> Result<String> {
     let mut test = browser_tests(sh)?
         .args(["--release", "--test", "browser_bench", "--", "--include-ignored", "--nocapture"])
         // The runner gives a test 20 s by default; a full run takes minutes.
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "900")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "1800");
     test = if quick { test.env("PLINTH_BENCH_QUICK", "1") } else { test.env_remove("PLINTH_BENCH_QUICK") };
     let output = test.read()?;
