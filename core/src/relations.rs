@@ -107,7 +107,7 @@ impl Relations {
         Ok(())
     }
 
-    /// The table named `name`, if it was given.
+    /// The table named `name`, if it was given or read from the storage.
     pub fn table(&self, name: &str) -> Option<&'static Table> {
         self.tables.read().unwrap_or_else(PoisonError::into_inner).get(name).map(|(table, _)| *table)
     }
