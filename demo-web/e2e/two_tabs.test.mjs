@@ -130,7 +130,10 @@ for (const scheme of ['local', 'indexeddb']) {
     const switches = owners.filter((owner, i) => i > 0 && owner !== owners[i - 1]).length;
     console.log(`${scheme}: ${committed.length} users and ${increments} increments committed by two tabs, `
       + `the next id going to the other tab ${switches} times; ${conflicts} stale increments refused with Conflict and retried`);
-    assert.ok(switches >= 10, 'the tabs wrote at the same time (otherwise the run shows nothing)');
+    // One tab after the other would hand the next id over once; a run of this machine's
+    // kind hands it over 9 to 24 times (the lease keeps a burst in one tab), so 5 shows
+    // the tabs wrote at once without failing a run that merely interleaved less.
+    assert.ok(switches >= 5, 'the tabs wrote at the same time (otherwise the run shows nothing)');
     assert.deepEqual(pageErrors.splice(0).map(String), [], 'errors in the pages');
   });
 }
