@@ -17,7 +17,7 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use plinth::backend::{Row, RowMeta, StoredRow};
-use plinth::{Result, Table};
+use plinth::{ColumnType, Result, Table, Value};
 
 use crate::sql::{Dialect, Statement, Stored, TemporaryList};
 use crate::transaction::SqlTransaction;
@@ -57,6 +57,15 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
         table: &'static Table,
         statement: &'c Statement<'_>,
     ) -> BoxFuture<'c, Result<Option<StoredRow>>>;
+
+    /// Runs a `SELECT` of plain values (no system columns), reading column `i` of each
+    /// row as `types[i]`.
+    fn fetch_values<'c>(
+        conn: &'c mut Connection<Self>,
+        table: &'static Table,
+        statement: &'c Statement<'_>,
+        types: &'c [ColumnType],
+    ) -> BoxFuture<'c, Result<Vec<Vec<Value>>>>;
 
     /// Runs a `SELECT COUNT(*)`.
     fn fetch_count<'c>(
@@ -123,7 +132,7 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
 /// [`crate::errors::map_err`]; a driver's own queries map theirs in
 /// [`own_query_functions!`].
 macro_rules! statement_functions {
-    (bind: $bind:path, decode: $decode:path, insert: $insert:path, update: $update:path) => {
+    (bind: $bind:path, decode: $decode:path, value: $value:path, insert: $insert:path, update: $update:path) => {
         fn insert<'a>(
             tx: &'a mut $crate::transaction::SqlTransaction<Self>,
             table: &'static plinth::Table,
@@ -173,6 +182,35 @@ macro_rules! statement_functions {
                     .await
                     .map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))?;
                 row.map(|row| $decode(table, &row)).transpose()
+            })
+        }
+
+        fn fetch_values<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: &'static plinth::Table,
+            statement: &'c $crate::sql::Statement<'_>,
+            types: &'c [plinth::ColumnType],
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<Vec<plinth::Value>>>> {
+            Box::pin(async move {
+                let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
+                Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
+                let rows = $bind(statement).fetch_all(&mut *conn).await.map_err(map)?;
+                rows.iter()
+                    .map(|row| {
+                        types
+                            .iter()
+                            .enumerate()
+                            .map(|(i, ty)| {
+                                $value(row, i, *ty).map_err(|found| plinth::Error::Decode {
+                                    table: table.name(),
+                                    record: "an aggregate".to_owned(),
+                                    column: None,
+                                    found,
+                                })
+                            })
+                            .collect()
+                    })
+                    .collect()
             })
         }
 

@@ -1,6 +1,7 @@
 //! SQL text for both databases: identifiers always quoted, every value a bound
 //! parameter. The drivers turn [`Statement`]s into sqlx queries.
 
+mod aggregate;
 mod alter;
 mod ddl;
 mod schema;
@@ -13,6 +14,7 @@ use plinth::{ColumnType, Table, Value};
 
 use plinth::backend::ColumnRef;
 
+pub(crate) use aggregate::compile_aggregate;
 pub(crate) use alter::{migration_step, upgrade_table, SqlStep};
 pub(crate) use ddl::{create_all_begin, create_all_preamble, create_table, object_name, Object};
 pub(crate) use schema::{

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use plinth::backend::Transaction;
 use std::borrow::Cow;
 
-use plinth::backend::{duplicated_values, intern_table, ColumnDef, Select};
+use plinth::backend::{duplicated_values, intern_table, Aggregation, ColumnDef, Group, Select};
 use plinth::backend::{Row, RowMeta, StoredRow};
 use plinth::migrate::{check_steps, Conversion, MigrationRecord, Shapes, Step};
 use plinth::{ColumnType, Entity, Error, Result, Table, Value};
@@ -21,9 +21,9 @@ use crate::connection::LazyTransaction;
 use crate::driver::{Connection, Driver};
 use crate::errors::{is_unnamed_reference_violation, map_err};
 use crate::sql::{
-    column_from_catalog, compile_count, compile_select, create_all_begin, create_all_preamble, create_table,
-    migration_step, quote, referring_tables_sql, select_list, sql_column, subquery_tables, upgrade_table, SqlStep,
-    Statement, StatementCache, Stored, TableSql,
+    column_from_catalog, compile_aggregate, compile_count, compile_select, create_all_begin, create_all_preamble,
+    create_table, migration_step, quote, referring_tables_sql, select_list, sql_column, subquery_tables, upgrade_table,
+    SqlStep, Statement, StatementCache, Stored, TableSql,
 };
 
 /// A database behind one pool: what `PostgresBackend` and `SqliteBackend` are.
@@ -558,6 +558,21 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
         statement.push(&markers);
         let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
         self.read_done(count)
+    }
+
+    async fn aggregate(
+        &mut self,
+        table: &'static Table,
+        select: &Select,
+        aggregation: &Aggregation,
+    ) -> Result<Vec<Group>> {
+        let sql = self.checked(table).await?;
+        let markers = self.check_subquery_tables(select).await?;
+        let mut compiled = compile_aggregate(D::DIALECT, table, select, aggregation, &sql.marker);
+        compiled.statement.push(&markers);
+        let rows = D::fetch_values(self.reader(table).await?, table, &compiled.statement, &compiled.types).await;
+        let rows = self.read_done(rows)?;
+        rows.into_iter().map(|row| compiled.group(table, row)).collect()
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

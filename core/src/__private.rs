@@ -79,3 +79,7 @@ pub const fn assert_reference(is_reference: bool, nullable: bool, set_null: bool
         panic!("#[entity(on_delete = \"set_null\")] needs a field that can be NULL: make it Option<Id<Parent>>");
     }
 }
+
+/// What the hidden methods of `Aggregates` pass around: expressions before they are
+/// checked, and their results.
+pub use crate::query::{AggregateExpr, Computed};

@@ -14,6 +14,7 @@ pub mod clock;
 mod intern;
 mod schema;
 
+pub use crate::query::{compute_aggregates, AggregateFunction, Aggregated, Aggregation, Group};
 pub use crate::query::{CompareOp, LikePattern, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
 pub use crate::row::{Row, RowMeta, StoredRow};
 pub use crate::table::{ColumnDef, ColumnRef};
@@ -143,6 +144,23 @@ pub trait Transaction: SendOutsideWasm {
 
     /// How many rows [`select`](Transaction::select) would return.
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64>;
+
+    /// The groups of the rows `select` returns, and `aggregation`'s functions over each
+    /// (see [`Aggregation`] for the order and the group with no key). The default reads
+    /// the rows and computes in Rust ([`compute_aggregates`]); a SQL backend lets the
+    /// database compute the same.
+    async fn aggregate(
+        &mut self,
+        table: &'static Table,
+        select: &Select,
+        aggregation: &Aggregation,
+    ) -> Result<Vec<Group>> {
+        let rows = self.select(table, select).await?;
+        for row in &rows {
+            table.check_stored(row)?;
+        }
+        Ok(compute_aggregates(&rows, aggregation))
+    }
 
     /// Makes every write visible at once, or none of them.
     async fn commit(self: Box<Self>) -> Result<()>;

@@ -109,7 +109,10 @@ pub use error::{BoxError, Error, Result};
 pub use field::{Comparable, Field, Nullable, Ordered};
 pub use id::Id;
 pub use plinth_derive::{Entity, Field};
-pub use query::{like_escape, Column, Direction, DynColumn, Filter, Order, Query};
+pub use query::{
+    count, like_escape, Aggregate, Aggregates, Column, Direction, DynColumn, Filter, GroupKeys, Grouped, Order, Query,
+    SumValue, Summable,
+};
 pub use record::Record;
 pub use relations::{Children, Parents, RefersTo};
 pub use session::Session;

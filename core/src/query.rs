@@ -1,6 +1,7 @@
 //! Queries: filters, ordering, limit and offset, built typed and checked before any I/O
 //! (the semantics are in the crate's documentation).
 
+mod aggregate;
 mod builder;
 mod column;
 mod filter;
@@ -8,7 +9,12 @@ mod like;
 mod order;
 mod select;
 
-pub use builder::Query;
+pub(crate) use aggregate::BoundAggregates;
+pub use aggregate::{
+    compute_aggregates, count, Aggregate, AggregateExpr, AggregateFunction, Aggregated, Aggregates, Aggregation,
+    Computed, Group, GroupKeys, SumValue, Summable,
+};
+pub use builder::{Grouped, Query};
 pub use column::Column;
 pub use filter::{CompareOp, DynColumn, Filter};
 pub use like::{like_escape, LikePattern, LikePiece};

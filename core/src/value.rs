@@ -46,6 +46,16 @@ impl ColumnType {
         self != ColumnType::Json
     }
 
+    /// Whether values of this type are integers (`i16`, `i32`, `i64`).
+    pub fn is_integer(self) -> bool {
+        matches!(self, ColumnType::I16 | ColumnType::I32 | ColumnType::I64)
+    }
+
+    /// Whether values of this type are numbers, which `sum` and `avg` take.
+    pub fn is_numeric(self) -> bool {
+        self.is_integer() || matches!(self, ColumnType::F32 | ColumnType::F64)
+    }
+
     /// The Rust type a field of this column type has.
     pub fn rust_name(self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! The checks, one module per area of the shared semantics. Each check takes a
 //! [`Fixture`](crate::Fixture) and panics with a message when a rule does not hold.
 
+pub mod aggregates;
 pub mod bulk;
 pub mod errors;
 pub mod evolution;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plinth::backend::{Backend, ColumnDef, Relations, Row, RowMeta, Select, StoredColumn, StoredRow, Transaction};
+use plinth::backend::{
+    Aggregation, Backend, ColumnDef, Group, Relations, Row, RowMeta, Select, StoredColumn, StoredRow, Transaction,
+};
 use plinth::migrate::{Shapes, Step};
 use plinth::{Database, Result, Table};
 
@@ -104,6 +106,16 @@ impl Transaction for CountingTransaction {
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         self.tally();
         self.inner.count(table, select).await
+    }
+
+    async fn aggregate(
+        &mut self,
+        table: &'static Table,
+        select: &Select,
+        aggregation: &Aggregation,
+    ) -> Result<Vec<Group>> {
+        self.tally();
+        self.inner.aggregate(table, select, aggregation).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -29,6 +29,13 @@ pub use fixture::{Capabilities, Fixture, MemoryFixture};
 macro_rules! conformance_suite {
     ($test:meta, $fixture:expr) => {
         $crate::conformance_suite!(@cases $test, $fixture, [
+            aggregates::aggregates_over_all_rows_and_over_none,
+            aggregates::exists_says_whether_any_row_matches,
+            aggregates::groups_are_ordered_by_key_with_null_last,
+            aggregates::aggregates_cover_the_window_of_limit_and_offset,
+            aggregates::integer_sums_are_exact_past_i64,
+            aggregates::extremes_of_every_ordered_type,
+            aggregates::aggregates_see_the_sessions_own_writes,
             ids::ids_start_at_one_and_grow,
             ids::ids_are_not_reused_after_delete,
             ids::ids_are_not_reused_after_delete_and_reopen,

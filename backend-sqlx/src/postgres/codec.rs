@@ -111,29 +111,32 @@ pub(crate) fn version(table: &Table, id: i64, row: &PgRow) -> Result<DateTime<Ut
 /// A row selected with the table's full select list.
 pub(crate) fn decode(table: &Table, row: &PgRow) -> Result<StoredRow, Error> {
     let meta = meta(table, row)?;
-    stored_row(table, meta.id, meta.created_at, meta.updated_at, |i, ty| {
-        fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
-            row: &'r PgRow,
-            i: usize,
-            wrap: impl FnOnce(T) -> Value,
-        ) -> Result<Value, String> {
-            row.try_get::<Option<T>, _>(i).map(|v| v.map_or(Value::Null, wrap)).map_err(found)
-        }
-        match ty {
-            ColumnType::Bool => get(row, i, Value::Bool),
-            ColumnType::I16 => get(row, i, Value::I16),
-            ColumnType::I32 => get(row, i, Value::I32),
-            ColumnType::I64 => get(row, i, Value::I64),
-            ColumnType::F32 => get(row, i, Value::F32),
-            ColumnType::F64 => get(row, i, Value::F64),
-            ColumnType::Text => get(row, i, Value::Text),
-            ColumnType::Date => get(row, i, |d: Date| Value::Date(d.0)),
-            ColumnType::Timestamp => get(row, i, |t: Timestamp| Value::Timestamp(t.0)),
-            ColumnType::Json => get(row, i, Value::Json),
-            ColumnType::Bytes => get(row, i, Value::Bytes),
-            ColumnType::Uuid => get(row, i, Value::Uuid),
-        }
-    })
+    stored_row(table, meta.id, meta.created_at, meta.updated_at, |i, ty| value(row, i, ty))
+}
+
+/// Column `i` of `row` read as `ty` (`NULL` as `Value::Null`), or what it held instead.
+pub(crate) fn value(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, String> {
+    fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
+        row: &'r PgRow,
+        i: usize,
+        wrap: impl FnOnce(T) -> Value,
+    ) -> Result<Value, String> {
+        row.try_get::<Option<T>, _>(i).map(|v| v.map_or(Value::Null, wrap)).map_err(found)
+    }
+    match ty {
+        ColumnType::Bool => get(row, i, Value::Bool),
+        ColumnType::I16 => get(row, i, Value::I16),
+        ColumnType::I32 => get(row, i, Value::I32),
+        ColumnType::I64 => get(row, i, Value::I64),
+        ColumnType::F32 => get(row, i, Value::F32),
+        ColumnType::F64 => get(row, i, Value::F64),
+        ColumnType::Text => get(row, i, Value::Text),
+        ColumnType::Date => get(row, i, |d: Date| Value::Date(d.0)),
+        ColumnType::Timestamp => get(row, i, |t: Timestamp| Value::Timestamp(t.0)),
+        ColumnType::Json => get(row, i, Value::Json),
+        ColumnType::Bytes => get(row, i, Value::Bytes),
+        ColumnType::Uuid => get(row, i, Value::Uuid),
+    }
 }
 
 /// Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01.

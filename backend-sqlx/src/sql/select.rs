@@ -67,14 +67,14 @@ pub(crate) fn subquery_tables(select: &Select) -> Vec<&'static Table> {
     tables
 }
 
-fn push_where<'v>(statement: &mut Statement<'v>, table: &Table, select: &'v Select) {
+pub(super) fn push_where<'v>(statement: &mut Statement<'v>, table: &Table, select: &'v Select) {
     if let Some(filter) = &select.filter {
         statement.push(" WHERE ");
         push_predicate(statement, table, filter);
     }
 }
 
-fn push_order_and_window(statement: &mut Statement<'_>, table: &Table, select: &Select) {
+pub(super) fn push_order_and_window(statement: &mut Statement<'_>, table: &Table, select: &Select) {
     statement.push(" ORDER BY ");
     for key in &select.order {
         let column = ordered_column(statement.dialect, table, key.column);
@@ -102,7 +102,7 @@ fn push_order_and_window(statement: &mut Statement<'_>, table: &Table, select: &
 }
 
 /// A column as compared with `<`/`>` or sorted: text in byte order on PostgreSQL too.
-fn ordered_column(dialect: Dialect, table: &Table, column: plinth::backend::ColumnRef) -> String {
+pub(super) fn ordered_column(dialect: Dialect, table: &Table, column: plinth::backend::ColumnRef) -> String {
     let name = column_sql(table, column);
     let is_text = table.resolve(table.column_name(column)).map(|(_, ty)| ty == ColumnType::Text).unwrap_or(false);
     if is_text && dialect == Dialect::Postgres {

@@ -64,47 +64,50 @@ pub(crate) fn meta(table: &Table, row: &SqliteRow) -> Result<RowMeta, Error> {
 /// A row selected with the table's full select list.
 pub(crate) fn decode(table: &Table, row: &SqliteRow) -> Result<StoredRow, Error> {
     let meta = meta(table, row)?;
-    stored_row(table, meta.id, meta.created_at, meta.updated_at, |i, ty| {
-        fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(
-            row: &'r SqliteRow,
-            i: usize,
-            wrap: impl FnOnce(T) -> Result<Value, String>,
-        ) -> Result<Value, String> {
-            match row.try_get::<Option<T>, _>(i).map_err(found)? {
-                Some(v) => wrap(v),
-                None => Ok(Value::Null),
-            }
+    stored_row(table, meta.id, meta.created_at, meta.updated_at, |i, ty| value(row, i, ty))
+}
+
+/// Column `i` of `row` read as `ty` (`NULL` as `Value::Null`), or what it held instead.
+pub(crate) fn value(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, String> {
+    fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(
+        row: &'r SqliteRow,
+        i: usize,
+        wrap: impl FnOnce(T) -> Result<Value, String>,
+    ) -> Result<Value, String> {
+        match row.try_get::<Option<T>, _>(i).map_err(found)? {
+            Some(v) => wrap(v),
+            None => Ok(Value::Null),
         }
-        let narrow = |n: i64| format!("integer {n} out of range for {ty}");
-        match ty {
-            ColumnType::Bool => get(row, i, |v: i64| match v {
-                0 => Ok(Value::Bool(false)),
-                1 => Ok(Value::Bool(true)),
-                _ => Err(format!("integer {v}, expected 0 or 1 for a boolean")),
-            }),
-            ColumnType::I16 => get(row, i, |v: i64| i16::try_from(v).map(Value::I16).map_err(|_| narrow(v))),
-            ColumnType::I32 => get(row, i, |v: i64| i32::try_from(v).map(Value::I32).map_err(|_| narrow(v))),
-            ColumnType::I64 => get(row, i, |v: i64| Ok(Value::I64(v))),
-            // Stored from an f32, so converting back is exact.
-            #[allow(clippy::cast_possible_truncation)]
-            ColumnType::F32 => get(row, i, |v: f64| Ok(Value::F32(v as f32))),
-            ColumnType::F64 => get(row, i, |v: f64| Ok(Value::F64(v))),
-            ColumnType::Text => get(row, i, |v: String| Ok(Value::Text(v))),
-            ColumnType::Date => get(row, i, |v: String| {
-                NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-                    .map(Value::Date)
-                    .map_err(|_| format!("text {v:?}, expected a YYYY-MM-DD date"))
-            }),
-            ColumnType::Timestamp => get(row, i, |v: String| parse_timestamp(&v).map(Value::Timestamp)),
-            ColumnType::Json => get(row, i, |v: String| {
-                serde_json::from_str(&v).map(Value::Json).map_err(|e| format!("text {v:?}, not JSON: {e}"))
-            }),
-            ColumnType::Bytes => get(row, i, |v: Vec<u8>| Ok(Value::Bytes(v))),
-            // Only the form Plinth writes, so text comparisons in SQL agree with the value's.
-            ColumnType::Uuid => get(row, i, |v: String| match uuid::Uuid::parse_str(&v) {
-                Ok(id) if id.to_string() == v => Ok(Value::Uuid(id)),
-                _ => Err(format!("text {v:?}, expected a UUID in lower-case hyphenated form")),
-            }),
-        }
-    })
+    }
+    let narrow = |n: i64| format!("integer {n} out of range for {ty}");
+    match ty {
+        ColumnType::Bool => get(row, i, |v: i64| match v {
+            0 => Ok(Value::Bool(false)),
+            1 => Ok(Value::Bool(true)),
+            _ => Err(format!("integer {v}, expected 0 or 1 for a boolean")),
+        }),
+        ColumnType::I16 => get(row, i, |v: i64| i16::try_from(v).map(Value::I16).map_err(|_| narrow(v))),
+        ColumnType::I32 => get(row, i, |v: i64| i32::try_from(v).map(Value::I32).map_err(|_| narrow(v))),
+        ColumnType::I64 => get(row, i, |v: i64| Ok(Value::I64(v))),
+        // Stored from an f32, so converting back is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        ColumnType::F32 => get(row, i, |v: f64| Ok(Value::F32(v as f32))),
+        ColumnType::F64 => get(row, i, |v: f64| Ok(Value::F64(v))),
+        ColumnType::Text => get(row, i, |v: String| Ok(Value::Text(v))),
+        ColumnType::Date => get(row, i, |v: String| {
+            NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                .map(Value::Date)
+                .map_err(|_| format!("text {v:?}, expected a YYYY-MM-DD date"))
+        }),
+        ColumnType::Timestamp => get(row, i, |v: String| parse_timestamp(&v).map(Value::Timestamp)),
+        ColumnType::Json => get(row, i, |v: String| {
+            serde_json::from_str(&v).map(Value::Json).map_err(|e| format!("text {v:?}, not JSON: {e}"))
+        }),
+        ColumnType::Bytes => get(row, i, |v: Vec<u8>| Ok(Value::Bytes(v))),
+        // Only the form Plinth writes, so text comparisons in SQL agree with the value's.
+        ColumnType::Uuid => get(row, i, |v: String| match uuid::Uuid::parse_str(&v) {
+            Ok(id) if id.to_string() == v => Ok(Value::Uuid(id)),
+            _ => Err(format!("text {v:?}, expected a UUID in lower-case hyphenated form")),
+        }),
+    }
 }

@@ -3,14 +3,15 @@
 use std::marker::PhantomData;
 
 use crate::entity::Entity;
-use crate::error::Result;
-use crate::query::{Filter, Order, Select};
+use crate::error::{Error, Result};
+use crate::query::{AggregateExpr, Aggregates, BoundAggregates, Filter, Group, GroupKeys, Order, Select};
 use crate::record::Record;
 use crate::session::{record_from_stored, Session};
 
 /// A query on `E`'s table, from [`Session::query`]. Filters are joined with AND; sort
 /// keys apply in the order given, then `id`. Nothing runs until `all`, `first` or
-/// `count`, and everything is checked against the table before any I/O.
+/// `count` (or `exists`, `aggregate`), and everything is checked against the table
+/// before any I/O.
 ///
 /// ```
 /// # use plinth::Entity;
@@ -37,7 +38,7 @@ use crate::session::{record_from_stored, Session};
 /// # Ok::<(), plinth::Error>(()) })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[must_use = "a query does nothing until `all`, `first` or `count` is awaited"]
+#[must_use = "a query does nothing until `all`, `first`, `count`, `exists` or `aggregate` is awaited"]
 #[derive(Debug)]
 pub struct Query<'s, E> {
     session: &'s mut Session,
@@ -113,5 +114,104 @@ impl<'s, E: Entity> Query<'s, E> {
     pub async fn count(self) -> Result<u64> {
         let (session, select) = self.bind()?;
         session.transaction().count(E::table(), &select).await
+    }
+
+    /// Whether [`all`](Query::all) would return any record (reading at most one).
+    pub async fn exists(self) -> Result<bool> {
+        let (session, mut select) = self.bind()?;
+        select.limit = Some(select.limit.map_or(1, |n| n.min(1)));
+        Ok(session.transaction().count(E::table(), &select).await? > 0)
+    }
+
+    /// Computes aggregates over the matching rows (all of them, or the window that
+    /// `limit` and `offset` leave): one [`Aggregate`](crate::Aggregate) or a tuple of
+    /// up to six, each result as its Rust type. See [`Aggregate`](crate::Aggregate)
+    /// for what each gives over no rows and over `NULL`s.
+    pub async fn aggregate<A: Aggregates>(self, build: impl FnOnce(E::Columns) -> A) -> Result<A::Output> {
+        let aggregates = build(E::columns());
+        let mut groups = self.run_aggregates::<(), A>(&[], &aggregates).await?;
+        match groups.pop() {
+            Some((_, output)) if groups.is_empty() => Ok(output),
+            _ => Err(Error::backend(
+                "plinth",
+                format!("table `{}`: the backend returned no single group for an aggregate", E::table().name()),
+            )),
+        }
+    }
+
+    /// Groups the matching rows by one column or a tuple of up to four, for
+    /// [`Grouped::aggregate`].
+    pub fn group_by<K: GroupKeys>(self, build: impl FnOnce(E::Columns) -> K) -> Grouped<'s, E, K> {
+        Grouped { query: self, keys: build(E::columns()) }
+    }
+
+    async fn run_aggregates<K: GroupKeys, A: Aggregates>(
+        self,
+        keys: &[&'static str],
+        aggregates: &A,
+    ) -> Result<Vec<(K::Output, A::Output)>> {
+        let table = E::table();
+        let mut exprs: Vec<AggregateExpr> = Vec::new();
+        aggregates.exprs(&mut exprs);
+        let bound = BoundAggregates::bind(table, keys, &exprs)?;
+        let (session, select) = self.bind()?;
+        let groups = session.transaction().aggregate(table, &select, &bound.aggregation).await?;
+        let undecodable =
+            |found| Error::Decode { table: table.name(), record: "an aggregate".to_owned(), column: None, found };
+        groups
+            .into_iter()
+            .map(|Group { keys: values, values: results }| {
+                let key = K::decode(&mut values.into_iter()).map_err(undecodable)?;
+                let output =
+                    aggregates.decode(&mut bound.outputs(table, &results)?.into_iter()).map_err(undecodable)?;
+                Ok((key, output))
+            })
+            .collect()
+    }
+}
+
+/// A query grouped by columns, from [`Query::group_by`].
+///
+/// ```
+/// # use plinth::Entity;
+/// # #[derive(plinth::Entity, Clone, Debug)]
+/// # pub struct Note { pub colour: Option<String>, pub stars: i32 }
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// # let db = plinth::memory();
+/// # db.create_all(&[Note::table()]).await?;
+/// # let mut session = db.session().await?;
+/// # let notes = [(Some("red"), 3), (None, 1), (Some("blue"), 5), (Some("red"), 4)];
+/// # session.add_all(notes.map(|(c, stars)| Note { colour: c.map(Into::into), stars })).await?;
+/// use plinth::count;
+///
+/// let per_colour = session
+///     .query::<Note>()
+///     .group_by(|c| c.colour)
+///     .aggregate(|c| (count(), c.stars.max()))
+///     .await?;
+/// let expected = [(Some("blue".to_owned()), (1, Some(5))), (Some("red".to_owned()), (2, Some(4))), (None, (1, Some(1)))];
+/// assert_eq!(per_colour, expected); // by key, NULL last
+/// # Ok::<(), plinth::Error>(()) })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a grouped query does nothing until `aggregate` is awaited"]
+#[derive(Debug)]
+pub struct Grouped<'s, E, K> {
+    query: Query<'s, E>,
+    keys: K,
+}
+
+impl<E: Entity, K: GroupKeys> Grouped<'_, E, K> {
+    /// One `(keys, results)` pair per distinct key among the matching rows, ascending by
+    /// key (`NULL` last, the first key most significant): rows equal on every key,
+    /// `NULL` equal to `NULL`, form one group. No matching row gives no group.
+    pub async fn aggregate<A: Aggregates>(
+        self,
+        build: impl FnOnce(E::Columns) -> A,
+    ) -> Result<Vec<(K::Output, A::Output)>> {
+        let aggregates = build(E::columns());
+        let mut keys = Vec::new();
+        self.keys.names(&mut keys);
+        self.query.run_aggregates::<K, A>(&keys, &aggregates).await
     }
 }
