@@ -201,12 +201,8 @@ macro_rules! statement_functions {
                             .iter()
                             .enumerate()
                             .map(|(i, ty)| {
-                                $value(row, i, *ty).map_err(|found| plinth::Error::Decode {
-                                    table: table.name(),
-                                    record: "an aggregate".to_owned(),
-                                    column: None,
-                                    found,
-                                })
+                                $value(row, i, *ty)
+                                    .map_err(|found| plinth::backend::undecodable_aggregate(table, found))
                             })
                             .collect()
                     })

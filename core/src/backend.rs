@@ -14,7 +14,7 @@ pub mod clock;
 mod intern;
 mod schema;
 
-pub use crate::query::{compute_aggregates, AggregateFunction, Aggregated, Aggregation, Group};
+pub use crate::query::{compute_aggregates, undecodable_aggregate, AggregateFunction, Aggregated, Aggregation, Group};
 pub use crate::query::{CompareOp, LikePattern, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
 pub use crate::row::{Row, RowMeta, StoredRow};
 pub use crate::table::{ColumnDef, ColumnRef};

@@ -11,8 +11,8 @@ mod select;
 
 pub(crate) use aggregate::BoundAggregates;
 pub use aggregate::{
-    compute_aggregates, count, Aggregate, AggregateExpr, AggregateFunction, Aggregated, Aggregates, Aggregation,
-    Computed, Group, GroupKeys, SumValue, Summable,
+    compute_aggregates, count, undecodable_aggregate, Aggregate, AggregateExpr, AggregateFunction, Aggregated,
+    Aggregates, Aggregation, Computed, Group, GroupKeys, SumValue, Summable,
 };
 pub use builder::{Grouped, Query};
 pub use column::Column;

@@ -2,7 +2,7 @@
 //! and results are those of `plinth::backend::compute_aggregates`: exact integer sums,
 //! extremes in byte order, groups ascending by key with `NULL`s last.
 
-use plinth::backend::{AggregateFunction, Aggregated, Aggregation, ColumnRef, Group, Select};
+use plinth::backend::{undecodable_aggregate, AggregateFunction, Aggregated, Aggregation, ColumnRef, Group, Select};
 use plinth::{ColumnType, Error, Table, Value};
 
 use super::select::{ordered_column, push_order_and_window, push_where};
@@ -129,12 +129,9 @@ fn function_sql(
             select(format!("CAST(sum({}) AS REAL)", name(column)), ColumnType::F64);
             Read::FloatSum
         }
-        (AggregateFunction::Min { column, ty }, _) => {
-            select(extreme_sql(dialect, table, column, ty, "min"), ty);
-            Read::Extreme
-        }
-        (AggregateFunction::Max { column, ty }, _) => {
-            select(extreme_sql(dialect, table, column, ty, "max"), ty);
+        (AggregateFunction::Min { column, ty } | AggregateFunction::Max { column, ty }, _) => {
+            let smallest = matches!(function, AggregateFunction::Min { .. });
+            select(extreme_sql(dialect, table, column, ty, smallest), ty);
             Read::Extreme
         }
     }
@@ -143,12 +140,11 @@ fn function_sql(
 /// `min(column)` or `max(column)` in the order the record engine compares. PostgreSQL
 /// has neither for `boolean`, `uuid` or `bytea`: booleans use `bool_and` / `bool_or`,
 /// UUIDs their text, bytes their hex text (both ordered as the bytes are).
-fn extreme_sql(dialect: Dialect, table: &Table, column: ColumnRef, ty: ColumnType, function: &str) -> String {
+fn extreme_sql(dialect: Dialect, table: &Table, column: ColumnRef, ty: ColumnType, smallest: bool) -> String {
     let name = column_sql(table, column);
+    let function = if smallest { "min" } else { "max" };
     match (dialect, ty) {
-        (Dialect::Postgres, ColumnType::Bool) => {
-            format!("{}({name})", if function == "min" { "bool_and" } else { "bool_or" })
-        }
+        (Dialect::Postgres, ColumnType::Bool) => format!("{}({name})", if smallest { "bool_and" } else { "bool_or" }),
         (Dialect::Postgres, ColumnType::Uuid) => format!("({function}({name}::text COLLATE \"C\"))::uuid"),
         (Dialect::Postgres, ColumnType::Bytes) => {
             format!("decode({function}(encode({name}, 'hex') COLLATE \"C\"), 'hex')")
@@ -160,12 +156,7 @@ fn extreme_sql(dialect: Dialect, table: &Table, column: ColumnRef, ty: ColumnTyp
 impl AggregateSql<'_> {
     /// One selected row as a group.
     pub(crate) fn group(&self, table: &Table, row: Vec<Value>) -> Result<Group, Error> {
-        let undecodable = |found: String| Error::Decode {
-            table: table.name(),
-            record: "an aggregate".to_owned(),
-            column: None,
-            found,
-        };
+        let undecodable = |found: String| undecodable_aggregate(table, found);
         let mut values = row.into_iter();
         let keys: Vec<Value> = values.by_ref().take(self.keys).collect();
         let mut next = || values.next().ok_or_else(|| undecodable("a row with too few columns".to_owned()));

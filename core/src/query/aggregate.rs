@@ -15,7 +15,7 @@ use crate::value::{ColumnType, Value};
 
 pub use compute::compute_aggregates;
 pub use typed::{count, Aggregate, AggregateExpr, Aggregates, Computed, GroupKeys, SumValue, Summable};
-pub(crate) use typed::{AggregateOp, ComputedValue};
+pub(crate) use typed::{AggregateOp, ComputedValue, Expr};
 
 /// One function a backend computes over the rows of each group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +88,12 @@ pub struct Group {
     pub values: Vec<Aggregated>,
 }
 
+/// The error for an aggregate result or group key of `table` that does not read as
+/// what was asked for (`found` says what it was).
+pub fn undecodable_aggregate(table: &Table, found: String) -> Error {
+    Error::Decode { table: table.name(), record: "an aggregate".to_owned(), column: None, found }
+}
+
 /// Aggregate expressions checked against a table: what the backend computes, and how
 /// each expression's result is read from it.
 #[derive(Debug)]
@@ -126,16 +132,18 @@ impl BoundAggregates {
         };
         let mut outputs = Vec::with_capacity(exprs.len());
         for expr in exprs {
-            let Some(name) = expr.column else {
-                outputs.push(Output::Direct(push(AggregateFunction::CountRows)));
-                continue;
+            let (op, name) = match expr.0 {
+                Expr::CountRows => {
+                    outputs.push(Output::Direct(push(AggregateFunction::CountRows)));
+                    continue;
+                }
+                Expr::Of(op, name) => (op, name),
             };
             let (column, ty) = table.resolve(name)?;
             let numeric =
                 || if ty.is_numeric() { Ok(()) } else { Err(unsupported(table, column, "summed or averaged")) };
             let ordered = || if ty.is_ordered() { Ok(()) } else { Err(unsupported(table, column, "compared")) };
-            let output = match expr.op {
-                AggregateOp::CountRows => Output::Direct(push(AggregateFunction::CountRows)),
+            let output = match op {
                 AggregateOp::Count => Output::Direct(push(AggregateFunction::Count { column })),
                 AggregateOp::Sum => {
                     numeric()?;

@@ -4,7 +4,9 @@ use std::marker::PhantomData;
 
 use crate::entity::Entity;
 use crate::error::{Error, Result};
-use crate::query::{AggregateExpr, Aggregates, BoundAggregates, Filter, Group, GroupKeys, Order, Select};
+use crate::query::{
+    undecodable_aggregate, AggregateExpr, Aggregates, BoundAggregates, Filter, Group, GroupKeys, Order, Select,
+};
 use crate::record::Record;
 use crate::session::{record_from_stored, Session};
 
@@ -156,8 +158,7 @@ impl<'s, E: Entity> Query<'s, E> {
         let bound = BoundAggregates::bind(table, keys, &exprs)?;
         let (session, select) = self.bind()?;
         let groups = session.transaction().aggregate(table, &select, &bound.aggregation).await?;
-        let undecodable =
-            |found| Error::Decode { table: table.name(), record: "an aggregate".to_owned(), column: None, found };
+        let undecodable = |found| undecodable_aggregate(table, found);
         groups
             .into_iter()
             .map(|Group { keys: values, values: results }| {

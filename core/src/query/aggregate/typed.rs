@@ -10,10 +10,9 @@ use crate::value::Value;
 
 use super::Aggregated;
 
-/// What an aggregate computes.
+/// What an aggregate of one column computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AggregateOp {
-    CountRows,
     Count,
     Sum,
     Min,
@@ -23,10 +22,14 @@ pub(crate) enum AggregateOp {
 
 /// One aggregate expression, by column name, before it is checked against a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AggregateExpr {
-    pub(crate) op: AggregateOp,
-    /// `None` for `count()` of rows.
-    pub(crate) column: Option<&'static str>,
+pub struct AggregateExpr(pub(crate) Expr);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expr {
+    /// `count(*)`.
+    CountRows,
+    /// `op(column)`.
+    Of(AggregateOp, &'static str),
 }
 
 /// One expression's result, from which its [`Aggregate`] reads its Rust value.
@@ -86,13 +89,13 @@ impl<T> Copy for Aggregate<T> {}
 
 impl<T> fmt::Debug for Aggregate<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Aggregate").field("op", &self.expr.op).field("column", &self.expr.column).finish()
+        f.debug_tuple("Aggregate").field(&self.expr.0).finish()
     }
 }
 
 /// `count(*)`: how many rows the query (or the group) has.
 pub fn count() -> Aggregate<u64> {
-    Aggregate { expr: AggregateExpr { op: AggregateOp::CountRows, column: None }, decode: decode_count }
+    Aggregate { expr: AggregateExpr(Expr::CountRows), decode: decode_count }
 }
 
 fn decode_count(computed: Computed) -> Result<u64, String> {
@@ -128,7 +131,7 @@ fn decode_sum<S: SumValue>(computed: Computed) -> Result<Option<S>, String> {
 
 impl<E, T: Field> Column<E, T> {
     fn aggregate<R>(self, op: AggregateOp, decode: fn(Computed) -> Result<R, String>) -> Aggregate<R> {
-        Aggregate { expr: AggregateExpr { op, column: Some(self.name()) }, decode }
+        Aggregate { expr: AggregateExpr(Expr::Of(op, self.name())), decode }
     }
 
     /// `count(column)`: how many rows have a value (not `NULL`) in this column.
