@@ -69,7 +69,7 @@ fn browser_table(sh: &Shell, quick: bool) -> Result<String> {
     ensure_browser_tools(sh)?;
     let mut test = browser_tests(sh)?
         .args(["--release", "--test", "browser_bench", "--", "--include-ignored", "--nocapture"])
-        // The runner gives a test 20 s by default; a full run takes minutes.
+        // A full benchmark run takes longer than the test binary budget `browser_tests` sets.
         .env("WASM_BINDGEN_TEST_TIMEOUT", "1800");
     test = if quick { test.env("PLINTH_BENCH_QUICK", "1") } else { test.env_remove("PLINTH_BENCH_QUICK") };
     let output = test.read()?;

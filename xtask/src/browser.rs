@@ -27,15 +27,23 @@ pub(crate) fn run_browser_tests(sh: &Shell) -> Result {
     Ok(browser_tests(sh)?.run()?)
 }
 
+/// How long wasm-bindgen-test-runner waits for one test binary to finish, in seconds.
+/// Its default, 20 s, is a budget for the whole binary, not per test: the conformance
+/// suite takes about 18 s warm, so a busy machine ran out of it part-way and the run
+/// failed with "Failed to detect test as having been run" and no failing test.
+const TEST_BINARY_TIMEOUT_SECONDS: &str = "600";
+
 /// `cargo test --target wasm32-unknown-unknown -p plinth-browser`, set to run in
-/// headless Chromium with the flags of `backend-browser/webdriver.json`; callers add
-/// arguments (e.g. `--test NAME`).
+/// headless Chromium with the flags of `backend-browser/webdriver.json` and a test
+/// binary budget of [`TEST_BINARY_TIMEOUT_SECONDS`]; callers add arguments (e.g.
+/// `--test NAME`).
 pub(crate) fn browser_tests(sh: &Shell) -> Result<Cmd<'_>> {
     let driver = chromedriver().ok_or("chromedriver not found on PATH; run ensure_browser_tools first")?;
     let webdriver_json = sh.current_dir().join("backend-browser").join("webdriver.json");
     Ok(cmd!(sh, "cargo test --locked --target wasm32-unknown-unknown -p plinth-browser")
         .env("CHROMEDRIVER", driver)
-        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json))
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver_json)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", TEST_BINARY_TIMEOUT_SECONDS))
 }
 
 /// `chromedriver` from `CHROMEDRIVER` or PATH.
