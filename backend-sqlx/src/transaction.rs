@@ -12,7 +12,7 @@ use plinth::backend::Transaction;
 use std::borrow::Cow;
 
 use plinth::backend::{duplicated_values, intern_table, Aggregation, ColumnDef, Group, Select};
-use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::backend::{Row, RowMeta, RowUpdate, StoredRow};
 use plinth::migrate::{check_steps, Conversion, MigrationRecord, Shapes, Step};
 use plinth::{ColumnType, Entity, Error, Result, Table, Value};
 use sqlx::Pool;
@@ -503,6 +503,11 @@ impl<D: Driver> SqlTransaction<D> {
     }
 }
 
+/// [`Transaction::update_many`]'s savepoint, the same words on both databases.
+const SAVEPOINT_UPDATE_MANY: &str = "SAVEPOINT plinth_update_many";
+const RELEASE_UPDATE_MANY: &str = "RELEASE SAVEPOINT plinth_update_many";
+const UNDO_UPDATE_MANY: &str = "ROLLBACK TO SAVEPOINT plinth_update_many; RELEASE SAVEPOINT plinth_update_many";
+
 #[async_trait]
 impl<D: Driver> Transaction for SqlTransaction<D> {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
@@ -526,6 +531,39 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
             }
             updated => updated,
         }
+    }
+
+    async fn update_many(&mut self, table: &'static Table, updates: &[RowUpdate]) -> Result<Vec<RowMeta>> {
+        if let [update] = updates {
+            return Ok(vec![self.update(table, update.id, update.seen, &update.row).await?]);
+        }
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.checked(table).await?;
+        let begun = D::execute_script(self.writer(Some(table)).await?, Some(table), SAVEPOINT_UPDATE_MANY.into()).await;
+        self.wrote(begun)?;
+        let mut metas = Vec::with_capacity(updates.len());
+        for update in updates {
+            match self.update(table, update.id, update.seen, &update.row).await {
+                Ok(meta) => metas.push(meta),
+                Err(err) => {
+                    // Back to before the first update, and the transaction goes on: a
+                    // statement that aborted it on PostgreSQL is undone with the rest. If
+                    // that fails too, the failure stays remembered and the commit cannot
+                    // pass; the update's own error says more, so that is the answer.
+                    let undo = D::execute_script(self.writer(Some(table)).await?, Some(table), UNDO_UPDATE_MANY.into());
+                    if undo.await.is_ok() {
+                        self.aborted = None;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        let released =
+            D::execute_script(self.writer(Some(table)).await?, Some(table), RELEASE_UPDATE_MANY.into()).await;
+        self.wrote(released)?;
+        Ok(metas)
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {

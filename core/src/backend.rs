@@ -16,7 +16,7 @@ mod schema;
 
 pub use crate::query::{compute_aggregates, undecodable_aggregate, AggregateFunction, Aggregated, Aggregation, Group};
 pub use crate::query::{CompareOp, LikePattern, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
-pub use crate::row::{Row, RowMeta, StoredRow};
+pub use crate::row::{Row, RowMeta, RowUpdate, StoredRow};
 pub use crate::table::{ColumnDef, ColumnRef};
 pub use crate::value::IndexKey;
 
@@ -135,6 +135,12 @@ pub trait Transaction: SendOutsideWasm {
     /// being refused without a cause it could name),
     /// [`Error::NotFound`](crate::Error::NotFound) if it is gone.
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta>;
+
+    /// Updates several rows of `table` as one write: each as [`update`](Transaction::update)
+    /// would, in order, so a unique value is checked against the rows updated before it.
+    /// If any is refused, none of them is written (the answer is that refusal) and the
+    /// transaction goes on. Returns the rows' new ids and timestamps, in input order.
+    async fn update_many(&mut self, table: &'static Table, updates: &[RowUpdate]) -> Result<Vec<RowMeta>>;
 
     /// Deletes row `id`; [`Error::NotFound`](crate::Error::NotFound) if it is gone.
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()>;

@@ -110,8 +110,8 @@ pub use field::{Comparable, Field, Nullable, Ordered};
 pub use id::Id;
 pub use plinth_derive::{Entity, Field};
 pub use query::{
-    count, like_escape, Aggregate, Aggregates, Column, Direction, DynColumn, Filter, GroupKeys, Grouped, Order, Query,
-    SumValue, Summable,
+    count, like_escape, Aggregate, Aggregates, Assignment, Assignments, Column, Direction, DynColumn, Filter,
+    GroupKeys, Grouped, Order, Query, SumValue, Summable,
 };
 pub use record::Record;
 pub use relations::{Children, Parents, RefersTo};

@@ -2,6 +2,7 @@
 //! (the semantics are in the crate's documentation).
 
 mod aggregate;
+mod assign;
 mod builder;
 mod column;
 mod filter;
@@ -14,6 +15,8 @@ pub use aggregate::{
     compute_aggregates, count, undecodable_aggregate, Aggregate, AggregateExpr, AggregateFunction, Aggregated,
     Aggregates, Aggregation, Computed, Group, GroupKeys, SumValue, Summable,
 };
+pub(crate) use assign::BoundAssignments;
+pub use assign::{Assignment, Assignments};
 pub use builder::{Grouped, Query};
 pub use column::Column;
 pub use filter::{CompareOp, DynColumn, Filter};

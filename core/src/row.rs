@@ -57,3 +57,15 @@ pub struct StoredRow {
     /// The field values in column order.
     pub row: Row,
 }
+
+/// One row of [`Transaction::update_many`](crate::backend::Transaction::update_many):
+/// the row to write, which version of it the caller read, and its new values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowUpdate {
+    /// The row's id.
+    pub id: i64,
+    /// The `updated_at` the caller read: the update is refused if the row moved since.
+    pub seen: DateTime<Utc>,
+    /// The new field values, checked with [`Table::check_row`](crate::Table::check_row).
+    pub row: Row,
+}

@@ -13,6 +13,7 @@ use crate::record::Record;
 use crate::relations::delete::{delete_with_rules, Deleted};
 use crate::relations::Relations;
 use crate::row::{Row, StoredRow};
+use crate::table::Table;
 
 /// One transaction over a [`Database`](crate::Database): reads see the session's own
 /// writes, other sessions see none of them until [`commit`](Session::commit), and a
@@ -128,22 +129,36 @@ impl Session {
     /// the meantime, or the connection failed), the session cannot commit any more:
     /// `commit` rolls it back and answers [`Error::Conflict`].
     pub async fn delete_by_id<E: Entity>(&mut self, id: impl Into<Id<E>>) -> Result<()> {
-        let id = id.into().get();
-        let mut deleted = delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id).await;
+        let (table, id) = (E::table(), id.into().get());
+        if self.relations.referrers(table.name()).is_empty() {
+            return self.tx.delete(table, id).await;
+        }
+        match self.tx.get(table, id).await? {
+            Some(_) => self.delete_rows(table, &[id]).await.map(drop),
+            None => Err(Error::NotFound { table: table.name(), id }),
+        }
+    }
+
+    /// Deletes rows `ids` of `table`, which this session has read, by the delete rules of
+    /// every reference to them (see [`delete_by_id`](Session::delete_by_id)); how many.
+    pub(crate) async fn delete_rows(&mut self, table: &'static Table, ids: &[i64]) -> Result<u64> {
+        let mut deleted = delete_with_rules(self.tx.as_mut(), &self.relations, table, ids).await;
         // A referring table read from the storage that another handle changed since:
         // read the stored tables again, once, and delete by their rules as they are now.
-        if let Deleted::Settled(Err(Error::SchemaMismatch { table, .. } | Error::SchemaChanged { table, .. })) =
-            &deleted
+        if let Deleted::Settled(Err(
+            Error::SchemaMismatch { table: changed, .. } | Error::SchemaChanged { table: changed, .. },
+        )) = &deleted
         {
-            if *table != E::table().name() && !self.relations.is_given(table) {
+            if *changed != table.name() && !self.relations.is_given(changed) {
                 self.relations.add_stored(&self.backend.stored_tables().await?);
-                deleted = delete_with_rules(self.tx.as_mut(), &self.relations, E::table(), id).await;
+                deleted = delete_with_rules(self.tx.as_mut(), &self.relations, table, ids).await;
             }
         }
         match deleted {
             Deleted::Settled(done) => done,
             Deleted::HalfDone(err) => {
-                self.half_done = Some(Error::Conflict { table: E::table().name(), id });
+                let id = ids.first().copied().unwrap_or_default();
+                self.half_done = Some(Error::Conflict { table: table.name(), id });
                 Err(err)
             }
         }

@@ -431,7 +431,7 @@ impl Table {
 
     /// Checks that `value` fits `column`: its type (or `NULL` where allowed), a value
     /// every backend stores exactly, and the column's length limit.
-    fn check_value(&self, column: &ColumnDef, value: &Value) -> Result<()> {
+    pub(crate) fn check_value(&self, column: &ColumnDef, value: &Value) -> Result<()> {
         match value.column_type() {
             None if column.nullable => Ok(()),
             Some(ty) if ty == column.ty => {

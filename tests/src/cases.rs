@@ -18,6 +18,7 @@ pub mod schema;
 pub mod timestamps;
 pub mod unique;
 pub mod values;
+pub mod writes_by_filter;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use plinth::{Database, Entity, Record};

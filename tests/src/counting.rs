@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plinth::backend::{
-    Aggregation, Backend, ColumnDef, Group, Relations, Row, RowMeta, Select, StoredColumn, StoredRow, Transaction,
+    Aggregation, Backend, ColumnDef, Group, Relations, Row, RowMeta, RowUpdate, Select, StoredColumn, StoredRow,
+    Transaction,
 };
 use plinth::migrate::{Shapes, Step};
 use plinth::{Database, Result, Table};
@@ -91,6 +92,11 @@ impl Transaction for CountingTransaction {
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
         self.tally();
         self.inner.update(table, id, seen, row).await
+    }
+
+    async fn update_many(&mut self, table: &'static Table, updates: &[RowUpdate]) -> Result<Vec<RowMeta>> {
+        self.tally();
+        self.inner.update_many(table, updates).await
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {

@@ -12,7 +12,7 @@ use crate::engine::{column_value, run_select, stored_tables, Change, CommitPlan,
 use crate::error::{Error, Result};
 use crate::query::{sorted_values, CompareOp, Predicate, Select};
 use crate::relations::Relations;
-use crate::row::{Row, RowMeta, StoredRow};
+use crate::row::{Row, RowMeta, RowUpdate, StoredRow};
 use crate::table::{ColumnRef, Table};
 use crate::value::{IndexKey, Value};
 
@@ -25,7 +25,7 @@ type Resolving<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<P
 type Resolving<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Predicate>> + 'a>>;
 type ClaimKey = (&'static str, usize, IndexKey);
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Staged {
     table: &'static Table,
     before: Option<StoredRow>,
@@ -283,6 +283,23 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
         let committed = Some(current);
         self.stage(table, id, committed, Some(StoredRow { meta, row: row.clone() }));
         Ok(meta)
+    }
+
+    async fn update_many(&mut self, table: &'static Table, updates: &[RowUpdate]) -> Result<Vec<RowMeta>> {
+        // Staging is in memory: on a refusal the staged writes and claims from before
+        // the first update are put back, so nothing of the batch is left.
+        let (staged, claims) = (self.staged.clone(), self.claims.clone());
+        let mut metas = Vec::with_capacity(updates.len());
+        for update in updates {
+            match self.update(table, update.id, update.seen, &update.row).await {
+                Ok(meta) => metas.push(meta),
+                Err(err) => {
+                    (self.staged, self.claims) = (staged, claims);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(metas)
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {

@@ -5,15 +5,17 @@ use std::marker::PhantomData;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::query::{
-    undecodable_aggregate, AggregateExpr, Aggregates, BoundAggregates, Filter, Group, GroupKeys, Order, Select,
+    undecodable_aggregate, AggregateExpr, Aggregates, Assignments, BoundAggregates, BoundAssignments, Filter, Group,
+    GroupKeys, Order, Select,
 };
 use crate::record::Record;
+use crate::row::RowUpdate;
 use crate::session::{record_from_stored, Session};
 
 /// A query on `E`'s table, from [`Session::query`]. Filters are joined with AND; sort
 /// keys apply in the order given, then `id`. Nothing runs until `all`, `first` or
-/// `count` (or `exists`, `aggregate`), and everything is checked against the table
-/// before any I/O.
+/// `count` (or `exists`, `aggregate`, or the bulk writes `update` and `delete`), and
+/// everything is checked against the table before any I/O.
 ///
 /// ```
 /// # use plinth::Entity;
@@ -40,7 +42,7 @@ use crate::session::{record_from_stored, Session};
 /// # Ok::<(), plinth::Error>(()) })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[must_use = "a query does nothing until `all`, `first`, `count`, `exists` or `aggregate` is awaited"]
+#[must_use = "a query does nothing until `all`, `first`, `count`, `exists`, `aggregate`, `update` or `delete` is awaited"]
 #[derive(Debug)]
 pub struct Query<'s, E> {
     session: &'s mut Session,
@@ -139,6 +141,86 @@ impl<'s, E: Entity> Query<'s, E> {
                 format!("table `{}`: the backend returned no single group for an aggregate", E::table().name()),
             )),
         }
+    }
+
+    /// Sets columns of every matching row (all of them, or the window that `limit` and
+    /// `offset` leave) and returns how many rows it updated. Each row is updated as
+    /// [`Session::update`] would: its id and `created_at` stay, its `updated_at` moves,
+    /// the new values are checked before any write, and unique and reference rules hold
+    /// row by row in the query's order. All or nothing: if one row is refused (a unique
+    /// value another row holds, a missing parent, a row another session wrote since it
+    /// was read: [`Error::Conflict`]), no row is changed and the session goes on.
+    ///
+    /// ```
+    /// # use plinth::Entity;
+    /// # #[derive(plinth::Entity, Clone, Debug)]
+    /// # pub struct Task { pub title: String, pub done: bool, pub owner: Option<String> }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// # let db = plinth::memory();
+    /// # db.create_all(&[Task::table()]).await?;
+    /// # let mut session = db.session().await?;
+    /// # let task = |title: &str, owner: Option<&str>| Task { title: title.into(), done: false, owner: owner.map(Into::into) };
+    /// # session.add_all([task("a", Some("ada")), task("b", None), task("c", Some("ada"))]).await?;
+    /// let updated = session
+    ///     .query::<Task>()
+    ///     .filter(|c| c.owner.eq("ada"))
+    ///     .update(|c| (c.done.set(true), c.owner.set(None)))
+    ///     .await?;
+    /// assert_eq!(updated, 2);
+    /// assert_eq!(session.query::<Task>().filter(|c| c.done.eq(true)).count().await?, 2);
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn update<A: Assignments<E>>(self, build: impl FnOnce(E::Columns) -> A) -> Result<u64> {
+        let table = E::table();
+        let mut assignments = Vec::new();
+        build(E::columns()).push_into(&mut assignments);
+        let assignments = BoundAssignments::bind(table, assignments)?;
+        let (session, select) = self.bind()?;
+        let rows = session.transaction().select(table, &select).await?;
+        let updates = rows
+            .into_iter()
+            .map(|stored| {
+                table.check_stored(&stored)?;
+                let row = assignments.apply(stored.row);
+                table.check_row(&row)?;
+                Ok(RowUpdate { id: stored.meta.id, seen: stored.meta.updated_at, row })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let updated = session.transaction().update_many(table, &updates).await?;
+        Ok(updated.len() as u64)
+    }
+
+    /// Deletes every matching row (all of them, or the window that `limit` and `offset`
+    /// leave) and returns how many. The rows that refer to them get their references'
+    /// rules, as [`Session::delete_by_id`] gives them: `cascade` deletes, `set_null`
+    /// clears, and `restrict` refuses the whole delete with [`Error::StillReferenced`],
+    /// writing nothing.
+    ///
+    /// ```
+    /// # use plinth::Entity;
+    /// # #[derive(plinth::Entity, Clone, Debug)]
+    /// # pub struct Task { pub title: String, pub done: bool }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// # let db = plinth::memory();
+    /// # db.create_all(&[Task::table()]).await?;
+    /// # let mut session = db.session().await?;
+    /// # session.add_all([("a", true), ("b", false), ("c", true)].map(|(t, done)| Task { title: t.into(), done })).await?;
+    /// let deleted = session.query::<Task>().filter(|c| c.done.eq(true)).delete().await?;
+    /// assert_eq!(deleted, 2);
+    /// assert_eq!(session.query::<Task>().count().await?, 1);
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn delete(self) -> Result<u64> {
+        let table = E::table();
+        let (session, select) = self.bind()?;
+        let rows = session.transaction().select(table, &select).await?;
+        let ids: Vec<i64> = rows.iter().map(|row| row.meta.id).collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        session.delete_rows(table, &ids).await
     }
 
     /// Groups the matching rows by one column or a tuple of up to four, for

@@ -16,34 +16,33 @@ use crate::value::Value;
 
 /// How a delete with rules ended.
 pub(crate) enum Deleted {
-    /// Done, or refused before anything was written (the error says why).
-    Settled(Result<()>),
+    /// Done (how many of the rows asked for were deleted), or refused before anything
+    /// was written (the error says why).
+    Settled(Result<u64>),
     /// Failed while writing (another session changed a referring row meanwhile, or the
     /// connection failed): part of the delete may be in the transaction, which must
     /// not commit.
     HalfDone(Error),
 }
 
-/// Deletes row `id` of `table` in `tx` and applies the delete rules of every
-/// reference to it; [`Error::NotFound`] if there is no such row,
-/// [`Error::StillReferenced`] (nothing written) if a `restrict` rule refuses.
+/// Deletes rows `ids` of `table` in `tx`, which this transaction has read, and applies
+/// the delete rules of every reference to them; [`Error::StillReferenced`] (nothing
+/// written) if a `restrict` rule refuses. The answer is how many rows were asked for:
+/// each is gone, deleted here or (on SQL, where a session reads what others commit)
+/// by another session in the meantime.
 pub(crate) async fn delete_with_rules(
     tx: &mut dyn Transaction,
     relations: &Relations,
     table: &'static Table,
-    id: i64,
+    ids: &[i64],
 ) -> Deleted {
-    if relations.referrers(table.name()).is_empty() {
-        return Deleted::Settled(tx.delete(table, id).await);
-    }
-    let plan = match tx.get(table, id).await {
-        Ok(Some(_)) => DeletePlan::collect(tx, relations, table, id).await,
-        Ok(None) => Err(Error::NotFound { table: table.name(), id }),
-        Err(err) => Err(err),
+    let plan = match relations.referrers(table.name()).is_empty() {
+        true => Ok(DeletePlan::of_roots(table, ids)),
+        false => DeletePlan::collect(tx, relations, table, ids).await,
     };
     match plan {
         Ok(plan) => match plan.execute(tx).await {
-            Ok(()) => Deleted::Settled(Ok(())),
+            Ok(deleted) => Deleted::Settled(Ok(deleted)),
             Err(err) => Deleted::HalfDone(err),
         },
         Err(err) => Deleted::Settled(Err(err)),
@@ -53,8 +52,10 @@ pub(crate) async fn delete_with_rules(
 /// The rows one delete removes and the rows it sets a column of to `NULL`.
 #[derive(Debug, Default)]
 struct DeletePlan {
-    /// Every row to delete, in the order found (the first is the one asked for).
+    /// Every row to delete, in the order found (first the `roots` asked for).
     deleted: Vec<(&'static Table, i64)>,
+    /// How many of `deleted`, from the start, were asked for.
+    roots: usize,
     deleted_set: HashSet<(&'static str, i64)>,
     /// Rows to update: the row as read, and the columns that become `NULL`.
     nulled: BTreeMap<(&'static str, i64), (&'static Table, StoredRow, Vec<usize>)>,
@@ -63,15 +64,25 @@ struct DeletePlan {
 }
 
 impl DeletePlan {
+    /// The rows asked for, and nothing that refers to them.
+    fn of_roots(table: &'static Table, ids: &[i64]) -> DeletePlan {
+        let mut plan = DeletePlan::default();
+        for &id in ids {
+            plan.delete(table, id);
+        }
+        plan.roots = plan.deleted.len();
+        plan
+    }
+
     async fn collect(
         tx: &mut dyn Transaction,
         relations: &Relations,
         table: &'static Table,
-        id: i64,
+        ids: &[i64],
     ) -> Result<DeletePlan> {
-        let mut plan = DeletePlan::default();
-        plan.delete(table, id);
-        let mut level: Vec<(&'static Table, Vec<i64>)> = vec![(table, vec![id])];
+        let mut plan = DeletePlan::of_roots(table, ids);
+        let mut level: Vec<(&'static Table, Vec<i64>)> =
+            vec![(table, plan.deleted.iter().map(|(_, id)| *id).collect())];
         while !level.is_empty() {
             let mut next: Vec<(&'static Table, Vec<i64>)> = Vec::new();
             for (parent, ids) in level {
@@ -140,8 +151,8 @@ impl DeletePlan {
         Ok(())
     }
 
-    /// The updates, then the deletes, deepest first.
-    async fn execute(self, tx: &mut dyn Transaction) -> Result<()> {
+    /// The updates, then the deletes, deepest first; how many rows were asked for.
+    async fn execute(self, tx: &mut dyn Transaction) -> Result<u64> {
         for ((name, id), (table, stored, columns)) in self.nulled {
             if self.deleted_set.contains(&(name, id)) {
                 continue;
@@ -152,16 +163,17 @@ impl DeletePlan {
             }
             tx.update(table, id, stored.meta.updated_at, &Row::new(values)).await?;
         }
-        // The row asked for is deleted last. A row may be gone already, the row asked
-        // for included (it was read above): the database's own `ON DELETE CASCADE`
-        // removed it with a row deleted before it (one reached twice, through a diamond
-        // or around a cycle).
+        // The rows asked for are deleted last. A row may be gone already, one asked for
+        // included: the database's own `ON DELETE CASCADE` removed it with a row
+        // deleted before it (one reached twice, through a diamond or around a cycle,
+        // or a row asked for that refers to another), or another session deleted it.
+        let roots = self.roots as u64;
         for (table, id) in self.deleted.into_iter().rev() {
             match tx.delete(table, id).await {
                 Err(Error::NotFound { .. }) => {}
                 done => done?,
             }
         }
-        Ok(())
+        Ok(roots)
     }
 }

@@ -16,7 +16,7 @@ use plinth::migrate::{Migration, Step};
 use plinth::{Database, Entity, Error, Filter, Id, OnDelete, Record};
 
 /// Opens the check's database with the relation tables, given children first.
-async fn setup(fixture: &mut impl Fixture) -> Database {
+pub(crate) async fn setup(fixture: &mut impl Fixture) -> Database {
     let db = fixture.open().await;
     db.create_all(&relation_tables()).await.expect("create_all orders parents before children");
     db
@@ -24,7 +24,7 @@ async fn setup(fixture: &mut impl Fixture) -> Database {
 
 /// A user, two posts by them with two comments each (by the user), and a second
 /// user with one post: (users, posts, comments).
-async fn family(db: &Database) -> (Vec<Record<User>>, Vec<Record<Post>>, Vec<Record<Comment>>) {
+pub(crate) async fn family(db: &Database) -> (Vec<Record<User>>, Vec<Record<Post>>, Vec<Record<Comment>>) {
     let users = committed(db, vec![User::named("ada"), User::named("bob")]).await;
     let posts = committed(
         db,
