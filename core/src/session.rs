@@ -8,12 +8,16 @@ use crate::backend::{Backend, Transaction};
 use crate::entity::{DecodeError, Entity};
 use crate::error::{Error, Result};
 use crate::id::Id;
-use crate::query::Query;
+use crate::query::{Column, Filter, Query, Select};
 use crate::record::Record;
 use crate::relations::delete::{delete_with_rules, Deleted};
 use crate::relations::Relations;
 use crate::row::{Row, StoredRow};
-use crate::table::Table;
+use crate::table::{ColumnRef, Table};
+
+/// How often [`Session::upsert`] looks its row up before it reports what another
+/// session's writes meanwhile caused.
+const UPSERT_ATTEMPTS: usize = 3;
 
 /// One transaction over a [`Database`](crate::Database): reads see the session's own
 /// writes, other sessions see none of them until [`commit`](Session::commit), and a
@@ -90,6 +94,86 @@ impl Session {
             return Err(missing_meta::<E>(rows.len(), metas.len()));
         }
         metas.into_iter().zip(rows).map(|(meta, row)| Ok(Record::new(meta, decode::<E>(meta.id, row)?))).collect()
+    }
+
+    /// Stores `entity` as the row that holds its value in the unique column `on`: that
+    /// row is updated (it keeps its id and `created_at`, its `updated_at` moves, as with
+    /// [`update`](Session::update)) if one exists, as this session sees the table;
+    /// otherwise a new row is inserted, as with [`add`](Session::add). A `NULL` value
+    /// matches no row, so it always inserts. `on` must be a unique column
+    /// ([`Error::InvalidValue`] before any I/O); a value that another row holds in
+    /// another unique column is [`Error::UniqueViolation`], and nothing is written.
+    ///
+    /// When another session inserts or writes the same row between the lookup and the
+    /// write, the lookup runs again (a few times at most), so the upsert updates what
+    /// that session committed. Under heavier contention it is refused as an update
+    /// would be, with [`Error::Conflict`] (on the record engine at commit): retry the
+    /// session.
+    ///
+    /// ```
+    /// # use plinth::Entity;
+    /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
+    /// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// # let db = plinth::memory();
+    /// # db.create_all(&[User::table()]).await?;
+    /// let mut session = db.session().await?;
+    /// let ada = |email: &str| User { username: "ada".into(), email_address: email.into() };
+    /// let first = session.upsert(ada("ada@example.com"), |c| c.username).await?;
+    /// let again = session.upsert(ada("ada@lovelace.org"), |c| c.username).await?;
+    /// assert_eq!((again.id(), again.created_at()), (first.id(), first.created_at()));
+    /// assert!(again.updated_at() > first.updated_at());
+    /// assert_eq!(session.query::<User>().count().await?, 1);
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn upsert<E: Entity, T>(
+        &mut self,
+        entity: E,
+        on: impl FnOnce(E::Columns) -> Column<E, T>,
+    ) -> Result<Record<E>> {
+        let table = E::table();
+        let name = on(E::columns()).name();
+        let column = match table.resolve(name)?.0 {
+            ColumnRef::Field(i) if table.columns()[i].is_unique() => i,
+            _ => {
+                let reason = "an upsert finds its row by a unique column, and this one is not".to_owned();
+                return Err(Error::InvalidValue { table: table.name(), column: Some(name), reason });
+            }
+        };
+        let row = checked_row(&entity)?;
+        let value = row.values()[column].clone();
+        let lookup = (!value.is_null())
+            .then(|| Select::bind(table, vec![Filter::column(name).eq(value)], Vec::new(), Some(1), 0))
+            .transpose()?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let holder = match &lookup {
+                Some(select) => self.tx.select(table, select).await?.into_iter().next(),
+                None => None,
+            };
+            let written = match holder {
+                Some(stored) => {
+                    table.check_stored(&stored)?;
+                    self.tx.update(table, stored.meta.id, stored.meta.updated_at, &row).await
+                }
+                None => self
+                    .tx
+                    .insert(table, std::slice::from_ref(&row))
+                    .await
+                    .and_then(|metas| metas.into_iter().next().ok_or_else(|| missing_meta::<E>(1, 0))),
+            };
+            match written {
+                // Another session inserted the value, or wrote its row, since the lookup.
+                Err(Error::UniqueViolation { column: Some(c), .. }) if c == name && attempts < UPSERT_ATTEMPTS => {}
+                Err(Error::Conflict { .. } | Error::NotFound { .. }) if attempts < UPSERT_ATTEMPTS => {}
+                written => {
+                    let meta = written?;
+                    return Ok(Record::new(meta, decode::<E>(meta.id, row)?));
+                }
+            }
+        }
     }
 
     /// The record with this id, or `None`. The id is an [`Id<E>`](crate::Id) (from a

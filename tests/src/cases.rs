@@ -17,6 +17,7 @@ pub mod relations;
 pub mod schema;
 pub mod timestamps;
 pub mod unique;
+pub mod upsert;
 pub mod values;
 pub mod writes_by_filter;
 

@@ -20,6 +20,8 @@ pub mod entities;
 mod fixture;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod soak;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod upsert_race;
 
 pub use fixture::{Capabilities, Fixture, MemoryFixture};
 
@@ -43,6 +45,9 @@ macro_rules! conformance_suite {
             writes_by_filter::deletes_by_filter_remove_the_matching_rows,
             writes_by_filter::deletes_by_filter_follow_every_reference_rule,
             writes_by_filter::bulk_writes_are_the_sessions_own_until_commit,
+            upsert::upsert_inserts_then_updates_the_row_holding_the_value,
+            upsert::upsert_needs_a_unique_column_and_null_always_inserts,
+            upsert::upsert_keeps_the_other_unique_rules,
             ids::ids_start_at_one_and_grow,
             ids::ids_are_not_reused_after_delete,
             ids::ids_are_not_reused_after_delete_and_reopen,

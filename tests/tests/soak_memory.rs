@@ -3,7 +3,7 @@
 //! a longer soak.
 
 use plinth_conformance::MemoryFixture;
-use plinth_conformance::{counter, soak};
+use plinth_conformance::{counter, soak, upsert_race};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_8_tasks_keeps_every_committed_write_and_nothing_else() {
@@ -21,4 +21,10 @@ async fn soak_32_tasks_keeps_every_committed_write_and_nothing_else() {
 async fn eight_tasks_incrementing_one_counter_lose_no_increment() {
     let report = counter::run(&mut MemoryFixture::default(), 8, 100).await;
     assert!(report.conflicts > 0, "the tasks did race: {report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_tasks_upserting_the_same_keys_leave_one_row_per_key() {
+    let report = upsert_race::run(&mut MemoryFixture::default(), 8, 5).await;
+    assert!(!report.refused_upserts.contains_key("UniqueViolation"), "{report:?}");
 }
