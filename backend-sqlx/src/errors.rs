@@ -1,7 +1,7 @@
 //! From sqlx's errors to [`plinth::Error`]: the same variant for the same fault as on
 //! every other backend.
 
-use plinth::{Error, Table};
+use plinth::{BoxError, Error, Table};
 
 use sqlx::error::DatabaseError;
 
@@ -33,6 +33,9 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
             let connection_lost = code
                 .as_deref()
                 .is_some_and(|code| code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code));
+            if let Some(kind) = waiting_fault(backend, code.as_deref()) {
+                return kind(backend, Box::new(sqlx::Error::Database(db)));
+            }
             match (missing_table, connection_lost, table) {
                 (_, true, _) => Error::Connection { backend, source: Box::new(sqlx::Error::Database(db)) },
                 (true, false, Some(table)) => Error::NoSuchTable { table: table.name() },
@@ -47,6 +50,24 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
         | sqlx::Error::Protocol(_)) => Error::Connection { backend, source: Box::new(err) },
         err => Error::backend(backend, err),
     }
+}
+
+/// The variant of a fault that came of sessions waiting for each other, by the
+/// database's error code: PostgreSQL's deadlock_detected (40P01) and
+/// serialization_failure (40001), lock_not_available (55P03, `lock_timeout`) and
+/// query_canceled (57014, `statement_timeout`); SQLite's `SQLITE_BUSY` and
+/// `SQLITE_LOCKED` (primary codes 5 and 6, the busy timeout run out).
+fn waiting_fault(backend: &'static str, code: Option<&str>) -> Option<fn(&'static str, BoxError) -> Error> {
+    let code = code?;
+    let sqlite_primary = (backend == "sqlite").then(|| code.parse::<i32>().ok()).flatten().map(|c| c & 0xff);
+    Some(match (code, sqlite_primary) {
+        (_, Some(5 | 6)) => |backend, source| Error::LockTimeout { backend, source },
+        (_, Some(_)) => return None,
+        ("40P01" | "40001", None) => |backend, source| Error::Deadlock { backend, source },
+        ("55P03", None) => |backend, source| Error::LockTimeout { backend, source },
+        ("57014", None) => |backend, source| Error::StatementTimeout { backend, source },
+        _ => return None,
+    })
 }
 
 /// Which column a unique violation is about, from what the database reports: the

@@ -288,6 +288,12 @@ macro_rules! sql_backend {
                 Ok(self.inner.begin())
             }
 
+            /// Sleeps on tokio, sqlx's runtime: sessions here wait on each other's
+            /// locks, so a retried one gives the others time to finish.
+            async fn pause(&self, duration: std::time::Duration) {
+                tokio::time::sleep(duration).await;
+            }
+
             async fn apply_migration(
                 &self,
                 steps: &'static [plinth::migrate::Step],
@@ -343,8 +349,15 @@ pub(crate) struct SqlTransaction<D: Driver> {
 /// committed and silently lost.
 #[derive(Debug)]
 enum Aborted {
-    Unique { table: &'static str, column: Option<&'static str> },
+    Unique {
+        table: &'static str,
+        column: Option<&'static str>,
+    },
     Connection(String),
+    /// A deadlock or serialization failure: the session can be run again.
+    Deadlock(String),
+    LockTimeout(String),
+    StatementTimeout(String),
     Other(String),
 }
 
@@ -357,15 +370,24 @@ impl Aborted {
             Error::Decode { .. } | Error::SchemaMismatch { .. } => None,
             Error::UniqueViolation { table, column } => Some(Aborted::Unique { table, column: *column }),
             Error::Connection { source, .. } => Some(Aborted::Connection(source.to_string())),
+            Error::Deadlock { source, .. } => Some(Aborted::Deadlock(source.to_string())),
+            Error::LockTimeout { source, .. } => Some(Aborted::LockTimeout(source.to_string())),
+            Error::StatementTimeout { source, .. } => Some(Aborted::StatementTimeout(source.to_string())),
             other => Some(Aborted::Other(other.to_string())),
         }
     }
 
     /// The error `commit` and every later statement of the session return: the unique
     /// violation again (as the memory backend reports one found at commit), or what
-    /// aborted the transaction.
+    /// aborted the transaction, as the same variant.
     fn to_error(&self, backend: &'static str) -> Error {
+        let nothing_committed = |cause: &str| format!("{cause}; nothing was committed, retry the session").into();
         match self {
+            Aborted::Deadlock(cause) => Error::Deadlock { backend, source: nothing_committed(cause) },
+            Aborted::LockTimeout(cause) => Error::LockTimeout { backend, source: nothing_committed(cause) },
+            Aborted::StatementTimeout(cause) => {
+                Error::StatementTimeout { backend, source: format!("{cause}; nothing was committed").into() }
+            }
             Aborted::Unique { table, column } => {
                 Error::UniqueViolation { table, column: *column }
             }

@@ -215,17 +215,143 @@ async fn a_statement_timeout_fails_the_session_and_commits_nothing() {
     locked.body = "changed".into();
     let (update, elapsed) = timed("statement timeout: update of a locked row", session.update(&mut locked)).await;
     let message = update.as_ref().err().map(ToString::to_string).unwrap_or_default();
-    assert!(matches!(update, Err(Error::Backend { .. })) && message.contains("statement timeout"), "{update:?}");
+    assert!(
+        matches!(update, Err(Error::StatementTimeout { .. })) && message.contains("statement timeout"),
+        "{update:?}"
+    );
+    assert!(!update.as_ref().is_err_and(Error::is_retryable), "the same work would run as long again");
     assert!(elapsed >= Duration::from_millis(400), "the timeout is 500 ms, it fired after {elapsed:?}");
     let (commit, _) = timed("statement timeout: commit", session.commit()).await;
     let message = commit.as_ref().err().map(ToString::to_string).unwrap_or_default();
-    assert!(matches!(commit, Err(Error::Backend { .. })) && message.contains("nothing was committed"), "{commit:?}");
+    assert!(
+        matches!(commit, Err(Error::StatementTimeout { .. })) && message.contains("nothing was committed"),
+        "{commit:?}"
+    );
     holder.rollback().await.expect("release the lock");
 
     assert_eq!(schema.stored_keys().await, ["locked"], "the insert before the timeout is not stored");
     let stored = db.session().await.expect("session").get::<Note>(locked.id()).await.expect("get");
     assert_eq!(stored.map(|r| r.into_entity()), Some(Note::new("locked")), "the update is not stored");
     serves_the_next_session(&db, "after-timeout").await;
+}
+
+/// A lock waited for past `lock_timeout` is `LockTimeout`, which a retried transaction
+/// runs again: once the other client lets go, the work commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_timeout_is_retryable_and_a_transaction_commits_once_the_lock_is_free() {
+    let schema = Schema::new().await;
+    let db = schema.open("%20-c%20lock_timeout%3D300").await;
+    let mut session = db.session().await.expect("session");
+    let locked = session.add(Note::new("locked")).await.expect("add");
+    session.commit().await.expect("commit");
+    let mut holder = schema.admin.begin().await.expect("admin transaction");
+    sqlx::query(&format!("SELECT 1 FROM \"{}\".\"notes\" WHERE \"id\" = $1 FOR UPDATE", schema.name))
+        .bind(locked.id().get())
+        .execute(&mut *holder)
+        .await
+        .expect("lock the row");
+
+    let mut session = db.session().await.expect("session");
+    let mut copy = session.get::<Note>(locked.id()).await.expect("get").expect("the note");
+    copy.body = "changed".into();
+    let (update, _) = timed("lock timeout: update of a locked row", session.update(&mut copy)).await;
+    assert!(matches!(update, Err(Error::LockTimeout { .. })), "{update:?}");
+    assert!(update.as_ref().is_err_and(Error::is_retryable));
+    drop(session);
+
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        holder.rollback().await.expect("release the lock");
+    });
+    let (done, _) = timed(
+        "lock timeout: a retried transaction",
+        db.transaction(|session| {
+            let (attempts, id) = (Arc::clone(&attempts), locked.id());
+            Box::pin(async move {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                let mut note = session.get::<Note>(id).await?.expect("the note");
+                note.body = "changed by the transaction".into();
+                session.update(&mut note).await
+            })
+        }),
+    )
+    .await;
+    done.expect("the transaction commits once the lock is free");
+    release.await.expect("the holder");
+    assert!(attempts.load(Ordering::SeqCst) >= 2, "the first attempt met the lock");
+    let stored = db.session().await.expect("session").get::<Note>(locked.id()).await.expect("get");
+    assert_eq!(stored.map(|r| r.body.clone()).as_deref(), Some("changed by the transaction"));
+}
+
+/// Two sessions that each lock a row the other then wants: PostgreSQL picks one to
+/// roll back with a deadlock, which is `Deadlock` (retryable); the other commits. Run as
+/// retried transactions, both commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_is_retryable_and_retried_transactions_both_commit() {
+    let schema = Schema::new().await;
+    let db = schema.open("").await;
+    let mut session = db.session().await.expect("session");
+    let notes = session.add_all([Note::new("a"), Note::new("b")]).await.expect("add");
+    session.commit().await.expect("commit");
+    let (a, b) = (notes[0].id(), notes[1].id());
+    let crossing = Arc::new(tokio::sync::Barrier::new(2));
+
+    // Each task updates its first note, waits for the other to do the same, then
+    // updates its second; only their first attempts meet at the barrier.
+    let task = |first, second, tag: &'static str| {
+        let (db, crossing) = (db.clone(), Arc::clone(&crossing));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&attempts);
+        let run = tokio::spawn(async move {
+            let errors = Arc::new(Mutex::new(Vec::new()));
+            let seen = Arc::clone(&errors);
+            let done = db
+                .transaction(move |session| {
+                    let (crossing, attempts, errors) = (Arc::clone(&crossing), Arc::clone(&counted), Arc::clone(&seen));
+                    Box::pin(async move {
+                        let first_attempt = attempts.fetch_add(1, Ordering::SeqCst) == 0;
+                        let result: plinth::Result<()> = async {
+                            for (n, id) in [first, second].into_iter().enumerate() {
+                                let mut note = session.get::<Note>(id).await?.expect("the note");
+                                note.body.push_str(tag);
+                                session.update(&mut note).await?;
+                                if n == 0 && first_attempt {
+                                    crossing.wait().await;
+                                }
+                            }
+                            Ok(())
+                        }
+                        .await;
+                        if let Err(err) = &result {
+                            errors.lock().expect("errors").push(err.is_retryable().then(|| err.to_string()));
+                        }
+                        result
+                    })
+                })
+                .await;
+            let errors = errors.lock().expect("errors").clone();
+            (done, errors)
+        });
+        (run, attempts)
+    };
+    let (one, one_attempts) = task(a, b, "+1");
+    let (two, two_attempts) = task(b, a, "+2");
+    let ((one, one_errors), _) = timed("deadlock: first task", async { one.await.expect("task") }).await;
+    let ((two, two_errors), _) = timed("deadlock: second task", async { two.await.expect("task") }).await;
+    one.expect("the first task commits");
+    two.expect("the second task commits");
+    let errors: Vec<Option<String>> = one_errors.into_iter().chain(two_errors).collect();
+    assert_eq!(errors.len(), 1, "one of the two was rolled back: {errors:?}");
+    let message = errors[0].clone().expect("a retryable error");
+    assert!(message.contains("deadlock"), "{message}");
+    let attempts = one_attempts.load(Ordering::SeqCst) + two_attempts.load(Ordering::SeqCst);
+    assert_eq!(attempts, 3, "the rolled-back one ran again once");
+    let mut session = db.session().await.expect("session");
+    for id in [a, b] {
+        let body = session.get::<Note>(id).await.expect("get").expect("the note").body.clone();
+        assert!(body.contains("+1") && body.contains("+2"), "both wrote note {id}: {body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

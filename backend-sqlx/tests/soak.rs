@@ -95,7 +95,8 @@ async fn sqlite_a_writer_blocked_past_the_busy_timeout_gets_a_typed_error() {
     eprintln!("soak: sqlite busy: second writer answered after {elapsed:?}: {waited:?}");
     let waited = waited.expect("the blocked writer answers within the busy timeout, not never");
     let message = waited.as_ref().err().map(ToString::to_string).unwrap_or_default();
-    assert!(matches!(waited, Err(Error::Backend { .. })) && message.contains("database is locked"), "{waited:?}");
+    assert!(matches!(waited, Err(Error::LockTimeout { .. })) && message.contains("database is locked"), "{waited:?}");
+    assert!(waited.as_ref().is_err_and(Error::is_retryable), "{waited:?}");
     assert!(elapsed >= Duration::from_secs(4), "the busy timeout is 5 s, the error came after {elapsed:?}");
     blocked.rollback().await.expect("rollback of the blocked session");
 

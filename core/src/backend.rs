@@ -105,6 +105,14 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// [`stored_shapes`](Backend::stored_shapes).
     fn column_words(&self, column: &ColumnDef) -> StoredColumn;
 
+    /// Waits `duration` on the backend's own runtime, before
+    /// [`Database::transaction`](crate::Database::transaction) runs a session again.
+    /// The default does not wait: right for a backend whose sessions never wait for
+    /// each other (the record engine: they meet only at commit).
+    async fn pause(&self, duration: std::time::Duration) {
+        let _ = duration;
+    }
+
     /// What applying each of `migrations` (the steps of each, in order; empty for a
     /// data migration) one after the other would run: SQL statements on SQL backends,
     /// the steps themselves (the default) elsewhere.

@@ -255,6 +255,42 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The database rolled the transaction back so that a concurrent one could go on: a
+    /// deadlock, or a PostgreSQL serialization failure. Nothing of the session was
+    /// committed; run it again ([`Error::is_retryable`]).
+    #[error("{backend}: the transaction was rolled back to let a concurrent one go on: {source}")]
+    Deadlock {
+        /// The backend's name.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A statement waited for a lock longer than the database allows: SQLite's busy
+    /// timeout (another connection kept the write lock), PostgreSQL's `lock_timeout`.
+    /// Nothing of the session was committed; run it again ([`Error::is_retryable`]).
+    #[error("{backend}: gave up waiting for a lock another session holds: {source}")]
+    LockTimeout {
+        /// The backend's name.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A statement ran longer than the database allows (PostgreSQL's
+    /// `statement_timeout`) and was cancelled. Not retryable: the same work would most
+    /// likely run as long again.
+    #[error("{backend}: the statement ran past its time limit and was cancelled: {source}")]
+    StatementTimeout {
+        /// The backend's name.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// Any other error from the backend's driver.
     #[error("{backend}: {source}")]
     Backend {
@@ -285,5 +321,23 @@ impl Error {
     /// Wraps a driver error that has no variant of its own.
     pub fn backend(backend: &'static str, source: impl Into<BoxError>) -> Self {
         Error::Backend { backend, source: source.into() }
+    }
+
+    /// Whether running the same session again may well succeed, and nothing of this one
+    /// was committed: [`Conflict`](Error::Conflict) (a row changed since it was read),
+    /// [`Deadlock`](Error::Deadlock) and [`LockTimeout`](Error::LockTimeout).
+    /// [`Database::transaction`](crate::Database::transaction) retries on these.
+    ///
+    /// A lost [`Connection`](Error::Connection) is not among them: lost during
+    /// `commit`, the commit may have been applied. `Database::transaction` retries it
+    /// only when it happened before the commit.
+    ///
+    /// ```
+    /// use plinth::Error;
+    /// assert!(Error::Conflict { table: "users", id: 1 }.is_retryable());
+    /// assert!(!Error::UniqueViolation { table: "users", column: Some("username") }.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Conflict { .. } | Error::Deadlock { .. } | Error::LockTimeout { .. })
     }
 }

@@ -85,6 +85,7 @@ pub mod migrate;
 mod query;
 mod record;
 mod relations;
+mod retry;
 mod row;
 mod session;
 mod table;
@@ -115,6 +116,7 @@ pub use query::{
 };
 pub use record::Record;
 pub use relations::{Children, Parents, RefersTo};
+pub use retry::{RetryPolicy, SessionFuture};
 pub use session::Session;
 pub use table::{OnDelete, Reference, Table, MAX_LENGTH_LIMIT, MAX_NAME_BYTES};
 pub use value::{ColumnType, Value};

@@ -14,6 +14,7 @@ pub mod ordering;
 pub mod paging;
 pub mod records;
 pub mod relations;
+pub mod retries;
 pub mod schema;
 pub mod timestamps;
 pub mod unique;

@@ -93,7 +93,7 @@ pub async fn run(fixture: &mut impl Fixture, tasks: usize, increments: i64) -> C
 
 /// The driver errors an increment may meet under load and retry (a PostgreSQL deadlock,
 /// SQLite's busy timeout); every other error fails the run.
-const RETRIED_KINDS: [&str; 2] = ["Backend(deadlock)", "Backend(busy)"];
+const RETRIED_KINDS: [&str; 2] = ["Deadlock", "LockTimeout"];
 
 /// Commits `increments` increments, retrying each until its commit returns `Ok`;
 /// returns the commits that returned `Ok`, and the conflicts and other errors met on

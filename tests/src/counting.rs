@@ -60,6 +60,10 @@ impl Backend for CountingBackend {
         self.inner.relations()
     }
 
+    async fn pause(&self, duration: std::time::Duration) {
+        self.inner.pause(duration).await;
+    }
+
     fn column_words(&self, column: &ColumnDef) -> StoredColumn {
         self.inner.column_words(column)
     }

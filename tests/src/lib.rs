@@ -48,6 +48,8 @@ macro_rules! conformance_suite {
             upsert::upsert_inserts_then_updates_the_row_holding_the_value,
             upsert::upsert_needs_a_unique_column_and_null_always_inserts,
             upsert::upsert_keeps_the_other_unique_rules,
+            retries::a_transaction_runs_again_after_a_conflict,
+            retries::a_transaction_retries_only_retryable_errors_and_only_so_often,
             ids::ids_start_at_one_and_grow,
             ids::ids_are_not_reused_after_delete,
             ids::ids_are_not_reused_after_delete_and_reopen,

@@ -150,10 +150,9 @@ impl SoakReport {
     }
 }
 
-/// The kinds of error a soak may meet: the ones a user handles by variant, and the
-/// driver errors a database reports under load (a PostgreSQL deadlock, SQLite's busy
-/// timeout), which stay `Backend` until they get a kind of their own (retries, issue 15).
-const EXPECTED_KINDS: [&str; 5] = ["UniqueViolation", "Conflict", "NotFound", "Backend(deadlock)", "Backend(busy)"];
+/// The kinds of error a soak may meet: the ones a user handles by variant, among them
+/// what a database reports under load (a PostgreSQL deadlock, SQLite's busy timeout).
+const EXPECTED_KINDS: [&str; 5] = ["UniqueViolation", "Conflict", "NotFound", "Deadlock", "LockTimeout"];
 
 impl SoakReport {
     /// A problem for every error of a kind a soak should not meet (an untyped driver
@@ -180,18 +179,12 @@ pub(crate) fn error_kind(err: &Error) -> &'static str {
         Error::Conflict { .. } => "Conflict",
         Error::Connection { .. } => "Connection",
         Error::NotFound { .. } => "NotFound",
-        Error::Backend { source, .. } => {
-            let message = source.to_string();
-            if message.contains("deadlock") {
-                "Backend(deadlock)"
-            } else if message.contains("database is locked") || message.contains("busy") {
-                "Backend(busy)"
-            } else if message.contains("current transaction is aborted") {
-                "Backend(aborted)"
-            } else {
-                "Backend(other)"
-            }
-        }
+        Error::Deadlock { .. } => "Deadlock",
+        Error::LockTimeout { .. } => "LockTimeout",
+        Error::Backend { source, .. } => match source.to_string().contains("current transaction is aborted") {
+            true => "Backend(aborted)",
+            false => "Backend(other)",
+        },
         _ => "Other(other)",
     }
 }
