@@ -48,6 +48,10 @@ impl<E> Record<E> {
         Record { meta, entity }
     }
 
+    pub(crate) fn meta(&self) -> RowMeta {
+        self.meta
+    }
+
     pub(crate) fn set_meta(&mut self, meta: RowMeta) {
         self.meta = meta;
     }

@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::query::{
-    undecodable_aggregate, AggregateExpr, Aggregates, Assignments, BoundAggregates, BoundAssignments, Filter, Group,
-    GroupKeys, Order, Select,
+    undecodable_aggregate, AggregateExpr, Aggregates, Assignments, BoundAggregates, BoundAssignments, Cursor, Filter,
+    Group, GroupKeys, Order, Select,
 };
 use crate::record::Record;
 use crate::row::RowUpdate;
@@ -50,12 +50,22 @@ pub struct Query<'s, E> {
     order: Vec<Order>,
     limit: Option<u64>,
     offset: u64,
+    /// Where the previous page ended ([`after`](Query::after)).
+    after: Option<Cursor>,
     _entity: PhantomData<fn() -> E>,
 }
 
 impl<'s, E: Entity> Query<'s, E> {
     pub(crate) fn new(session: &'s mut Session) -> Self {
-        Query { session, filters: Vec::new(), order: Vec::new(), limit: None, offset: 0, _entity: PhantomData }
+        Query {
+            session,
+            filters: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: 0,
+            after: None,
+            _entity: PhantomData,
+        }
     }
 
     /// Keeps rows matching the filter built from the entity's typed columns.
@@ -94,7 +104,49 @@ impl<'s, E: Entity> Query<'s, E> {
         self
     }
 
-    fn bind(self) -> Result<(&'s mut Session, Select)> {
+    /// Keeps the rows that come after `record` in this query's order (its sort keys,
+    /// then `id`): the next page after one that ended with `record`, with
+    /// [`limit`](Query::limit) as the page size. Unlike an offset, this stays exact when
+    /// rows are inserted or deleted before the record between two pages: no row of the
+    /// query is skipped or returned twice. `record` need not still exist; its values as
+    /// read are the cursor.
+    ///
+    /// ```
+    /// # use plinth::Entity;
+    /// # #[derive(plinth::Entity, Clone, Debug)]
+    /// # pub struct Note { pub title: String, pub stars: Option<i32> }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// # let db = plinth::memory();
+    /// # db.create_all(&[Note::table()]).await?;
+    /// # let mut session = db.session().await?;
+    /// # session.add_all([("a", Some(3)), ("b", None), ("c", Some(5)), ("d", Some(3))].map(|(t, stars)| Note { title: t.into(), stars })).await?;
+    /// let mut titles = Vec::new();
+    /// let mut last = None;
+    /// loop {
+    ///     let mut page = session.query::<Note>().order_by(|c| c.stars.desc()).limit(3);
+    ///     if let Some(last) = &last {
+    ///         page = page.after(last);
+    ///     }
+    ///     let page = page.all().await?;
+    ///     titles.extend(page.iter().map(|n| n.title.clone()));
+    ///     match page.into_iter().last() {
+    ///         Some(record) => last = Some(record),
+    ///         None => break,
+    ///     }
+    /// }
+    /// assert_eq!(titles, ["b", "c", "a", "d"]); // NULL first descending, then by id
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn after(mut self, record: &Record<E>) -> Self {
+        self.after = Some(Cursor { row: record.entity().to_row(), meta: record.meta() });
+        self
+    }
+
+    fn bind(mut self) -> Result<(&'s mut Session, Select)> {
+        if let Some(cursor) = self.after.take() {
+            self.filters.push(cursor.rows_after(E::table(), &self.order)?);
+        }
         let select = Select::bind(E::table(), self.filters, self.order, self.limit, self.offset)?;
         Ok((self.session, select))
     }
