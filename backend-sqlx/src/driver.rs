@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
-use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::backend::{Row, RowMeta, RowStream, StoredRow};
 use plinth::{ColumnType, Result, Table, Value};
 
 use crate::sql::{Dialect, Statement, Stored, TemporaryList};
@@ -50,6 +50,14 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
         table: &'static Table,
         statement: &'c Statement<'_>,
     ) -> BoxFuture<'c, Result<Vec<StoredRow>>>;
+
+    /// Runs a `SELECT` of rows, handing each out decoded as the stream is polled: only
+    /// the driver's read buffer is held, the server's rows wait on the connection.
+    fn stream_rows<'c>(
+        conn: &'c mut Connection<Self>,
+        table: &'static Table,
+        statement: &'c Statement<'_>,
+    ) -> RowStream<'c>;
 
     /// Runs a `SELECT` of at most one row and decodes it.
     fn fetch_row<'c>(
@@ -168,6 +176,22 @@ macro_rules! statement_functions {
                     rows.push($decode(table, &row)?);
                 }
                 Ok(rows)
+            })
+        }
+
+        fn stream_rows<'c>(
+            conn: &'c mut $crate::driver::Connection<Self>,
+            table: &'static plinth::Table,
+            statement: &'c $crate::sql::Statement<'_>,
+        ) -> plinth::backend::RowStream<'c> {
+            Box::pin(async_stream::try_stream! {
+                use futures_util::TryStreamExt as _;
+                let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
+                Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
+                let mut rows = $bind(statement).fetch(&mut *conn);
+                while let Some(row) = rows.try_next().await.map_err(map)? {
+                    yield $decode(table, &row)?;
+                }
             })
         }
 

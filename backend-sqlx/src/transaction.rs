@@ -12,7 +12,7 @@ use plinth::backend::Transaction;
 use std::borrow::Cow;
 
 use plinth::backend::{duplicated_values, intern_table, Aggregation, ColumnDef, Group, Select};
-use plinth::backend::{Row, RowMeta, RowUpdate, StoredRow};
+use plinth::backend::{Row, RowMeta, RowStream, RowUpdate, StoredRow};
 use plinth::migrate::{check_steps, Conversion, MigrationRecord, Shapes, Step};
 use plinth::{ColumnType, Entity, Error, Result, Table, Value};
 use sqlx::Pool;
@@ -609,6 +609,34 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
         statement.push(&markers);
         let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
         self.read_done(rows)
+    }
+
+    fn stream<'a>(&'a mut self, table: &'static Table, select: Select) -> RowStream<'a> {
+        Box::pin(async_stream::try_stream! {
+            use futures_util::StreamExt as _;
+            let sql = self.checked(table).await?;
+            let markers = self.check_subquery_tables(&select).await?;
+            let mut statement = compile_select(D::DIALECT, table, &sql.columns, &select);
+            statement.push(&markers);
+            let mut failed = None;
+            {
+                let mut rows = D::stream_rows(self.reader(table).await?, table, &statement);
+                while let Some(row) = rows.next().await {
+                    match row {
+                        Ok(row) => yield row,
+                        Err(err) => {
+                            failed = Some(err);
+                            break;
+                        }
+                    }
+                }
+            }
+            // As after any read: a failed reading connection goes back to the pool, and
+            // a failure inside a PostgreSQL transaction is remembered for the commit.
+            if let Some(err) = failed {
+                self.read_done(Err::<(), _>(err))?;
+            }
+        })
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {

@@ -10,6 +10,7 @@ mod harness;
 mod memory;
 mod relations;
 mod sql;
+mod streaming;
 
 use std::alloc::System;
 
@@ -25,6 +26,8 @@ pub(crate) struct Plan {
     pub(crate) rounds: usize,
     /// Rows in the tables that reads run against.
     pub(crate) table_rows: usize,
+    /// Rows in the table that is streamed.
+    pub(crate) stream_rows: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,7 +54,10 @@ fn main() -> std::process::ExitCode {
         let separator = if postgres.contains('?') { '&' } else { '?' };
         postgres = format!("{postgres}{separator}sslmode=disable");
     }
-    let plan = if quick { Plan { rounds: 7, table_rows: 10_000 } } else { Plan { rounds: 25, table_rows: 10_000 } };
+    let plan = match quick {
+        true => Plan { rounds: 7, table_rows: 10_000, stream_rows: 100_000 },
+        false => Plan { rounds: 25, table_rows: 10_000, stream_rows: 1_000_000 },
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

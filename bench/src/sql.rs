@@ -540,6 +540,9 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         bulk_pair(report, workload, &db, &raw, &batch, true).await?;
     }
     crate::relations::run(report, backend, &db, &raw, rounds).await?;
+    if report.wants(backend, "stream") {
+        crate::streaming::run(report, &db, backend, plan.stream_rows).await?;
+    }
     close(raw).await
 }
 

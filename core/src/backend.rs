@@ -62,6 +62,14 @@ pub trait SyncOutsideWasm {}
 #[cfg(target_arch = "wasm32")]
 impl<T: ?Sized> SyncOutsideWasm for T {}
 
+/// The rows of [`Transaction::stream`], as they are read. `Send` on native targets.
+#[cfg(not(target_arch = "wasm32"))]
+pub type RowStream<'a> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<StoredRow>> + Send + 'a>>;
+
+/// The rows of [`Transaction::stream`], as they are read.
+#[cfg(target_arch = "wasm32")]
+pub type RowStream<'a> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<StoredRow>> + 'a>>;
+
 /// A storage engine: creates tables and begins transactions.
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
@@ -155,6 +163,22 @@ pub trait Transaction: SendOutsideWasm {
 
     /// The rows matching `select`, in its order.
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>>;
+
+    /// The rows [`select`](Transaction::select) would return, in its order, as a stream
+    /// that holds no more of them than the backend must: SQL reads them off the open
+    /// statement as the stream is polled. The default reads them all with `select` and
+    /// hands them out one by one (the record engine, whose queries read whole tables).
+    fn stream<'a>(&'a mut self, table: &'static Table, select: Select) -> RowStream<'a> {
+        use futures_util::StreamExt as _;
+        let rows = futures_util::stream::once(async move {
+            let rows: Vec<Result<StoredRow>> = match self.select(table, &select).await {
+                Ok(rows) => rows.into_iter().map(Ok).collect(),
+                Err(err) => vec![Err(err)],
+            };
+            futures_util::stream::iter(rows)
+        });
+        Box::pin(rows.flatten())
+    }
 
     /// How many rows [`select`](Transaction::select) would return.
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64>;

@@ -16,6 +16,7 @@ pub mod records;
 pub mod relations;
 pub mod retries;
 pub mod schema;
+pub mod streaming;
 pub mod timestamps;
 pub mod unique;
 pub mod upsert;

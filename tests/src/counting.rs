@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plinth::backend::{
-    Aggregation, Backend, ColumnDef, Group, Relations, Row, RowMeta, RowUpdate, Select, StoredColumn, StoredRow,
-    Transaction,
+    Aggregation, Backend, ColumnDef, Group, Relations, Row, RowMeta, RowStream, RowUpdate, Select, StoredColumn,
+    StoredRow, Transaction,
 };
 use plinth::migrate::{Shapes, Step};
 use plinth::{Database, Result, Table};
@@ -111,6 +111,11 @@ impl Transaction for CountingTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         self.tally();
         self.inner.select(table, select).await
+    }
+
+    fn stream<'a>(&'a mut self, table: &'static Table, select: Select) -> RowStream<'a> {
+        self.tally();
+        self.inner.stream(table, select)
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {

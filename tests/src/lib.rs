@@ -105,6 +105,8 @@ macro_rules! conformance_suite {
             paging::limit_and_offset_page_through_results,
             paging::keyset_pages_give_every_row_once_in_order,
             paging::keyset_pages_are_stable_under_concurrent_inserts,
+            streaming::streams_give_what_all_gives,
+            streaming::a_stream_dropped_part_way_leaves_the_session_usable,
             paging::count_counts_what_all_returns,
             paging::first_returns_the_first_in_order,
             bulk::add_all_of_1000_rows_keeps_input_order,

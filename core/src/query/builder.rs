@@ -158,6 +158,46 @@ impl<'s, E: Entity> Query<'s, E> {
         rows.into_iter().map(record_from_stored).collect()
     }
 
+    /// The matching records, in order, as a stream: each is decoded as it arrives, and
+    /// only the backend's read buffer is held, never the whole result. On PostgreSQL and
+    /// SQLite the rows come off the open statement as the stream is polled, so a
+    /// million rows stream in the memory of a few (see BENCHMARKS.md); on the record
+    /// engine, whose queries read whole tables, the result is read at once and handed
+    /// out one by one. The stream borrows the session: finish or drop it before the
+    /// session's next call.
+    ///
+    /// ```
+    /// # use plinth::Entity;
+    /// # #[derive(plinth::Entity, Clone, Debug)]
+    /// # pub struct Reading { pub value: f64 }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// # let db = plinth::memory();
+    /// # db.create_all(&[Reading::table()]).await?;
+    /// # let mut session = db.session().await?;
+    /// # session.add_all((0..100).map(|i| Reading { value: f64::from(i) })).await?;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let mut readings = session.query::<Reading>().filter(|c| c.value.ge(50.0)).stream();
+    /// let mut total = 0.0;
+    /// while let Some(reading) = readings.try_next().await? {
+    ///     total += reading.value;
+    /// }
+    /// assert_eq!(total, 3725.0);
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stream(self) -> impl futures_util::Stream<Item = Result<Record<E>>> + 's {
+        use futures_util::StreamExt as _;
+        match self.bind() {
+            Ok((session, select)) => session
+                .transaction()
+                .stream(E::table(), select)
+                .map(|row| row.and_then(record_from_stored))
+                .left_stream(),
+            Err(err) => futures_util::stream::once(std::future::ready(Err(err))).right_stream(),
+        }
+    }
+
     /// The first matching record, if any.
     pub async fn first(self) -> Result<Option<Record<E>>> {
         let (session, mut select) = self.bind()?;
