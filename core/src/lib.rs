@@ -94,15 +94,9 @@ mod value;
 #[doc(hidden)]
 pub mod __private;
 
-/// The guide's schema-evolution page, whose examples run as doctests.
+/// The guide in `docs/`: every page's examples run as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../../docs/schema-evolution.md")]
-struct SchemaEvolutionGuide;
-
-/// The guide's relations page, whose examples run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/relations.md")]
-struct RelationsGuide;
+mod guide;
 
 pub use database::Database;
 pub use entity::{DecodeError, Entity};
