@@ -146,6 +146,7 @@ mod errors;
 mod options;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod raw;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -154,6 +155,7 @@ mod transaction;
 pub use options::ConnectOptions;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresBackend;
+pub use raw::{raw, FromColumns, RawSql};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteBackend;
 
@@ -169,6 +171,22 @@ use plinth::{Database, Result};
 /// [`plinth::Error::Connection`] within the connect timeout (10 s by default).
 pub async fn connect(url: &str) -> Result<Database> {
     ConnectOptions::new(url)?.connect().await
+}
+
+/// The sqlx pool under `db`, for work outside Plinth (`LISTEN`, `COPY`, a migration
+/// tool); `None` if `db` is not on PostgreSQL through this crate.
+#[cfg(feature = "postgres")]
+pub fn pg_pool(db: &Database) -> Option<sqlx::PgPool> {
+    let backend = db.shared_backend();
+    backend.as_any()?.downcast_ref::<PostgresBackend>().map(|b| b.pool().clone())
+}
+
+/// The sqlx pool under `db`, for work outside Plinth; `None` if `db` is not on SQLite
+/// through this crate.
+#[cfg(feature = "sqlite")]
+pub fn sqlite_pool(db: &Database) -> Option<sqlx::SqlitePool> {
+    let backend = db.shared_backend();
+    backend.as_any()?.downcast_ref::<SqliteBackend>().map(|b| b.pool().clone())
 }
 
 /// A database over a PostgreSQL pool the application already has.

@@ -288,6 +288,10 @@ macro_rules! sql_backend {
                 Ok(self.inner.begin())
             }
 
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                Some(self)
+            }
+
             /// Sleeps on tokio, sqlx's runtime: sessions here wait on each other's
             /// locks, so a retried one gives the others time to finish.
             async fn pause(&self, duration: std::time::Duration) {
@@ -519,6 +523,14 @@ impl<D: Driver> SqlTransaction<D> {
         result
     }
 
+    /// `Ok` unless the database aborted the transaction, else the error that aborted it.
+    pub(crate) fn usable(&self) -> Result<()> {
+        match &self.aborted {
+            Some(aborted) => Err(aborted.to_error(D::NAME)),
+            None => Ok(()),
+        }
+    }
+
     /// The statements of `table`, without checking its schema (for a caller that has).
     pub(crate) fn statements(&self, table: &'static Table) -> Arc<TableSql> {
         self.statements.get(table)
@@ -661,6 +673,10 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
         let rows = D::fetch_values(self.reader(table).await?, table, &compiled.statement, &compiled.types).await;
         let rows = self.read_done(rows)?;
         rows.into_iter().map(|row| compiled.group(table, row)).collect()
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

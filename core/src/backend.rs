@@ -30,6 +30,7 @@ use crate::migrate::{Shapes, Step};
 use crate::table::Table;
 
 pub use crate::relations::{Referrer, Relations};
+pub use crate::session::{record_from_stored, session_transaction};
 pub use intern::{intern_name, intern_table};
 pub(crate) use schema::same_but_for_indexes;
 pub use schema::{
@@ -112,6 +113,12 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// A column as this backend would store it, in the words of
     /// [`stored_shapes`](Backend::stored_shapes).
     fn column_words(&self, column: &ColumnDef) -> StoredColumn;
+
+    /// This backend as its own type, for the crate that defines it to reach what
+    /// Plinth does not wrap (`plinth-sqlx` hands out its sqlx pool); `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 
     /// Waits `duration` on the backend's own runtime, before
     /// [`Database::transaction`](crate::Database::transaction) runs a session again.
@@ -198,6 +205,13 @@ pub trait Transaction: SendOutsideWasm {
             table.check_stored(row)?;
         }
         Ok(compute_aggregates(&rows, aggregation))
+    }
+
+    /// This transaction as its own type, for the crate that defines it to offer what
+    /// Plinth does not wrap (`plinth-sqlx`'s raw SQL on the session's transaction);
+    /// `None` by default.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
     }
 
     /// Makes every write visible at once, or none of them.

@@ -10,3 +10,13 @@ struct SchemaEvolutionGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/relations.md")]
 struct RelationsGuide;
+
+/// The guide's getting-started page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/getting-started.md")]
+struct GettingStartedGuide;
+
+/// The guide's entities page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/entities.md")]
+struct EntitiesGuide;

@@ -276,13 +276,22 @@ impl fmt::Debug for Session {
     }
 }
 
+/// The backend transaction under `session`, for a backend crate's own escape hatches
+/// (through [`Transaction::as_any_mut`]). What is done through it bypasses the
+/// session's checks.
+pub fn session_transaction(session: &mut Session) -> &mut dyn Transaction {
+    session.tx.as_mut()
+}
+
 fn checked_row<E: Entity>(entity: &E) -> Result<Row> {
     let row = entity.to_row();
     E::table().check_row(&row)?;
     Ok(row)
 }
 
-pub(crate) fn record_from_stored<E: Entity>(stored: StoredRow) -> Result<Record<E>> {
+/// A stored row as a record of `E`: checked as every read row is
+/// ([`Table::check_stored`]), then decoded.
+pub fn record_from_stored<E: Entity>(stored: StoredRow) -> Result<Record<E>> {
     E::table().check_stored(&stored)?;
     let entity = decode::<E>(stored.meta.id, stored.row)?;
     Ok(Record::new(stored.meta, entity))
