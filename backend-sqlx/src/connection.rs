@@ -8,7 +8,8 @@
 //! the first write, which begins the transaction; every later statement runs in it. At
 //! READ COMMITTED (both databases' default here) that is indistinguishable from a
 //! transaction begun up front — each statement sees what was committed when it started
-//! — but a read-only session costs no `BEGIN`/`COMMIT` round trips.
+//! — but a read-only session costs no `BEGIN`/`COMMIT` round trips. A session for one
+//! write ([`LazyTransaction::autocommit`]) never begins one: its write commits by itself.
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
@@ -20,11 +21,19 @@ pub(crate) struct LazyTransaction<DB: Database> {
     /// The connection reads run on until the first write.
     reading: Option<PoolConnection<DB>>,
     tx: Option<Transaction<'static, DB>>,
+    /// Writes run on the reading connection too, each committing by itself: a session
+    /// for one write ([`plinth::backend::Backend::begin_single_write`]).
+    autocommit: bool,
 }
 
 impl<DB: Database> LazyTransaction<DB> {
     pub(crate) fn new(pool: Pool<DB>) -> Self {
-        LazyTransaction { pool, reading: None, tx: None }
+        LazyTransaction { pool, reading: None, tx: None, autocommit: false }
+    }
+
+    /// A session whose writes commit one statement at a time: for a single write.
+    pub(crate) fn autocommit(pool: Pool<DB>) -> Self {
+        LazyTransaction { pool, reading: None, tx: None, autocommit: true }
     }
 
     /// Whether the transaction has begun (a write has been made).
@@ -54,8 +63,12 @@ impl<DB: Database> LazyTransaction<DB> {
         result
     }
 
-    /// Where to write: the transaction, begun now if this is the first write.
+    /// Where to write: the transaction, begun now if this is the first write (the
+    /// reading connection, outside any transaction, for an autocommit session).
     pub(crate) async fn writer(&mut self) -> Result<&mut DB::Connection, sqlx::Error> {
+        if self.autocommit {
+            return self.reader().await;
+        }
         let tx = match self.tx.take() {
             Some(tx) => tx,
             None => {

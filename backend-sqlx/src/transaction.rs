@@ -178,6 +178,12 @@ impl<D: Driver> SqlBackend<D> {
         let tx = LazyTransaction::new(self.pool.clone());
         Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None })
     }
+
+    /// A transaction for one write, which commits by itself (autocommit).
+    pub(crate) fn begin_single_write(&self) -> Box<dyn Transaction> {
+        let tx = LazyTransaction::autocommit(self.pool.clone());
+        Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None })
+    }
 }
 
 /// The columns (but the system ones) of each table named in `names`, as the catalog
@@ -286,6 +292,10 @@ macro_rules! sql_backend {
 
             async fn begin(&self) -> plinth::Result<Box<dyn plinth::backend::Transaction>> {
                 Ok(self.inner.begin())
+            }
+
+            async fn begin_single_write(&self) -> plinth::Result<Box<dyn plinth::backend::Transaction>> {
+                Ok(self.inner.begin_single_write())
             }
 
             fn as_any(&self) -> Option<&dyn std::any::Any> {

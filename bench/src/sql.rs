@@ -437,6 +437,38 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         )
         .await?;
 
+    report
+        .pair(
+            backend,
+            "update one row, one-shot (`db.update`)",
+            Some(1.05),
+            rounds,
+            UPDATES,
+            "sqlx UPDATE, autocommit",
+            || {
+                let (db, ours) = (db.clone(), &ours);
+                async move {
+                    let mut records = ours.take();
+                    for record in &mut records {
+                        record.score += 1;
+                        db.update(record).await?;
+                    }
+                    ours.replace(records);
+                    Ok::<_, Error>(())
+                }
+            },
+            || {
+                let (raw, theirs) = (raw.clone(), theirs.clone());
+                async move {
+                    for record in &theirs {
+                        raw.update(record.id().get(), record.entity()).await?;
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .await?;
+
     const MIXED: u32 = 20;
     report
         .pair(
@@ -515,6 +547,35 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
             )
             .await?;
     }
+
+    report
+        .pair(
+            backend,
+            "insert one row and return it, one-shot (`db.add`)",
+            Some(1.05),
+            rounds,
+            INSERTS,
+            "sqlx INSERT … RETURNING, autocommit",
+            || {
+                let db = db.clone();
+                async move {
+                    for i in 0..INSERTS {
+                        db.add(row(usize::try_from(i).unwrap_or_default())).await?;
+                    }
+                    Ok::<_, Error>(())
+                }
+            },
+            || {
+                let raw = raw.clone();
+                async move {
+                    for i in 0..INSERTS {
+                        raw.insert(&row(usize::try_from(i).unwrap_or_default()), false).await?;
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .await?;
 
     let batch: Vec<BulkRow> = (0..10_000).map(bulk).collect();
     let bulk_rounds = rounds.min(9);

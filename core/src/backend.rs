@@ -86,6 +86,15 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// Begins a transaction.
     async fn begin(&self) -> Result<Box<dyn Transaction>>;
 
+    /// Begins a transaction for a single write and nothing else (one insert, update or
+    /// delete of [`Database`](crate::Database)'s one-shot writes). The default is
+    /// [`begin`](Backend::begin); SQL backends run the write as one statement that
+    /// commits by itself, without the round trips of `BEGIN` and `COMMIT`, which is as
+    /// atomic as the write is one statement.
+    async fn begin_single_write(&self) -> Result<Box<dyn Transaction>> {
+        self.begin().await
+    }
+
     /// Applies a schema migration's `steps` atomically with the insert of `record` (a
     /// row of [`MigrationRecord`](crate::migrate::MigrationRecord)'s table, which
     /// exists): checks them with [`check_steps`](crate::migrate::check_steps) against

@@ -5,8 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::backend::Backend;
+use crate::entity::Entity;
 use crate::error::Result;
-use crate::relations::creation_order;
+use crate::id::Id;
+use crate::record::Record;
+use crate::relations::{creation_order, Relations};
 use crate::session::Session;
 use crate::table::Table;
 
@@ -83,11 +86,75 @@ impl Database {
 
     /// Begins a session (one transaction), like calling `async_session_maker()`.
     pub async fn session(&self) -> Result<Session> {
+        self.read_stored_tables().await?;
+        Ok(Session::new(self.backend.begin().await?, Arc::clone(&self.backend)))
+    }
+
+    /// The stored tables, read once per backend, so a handle knows what refers to what.
+    async fn read_stored_tables(&self) -> Result<Relations> {
         let relations = self.backend.relations();
         if !relations.stored_read() {
             relations.add_stored(&self.backend.stored_tables().await?);
         }
-        Ok(Session::new(self.backend.begin().await?, Arc::clone(&self.backend)))
+        Ok(relations)
+    }
+
+    /// A session for one write (see [`Backend::begin_single_write`]).
+    async fn single_write(&self) -> Result<Session> {
+        self.read_stored_tables().await?;
+        Ok(Session::new(self.backend.begin_single_write().await?, Arc::clone(&self.backend)))
+    }
+
+    /// Stores one new entity without a session: what `session.add` and `commit` do, in
+    /// one statement on SQL (autocommit: no `BEGIN` or `COMMIT` round trips). Every rule
+    /// of [`Session::add`] holds.
+    ///
+    /// ```
+    /// # use plinth::Entity;
+    /// # #[derive(plinth::Entity, Clone, Debug)]
+    /// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// # let db = plinth::memory();
+    /// # db.create_all(&[User::table()]).await?;
+    /// let mut ada = db.add(User { username: "ada".into(), email_address: "ada@example.com".into() }).await?;
+    /// ada.email_address = "ada@lovelace.org".into();
+    /// db.update(&mut ada).await?; // committed already: another session sees it
+    /// db.delete(ada).await?;
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn add<E: Entity>(&self, entity: E) -> Result<Record<E>> {
+        let mut session = self.single_write().await?;
+        let record = session.add(entity).await?;
+        session.commit().await?;
+        Ok(record)
+    }
+
+    /// Writes a record back without a session: what `session.update` and `commit` do,
+    /// in one statement on SQL, with the same version check ([`Error::Conflict`](crate::Error::Conflict)
+    /// if the row was written since the record was read).
+    pub async fn update<E: Entity>(&self, record: &mut Record<E>) -> Result<()> {
+        let mut session = self.single_write().await?;
+        session.update(record).await?;
+        session.commit().await
+    }
+
+    /// Deletes a record without a session (see [`delete_by_id`](Database::delete_by_id)).
+    pub async fn delete<E: Entity>(&self, record: Record<E>) -> Result<()> {
+        self.delete_by_id::<E>(record.id()).await
+    }
+
+    /// Deletes the row with this id without a session: what `session.delete_by_id` and
+    /// `commit` do, every reference rule included. One statement on SQL when no table
+    /// refers to `E`'s; otherwise the rules' writes run in one transaction.
+    pub async fn delete_by_id<E: Entity>(&self, id: impl Into<Id<E>>) -> Result<()> {
+        let relations = self.read_stored_tables().await?;
+        let mut session = match relations.referrers(E::table().name()).is_empty() {
+            true => self.single_write().await?,
+            false => self.session().await?,
+        };
+        session.delete_by_id::<E>(id).await?;
+        session.commit().await
     }
 }
 

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod ids;
 pub mod isolation;
 pub mod migrations;
+pub mod one_shot;
 pub mod ordering;
 pub mod paging;
 pub mod records;

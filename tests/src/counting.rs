@@ -44,6 +44,11 @@ impl Backend for CountingBackend {
         Ok(Box::new(CountingTransaction { inner: self.inner.begin().await?, calls: Arc::clone(&self.calls) }))
     }
 
+    async fn begin_single_write(&self) -> Result<Box<dyn Transaction>> {
+        let inner = self.inner.begin_single_write().await?;
+        Ok(Box::new(CountingTransaction { inner, calls: Arc::clone(&self.calls) }))
+    }
+
     async fn apply_migration(&self, steps: &'static [Step], record: &Row) -> Result<bool> {
         self.inner.apply_migration(steps, record).await
     }

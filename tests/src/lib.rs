@@ -50,6 +50,8 @@ macro_rules! conformance_suite {
             upsert::upsert_keeps_the_other_unique_rules,
             retries::a_transaction_runs_again_after_a_conflict,
             retries::a_transaction_retries_only_retryable_errors_and_only_so_often,
+            one_shot::one_shot_writes_are_committed_when_they_return,
+            one_shot::one_shot_writes_keep_every_rule,
             ids::ids_start_at_one_and_grow,
             ids::ids_are_not_reused_after_delete,
             ids::ids_are_not_reused_after_delete_and_reopen,
