@@ -164,19 +164,25 @@ macro_rules! statement_functions {
             table: &'static plinth::Table,
             statement: &'c $crate::sql::Statement<'_>,
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<plinth::backend::StoredRow>>> {
-            Box::pin(async move {
-                use futures_util::TryStreamExt as _;
-                let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
-                Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
-                // Rows are decoded as they arrive, so each is read while its bytes are
-                // still in cache and freed at once, instead of buffering every driver row.
-                let mut stream = $bind(statement).fetch(&mut *conn);
-                let mut rows = Vec::new();
-                while let Some(row) = stream.try_next().await.map_err(map)? {
-                    rows.push($decode(table, &row)?);
-                }
-                Ok(rows)
-            })
+            Box::pin($crate::trace::statement(
+                Self::NAME,
+                &statement.sql,
+                &statement.binds,
+                |rows: &Vec<plinth::backend::StoredRow>| rows.len() as u64,
+                async move {
+                    use futures_util::TryStreamExt as _;
+                    let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
+                    Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
+                    // Rows are decoded as they arrive, so each is read while its bytes are
+                    // still in cache and freed at once, instead of buffering every driver row.
+                    let mut stream = $bind(statement).fetch(&mut *conn);
+                    let mut rows = Vec::new();
+                    while let Some(row) = stream.try_next().await.map_err(map)? {
+                        rows.push($decode(table, &row)?);
+                    }
+                    Ok(rows)
+                },
+            ))
         }
 
         fn stream_rows<'c>(
@@ -200,13 +206,19 @@ macro_rules! statement_functions {
             table: &'static plinth::Table,
             statement: &'c $crate::sql::Statement<'_>,
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<Option<plinth::backend::StoredRow>>> {
-            Box::pin(async move {
-                let row = $bind(statement)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))?;
-                row.map(|row| $decode(table, &row)).transpose()
-            })
+            Box::pin($crate::trace::statement(
+                Self::NAME,
+                &statement.sql,
+                &statement.binds,
+                |row: &Option<plinth::backend::StoredRow>| u64::from(row.is_some()),
+                async move {
+                    let row = $bind(statement)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))?;
+                    row.map(|row| $decode(table, &row)).transpose()
+                },
+            ))
         }
 
         fn fetch_values<'c>(
@@ -215,23 +227,29 @@ macro_rules! statement_functions {
             statement: &'c $crate::sql::Statement<'_>,
             types: &'c [plinth::ColumnType],
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<Vec<plinth::Value>>>> {
-            Box::pin(async move {
-                let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
-                Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
-                let rows = $bind(statement).fetch_all(&mut *conn).await.map_err(map)?;
-                rows.iter()
-                    .map(|row| {
-                        types
-                            .iter()
-                            .enumerate()
-                            .map(|(i, ty)| {
-                                $value(row, i, *ty)
-                                    .map_err(|found| plinth::backend::undecodable_aggregate(table, found))
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
+            Box::pin($crate::trace::statement(
+                Self::NAME,
+                &statement.sql,
+                &statement.binds,
+                |rows: &Vec<Vec<plinth::Value>>| rows.len() as u64,
+                async move {
+                    let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
+                    Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
+                    let rows = $bind(statement).fetch_all(&mut *conn).await.map_err(map)?;
+                    rows.iter()
+                        .map(|row| {
+                            types
+                                .iter()
+                                .enumerate()
+                                .map(|(i, ty)| {
+                                    $value(row, i, *ty)
+                                        .map_err(|found| plinth::backend::undecodable_aggregate(table, found))
+                                })
+                                .collect()
+                        })
+                        .collect()
+                },
+            ))
         }
 
         fn fetch_count<'c>(
@@ -239,14 +257,14 @@ macro_rules! statement_functions {
             table: &'static plinth::Table,
             statement: &'c $crate::sql::Statement<'_>,
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<u64>> {
-            Box::pin(async move {
+            Box::pin($crate::trace::statement(Self::NAME, &statement.sql, &statement.binds, |_: &u64| 1, async move {
                 use sqlx::Row as _;
                 let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
                 Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
                 let row = $bind(statement).fetch_one(&mut *conn).await.map_err(map)?;
                 let count: i64 = row.try_get(0).map_err(map)?;
                 Ok(u64::try_from(count).unwrap_or(0))
-            })
+            }))
         }
 
         fn execute<'c>(
@@ -254,10 +272,17 @@ macro_rules! statement_functions {
             table: &'static plinth::Table,
             statement: &'c $crate::sql::Statement<'_>,
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<u64>> {
-            Box::pin(async move {
-                let done = $bind(statement).execute(&mut *conn).await;
-                done.map(|done| done.rows_affected()).map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))
-            })
+            Box::pin($crate::trace::statement(
+                Self::NAME,
+                &statement.sql,
+                &statement.binds,
+                |changed: &u64| *changed,
+                async move {
+                    let done = $bind(statement).execute(&mut *conn).await;
+                    done.map(|done| done.rows_affected())
+                        .map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))
+                },
+            ))
         }
 
         fn execute_script<'c>(
@@ -265,9 +290,13 @@ macro_rules! statement_functions {
             table: Option<&'static plinth::Table>,
             sql: String,
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<()>> {
+            let text = sql.clone();
             Box::pin(async move {
-                let done = sqlx::Executor::execute(conn, sql.as_str()).await;
-                done.map(drop).map_err(|e| $crate::errors::map_err(Self::NAME, table, e))
+                $crate::trace::statement(Self::NAME, &text, &"", |_: &()| 0, async move {
+                    let done = sqlx::Executor::execute(conn, sql.as_str()).await;
+                    done.map(drop).map_err(|e| $crate::errors::map_err(Self::NAME, table, e))
+                })
+                .await
             })
         }
 
@@ -318,30 +347,48 @@ pub(crate) use statement_functions;
 
 /// Defines, in a driver's module, `fetch_all` and `fetch_optional` for queries of the
 /// driver's own (arrays of columns, `EXISTS`, versions as text) on connection `conn`
-/// with query type `query` and rows `row`, their errors mapped as the shared
-/// statements' are.
+/// with query type `query` and rows `row`, their errors mapped and their spans made as
+/// the shared statements' are (`values`: what the query binds, for a span that asks).
 macro_rules! own_query_functions {
     (driver: $driver:ty, conn: $conn:ty, query: $query:ident, row: $row:ty) => {
         fn fetch_all<'c, 'q: 'c>(
             conn: &'c mut $conn,
             table: &'static plinth::Table,
+            values: &'c (dyn std::fmt::Debug + Sync),
             query: $query<'q>,
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<$row>>> {
-            Box::pin(async move {
-                let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
-                query.fetch_all(conn).await.map_err(map)
-            })
+            let sql: &'q str = sqlx::Execute::sql(&query);
+            let backend = <$driver as $crate::driver::Driver>::NAME;
+            Box::pin($crate::trace::statement(
+                backend,
+                sql,
+                values,
+                |rows: &Vec<$row>| rows.len() as u64,
+                async move {
+                    let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
+                    query.fetch_all(conn).await.map_err(map)
+                },
+            ))
         }
 
         fn fetch_optional<'c, 'q: 'c>(
             conn: &'c mut $conn,
             table: &'static plinth::Table,
+            values: &'c (dyn std::fmt::Debug + Sync),
             query: $query<'q>,
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<Option<$row>>> {
-            Box::pin(async move {
-                let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
-                query.fetch_optional(conn).await.map_err(map)
-            })
+            let sql: &'q str = sqlx::Execute::sql(&query);
+            let backend = <$driver as $crate::driver::Driver>::NAME;
+            Box::pin($crate::trace::statement(
+                backend,
+                sql,
+                values,
+                |row: &Option<$row>| u64::from(row.is_some()),
+                async move {
+                    let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
+                    query.fetch_optional(conn).await.map_err(map)
+                },
+            ))
         }
     };
 }

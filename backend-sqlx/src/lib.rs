@@ -146,15 +146,18 @@ mod errors;
 mod options;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod raw;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+pub mod trace;
 mod transaction;
 
 pub use options::ConnectOptions;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresBackend;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use raw::{raw, FromColumns, RawSql};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteBackend;

@@ -74,7 +74,7 @@ async fn insert(tx: &mut PgTransaction, table: &'static Table, rows: &[Row]) -> 
     for (i, column) in table.columns().iter().enumerate() {
         query = codec::bind_column_array(query, rows, i, column.ty());
     }
-    let returned = fetch_all(tx.writer(Some(table)).await?, table, query).await;
+    let returned = fetch_all(tx.writer(Some(table)).await?, table, &rows, query).await;
     let returned = tx.wrote(returned)?;
     let metas = metas_in_input_order(table, &returned)?;
     if metas.len() != rows.len() {
@@ -107,7 +107,7 @@ async fn undo_partial_insert(
     let delete = format!("DELETE FROM {} WHERE \"id\" = ANY($1){marker}", quote(table.name()));
     let deleted = match tx.writer(Some(table)).await {
         // A `DELETE` without `RETURNING`: no rows come back.
-        Ok(conn) => fetch_all(conn, table, sqlx::query(&delete).bind(&ids)).await,
+        Ok(conn) => fetch_all(conn, table, &ids, sqlx::query(&delete).bind(&ids)).await,
         Err(err) => Err(err),
     };
     if let Err(err) = tx.wrote(deleted) {
@@ -153,7 +153,7 @@ async fn insert_in_savepoint(tx: &mut PgTransaction, table: &'static Table, rows
         Pg::execute_script(tx.writer(Some(table)).await?, Some(table), "SAVEPOINT plinth_insert".to_owned()).await;
     tx.wrote(begun)?;
     let conn = tx.writer(Some(table)).await?;
-    match fetch_all(conn, table, query).await {
+    match fetch_all(conn, table, &rows, query).await {
         Ok(returned) => {
             let released = Pg::execute_script(conn, Some(table), "RELEASE SAVEPOINT plinth_insert".to_owned()).await;
             tx.wrote(released)?;
@@ -177,7 +177,7 @@ async fn insert_in_savepoint(tx: &mut PgTransaction, table: &'static Table, rows
 /// Runs a `SELECT EXISTS (…)`.
 async fn exists(tx: &mut PgTransaction, table: &'static Table, query: PgQuery<'_>) -> Result<bool> {
     let row = match tx.reader(table).await {
-        Ok(conn) => fetch_optional(conn, table, query).await,
+        Ok(conn) => fetch_optional(conn, table, &"(the values checked)", query).await,
         Err(err) => Err(err),
     };
     let row = tx.read_done(row)?;
@@ -188,7 +188,7 @@ async fn exists(tx: &mut PgTransaction, table: &'static Table, query: PgQuery<'_
 /// Row `id`'s `updated_at` (its version) as stored, `None` if the row is gone.
 async fn stored_version(tx: &mut PgTransaction, table: &'static Table, id: i64) -> Result<Option<DateTime<Utc>>> {
     let sql = tx.checked(table).await?;
-    let row = fetch_optional(tx.reader(table).await?, table, sqlx::query(&sql.version).bind(id)).await;
+    let row = fetch_optional(tx.reader(table).await?, table, &id, sqlx::query(&sql.version).bind(id)).await;
     let row = tx.read_done(row)?;
     row.map(|row| codec::version(table, id, &row)).transpose()
 }
@@ -214,7 +214,8 @@ async fn update(
             .iter()
             .zip(row.values())
             .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
-        let returned = fetch_optional(tx.writer(Some(table)).await?, table, query.bind(id).bind(seen)).await;
+        let returned =
+            fetch_optional(tx.writer(Some(table)).await?, table, &(row, id, seen), query.bind(id).bind(seen)).await;
         if let Some(returned) = tx.wrote(returned)? {
             return codec::meta(table, &returned);
         }

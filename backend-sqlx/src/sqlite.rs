@@ -141,7 +141,7 @@ async fn insert_chunk(
             query = codec::bind(query, value, column.ty());
         }
     }
-    let returned = fetch_all(tx.writer(Some(table)).await?, table, query).await?;
+    let returned = fetch_all(tx.writer(Some(table)).await?, table, &rows, query).await?;
     returned.iter().map(|row| codec::meta(table, row)).collect()
 }
 
@@ -161,7 +161,7 @@ async fn update(
     if let Some(meta) = update_if(tx, table, id, seen, &seen_text, row).await? {
         return Ok(meta);
     }
-    let version = fetch_optional(tx.writer(Some(table)).await?, table, sqlx::query(&sql.version).bind(id)).await?;
+    let version = fetch_optional(tx.writer(Some(table)).await?, table, &id, sqlx::query(&sql.version).bind(id)).await?;
     let Some(stored) = version else { return Err(Error::NotFound { table: table.name(), id }) };
     let stored: String = stored.try_get(0).map_err(|e| map_err(Sqlite::NAME, Some(table), e))?;
     let conflict = || Error::Conflict { table: table.name(), id };
@@ -189,6 +189,6 @@ async fn update_if(
         .zip(row.values())
         .fold(sqlx::query(&sql.update), |q, (column, value)| codec::bind(q, value, column.ty()));
     let query = codec::bind(query, &now, ColumnType::Timestamp).bind(id).bind(version);
-    let returned = fetch_optional(tx.writer(Some(table)).await?, table, query).await?;
+    let returned = fetch_optional(tx.writer(Some(table)).await?, table, &(row, id, version), query).await?;
     returned.map(|returned| codec::meta(table, &returned)).transpose()
 }

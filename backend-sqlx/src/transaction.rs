@@ -25,6 +25,7 @@ use crate::sql::{
     create_table, migration_step, quote, referring_tables_sql, select_list, sql_column, subquery_tables, upgrade_table,
     SqlStep, Statement, StatementCache, Stored, TableSql,
 };
+use crate::trace::SessionSpan;
 
 /// A database behind one pool: what `PostgresBackend` and `SqliteBackend` are.
 #[derive(Debug)]
@@ -176,13 +177,15 @@ impl<D: Driver> SqlBackend<D> {
 
     pub(crate) fn begin(&self) -> Box<dyn Transaction> {
         let tx = LazyTransaction::new(self.pool.clone());
-        Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None })
+        let span = SessionSpan::begin(D::NAME);
+        Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None, span })
     }
 
     /// A transaction for one write, which commits by itself (autocommit).
     pub(crate) fn begin_single_write(&self) -> Box<dyn Transaction> {
         let tx = LazyTransaction::autocommit(self.pool.clone());
-        Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None })
+        let span = SessionSpan::begin(D::NAME);
+        Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None, span })
     }
 }
 
@@ -353,6 +356,8 @@ pub(crate) struct SqlTransaction<D: Driver> {
     /// Set when a statement inside the transaction failed and the database aborted it
     /// ([`Driver::FAILED_STATEMENT_ABORTS`]).
     aborted: Option<Aborted>,
+    /// The session's `plinth.session` span (feature `tracing`).
+    span: SessionSpan,
 }
 
 /// Why the database aborted a session's transaction. After a statement fails inside a
@@ -555,82 +560,108 @@ const UNDO_UPDATE_MANY: &str = "ROLLBACK TO SAVEPOINT plinth_update_many; RELEAS
 #[async_trait]
 impl<D: Driver> Transaction for SqlTransaction<D> {
     async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> Result<Vec<RowMeta>> {
-        match D::insert(self, table, rows).await {
-            Err(err) if !D::FAILED_STATEMENT_ABORTS => Err(self.name_reference_violation(table, rows, err).await),
-            inserted => inserted,
-        }
+        let span = self.span.clone();
+        span.run(async {
+            match D::insert(self, table, rows).await {
+                Err(err) if !D::FAILED_STATEMENT_ABORTS => Err(self.name_reference_violation(table, rows, err).await),
+                inserted => inserted,
+            }
+        })
+        .await
     }
 
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
-        let sql = self.checked(table).await?;
-        let statement = Statement::by_id(D::DIALECT, &sql.get, id);
-        let row = D::fetch_row(self.reader(table).await?, table, &statement).await;
-        self.read_done(row)
+        let span = self.span.clone();
+        span.run(async {
+            let sql = self.checked(table).await?;
+            let statement = Statement::by_id(D::DIALECT, &sql.get, id);
+            let row = D::fetch_row(self.reader(table).await?, table, &statement).await;
+            self.read_done(row)
+        })
+        .await
     }
 
     async fn update(&mut self, table: &'static Table, id: i64, seen: DateTime<Utc>, row: &Row) -> Result<RowMeta> {
-        match D::update(self, table, id, seen, row).await {
-            Err(err) if !D::FAILED_STATEMENT_ABORTS => {
-                Err(self.name_reference_violation(table, std::slice::from_ref(row), err).await)
+        let span = self.span.clone();
+        span.run(async {
+            match D::update(self, table, id, seen, row).await {
+                Err(err) if !D::FAILED_STATEMENT_ABORTS => {
+                    Err(self.name_reference_violation(table, std::slice::from_ref(row), err).await)
+                }
+                updated => updated,
             }
-            updated => updated,
-        }
+        })
+        .await
     }
 
     async fn update_many(&mut self, table: &'static Table, updates: &[RowUpdate]) -> Result<Vec<RowMeta>> {
-        if let [update] = updates {
-            return Ok(vec![self.update(table, update.id, update.seen, &update.row).await?]);
-        }
-        if updates.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.checked(table).await?;
-        let begun = D::execute_script(self.writer(Some(table)).await?, Some(table), SAVEPOINT_UPDATE_MANY.into()).await;
-        self.wrote(begun)?;
-        let mut metas = Vec::with_capacity(updates.len());
-        for update in updates {
-            match self.update(table, update.id, update.seen, &update.row).await {
-                Ok(meta) => metas.push(meta),
-                Err(err) => {
-                    // Back to before the first update, and the transaction goes on: a
-                    // statement that aborted it on PostgreSQL is undone with the rest. If
-                    // that fails too, the failure stays remembered and the commit cannot
-                    // pass; the update's own error says more, so that is the answer.
-                    let undo = D::execute_script(self.writer(Some(table)).await?, Some(table), UNDO_UPDATE_MANY.into());
-                    if undo.await.is_ok() {
-                        self.aborted = None;
+        let span = self.span.clone();
+        span.run(async {
+            if let [update] = updates {
+                return Ok(vec![self.update(table, update.id, update.seen, &update.row).await?]);
+            }
+            if updates.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.checked(table).await?;
+            let begun =
+                D::execute_script(self.writer(Some(table)).await?, Some(table), SAVEPOINT_UPDATE_MANY.into()).await;
+            self.wrote(begun)?;
+            let mut metas = Vec::with_capacity(updates.len());
+            for update in updates {
+                match self.update(table, update.id, update.seen, &update.row).await {
+                    Ok(meta) => metas.push(meta),
+                    Err(err) => {
+                        // Back to before the first update, and the transaction goes on: a
+                        // statement that aborted it on PostgreSQL is undone with the rest. If
+                        // that fails too, the failure stays remembered and the commit cannot
+                        // pass; the update's own error says more, so that is the answer.
+                        let undo =
+                            D::execute_script(self.writer(Some(table)).await?, Some(table), UNDO_UPDATE_MANY.into());
+                        if undo.await.is_ok() {
+                            self.aborted = None;
+                        }
+                        return Err(err);
                     }
-                    return Err(err);
                 }
             }
-        }
-        let released =
-            D::execute_script(self.writer(Some(table)).await?, Some(table), RELEASE_UPDATE_MANY.into()).await;
-        self.wrote(released)?;
-        Ok(metas)
+            let released =
+                D::execute_script(self.writer(Some(table)).await?, Some(table), RELEASE_UPDATE_MANY.into()).await;
+            self.wrote(released)?;
+            Ok(metas)
+        })
+        .await
     }
 
     async fn delete(&mut self, table: &'static Table, id: i64) -> Result<()> {
-        let sql = self.checked(table).await?;
-        let statement = Statement::by_id(D::DIALECT, &sql.delete, id);
-        let done = D::execute(self.writer(Some(table)).await?, table, &statement).await;
-        match self.wrote(done) {
-            Ok(0) => Err(Error::NotFound { table: table.name(), id }),
-            Ok(_) => Ok(()),
-            // The session applied the delete rules to the rows it found referring to
-            // this one; a row the database still finds came since: a conflict.
-            Err(err) if is_unnamed_reference_violation(&err) => Err(Error::Conflict { table: table.name(), id }),
-            Err(err) => Err(err),
-        }
+        let span = self.span.clone();
+        span.run(async {
+            let sql = self.checked(table).await?;
+            let statement = Statement::by_id(D::DIALECT, &sql.delete, id);
+            let done = D::execute(self.writer(Some(table)).await?, table, &statement).await;
+            match self.wrote(done) {
+                Ok(0) => Err(Error::NotFound { table: table.name(), id }),
+                Ok(_) => Ok(()),
+                // The session applied the delete rules to the rows it found referring to
+                // this one; a row the database still finds came since: a conflict.
+                Err(err) if is_unnamed_reference_violation(&err) => Err(Error::Conflict { table: table.name(), id }),
+                Err(err) => Err(err),
+            }
+        })
+        .await
     }
 
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
-        let sql = self.checked(table).await?;
-        let markers = self.check_subquery_tables(select).await?;
-        let mut statement = compile_select(D::DIALECT, table, &sql.columns, select);
-        statement.push(&markers);
-        let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
-        self.read_done(rows)
+        let span = self.span.clone();
+        span.run(async {
+            let sql = self.checked(table).await?;
+            let markers = self.check_subquery_tables(select).await?;
+            let mut statement = compile_select(D::DIALECT, table, &sql.columns, select);
+            statement.push(&markers);
+            let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
+            self.read_done(rows)
+        })
+        .await
     }
 
     fn stream<'a>(&'a mut self, table: &'static Table, select: Select) -> RowStream<'a> {
@@ -662,12 +693,16 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     }
 
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
-        let sql = self.checked(table).await?;
-        let markers = self.check_subquery_tables(select).await?;
-        let mut statement = compile_count(D::DIALECT, table, select, &sql.marker);
-        statement.push(&markers);
-        let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
-        self.read_done(count)
+        let span = self.span.clone();
+        span.run(async {
+            let sql = self.checked(table).await?;
+            let markers = self.check_subquery_tables(select).await?;
+            let mut statement = compile_count(D::DIALECT, table, select, &sql.marker);
+            statement.push(&markers);
+            let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
+            self.read_done(count)
+        })
+        .await
     }
 
     async fn aggregate(
@@ -676,13 +711,17 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
         select: &Select,
         aggregation: &Aggregation,
     ) -> Result<Vec<Group>> {
-        let sql = self.checked(table).await?;
-        let markers = self.check_subquery_tables(select).await?;
-        let mut compiled = compile_aggregate(D::DIALECT, table, select, aggregation, &sql.marker);
-        compiled.statement.push(&markers);
-        let rows = D::fetch_values(self.reader(table).await?, table, &compiled.statement, &compiled.types).await;
-        let rows = self.read_done(rows)?;
-        rows.into_iter().map(|row| compiled.group(table, row)).collect()
+        let span = self.span.clone();
+        span.run(async {
+            let sql = self.checked(table).await?;
+            let markers = self.check_subquery_tables(select).await?;
+            let mut compiled = compile_aggregate(D::DIALECT, table, select, aggregation, &sql.marker);
+            compiled.statement.push(&markers);
+            let rows = D::fetch_values(self.reader(table).await?, table, &compiled.statement, &compiled.types).await;
+            let rows = self.read_done(rows)?;
+            rows.into_iter().map(|row| compiled.group(table, row)).collect()
+        })
+        .await
     }
 
     fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
@@ -690,19 +729,29 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        match self.aborted {
-            Some(aborted) => {
-                // The server has already undone everything; this ends the transaction
-                // block so the connection goes back to the pool clean. If the connection
-                // is gone, the pool drops it.
-                let _ = self.tx.rollback().await;
-                Err(aborted.to_error(D::NAME))
-            }
-            None => self.tx.commit().await.map_err(|e| map_err(D::NAME, None, e)),
-        }
+        let span = self.span.clone();
+        let done = span
+            .run(async move {
+                match self.aborted {
+                    Some(aborted) => {
+                        // The server has already undone everything; this ends the transaction
+                        // block so the connection goes back to the pool clean. If the connection
+                        // is gone, the pool drops it.
+                        let _ = self.tx.rollback().await;
+                        Err(aborted.to_error(D::NAME))
+                    }
+                    None => self.tx.commit().await.map_err(|e| map_err(D::NAME, None, e)),
+                }
+            })
+            .await;
+        span.ended(if done.is_ok() { "committed" } else { "failed" });
+        done
     }
 
     async fn rollback(self: Box<Self>) -> Result<()> {
-        self.tx.rollback().await.map_err(|e| map_err(D::NAME, None, e))
+        let span = self.span.clone();
+        let done = span.run(async move { self.tx.rollback().await.map_err(|e| map_err(D::NAME, None, e)) }).await;
+        span.ended("rolled back");
+        done
     }
 }
