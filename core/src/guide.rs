@@ -1,15 +1,6 @@
 //! The guide in `docs/`, one item per page, so `cargo test --doc` runs every example
 //! the guide shows (`cargo xtask test` does). A page added to `docs/` is added here.
-
-/// The guide's schema-evolution page, whose examples run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/schema-evolution.md")]
-struct SchemaEvolutionGuide;
-
-/// The guide's relations page, whose examples run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/relations.md")]
-struct RelationsGuide;
+//! In the guide's reading order (`docs/README.md`, the index, has no code).
 
 /// The guide's getting-started page, whose examples run as doctests.
 #[cfg(doctest)]
@@ -20,3 +11,33 @@ struct GettingStartedGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/entities.md")]
 struct EntitiesGuide;
+
+/// The guide's queries page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/queries.md")]
+struct QueriesGuide;
+
+/// The guide's writes page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/writes.md")]
+struct WritesGuide;
+
+/// The guide's relations page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/relations.md")]
+struct RelationsGuide;
+
+/// The guide's transactions page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/transactions.md")]
+struct TransactionsGuide;
+
+/// The guide's schema-evolution page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/schema-evolution.md")]
+struct SchemaEvolutionGuide;
+
+/// The guide's backends page, whose example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/backends.md")]
+struct BackendsGuide;
