@@ -105,6 +105,12 @@ impl Database {
     /// may have been applied). Every other error, and the last attempt's, is returned
     /// as it is, after rolling back. `work` may run several times: keep what it does
     /// outside the session (sending mail, counting) out of it.
+    ///
+    /// The future `work` returns may borrow the session it is lent, and nothing else of
+    /// the caller's: move owned values into it, cloned per attempt (`let db =
+    /// db.clone();` or an `Arc`, before `Box::pin(async move { … })`). Borrowing a local
+    /// shows as "does not live long enough" or "cannot move out of a captured variable
+    /// in an `FnMut` closure".
     pub async fn transaction_with<T, F>(&self, policy: RetryPolicy, mut work: F) -> Result<T>
     where
         F: for<'s> FnMut(&'s mut Session) -> SessionFuture<'s, T>,

@@ -14,8 +14,8 @@ use crate::session::{record_from_stored, Session};
 
 /// A query on `E`'s table, from [`Session::query`]. Filters are joined with AND; sort
 /// keys apply in the order given, then `id`. Nothing runs until `all`, `first` or
-/// `count` (or `exists`, `aggregate`, or the bulk writes `update` and `delete`), and
-/// everything is checked against the table before any I/O.
+/// `count` (or `exists`, `aggregate`, `stream`, or the bulk writes `update` and
+/// `delete`), and everything is checked against the table before any I/O.
 ///
 /// ```
 /// # use plinth::Entity;
@@ -42,7 +42,7 @@ use crate::session::{record_from_stored, Session};
 /// # Ok::<(), plinth::Error>(()) })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[must_use = "a query does nothing until `all`, `first`, `count`, `exists`, `aggregate`, `update` or `delete` is awaited"]
+#[must_use = "a query does nothing until `all`, `first`, `count`, `exists`, `aggregate`, `update` or `delete` is awaited, or `stream` polled"]
 #[derive(Debug)]
 pub struct Query<'s, E> {
     session: &'s mut Session,
