@@ -54,6 +54,27 @@ impl<DB: Database> LazyTransaction<DB> {
         Ok(&mut **self.reading.insert(conn))
     }
 
+    /// The reading connection, taken out for a stream to own (so a stream dropped
+    /// part-way drops it, and the pool drains and reuses it); `None` inside the
+    /// transaction, where the stream reads on the transaction's connection.
+    pub(crate) async fn take_reader(&mut self) -> Result<Option<PoolConnection<DB>>, sqlx::Error> {
+        if self.tx.is_some() {
+            return Ok(None);
+        }
+        match self.reading.take() {
+            Some(conn) => Ok(Some(conn)),
+            None => self.pool.acquire().await.map(Some),
+        }
+    }
+
+    /// A connection [`take_reader`](Self::take_reader) gave out, back after its stream
+    /// ended well: kept for the next read, unless the pool cannot spare it.
+    pub(crate) fn return_reader(&mut self, conn: PoolConnection<DB>) {
+        if self.pool.options().get_max_connections() > 1 && self.tx.is_none() {
+            self.reading = Some(conn);
+        }
+    }
+
     /// Passes a read's result on, handing the reading connection back to the pool if
     /// the read failed or the pool cannot spare it.
     pub(crate) fn after_read<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {

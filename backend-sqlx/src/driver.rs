@@ -278,6 +278,9 @@ macro_rules! statement_functions {
                 &statement.binds,
                 |changed: &u64| *changed,
                 async move {
+                    Self::load_lists(conn, &statement.temporary_lists)
+                        .await
+                        .map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))?;
                     let done = $bind(statement).execute(&mut *conn).await;
                     done.map(|done| done.rows_affected())
                         .map_err(|e| $crate::errors::map_err(Self::NAME, Some(table), e))
@@ -359,16 +362,10 @@ macro_rules! own_query_functions {
         ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<$row>>> {
             let sql: &'q str = sqlx::Execute::sql(&query);
             let backend = <$driver as $crate::driver::Driver>::NAME;
-            Box::pin($crate::trace::statement(
-                backend,
-                sql,
-                values,
-                |rows: &Vec<$row>| rows.len() as u64,
-                async move {
-                    let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
-                    query.fetch_all(conn).await.map_err(map)
-                },
-            ))
+            Box::pin($crate::trace::statement(backend, sql, values, |rows: &Vec<$row>| rows.len() as u64, async move {
+                let map = |e| $crate::errors::map_err(<$driver as $crate::driver::Driver>::NAME, Some(table), e);
+                query.fetch_all(conn).await.map_err(map)
+            }))
         }
 
         fn fetch_optional<'c, 'q: 'c>(

@@ -21,7 +21,7 @@ pub(crate) use schema::{
     column_from_catalog, columns_sql, compare as compare_schema, indexes_sql, references_sql, referring_tables_sql,
     sql_column, CatalogColumn, CatalogIndex, CatalogReference, Stored,
 };
-pub(crate) use select::{compile_count, compile_select, subquery_tables};
+pub(crate) use select::{compile_count, compile_delete, compile_select, subquery_tables};
 pub(crate) use table::{sqlite_insert, StatementCache, TableSql};
 
 /// The SQL dialect a statement is written in.

@@ -21,9 +21,9 @@ use crate::connection::LazyTransaction;
 use crate::driver::{Connection, Driver};
 use crate::errors::{is_unnamed_reference_violation, map_err};
 use crate::sql::{
-    column_from_catalog, compile_aggregate, compile_count, compile_select, create_all_begin, create_all_preamble,
-    create_table, migration_step, quote, referring_tables_sql, select_list, sql_column, subquery_tables, upgrade_table,
-    SqlStep, Statement, StatementCache, Stored, TableSql,
+    column_from_catalog, compile_aggregate, compile_count, compile_delete, compile_select, create_all_begin,
+    create_all_preamble, create_table, migration_step, quote, referring_tables_sql, select_list, sql_column,
+    subquery_tables, upgrade_table, SqlStep, Statement, StatementCache, Stored, TableSql,
 };
 use crate::trace::SessionSpan;
 
@@ -597,7 +597,9 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     async fn update_many(&mut self, table: &'static Table, updates: &[RowUpdate]) -> Result<Vec<RowMeta>> {
         let span = self.span.clone();
         span.run(async {
-            if let [update] = updates {
+            // One row needs no savepoint where a refused statement leaves the transaction
+            // usable; on PostgreSQL a unique value raced with another session aborts it.
+            if let ([update], false) = (updates, D::FAILED_STATEMENT_ABORTS) {
                 return Ok(vec![self.update(table, update.id, update.seen, &update.row).await?]);
             }
             if updates.is_empty() {
@@ -651,6 +653,30 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
         .await
     }
 
+    async fn delete_many(&mut self, table: &'static Table, ids: &[i64]) -> Result<u64> {
+        let span = self.span.clone();
+        span.run(async {
+            let Some(&first) = ids.first() else { return Ok(0) };
+            let sql = self.checked(table).await?;
+            let values = ids.iter().map(|id| Value::I64(*id)).collect();
+            let select =
+                Select::bind(table, vec![plinth::Filter::In { column: "id".into(), values }], Vec::new(), None, 0)?;
+            let statement = compile_delete(D::DIALECT, table, &select, &sql.marker);
+            let done = D::execute(self.writer(Some(table)).await?, table, &statement).await;
+            match self.wrote(done) {
+                // As for one row: a referring row the session's rules did not find came
+                // since, from another session.
+                Err(err)
+                    if is_unnamed_reference_violation(&err) || matches!(err, Error::ForeignKeyViolation { .. }) =>
+                {
+                    Err(Error::Conflict { table: table.name(), id: first })
+                }
+                done => done,
+            }
+        })
+        .await
+    }
+
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let span = self.span.clone();
         span.run(async {
@@ -671,9 +697,16 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
             let markers = self.check_subquery_tables(&select).await?;
             let mut statement = compile_select(D::DIALECT, table, &sql.columns, &select);
             statement.push(&markers);
+            // Outside the transaction the stream owns the reading connection, so a stream
+            // dropped part-way gives it back to the pool with it, not to this session.
+            let mut owned = self.tx.take_reader().await.map_err(|e| map_err(D::NAME, Some(table), e))?;
             let mut failed = None;
             {
-                let mut rows = D::stream_rows(self.reader(table).await?, table, &statement);
+                let conn = match &mut owned {
+                    Some(conn) => &mut **conn,
+                    None => self.reader(table).await?,
+                };
+                let mut rows = D::stream_rows(conn, table, &statement);
                 while let Some(row) = rows.next().await {
                     match row {
                         Ok(row) => yield row,
@@ -684,10 +717,12 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
                     }
                 }
             }
-            // As after any read: a failed reading connection goes back to the pool, and
-            // a failure inside a PostgreSQL transaction is remembered for the commit.
-            if let Some(err) = failed {
-                self.read_done(Err::<(), _>(err))?;
+            match (failed, owned) {
+                (None, Some(conn)) => self.tx.return_reader(conn),
+                (None, None) => {}
+                // A failed reading connection is dropped; a failure inside a PostgreSQL
+                // transaction is remembered for the commit, as after any read.
+                (Some(err), _) => self.read_done(Err::<(), _>(err))?,
             }
         })
     }

@@ -403,71 +403,47 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         .limit(u64::from(UPDATES))
         .all()
         .await?;
-    report
-        .pair(
-            backend,
-            "update one row (session + commit)",
-            Some(1.05),
-            rounds,
-            UPDATES,
-            "sqlx UPDATE, autocommit",
-            || {
-                let (db, ours) = (db.clone(), &ours);
-                async move {
-                    let mut records = ours.take();
-                    for record in &mut records {
-                        let mut session = db.session().await?;
-                        record.score += 1;
-                        session.update(record).await?;
-                        session.commit().await?;
+    for (one_shot, name) in
+        [(false, "update one row (session + commit)"), (true, "update one row, one-shot (`db.update`)")]
+    {
+        report
+            .pair(
+                backend,
+                name,
+                Some(1.05),
+                rounds,
+                UPDATES,
+                "sqlx UPDATE, autocommit",
+                || {
+                    let (db, ours) = (db.clone(), &ours);
+                    async move {
+                        let mut records = ours.take();
+                        for record in &mut records {
+                            record.score += 1;
+                            if one_shot {
+                                db.update(record).await?;
+                            } else {
+                                let mut session = db.session().await?;
+                                session.update(record).await?;
+                                session.commit().await?;
+                            }
+                        }
+                        ours.replace(records);
+                        Ok::<_, Error>(())
                     }
-                    ours.replace(records);
-                    Ok::<_, Error>(())
-                }
-            },
-            || {
-                let (raw, theirs) = (raw.clone(), theirs.clone());
-                async move {
-                    for record in &theirs {
-                        raw.update(record.id().get(), record.entity()).await?;
+                },
+                || {
+                    let (raw, theirs) = (raw.clone(), theirs.clone());
+                    async move {
+                        for record in &theirs {
+                            raw.update(record.id().get(), record.entity()).await?;
+                        }
+                        Ok(())
                     }
-                    Ok(())
-                }
-            },
-        )
-        .await?;
-
-    report
-        .pair(
-            backend,
-            "update one row, one-shot (`db.update`)",
-            Some(1.05),
-            rounds,
-            UPDATES,
-            "sqlx UPDATE, autocommit",
-            || {
-                let (db, ours) = (db.clone(), &ours);
-                async move {
-                    let mut records = ours.take();
-                    for record in &mut records {
-                        record.score += 1;
-                        db.update(record).await?;
-                    }
-                    ours.replace(records);
-                    Ok::<_, Error>(())
-                }
-            },
-            || {
-                let (raw, theirs) = (raw.clone(), theirs.clone());
-                async move {
-                    for record in &theirs {
-                        raw.update(record.id().get(), record.entity()).await?;
-                    }
-                    Ok(())
-                }
-            },
-        )
-        .await?;
+                },
+            )
+            .await?;
+    }
 
     const MIXED: u32 = 20;
     report
@@ -512,9 +488,21 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         .await?;
 
     const INSERTS: u32 = 100;
-    for (in_transaction, name, baseline_name) in [
-        (false, "insert one row and return it (session + commit)", "sqlx INSERT … RETURNING, autocommit"),
-        (true, "insert one row and return it, both in a transaction", "sqlx BEGIN; INSERT … RETURNING; COMMIT"),
+    /// How an insert runs: in a session, one-shot, or (the baseline too) in a transaction.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Insert {
+        Session,
+        OneShot,
+        InTransaction,
+    }
+    for (how, name, baseline_name) in [
+        (Insert::Session, "insert one row and return it (session + commit)", "sqlx INSERT … RETURNING, autocommit"),
+        (Insert::OneShot, "insert one row and return it, one-shot (`db.add`)", "sqlx INSERT … RETURNING, autocommit"),
+        (
+            Insert::InTransaction,
+            "insert one row and return it, both in a transaction",
+            "sqlx BEGIN; INSERT … RETURNING; COMMIT",
+        ),
     ] {
         report
             .pair(
@@ -528,9 +516,14 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
                     let db = db.clone();
                     async move {
                         for i in 0..INSERTS {
-                            let mut session = db.session().await?;
-                            session.add(row(usize::try_from(i).unwrap_or_default())).await?;
-                            session.commit().await?;
+                            let row = row(usize::try_from(i).unwrap_or_default());
+                            if how == Insert::OneShot {
+                                db.add(row).await?;
+                            } else {
+                                let mut session = db.session().await?;
+                                session.add(row).await?;
+                                session.commit().await?;
+                            }
                         }
                         Ok::<_, Error>(())
                     }
@@ -539,7 +532,8 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
                     let raw = raw.clone();
                     async move {
                         for i in 0..INSERTS {
-                            raw.insert(&row(usize::try_from(i).unwrap_or_default()), in_transaction).await?;
+                            let row = row(usize::try_from(i).unwrap_or_default());
+                            raw.insert(&row, how == Insert::InTransaction).await?;
                         }
                         Ok(())
                     }
@@ -547,35 +541,6 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
             )
             .await?;
     }
-
-    report
-        .pair(
-            backend,
-            "insert one row and return it, one-shot (`db.add`)",
-            Some(1.05),
-            rounds,
-            INSERTS,
-            "sqlx INSERT … RETURNING, autocommit",
-            || {
-                let db = db.clone();
-                async move {
-                    for i in 0..INSERTS {
-                        db.add(row(usize::try_from(i).unwrap_or_default())).await?;
-                    }
-                    Ok::<_, Error>(())
-                }
-            },
-            || {
-                let raw = raw.clone();
-                async move {
-                    for i in 0..INSERTS {
-                        raw.insert(&row(usize::try_from(i).unwrap_or_default()), false).await?;
-                    }
-                    Ok(())
-                }
-            },
-        )
-        .await?;
 
     let batch: Vec<BulkRow> = (0..10_000).map(bulk).collect();
     let bulk_rounds = rounds.min(9);

@@ -180,6 +180,22 @@ pub trait Transaction: SendOutsideWasm {
     /// The rows matching `select`, in its order.
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>>;
 
+    /// Deletes the rows `ids` of `table` as one write, references checked at its end
+    /// (as SQL's `NO ACTION`: rows that refer to each other may go together); how many
+    /// of them existed. The default deletes them one by one, a missing one skipped
+    /// (the record engine checks references at commit).
+    async fn delete_many(&mut self, table: &'static Table, ids: &[i64]) -> Result<u64> {
+        let mut deleted = 0;
+        for &id in ids {
+            match self.delete(table, id).await {
+                Ok(()) => deleted += 1,
+                Err(crate::Error::NotFound { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(deleted)
+    }
+
     /// The rows [`select`](Transaction::select) would return, in its order, as a stream
     /// that holds no more of them than the backend must: SQL reads them off the open
     /// statement as the stream is polled. The default reads them all with `select` and

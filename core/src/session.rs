@@ -58,19 +58,45 @@ pub struct Session {
     /// The backend, to read the stored tables again when one changed meanwhile.
     backend: Arc<dyn Backend>,
     relations: Relations,
-    /// Set when a delete failed while writing its rules' rows: what `commit` answers,
-    /// after rolling back, so half a delete is never committed.
+    /// Set when a write of several statements (a delete with rules, a bulk write)
+    /// failed part-way, or while one is under way (so one cancelled part-way, its future
+    /// dropped, counts as failed): what `commit` answers, after rolling back, so half of
+    /// it is never committed.
     half_done: Option<Error>,
+    /// The unique values upserts inserted, as (table, column, id): a commit that finds
+    /// another session committed one meanwhile answers `Conflict` (run the session
+    /// again and the upsert updates that row), not `UniqueViolation`.
+    upserted: Vec<(&'static str, &'static str, i64)>,
 }
 
 impl Session {
     pub(crate) fn new(tx: Box<dyn Transaction>, backend: Arc<dyn Backend>) -> Self {
         let relations = backend.relations();
-        Session { tx, backend, relations, half_done: None }
+        Session { tx, backend, relations, half_done: None, upserted: Vec::new() }
     }
 
     pub(crate) fn transaction(&mut self) -> &mut dyn Transaction {
         self.tx.as_mut()
+    }
+
+    /// Marks the session as in the middle of a write of several statements on `table`
+    /// (see `half_done`); whether this call set the mark, for [`end_multi_write`].
+    ///
+    /// [`end_multi_write`]: Session::end_multi_write
+    pub(crate) fn begin_multi_write(&mut self, table: &'static Table, id: i64) -> bool {
+        let free = self.half_done.is_none();
+        if free {
+            self.half_done = Some(Error::Conflict { table: table.name(), id });
+        }
+        free
+    }
+
+    /// The write [`begin_multi_write`](Session::begin_multi_write) marked ended whole
+    /// (done, or refused with nothing of it left).
+    pub(crate) fn end_multi_write(&mut self, marked: bool) {
+        if marked {
+            self.half_done = None;
+        }
     }
 
     /// Stores a new entity and returns it as a record with its id and timestamps.
@@ -158,11 +184,15 @@ impl Session {
                     table.check_stored(&stored)?;
                     self.tx.update(table, stored.meta.id, stored.meta.updated_at, &row).await
                 }
-                None => self
-                    .tx
-                    .insert(table, std::slice::from_ref(&row))
-                    .await
-                    .and_then(|metas| metas.into_iter().next().ok_or_else(|| missing_meta::<E>(1, 0))),
+                None => {
+                    let inserted = self.tx.insert(table, std::slice::from_ref(&row)).await;
+                    let meta =
+                        inserted.and_then(|metas| metas.into_iter().next().ok_or_else(|| missing_meta::<E>(1, 0)));
+                    if let (Ok(meta), true) = (&meta, lookup.is_some()) {
+                        self.upserted.push((table.name(), name, meta.id));
+                    }
+                    meta
+                }
             };
             match written {
                 // Another session inserted the value, or wrote its row, since the lookup.
@@ -226,6 +256,7 @@ impl Session {
     /// Deletes rows `ids` of `table`, which this session has read, by the delete rules of
     /// every reference to them (see [`delete_by_id`](Session::delete_by_id)); how many.
     pub(crate) async fn delete_rows(&mut self, table: &'static Table, ids: &[i64]) -> Result<u64> {
+        let marked = self.begin_multi_write(table, ids.first().copied().unwrap_or_default());
         let mut deleted = delete_with_rules(self.tx.as_mut(), &self.relations, table, ids).await;
         // A referring table read from the storage that another handle changed since:
         // read the stored tables again, once, and delete by their rules as they are now.
@@ -239,7 +270,10 @@ impl Session {
             }
         }
         match deleted {
-            Deleted::Settled(done) => done,
+            Deleted::Settled(done) => {
+                self.end_multi_write(marked);
+                done
+            }
             Deleted::HalfDone(err) => {
                 let id = ids.first().copied().unwrap_or_default();
                 self.half_done = Some(Error::Conflict { table: table.name(), id });
@@ -260,7 +294,16 @@ impl Session {
                 self.tx.rollback().await?;
                 Err(err)
             }
-            None => self.tx.commit().await,
+            None => match self.tx.commit().await {
+                Err(Error::UniqueViolation { table, column: Some(column) }) => {
+                    let upserted = self.upserted.iter().find(|(t, c, _)| *t == table && *c == column);
+                    Err(match upserted {
+                        Some(&(table, _, id)) => Error::Conflict { table, id },
+                        None => Error::UniqueViolation { table, column: Some(column) },
+                    })
+                }
+                done => done,
+            },
         }
     }
 

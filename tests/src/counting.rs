@@ -113,6 +113,11 @@ impl Transaction for CountingTransaction {
         self.inner.delete(table, id).await
     }
 
+    async fn delete_many(&mut self, table: &'static Table, ids: &[i64]) -> Result<u64> {
+        self.tally();
+        self.inner.delete_many(table, ids).await
+    }
+
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         self.tally();
         self.inner.select(table, select).await

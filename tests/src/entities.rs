@@ -588,3 +588,12 @@ pub struct ShelfWithRequiredOwner {
     #[entity(default = Id::new(1))]
     pub owner: Id<User>,
 }
+
+/// A link in a chain of its own table, refusing its parent's delete (the default
+/// rule): rows a delete may only take together.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Link {
+    pub name: String,
+    pub parent: Option<Id<Link>>,
+}

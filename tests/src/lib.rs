@@ -45,6 +45,7 @@ macro_rules! conformance_suite {
             writes_by_filter::deletes_by_filter_remove_the_matching_rows,
             writes_by_filter::deletes_by_filter_follow_every_reference_rule,
             writes_by_filter::bulk_writes_are_the_sessions_own_until_commit,
+            writes_by_filter::a_delete_by_filter_takes_rows_that_restrict_each_other_together,
             upsert::upsert_inserts_then_updates_the_row_holding_the_value,
             upsert::upsert_needs_a_unique_column_and_null_always_inserts,
             upsert::upsert_keeps_the_other_unique_rules,

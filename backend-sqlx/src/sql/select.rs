@@ -25,6 +25,16 @@ pub(crate) fn compile_select<'v>(dialect: Dialect, table: &Table, columns: &str,
     statement
 }
 
+/// `DELETE` of the rows `select` filters (no order or window), ending with the table's
+/// statement `marker`.
+pub(crate) fn compile_delete<'v>(dialect: Dialect, table: &Table, select: &'v Select, marker: &str) -> Statement<'v> {
+    let mut statement = Statement::new(dialect);
+    statement.push(&format!("DELETE FROM {}", quote(table.name())));
+    push_where(&mut statement, table, select);
+    statement.push(marker);
+    statement
+}
+
 /// `SELECT count(*)` of what [`compile_select`] returns, ending with the table's
 /// statement `marker` (see `TableSql`).
 pub(crate) fn compile_count<'v>(dialect: Dialect, table: &Table, select: &'v Select, marker: &str) -> Statement<'v> {

@@ -279,8 +279,11 @@ impl<'s, E: Entity> Query<'s, E> {
                 Ok(RowUpdate { id: stored.meta.id, seen: stored.meta.updated_at, row })
             })
             .collect::<Result<Vec<_>>>()?;
-        let updated = session.transaction().update_many(table, &updates).await?;
-        Ok(updated.len() as u64)
+        // Marked under way while it runs, so one cancelled part-way cannot be committed.
+        let marked = session.begin_multi_write(table, updates.first().map_or(0, |u| u.id));
+        let updated = session.transaction().update_many(table, &updates).await;
+        session.end_multi_write(marked);
+        Ok(updated?.len() as u64)
     }
 
     /// Deletes every matching row (all of them, or the window that `limit` and `offset`

@@ -167,12 +167,17 @@ impl DeletePlan {
         // included: the database's own `ON DELETE CASCADE` removed it with a row
         // deleted before it (one reached twice, through a diamond or around a cycle,
         // or a row asked for that refers to another), or another session deleted it.
+        // Consecutive rows of one table go in one write, so rows that refer to each other
+        // (a restricting self-reference among the roots, a cascade down a tree) are
+        // deleted together and their references checked once, at its end.
         let roots = self.roots as u64;
-        for (table, id) in self.deleted.into_iter().rev() {
-            match tx.delete(table, id).await {
-                Err(Error::NotFound { .. }) => {}
-                done => done?,
+        let mut deepest_first = self.deleted.into_iter().rev().peekable();
+        while let Some((table, id)) = deepest_first.next() {
+            let mut ids = vec![id];
+            while let Some((_, next)) = deepest_first.next_if(|(next_table, _)| std::ptr::eq(*next_table, table)) {
+                ids.push(next);
             }
+            tx.delete_many(table, &ids).await?;
         }
         Ok(roots)
     }
