@@ -36,6 +36,11 @@ impl<DB: Database> LazyTransaction<DB> {
         LazyTransaction { pool, reading: None, tx: None, autocommit: true }
     }
 
+    /// Whether every write commits by itself ([`autocommit`](Self::autocommit)).
+    pub(crate) fn is_autocommit(&self) -> bool {
+        self.autocommit
+    }
+
     /// Whether the transaction has begun (a write has been made).
     pub(crate) fn in_transaction(&self) -> bool {
         self.tx.is_some()

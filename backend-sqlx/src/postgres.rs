@@ -67,13 +67,22 @@ async fn insert(tx: &mut PgTransaction, table: &'static Table, rows: &[Row]) -> 
         return insert_in_savepoint(tx, table, rows).await;
     }
     let sql = tx.checked(table).await?;
-    let mut query = sqlx::query(&sql.insert);
-    if table.columns().is_empty() {
-        query = query.bind(i64::try_from(rows.len()).unwrap_or(i64::MAX));
+    if let ([row], true, false) = (rows, tx.is_autocommit(), table.columns().is_empty()) {
+        return insert_plain(tx, table, &sql.insert_plain, row).await;
     }
-    for (i, column) in table.columns().iter().enumerate() {
-        query = codec::bind_column_array(query, rows, i, column.ty());
-    }
+    let query = match rows {
+        [row] if !table.columns().is_empty() => table
+            .columns()
+            .iter()
+            .zip(row.values())
+            .fold(sqlx::query(&sql.insert_one), |q, (column, value)| codec::bind(q, value, column.ty())),
+        _ if table.columns().is_empty() => sqlx::query(&sql.insert).bind(i64::try_from(rows.len()).unwrap_or(i64::MAX)),
+        _ => table
+            .columns()
+            .iter()
+            .enumerate()
+            .fold(sqlx::query(&sql.insert), |q, (i, column)| codec::bind_column_array(q, rows, i, column.ty())),
+    };
     let returned = fetch_all(tx.writer(Some(table)).await?, table, &rows, query).await;
     let returned = tx.wrote(returned)?;
     let metas = metas_in_input_order(table, &returned)?;
@@ -81,6 +90,21 @@ async fn insert(tx: &mut PgTransaction, table: &'static Table, rows: &[Row]) -> 
         return Err(undo_partial_insert(tx, table, rows, &metas).await);
     }
     Ok(metas)
+}
+
+/// One row in a session for one write: a plain `INSERT`. A refusal aborts no
+/// transaction here, so nothing needs guarding; the database's error says which
+/// constraint (a reference it does not name is found out after).
+async fn insert_plain(tx: &mut PgTransaction, table: &'static Table, sql: &str, row: &Row) -> Result<Vec<RowMeta>> {
+    let query = table
+        .columns()
+        .iter()
+        .zip(row.values())
+        .fold(sqlx::query(sql), |q, (column, value)| codec::bind(q, value, column.ty()));
+    match fetch_all(tx.writer(Some(table)).await?, table, row, query).await {
+        Ok(returned) => metas_in_input_order(table, &returned),
+        Err(err) => Err(tx.name_reference_violation(table, std::slice::from_ref(row), err).await),
+    }
 }
 
 /// The ids and timestamps an insert returned. Identity values are drawn in input order,

@@ -538,6 +538,11 @@ impl<D: Driver> SqlTransaction<D> {
         result
     }
 
+    /// Whether this is a session for one write, which commits by itself.
+    pub(crate) fn is_autocommit(&self) -> bool {
+        self.tx.is_autocommit()
+    }
+
     /// `Ok` unless the database aborted the transaction, else the error that aborted it.
     pub(crate) fn usable(&self) -> Result<()> {
         match &self.aborted {

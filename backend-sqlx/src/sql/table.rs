@@ -20,6 +20,14 @@ pub(crate) struct TableSql {
     /// array parameter per column. SQLite: one row's `INSERT … VALUES`, used when a batch
     /// has a single row.
     pub(crate) insert: String,
+    /// PostgreSQL: the insert of one row, its values bound as scalars (`VALUES`), which
+    /// PostgreSQL plans and runs faster than an `UNNEST` of one-element arrays; empty
+    /// on SQLite and for tables without fields.
+    pub(crate) insert_one: String,
+    /// PostgreSQL: the insert of one row with nothing guarded, for a write that commits
+    /// by itself (autocommit), where a refused statement aborts no transaction and the
+    /// database's error names the constraint; empty on SQLite and without fields.
+    pub(crate) insert_plain: String,
     /// PostgreSQL: the same `INSERT … SELECT FROM UNNEST(…)` without `ON CONFLICT`, for
     /// large batches run inside a savepoint; empty on SQLite and for tables without
     /// fields.
@@ -54,6 +62,8 @@ impl TableSql {
                 &mut sql.columns,
                 &mut sql.get,
                 &mut sql.insert,
+                &mut sql.insert_one,
+                &mut sql.insert_plain,
                 &mut sql.bulk_insert,
                 &mut sql.update,
                 &mut sql.delete,
@@ -88,19 +98,30 @@ impl TableSql {
             let arrays = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
             format!("INSERT INTO {name} ({0}) SELECT * FROM UNNEST({arrays}) AS \"new\" ({0})", fields.join(", "))
         };
-        let (insert, bulk_insert) = match dialect {
+        let values = || {
+            let parameters = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            format!(
+                "INSERT INTO {name} ({0}) SELECT * FROM (VALUES ({parameters})) AS \"new\" ({0})",
+                fields.join(", ")
+            )
+        };
+        let guarded = |insert: String| match references_exist(table, |i| format!("\"new\".{}", fields[i])) {
+            Some(guard) => format!("{insert} WHERE {guard} ON CONFLICT DO NOTHING{RETURNING}"),
+            None => format!("{insert} ON CONFLICT DO NOTHING{RETURNING}"),
+        };
+        let plain = || {
+            let parameters = (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            format!("INSERT INTO {name} ({}) VALUES ({parameters}){RETURNING}", fields.join(", "))
+        };
+        let (insert, insert_one, insert_plain, bulk_insert) = match dialect {
             Dialect::Postgres if n == 0 => (
                 format!("INSERT INTO {name} (\"created_at\") SELECT now() FROM generate_series(1, $1){RETURNING}"),
                 String::new(),
+                String::new(),
+                String::new(),
             ),
-            Dialect::Postgres => {
-                let guarded = match references_exist(table, |i| format!("\"new\".{}", fields[i])) {
-                    Some(guard) => format!("{} WHERE {guard}", unnest()),
-                    None => unnest(),
-                };
-                (format!("{guarded} ON CONFLICT DO NOTHING{RETURNING}"), format!("{}{RETURNING}", unnest()))
-            }
-            Dialect::Sqlite => (sqlite_insert(table, 1), String::new()),
+            Dialect::Postgres => (guarded(unnest()), guarded(values()), plain(), format!("{}{RETURNING}", unnest())),
+            Dialect::Sqlite => (sqlite_insert(table, 1), String::new(), String::new(), String::new()),
         };
         let update = match dialect {
             Dialect::Postgres => postgres_update(table, &name, &fields),
@@ -120,6 +141,8 @@ impl TableSql {
             columns,
             get,
             insert,
+            insert_one,
+            insert_plain,
             bulk_insert,
             update,
             delete,

@@ -33,14 +33,19 @@ pub async fn one_shot_writes_are_committed_when_they_return(fx: &mut impl Fixtur
     assert!(matches!(again, Err(Error::NotFound { table: "users", .. })), "{again:?}");
 }
 
-/// One-shot writes keep a session's rules: a unique value another row holds is
-/// refused and writes nothing, a stale record is a `Conflict`, and a delete applies
+/// One-shot writes keep a session's rules: a unique value another row holds and a
+/// reference to a missing row are refused and write nothing, a stale record is a `Conflict`, and a delete applies
 /// every reference rule (here a cascade two levels deep) or refuses, writing nothing.
 pub async fn one_shot_writes_keep_every_rule(fx: &mut impl Fixture) {
     let db = relations_setup(fx).await;
     let (users, posts, comments) = family(&db).await;
     let taken = db.add(User::named("ada")).await;
     assert!(matches!(taken, Err(Error::UniqueViolation { column: Some("username"), .. })), "{taken:?}");
+    let orphan = db.add(Post::by(plinth::Id::new(999), "orphan")).await;
+    assert!(
+        matches!(orphan, Err(Error::ForeignKeyViolation { table: "posts", column: "author", parent: "users" })),
+        "{orphan:?}"
+    );
     let mut stale = posts[2].clone();
     let mut fresh = posts[2].clone();
     fresh.title = "first".into();
