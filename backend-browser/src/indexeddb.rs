@@ -291,7 +291,7 @@ impl IndexedDbStore {
 
     /// The keys and values of every row of `table`, in id order.
     async fn read_rows(&self, records: &IdbObjectStore, table: &'static Table) -> Result<(Array, Array)> {
-        self.read_rows_between(records, table, f64::NEG_INFINITY, f64::INFINITY).await
+        self.read_rows_between(records, table, (f64::NEG_INFINITY, f64::INFINITY), None).await
     }
 
     /// The keys and values of the rows of `table` with ids from `first` to `last`, in
@@ -300,15 +300,22 @@ impl IndexedDbStore {
         &self,
         records: &IdbObjectStore,
         table: &'static Table,
-        first: f64,
-        last: f64,
+        (first, last): (f64, f64),
+        limit: Option<u32>,
     ) -> Result<(Array, Array)> {
         let name = JsValue::from_str(table.name());
         let lower = Array::of2(&name, &JsValue::from_f64(first));
         let upper = Array::of2(&name, &JsValue::from_f64(last));
         let range = IdbKeyRange::bound(&lower, &upper).map_err(js)?;
-        let keys = Pending::new(records.get_all_keys_with_key(&range).map_err(js)?);
-        let values = Pending::new(records.get_all_with_key(&range).map_err(js)?);
+        let (keys, values) = match limit {
+            Some(limit) => (
+                records.get_all_keys_with_key_and_limit(&range, limit),
+                records.get_all_with_key_and_limit(&range, limit),
+            ),
+            None => (records.get_all_keys_with_key(&range), records.get_all_with_key(&range)),
+        };
+        let keys = Pending::new(keys.map_err(js)?);
+        let values = Pending::new(values.map_err(js)?);
         let keys: Array = keys.result().await.map_err(js)?.unchecked_into();
         let values: Array = values.result().await.map_err(js)?.unchecked_into();
         Ok((keys, values))
@@ -524,9 +531,30 @@ impl Store for IndexedDbStore {
         if first > last {
             return Ok(Vec::new());
         }
-        let read = self.read_rows_between(&store(&tx, RECORDS)?, table, first, last).await?;
+        let read = self.read_rows_between(&store(&tx, RECORDS)?, table, (first, last), None).await?;
         self.recheck(table, &generation.result().await.map_err(js)?).await?;
         self.decode_rows(table, &[], read)
+    }
+
+    /// Keys are `[table, id]`, so a key range with a count is a page in id order.
+    async fn scan_page(&self, table: &'static Table, after: i64, limit: usize) -> Result<Option<Vec<StoredRow>>> {
+        self.require(table).await?;
+        // Ids are exact as JavaScript numbers up to 2^53 - 1, and none is stored past it.
+        #[allow(clippy::cast_precision_loss)]
+        let first = after.saturating_add(1).max(0) as f64;
+        #[allow(clippy::cast_precision_loss)]
+        let last = MAX_ID as f64;
+        if after >= MAX_ID {
+            return Ok(Some(Vec::new()));
+        }
+        let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;
+        let generation = Pending::new(store(&tx, META)?.get(&generation_key()).map_err(js)?);
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let read = self.read_rows_between(&store(&tx, RECORDS)?, table, (first, last), Some(limit)).await?;
+        self.recheck(table, &generation.result().await.map_err(js)?).await?;
+        let mut rows = self.decode_rows(table, &[], read)?;
+        rows.sort_by_key(|row| row.meta.id);
+        Ok(Some(rows))
     }
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {

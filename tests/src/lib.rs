@@ -110,6 +110,7 @@ macro_rules! conformance_suite {
             paging::keyset_pages_are_stable_under_concurrent_inserts,
             streaming::streams_give_what_all_gives,
             streaming::a_stream_dropped_part_way_leaves_the_session_usable,
+            streaming::a_stream_in_id_order_sees_the_sessions_writes_across_pages,
             paging::count_counts_what_all_returns,
             paging::first_returns_the_first_in_order,
             bulk::add_all_of_1000_rows_keeps_input_order,

@@ -41,6 +41,14 @@ pub trait Store: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static {
         Ok(rows)
     }
 
+    /// A page of the committed rows of `table`: those with ids after `after`, ascending,
+    /// at most `limit`; `None` (the default) where the store does not keep rows in id
+    /// order to page through, and a stream of the table reads it at once instead.
+    async fn scan_page(&self, table: &'static Table, after: i64, limit: usize) -> Result<Option<Vec<StoredRow>>> {
+        let _ = (table, after, limit);
+        Ok(None)
+    }
+
     /// Every committed row of `table`, in any order (the engine sorts).
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>>;
 

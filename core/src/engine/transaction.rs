@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::backend::clock;
-use crate::backend::Transaction;
+use crate::backend::{RowStream, Transaction};
 use crate::engine::{column_value, run_select, stored_tables, Change, CommitPlan, StoreMut};
 use crate::error::{Error, Result};
 use crate::query::{sorted_values, CompareOp, Predicate, Select};
@@ -323,6 +323,53 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
         Ok(run_select(rows, &resolved))
     }
 
+    fn stream<'a>(&'a mut self, table: &'static Table, select: Select) -> RowStream<'a> {
+        Box::pin(async_stream::try_stream! {
+            // In id order, and where the store pages by id, a page at a time; otherwise
+            // (sorted by a column, a filter through a relation) the query reads at once.
+            let pages = select.order.is_empty() && !select.filter.as_ref().is_some_and(has_subquery);
+            let first = match pages {
+                true => self.store.scan_page(table, 0, STREAM_PAGE).await?,
+                false => None,
+            };
+            let Some(mut page) = first else {
+                for row in self.select(table, &select).await? {
+                    yield row;
+                }
+                return;
+            };
+            let filter = Select { filter: select.filter.clone(), ..Select::default() };
+            let (mut skip, mut left) = (select.offset, select.limit.unwrap_or(u64::MAX));
+            let mut after = 0;
+            loop {
+                let full = page.len() >= STREAM_PAGE;
+                let until = match (full, page.last()) {
+                    (true, Some(last)) => last.meta.id,
+                    _ => i64::MAX,
+                };
+                // The page as this session sees it: its own writes over the committed rows.
+                page.retain(|row| !self.staged.contains_key(&(table.name(), row.meta.id)));
+                page.extend(self.staged_rows(table).filter(|row| (after + 1..=until).contains(&row.meta.id)).cloned());
+                for row in run_select(page, &filter) {
+                    if left == 0 {
+                        return;
+                    }
+                    if skip > 0 {
+                        skip -= 1;
+                        continue;
+                    }
+                    left -= 1;
+                    yield row;
+                }
+                if !full {
+                    return;
+                }
+                after = until;
+                page = self.store.scan_page(table, after, STREAM_PAGE).await?.unwrap_or_default();
+            }
+        })
+    }
+
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let rows = self.select(table, select).await?;
         u64::try_from(rows.len()).map_err(|e| Error::backend(self.store.name(), e))
@@ -352,6 +399,9 @@ impl<S: StoreMut> Transaction for EngineTransaction<S> {
         Ok(())
     }
 }
+
+/// How many committed rows a stream reads at a time, where the store pages.
+const STREAM_PAGE: usize = 500;
 
 /// The ids `id op value` admits, as an inclusive range; `None` for `<>`.
 fn id_bounds(op: CompareOp, value: i64) -> Option<PointLookup> {
@@ -386,6 +436,82 @@ mod tests {
     struct Score {
         #[entity(unique)]
         score: f64,
+    }
+
+    /// The memory store, paging by id as IndexedDB does, counting its page reads.
+    #[derive(Debug, Default)]
+    struct PagedStore {
+        inner: MemoryStore,
+        pages: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl crate::engine::Store for PagedStore {
+        fn name(&self) -> &'static str {
+            "paged memory"
+        }
+        async fn get(&self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
+            self.inner.get(table, id).await
+        }
+        async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
+            self.inner.scan(table).await
+        }
+        async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
+            self.inner.find_unique(table, column, value).await
+        }
+        async fn scan_page(&self, table: &'static Table, after: i64, limit: usize) -> Result<Option<Vec<StoredRow>>> {
+            self.pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut rows = self.inner.scan(table).await?;
+            rows.retain(|row| row.meta.id > after);
+            rows.sort_by_key(|row| row.meta.id);
+            rows.truncate(limit);
+            Ok(Some(rows))
+        }
+    }
+
+    #[async_trait]
+    impl StoreMut for PagedStore {
+        async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
+            self.inner.create_tables(tables).await
+        }
+        async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
+            self.inner.allocate_ids(table, count).await
+        }
+        async fn apply(&self, plan: CommitPlan) -> Result<()> {
+            self.inner.apply(plan).await
+        }
+        async fn stored_columns(&self, name: &str) -> Result<Option<Vec<crate::backend::StoredColumn>>> {
+            self.inner.stored_columns(name).await
+        }
+        async fn table_names(&self) -> Result<Vec<String>> {
+            self.inner.table_names().await
+        }
+        async fn replace(&self, replacement: crate::engine::Replacement) -> Result<crate::engine::Replaced> {
+            self.inner.replace(replacement).await
+        }
+    }
+
+    /// A stream in id order reads the store a page at a time, its own writes laid over
+    /// each page, and gives what `select` gives.
+    #[tokio::test]
+    async fn a_stream_in_id_order_reads_page_by_page() -> Result<()> {
+        use futures_util::TryStreamExt as _;
+        let store = Arc::new(PagedStore::default());
+        store.create_tables(&[Score::table()]).await?;
+        let mut writer = Box::new(EngineTransaction::new(Arc::clone(&store), Relations::new()));
+        let rows: Vec<Row> = (0..1_200).map(|i| Row::new(vec![Value::F64(f64::from(i))])).collect();
+        writer.insert(Score::table(), &rows).await?;
+        writer.commit().await?;
+        let mut session = EngineTransaction::new(Arc::clone(&store), Relations::new());
+        session.delete(Score::table(), 700).await?;
+        session.insert(Score::table(), &[Row::new(vec![Value::F64(-1.0)])]).await?;
+        let select = Select::bind(Score::table(), vec![Filter::column("score").ge(100.0_f64)], vec![], Some(1_000), 5)?;
+        let whole = session.select(Score::table(), &select).await?;
+        store.pages.store(0, std::sync::atomic::Ordering::Relaxed);
+        let streamed: Vec<StoredRow> = session.stream(Score::table(), select).try_collect().await?;
+        assert_eq!(streamed, whole);
+        assert_eq!(store.pages.load(std::sync::atomic::Ordering::Relaxed), 3, "1,200 rows in pages of 500");
+        Ok(())
     }
 
     #[tokio::test]

@@ -161,10 +161,12 @@ impl<'s, E: Entity> Query<'s, E> {
     /// The matching records, in order, as a stream: each is decoded as it arrives, and
     /// only the backend's read buffer is held, never the whole result. On PostgreSQL and
     /// SQLite the rows come off the open statement as the stream is polled, so a
-    /// million rows stream in the memory of a few (see BENCHMARKS.md); on the record
-    /// engine, whose queries read whole tables, the result is read at once and handed
-    /// out one by one. The stream borrows the session: finish or drop it before the
-    /// session's next call.
+    /// million rows stream in the memory of a few (see BENCHMARKS.md). On IndexedDB a
+    /// stream in id order (no `order_by`) reads 500 rows at a time, the session's own
+    /// writes laid over each page; otherwise the record engine, whose queries read whole
+    /// tables, reads the result at once and hands it out one by one (memory and web
+    /// storage hold every row in memory anyway). The stream borrows the session: finish
+    /// or drop it before the session's next call.
     ///
     /// ```
     /// # use plinth::Entity;

@@ -84,3 +84,39 @@ pub async fn a_stream_dropped_part_way_leaves_the_session_usable(fx: &mut impl F
     let mut reader = db.session().await.expect("reader");
     assert_eq!(reader.query::<Tag>().stream().count().await, 2_501);
 }
+
+/// A stream in id order over more rows than a page (where a store pages) gives what
+/// `all` gives with the session's own writes over the committed rows — updated,
+/// deleted and new rows, in and across pages — and with a filter, offset and limit.
+pub async fn a_stream_in_id_order_sees_the_sessions_writes_across_pages(fx: &mut impl Fixture) {
+    let db = setup(fx).await;
+    let mut session = db.session().await.expect("session");
+    let tags: Vec<Tag> = (0..1_300).map(|i| Tag { label: Some(format!("t{i:04}")), weight: i % 5 }).collect();
+    session.add_all(tags).await.expect("add_all");
+    session.commit().await.expect("commit");
+
+    let mut session = db.session().await.expect("session");
+    let moved = session.query::<Tag>().filter(|c| c.label.like("t0%7")).update(|c| c.weight.set(9)).await;
+    assert_eq!(moved.expect("update across pages"), 100);
+    let gone = session.query::<Tag>().filter(|c| c.label.like("t1%3")).delete().await;
+    assert_eq!(gone.expect("delete across pages"), 30);
+    session.add_all((0..20).map(|i| Tag { label: Some(format!("new {i}")), weight: 9 })).await.expect("add");
+    let windows = [(None, 0), (Some(1_000), 3), (Some(7), 640)];
+    for (limit, offset) in windows {
+        for filter in [Filter::And(Vec::new()), Filter::column("weight").eq(9_i32)] {
+            let whole =
+                ids(&window(session.query::<Tag>().filter_by(filter.clone()), limit, offset).all().await.expect("all"));
+            let streamed = window(session.query::<Tag>().filter_by(filter.clone()), limit, offset).stream();
+            let records: Vec<_> = streamed.try_collect().await.expect("stream");
+            assert_eq!(ids(&records), whole, "{filter:?} limit {limit:?} offset {offset}");
+        }
+    }
+}
+
+/// `query` with an offset and, if any, a limit.
+fn window<E: plinth::Entity>(query: plinth::Query<'_, E>, limit: Option<u64>, offset: u64) -> plinth::Query<'_, E> {
+    match limit {
+        Some(limit) => query.offset(offset).limit(limit),
+        None => query.offset(offset),
+    }
+}
