@@ -53,7 +53,7 @@ pub(crate) fn run(flags: &Bench) -> Result {
          together with `performance.now()` (IndexedDB: 200 gets, 50 inserts; one `add_all` or query); times are per operation, median and interquartile range; the table grows 1,000 → \
          10,000 → 20,000 rows and the point workloads run at 1,000 and at 20,000\n\n\
          {browser_table}\n\
-         - demo page wasm (`wasm-pack build demo-web --release`, no wasm-opt): {wasm_bytes} bytes, \
+         - demo page wasm (`wasm-pack build demo-web --profile wasm-release`: opt-level \"z\", fat LTO, one codegen unit, panic = \"abort\"; no wasm-opt): {wasm_bytes} bytes, \
          {wasm_gzip_bytes} gzipped (`gzip -9`)\n\n\
          {notes}",
         if flags.quick { " --quick" } else { "" },
@@ -128,14 +128,11 @@ fn micros(us: f64) -> String {
     }
 }
 
-/// The demo page's release wasm, built as `cargo xtask demo` builds it: its size in
-/// bytes, raw and gzipped.
+/// The demo page's wasm, built as `cargo xtask demo` builds it: its size in bytes, raw
+/// and gzipped.
 fn demo_wasm_size(sh: &Shell) -> Result<(usize, usize)> {
     demo::build_page(sh)?;
-    let wasm = sh.current_dir().join(demo::PAGE_WASM);
-    let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
-    let gzipped = cmd!(sh, "gzip -9 -c {wasm}").output()?.stdout.len();
-    Ok((usize::try_from(raw)?, gzipped))
+    demo::page_size(sh)
 }
 
 #[cfg(test)]
