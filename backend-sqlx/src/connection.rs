@@ -90,7 +90,10 @@ impl<DB: Database> LazyTransaction<DB> {
     }
 
     /// Where to write: the transaction, begun now if this is the first write (the
-    /// reading connection, outside any transaction, for an autocommit session).
+    /// reading connection, outside any transaction, for an autocommit session). A
+    /// `BEGIN` that finds its connection dead (the pool does not ping on checkout) is
+    /// run once more, after [`fresh_reader`](Self::fresh_reader) has cleared the dead
+    /// connections out: nothing was sent on the dead one.
     pub(crate) async fn writer(&mut self) -> Result<&mut DB::Connection, sqlx::Error> {
         if self.autocommit {
             return self.reader().await;
@@ -100,10 +103,42 @@ impl<DB: Database> LazyTransaction<DB> {
             None => {
                 // Back to the pool first, so a pool of one connection cannot deadlock.
                 self.reading = None;
-                self.pool.begin().await?
+                match self.pool.begin().await {
+                    Err(err) if crate::errors::is_dead_connection(&err) => {
+                        self.fresh_reader().await?;
+                        self.reading = None;
+                        self.pool.begin().await?
+                    }
+                    begun => begun?,
+                }
             }
         };
         Ok(&mut **self.tx.insert(tx))
+    }
+
+    /// Makes the next read run on a live connection, after one was found dead: takes
+    /// connections from the pool until one answers a ping (a new one, if every idle one
+    /// died with a server restart), detaching each dead one so the pool opens a
+    /// replacement instead of handing it out again.
+    pub(crate) async fn fresh_reader(&mut self) -> Result<(), sqlx::Error> {
+        use sqlx::Connection as _;
+        self.reading = None;
+        let attempts = self.pool.options().get_max_connections() + 1;
+        let mut last = None;
+        for _ in 0..attempts {
+            let mut conn = self.pool.acquire().await?;
+            match conn.ping().await {
+                Ok(()) => {
+                    self.reading = Some(conn);
+                    return Ok(());
+                }
+                Err(err) => {
+                    drop(conn.detach());
+                    last = Some(err);
+                }
+            }
+        }
+        Err(last.unwrap_or(sqlx::Error::PoolClosed))
     }
 
     /// Commits what was written; a session that wrote nothing has nothing to commit.

@@ -30,9 +30,7 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
             // PostgreSQL's connection exceptions (class 08) and the server ending the
             // session (57P01 terminated by an administrator, 57P02 crash, 57P03 not
             // accepting connections): the connection is gone, not the statement wrong.
-            let connection_lost = code
-                .as_deref()
-                .is_some_and(|code| code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code));
+            let connection_lost = code.as_deref().is_some_and(is_connection_lost_code);
             if let Some(kind) = waiting_fault(backend, code.as_deref()) {
                 return kind(backend, Box::new(sqlx::Error::Database(db)));
             }
@@ -49,6 +47,22 @@ pub(crate) fn map_err(backend: &'static str, table: Option<&Table>, err: sqlx::E
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_)) => Error::Connection { backend, source: Box::new(err) },
         err => Error::backend(backend, err),
+    }
+}
+
+/// PostgreSQL's connection exceptions (class 08) and the server ending the session.
+fn is_connection_lost_code(code: &str) -> bool {
+    code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code)
+}
+
+/// Whether `err` says the connection is gone (what [`map_err`] makes
+/// [`Error::Connection`], but a full or closed pool): the statement may be run again on
+/// another connection, nothing having reached the server on this one.
+pub(crate) fn is_dead_connection(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().as_deref().is_some_and(is_connection_lost_code),
+        _ => false,
     }
 }
 

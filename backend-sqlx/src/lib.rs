@@ -192,7 +192,9 @@ pub fn sqlite_pool(db: &Database) -> Option<sqlx::SqlitePool> {
     backend.as_any()?.downcast_ref::<SqliteBackend>().map(|b| b.pool().clone())
 }
 
-/// A database over a PostgreSQL pool the application already has.
+/// A database over a PostgreSQL pool the application already has. Plinth's reads run
+/// once more on a live connection when theirs turns out dead, so the pool may skip the
+/// ping on checkout (`test_before_acquire(false)`, as [`connect`]'s pool does).
 #[cfg(feature = "postgres")]
 pub fn from_pg_pool(pool: sqlx::PgPool) -> Database {
     Database::new(PostgresBackend::new(pool))

@@ -174,6 +174,10 @@ impl ConnectOptions {
         use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
         let options = PgConnectOptions::from_str(url).map_err(|e| self.connection_error(e))?;
         let pool = PgPoolOptions::new()
+            // No ping on every checkout (a round trip per session): a read that finds its
+            // connection dead runs once more on a live one, and so does a first BEGIN
+            // (`LazyTransaction::fresh_reader`), so a server restart stays invisible.
+            .test_before_acquire(false)
             .max_connections(self.max_connections)
             .min_connections(self.min_connections)
             .acquire_timeout(self.acquire_timeout)

@@ -557,6 +557,25 @@ impl<D: Driver> SqlTransaction<D> {
     }
 }
 
+/// Runs the read `$body` (an async block's statements), and once more if it found its
+/// connection dead before the session's first write: the failed read handed that
+/// connection back, and [`LazyTransaction::fresh_reader`] finds a live one, so a server
+/// restart between two sessions' reads stays invisible although the pool does not ping
+/// on checkout. Inside the transaction a lost connection is reported: it rolled back.
+macro_rules! read_retried {
+    ($self:ident, $table:expr, $body:block) => {{
+        let outside = !$self.tx.in_transaction();
+        let first: Result<_> = async $body.await;
+        match first {
+            Err(Error::Connection { .. }) if outside => {
+                $self.tx.fresh_reader().await.map_err(|e| map_err(D::NAME, Some($table), e))?;
+                async $body.await
+            }
+            done => done,
+        }
+    }};
+}
+
 /// [`Transaction::update_many`]'s savepoint, the same words on both databases.
 const SAVEPOINT_UPDATE_MANY: &str = "SAVEPOINT plinth_update_many";
 const RELEASE_UPDATE_MANY: &str = "RELEASE SAVEPOINT plinth_update_many";
@@ -578,10 +597,12 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     async fn get(&mut self, table: &'static Table, id: i64) -> Result<Option<StoredRow>> {
         let span = self.span.clone();
         span.run(async {
-            let sql = self.checked(table).await?;
-            let statement = Statement::by_id(D::DIALECT, &sql.get, id);
-            let row = D::fetch_row(self.reader(table).await?, table, &statement).await;
-            self.read_done(row)
+            read_retried!(self, table, {
+                let sql = self.checked(table).await?;
+                let statement = Statement::by_id(D::DIALECT, &sql.get, id);
+                let row = D::fetch_row(self.reader(table).await?, table, &statement).await;
+                self.read_done(row)
+            })
         })
         .await
     }
@@ -685,12 +706,14 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         let span = self.span.clone();
         span.run(async {
-            let sql = self.checked(table).await?;
-            let markers = self.check_subquery_tables(select).await?;
-            let mut statement = compile_select(D::DIALECT, table, &sql.columns, select);
-            statement.push(&markers);
-            let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
-            self.read_done(rows)
+            read_retried!(self, table, {
+                let sql = self.checked(table).await?;
+                let markers = self.check_subquery_tables(select).await?;
+                let mut statement = compile_select(D::DIALECT, table, &sql.columns, select);
+                statement.push(&markers);
+                let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
+                self.read_done(rows)
+            })
         })
         .await
     }
@@ -735,12 +758,14 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     async fn count(&mut self, table: &'static Table, select: &Select) -> Result<u64> {
         let span = self.span.clone();
         span.run(async {
-            let sql = self.checked(table).await?;
-            let markers = self.check_subquery_tables(select).await?;
-            let mut statement = compile_count(D::DIALECT, table, select, &sql.marker);
-            statement.push(&markers);
-            let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
-            self.read_done(count)
+            read_retried!(self, table, {
+                let sql = self.checked(table).await?;
+                let markers = self.check_subquery_tables(select).await?;
+                let mut statement = compile_count(D::DIALECT, table, select, &sql.marker);
+                statement.push(&markers);
+                let count = D::fetch_count(self.reader(table).await?, table, &statement).await;
+                self.read_done(count)
+            })
         })
         .await
     }
@@ -753,13 +778,16 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
     ) -> Result<Vec<Group>> {
         let span = self.span.clone();
         span.run(async {
-            let sql = self.checked(table).await?;
-            let markers = self.check_subquery_tables(select).await?;
-            let mut compiled = compile_aggregate(D::DIALECT, table, select, aggregation, &sql.marker);
-            compiled.statement.push(&markers);
-            let rows = D::fetch_values(self.reader(table).await?, table, &compiled.statement, &compiled.types).await;
-            let rows = self.read_done(rows)?;
-            rows.into_iter().map(|row| compiled.group(table, row)).collect()
+            read_retried!(self, table, {
+                let sql = self.checked(table).await?;
+                let markers = self.check_subquery_tables(select).await?;
+                let mut compiled = compile_aggregate(D::DIALECT, table, select, aggregation, &sql.marker);
+                compiled.statement.push(&markers);
+                let rows =
+                    D::fetch_values(self.reader(table).await?, table, &compiled.statement, &compiled.types).await;
+                let rows = self.read_done(rows)?;
+                rows.into_iter().map(|row| compiled.group(table, row)).collect()
+            })
         })
         .await
     }

@@ -589,7 +589,13 @@ async fn open(url: &str) -> Result<(Database, Raw), Error> {
     admin.close().await;
     let options = url.parse::<sqlx::postgres::PgConnectOptions>()?.options([("search_path", "plinth_bench")]);
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(options).await?;
-    Ok((plinth_sqlx::from_pg_pool(pool.clone()), Raw::Postgres(pool)))
+    // Plinth with the pool `connect` makes (no ping on checkout); the baseline with
+    // sqlx's default pool, which pings.
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let db =
+        plinth_sqlx::connect(&format!("{url}{separator}options=-c%20search_path%3Dplinth_bench&max_connections=4"))
+            .await?;
+    Ok((db, Raw::Postgres(pool)))
 }
 
 async fn close(raw: Raw) -> Result<(), Error> {
