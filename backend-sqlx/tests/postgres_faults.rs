@@ -100,6 +100,28 @@ impl Schema {
             .expect("read notes")
     }
 
+    /// Another client's transaction holding the lock of row `id` of `notes`.
+    async fn lock_row(&self, id: i64) -> sqlx::Transaction<'static, sqlx::Postgres> {
+        let mut holder = self.admin.begin().await.expect("admin transaction");
+        sqlx::query(&format!("SELECT 1 FROM \"{}\".\"notes\" WHERE \"id\" = $1 FOR UPDATE", self.name))
+            .bind(id)
+            .execute(&mut *holder)
+            .await
+            .expect("lock the row");
+        holder
+    }
+
+    /// Ends this schema's idle connections (a pool's, between sessions); one entry each.
+    async fn kill_idle(&self) -> Vec<bool> {
+        sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'",
+        )
+        .bind(&self.name)
+        .fetch_all(&self.admin)
+        .await
+        .expect("terminate")
+    }
+
     /// Ends this schema's connections that are inside a transaction; returns how many.
     async fn kill_transactions(&self) -> usize {
         let killed: Vec<bool> = sqlx::query_scalar(
@@ -179,13 +201,7 @@ async fn a_reading_connection_killed_between_reads_is_replaced_and_the_read_runs
     // The session holds the connection of its first read; it is killed while idle.
     let mut session = db.session().await.expect("session");
     assert_eq!(session.query::<Note>().count().await.expect("first read"), 1);
-    let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'",
-    )
-    .bind(&schema.name)
-    .fetch_all(&schema.admin)
-    .await
-    .expect("terminate");
+    let killed = schema.kill_idle().await;
     assert!(!killed.is_empty(), "the session's reading connection was found");
     let (read, _) = timed("killed reader: next read", session.query::<Note>().count()).await;
     assert_eq!(read.expect("the read ran once more, on a live connection"), 1);
@@ -195,13 +211,7 @@ async fn a_reading_connection_killed_between_reads_is_replaced_and_the_read_runs
     serves_the_next_session(&db, "after-reader-kill").await;
     // Every idle connection killed, then a session whose first call is a write: its
     // BEGIN finds a dead connection and runs once more on a live one.
-    let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'",
-    )
-    .bind(&schema.name)
-    .fetch_all(&schema.admin)
-    .await
-    .expect("terminate");
+    let killed = schema.kill_idle().await;
     assert!(!killed.is_empty(), "the pool's idle connections were found");
     serves_the_next_session(&db, "after-idle-pool-kill").await;
 }
@@ -215,12 +225,7 @@ async fn a_statement_timeout_fails_the_session_and_commits_nothing() {
     session.commit().await.expect("commit");
 
     // Another client holds the row's lock, so Plinth's update waits past the timeout.
-    let mut holder = schema.admin.begin().await.expect("admin transaction");
-    sqlx::query(&format!("SELECT 1 FROM \"{}\".\"notes\" WHERE \"id\" = $1 FOR UPDATE", schema.name))
-        .bind(locked.id().get())
-        .execute(&mut *holder)
-        .await
-        .expect("lock the row");
+    let holder = schema.lock_row(locked.id().get()).await;
     let mut session = db.session().await.expect("session");
     session.add(Note::new("written-before-the-timeout")).await.expect("add");
     locked.body = "changed".into();
@@ -255,12 +260,7 @@ async fn a_lock_timeout_is_retryable_and_a_transaction_commits_once_the_lock_is_
     let mut session = db.session().await.expect("session");
     let locked = session.add(Note::new("locked")).await.expect("add");
     session.commit().await.expect("commit");
-    let mut holder = schema.admin.begin().await.expect("admin transaction");
-    sqlx::query(&format!("SELECT 1 FROM \"{}\".\"notes\" WHERE \"id\" = $1 FOR UPDATE", schema.name))
-        .bind(locked.id().get())
-        .execute(&mut *holder)
-        .await
-        .expect("lock the row");
+    let holder = schema.lock_row(locked.id().get()).await;
 
     let mut session = db.session().await.expect("session");
     let mut copy = session.get::<Note>(locked.id()).await.expect("get").expect("the note");
