@@ -53,23 +53,19 @@ impl SessionSpan {
     }
 }
 
-/// Runs `statement` (whose text is `sql`, with `values` bound) inside a
-/// `plinth.statement` span, recording its rows (what `rows` counts of its output), its
-/// time and its failure.
+#[cfg(feature = "tracing")]
+pub(crate) use enabled::statement;
+
+/// Runs `statement`: without the feature there is no span to make.
+#[cfg(not(feature = "tracing"))]
 pub(crate) async fn statement<T, E: std::fmt::Display>(
-    backend: &'static str,
-    sql: &str,
-    values: &(dyn std::fmt::Debug + Sync),
-    rows: impl FnOnce(&T) -> u64,
+    _backend: &'static str,
+    _sql: &str,
+    _values: &(dyn std::fmt::Debug + Sync),
+    _rows: impl FnOnce(&T) -> u64,
     statement: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
-    #[cfg(feature = "tracing")]
-    return enabled::statement(backend, sql, values, rows, statement).await;
-    #[cfg(not(feature = "tracing"))]
-    {
-        let _ = (backend, sql, values, rows);
-        statement.await
-    }
+    statement.await
 }
 
 #[cfg(feature = "tracing")]
@@ -96,7 +92,10 @@ mod enabled {
         BOUND_VALUES.store(record, Ordering::Relaxed);
     }
 
-    pub(super) async fn statement<T, E: std::fmt::Display>(
+    /// Runs `statement` (whose text is `sql`, with `values` bound) inside a
+    /// `plinth.statement` span, recording its rows (what `rows` counts of its output),
+    /// its time and its failure.
+    pub(crate) async fn statement<T, E: std::fmt::Display>(
         backend: &'static str,
         sql: &str,
         values: &(dyn std::fmt::Debug + Sync),
