@@ -19,6 +19,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbDatabase, IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 
 use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_text, stored_columns, MAX_ID};
+use crate::id_blocks;
 use crate::js_error::from_js;
 use crate::schemas::KnownSchemas;
 pub(crate) use connection::OpenDatabase;
@@ -77,6 +78,7 @@ impl IndexedDbStore {
         let (db, reopened) = self.database.connection().await?;
         if reopened {
             self.known.borrow_mut().reconnected();
+            id_blocks::forget(&database_name(&self.name));
         }
         Ok(db)
     }
@@ -188,6 +190,10 @@ impl IndexedDbStore {
         for &table in plan.referring_tables() {
             referring.push((table, self.read_rows(&records, table).await?));
         }
+        let mut sequences = Vec::new();
+        for (table, last_new) in newest_ids(plan) {
+            sequences.push((table, last_new, Pending::new(meta.get(&meta_key("seq", table)).map_err(js)?)));
+        }
 
         for (table, schema) in schemas {
             self.check_stored_schema(table, &schema.result().await.map_err(js)?)?;
@@ -210,6 +216,16 @@ impl IndexedDbStore {
             rows.push(self.decode_rows(table, &[], read)?);
         }
         plan.check_references(&exists, &rows)?;
+        // Every new row's id is reserved already (`allocate_ids`); should the sequence be
+        // behind it all the same (the database deleted and made again by another page
+        // while this one held a block), it is moved past it, so no id is handed out twice.
+        for (table, last_new, stored) in sequences {
+            let stored = stored.result().await.map_err(js)?;
+            let last = if stored.is_undefined() { 0 } else { self.decode_id(table, META, "[\"seq\", …]", &stored)? };
+            if last < last_new {
+                meta.put_with_key(&id_value(last_new), &meta_key("seq", table)).map_err(js)?;
+            }
+        }
         let mut owner_ids = Vec::with_capacity(owners.len());
         for (slot, pending) in plan.unique_slots().iter().zip(owners) {
             let value = pending.result().await.map_err(js)?;
@@ -431,6 +447,18 @@ impl IndexedDbStore {
     }
 }
 
+/// Each table `plan` inserts rows into, with the highest new id.
+fn newest_ids(plan: &CommitPlan) -> Vec<(&'static Table, i64)> {
+    let mut newest: Vec<(&'static Table, i64)> = Vec::new();
+    for change in plan.changes().iter().filter(|c| c.before.is_none() && c.after.is_some()) {
+        match newest.iter_mut().find(|(table, _)| table.name() == change.table.name()) {
+            Some((_, last)) => *last = (*last).max(change.id),
+            None => newest.push((change.table, change.id)),
+        }
+    }
+    newest
+}
+
 fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
     tx.object_store(name).map_err(js)
 }
@@ -632,6 +660,7 @@ impl StoreMut for IndexedDbStore {
         };
         done.await.map_err(js)?;
         if replaced == Replaced::Done {
+            id_blocks::forget(&database_name(&self.name));
             let mut known = self.known.borrow_mut();
             for removed in &replacement.removed {
                 known.forget(removed.table.name());
@@ -643,7 +672,16 @@ impl StoreMut for IndexedDbStore {
         Ok(replaced)
     }
 
+    /// From the page's block of reserved ids when it holds enough (see [`id_blocks`]);
+    /// else one readwrite transaction reserves the next block, continuing the page's
+    /// block when no one reserved ids since, so a page's ids have no gaps of its own.
     async fn allocate_ids(&self, table: &'static Table, count: u64) -> Result<i64> {
+        let database = database_name(&self.name);
+        self.require(table).await?;
+        if let Some(first) = id_blocks::take(&database, table.name(), count) {
+            return Ok(first);
+        }
+        let reserve = id_blocks::reservation(&database, table.name(), count);
         let (tx, done, meta, stored) = loop {
             self.require(table).await?;
             let tx = self.transaction(&[META], IdbTransactionMode::Readwrite).await?;
@@ -663,8 +701,18 @@ impl StoreMut for IndexedDbStore {
         };
         let key = meta_key("seq", table);
         let last = if stored.is_undefined() { 0 } else { self.decode_id(table, META, "[\"seq\", …]", &stored)? };
-        let (first, next) = match next_ids(BACKEND, table, last, count, MAX_ID) {
-            Ok(ids) => ids,
+        // The ids left in the page's block (fewer than `count`) come first when they end
+        // where the sequence does; the block asked for where the sequence has room for
+        // it, else just `count`.
+        let from = match id_blocks::remainder(&database, table.name()) {
+            Some((next, end)) if end == last => next,
+            _ => last + 1,
+        };
+        let reserved = next_ids(BACKEND, table, from - 1, reserve, MAX_ID)
+            .map(|ids| (ids, reserve))
+            .or_else(|_| next_ids(BACKEND, table, from - 1, count, MAX_ID).map(|ids| (ids, count)));
+        let ((first, next), reserved) = match reserved {
+            Ok(reserved) => reserved,
             Err(err) => {
                 let _ = tx.abort();
                 return Err(err);
@@ -672,6 +720,8 @@ impl StoreMut for IndexedDbStore {
         };
         meta.put_with_key(&id_value(next), &key).map_err(js)?;
         done.await.map_err(js)?;
+        let taken = i64::try_from(count).map_err(|e| Error::backend(BACKEND, e))?;
+        id_blocks::keep(&database, table.name(), first + taken, next, reserved);
         Ok(first)
     }
 

@@ -118,6 +118,9 @@
 
 mod codec;
 mod connect;
+/// Used by IndexedDB only; plain Rust, so its unit tests run natively.
+#[cfg(any(test, target_arch = "wasm32"))]
+mod id_blocks;
 mod key_value;
 mod layout;
 mod schemas;

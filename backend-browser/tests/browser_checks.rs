@@ -342,3 +342,96 @@ async fn an_add_after_another_page_migrated_the_table_is_refused() {
         clean_up(scheme, &name);
     }
 }
+
+/// Resolves with `request`'s result once it succeeds.
+async fn idb_result(request: &web_sys::IdbRequest) -> JsValue {
+    let promise = Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    JsFuture::from(promise).await.expect("IndexedDB request");
+    request.result().expect("result")
+}
+
+/// The `meta` store of `indexeddb://name`, as another page reaches it: a connection of
+/// its own, one transaction in `mode`.
+async fn raw_meta(name: &str, mode: web_sys::IdbTransactionMode) -> web_sys::IdbObjectStore {
+    use wasm_bindgen::JsCast;
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
+    let open = factory.open(&format!("plinth/{name}")).expect("open");
+    let db: web_sys::IdbDatabase = idb_result(&open).await.unchecked_into();
+    db.transaction_with_str_and_mode("meta", mode).and_then(|tx| tx.object_store("meta")).expect("meta")
+}
+
+/// The last id the stored sequence of table `users` has handed out, if any.
+async fn stored_sequence(name: &str) -> Option<f64> {
+    let meta = raw_meta(name, web_sys::IdbTransactionMode::Readonly).await;
+    idb_result(&meta.get(&js_sys::Array::of2(&"seq".into(), &"users".into())).expect("get")).await.as_f64()
+}
+
+/// Adds one user per session, committing each, and returns the ids.
+async fn add_one_by_one(db: &Database, names: &[&str]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for name in names {
+        let mut session = db.session().await.expect("session");
+        ids.push(session.add(User::named(name)).await.expect("add").id().get());
+        session.commit().await.expect("commit");
+    }
+    ids
+}
+
+/// An IndexedDB page reserves ids ahead in blocks, so most inserts need no transaction
+/// of their own; ids another page reserved meanwhile are never handed out, and the
+/// page's own ids have no gaps.
+#[wasm_bindgen_test]
+async fn ids_another_page_reserved_are_never_handed_out() {
+    let name = unique_name("blocks");
+    let db = connect(&format!("indexeddb://{name}")).await;
+    assert_eq!(add_one_by_one(&db, &["a", "b", "c", "d", "e"]).await, [1, 2, 3, 4, 5]);
+    let reserved = stored_sequence(&name).await.expect("a sequence");
+    assert!(reserved > 5.0, "ids are reserved ahead: the sequence is at {reserved}");
+
+    // Another page reserves ten ids.
+    let meta = raw_meta(&name, web_sys::IdbTransactionMode::Readwrite).await;
+    let key = js_sys::Array::of2(&"seq".into(), &"users".into());
+    idb_result(&meta.put_with_key(&JsValue::from_f64(reserved + 10.0), &key).expect("put")).await;
+
+    let mut session = db.session().await.expect("session");
+    let rows = session.add_all((0..70).map(|i| User::named(&format!("n{i}")))).await.expect("add_all");
+    session.commit().await.expect("commit");
+    let ids: Vec<i64> = rows.iter().map(|r| r.id().get()).collect();
+    #[allow(clippy::cast_possible_truncation)]
+    let first = reserved as i64 + 11;
+    assert_eq!(ids, (first..first + 70).collect::<Vec<_>>(), "after the other page's ten, in one run");
+    assert_eq!(add_one_by_one(&db, &["f"]).await, [first + 70]);
+    delete_indexeddb(&name);
+}
+
+/// A database another page deleted starts its ids at 1 again in this page, although
+/// this page held ids reserved in the old one.
+#[wasm_bindgen_test]
+async fn ids_start_at_one_in_a_database_another_page_deleted() {
+    let name = unique_name("deleted");
+    let db = connect(&format!("indexeddb://{name}")).await;
+    assert_eq!(add_one_by_one(&db, &["a", "b", "c", "d"]).await, [1, 2, 3, 4]);
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
+    idb_result(&factory.delete_database(&format!("plinth/{name}")).expect("delete")).await;
+    db.create_all(&[User::table()]).await.expect("create_all");
+    assert_eq!(add_one_by_one(&db, &["x", "y"]).await, [1, 2]);
+    delete_indexeddb(&name);
+}
+
+/// A commit moves the stored sequence past its new rows' ids should it be behind them
+/// (another page dropped the table and made it again while this page held reserved
+/// ids), so the ids committed are never handed out again.
+#[wasm_bindgen_test]
+async fn a_commit_moves_a_sequence_left_behind_past_its_ids() {
+    let name = unique_name("behind");
+    let db = connect(&format!("indexeddb://{name}")).await;
+    assert_eq!(add_one_by_one(&db, &["a", "b"]).await, [1, 2]);
+    let meta = raw_meta(&name, web_sys::IdbTransactionMode::Readwrite).await;
+    idb_result(&meta.delete(&js_sys::Array::of2(&"seq".into(), &"users".into())).expect("delete")).await;
+    assert_eq!(add_one_by_one(&db, &["c"]).await, [3], "from the page's block");
+    assert_eq!(stored_sequence(&name).await, Some(3.0));
+    delete_indexeddb(&name);
+}
