@@ -81,7 +81,10 @@
 //! reads what it must check, then issues every write, then awaits completion: no
 //! transaction is ever held across an `await` of user code, so IndexedDB's auto-commit
 //! cannot cut a session in half, and IndexedDB serialises overlapping readwrite
-//! transactions, so two tabs cannot interleave commits or share an id.
+//! transactions, so two tabs cannot interleave commits or share an id. Ids are
+//! reserved ahead per page in blocks (one readwrite transaction per block, doubling
+//! up to 64 ids), so adding a row and committing it is one transaction; what a page
+//! reserved and did not use when it closes is a gap, never an id handed out twice.
 //!
 //! Another page that upgrades the database to a newer layout version or deletes it
 //! (`indexedDB.deleteDatabase`, "clear site data") needs every other connection
