@@ -7,7 +7,7 @@ use xshell::{cmd, Shell};
 use crate::browser::{browser_tests, ensure_browser_tools};
 use crate::flags::Bench;
 use crate::tools::workspace_root;
-use crate::{demo, postgres, Result};
+use crate::{demo, peers, postgres, Result};
 
 /// The prefix of the browser benchmark's result lines.
 const LINE_PREFIX: &str = "plinth-bench\t";
@@ -15,6 +15,9 @@ const LINE_PREFIX: &str = "plinth-bench\t";
 pub(crate) fn run(flags: &Bench) -> Result {
     let sh = Shell::new()?;
     sh.change_dir(workspace_root());
+    if flags.peers {
+        return peers::run(&sh, flags.quick);
+    }
     let database_url = postgres::ensure_server(&sh)?;
     let quick = flags.quick.then_some("--quick");
     let table =
@@ -58,6 +61,8 @@ pub(crate) fn run(flags: &Bench) -> Result {
          {notes}",
         if flags.quick { " --quick" } else { "" },
     );
+    // The Peers section, written by `--peers` alone, stays as it was.
+    let document = peers::keep_section(&sh.read_file("BENCHMARKS.md").unwrap_or_default(), document);
     sh.write_file("BENCHMARKS.md", document)?;
     println!("xtask: wrote BENCHMARKS.md");
     Ok(())

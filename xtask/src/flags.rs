@@ -21,6 +21,10 @@ xflags::xflags! {
         cmd bench {
             /// A short run (about two minutes once built) for spot checks.
             optional --quick
+            /// Instead, Plinth beside other data layers (raw sqlx, SeaORM, diesel-async,
+            /// SQLAlchemy; Dexie.js and web-sys in Chromium), from `peers/`: writes only the
+            /// "Peers" section of BENCHMARKS.md, which a plain `bench` keeps.
+            optional --peers
         }
     }
 }

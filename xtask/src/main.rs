@@ -6,6 +6,7 @@ mod browser;
 mod demo;
 mod e2e;
 mod flags;
+mod peers;
 mod postgres;
 mod test;
 mod tools;
