@@ -10,6 +10,7 @@
 
 mod backend;
 mod eval;
+mod index;
 mod memory;
 mod migration;
 mod plan;
@@ -20,6 +21,8 @@ mod upgrade;
 pub(crate) use backend::stored_tables;
 pub use backend::EngineBackend;
 pub(crate) use eval::{column_value, run_select};
+pub(crate) use index::index_scan;
+pub use index::{sort_key, IndexScan, SortKeyBounds};
 pub use memory::MemoryStore;
 pub(crate) use migration::apply_migration;
 pub use migration::{row_versions, RemovedTable, Replaced, ReplacedTable, Replacement};

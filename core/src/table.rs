@@ -388,6 +388,16 @@ impl Table {
             .filter(move |(i, v)| columns.get(*i).is_some_and(ColumnDef::is_unique) && !v.is_null())
     }
 
+    /// The non-null values of `row` in indexed (non-unique) columns, with their column
+    /// positions: the entries a store's index of each column holds for it.
+    pub fn indexed_values<'r>(&self, row: &'r Row) -> impl Iterator<Item = (usize, &'r Value)> + 'r {
+        let columns = self.columns;
+        row.values()
+            .iter()
+            .enumerate()
+            .filter(move |(i, v)| columns.get(*i).is_some_and(ColumnDef::is_indexed) && !v.is_null())
+    }
+
     /// Finds a column by name, system columns included.
     pub fn resolve(&self, column: &str) -> Result<(ColumnRef, ColumnType)> {
         match column {

@@ -8,6 +8,7 @@ pub mod evolution;
 pub mod field_types;
 pub mod filters;
 pub mod ids;
+pub mod indexes;
 pub mod isolation;
 pub mod migrations;
 pub mod one_shot;

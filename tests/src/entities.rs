@@ -105,6 +105,34 @@ pub struct Tag {
     pub weight: i32,
 }
 
+/// An indexed column of every type that can be indexed, nullable in turn, and one
+/// column without an index: what index scans are checked against.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct Gauge {
+    #[entity(index)]
+    pub level: i64,
+    #[entity(index)]
+    pub small: Option<i16>,
+    #[entity(index)]
+    pub reading: f64,
+    #[entity(index)]
+    pub ratio: Option<f32>,
+    #[entity(index)]
+    pub tag: String,
+    #[entity(index)]
+    pub day: Option<NaiveDate>,
+    #[entity(index)]
+    pub moment: DateTime<Utc>,
+    #[entity(index)]
+    pub flag: bool,
+    #[entity(index)]
+    pub blob: Vec<u8>,
+    #[entity(index)]
+    pub key: Option<uuid::Uuid>,
+    pub note: String,
+}
+
 /// SQL keywords as table and column names.
 #[derive(Entity, Clone, Debug, PartialEq)]
 #[entity(table = "order")]

@@ -101,6 +101,8 @@ macro_rules! conformance_suite {
             filters::filters_on_id_and_unique_columns,
             filters::id_ranges_select_the_same_rows,
             filters::queries_see_the_sessions_own_writes,
+            indexes::filters_on_indexed_columns_match_a_scan,
+            indexes::indexed_filters_follow_writes_and_the_sessions_own,
             ordering::nulls_sort_last_ascending_and_first_descending,
             ordering::several_keys_then_id_break_ties,
             ordering::text_sorts_by_bytes,

@@ -1,12 +1,16 @@
 //! [`MemoryStore`]: committed rows in process memory, the reference backend.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
 use crate::backend::{check_engine_schema, engine_columns, StoredColumn};
-use crate::engine::{next_ids, row_versions, CommitPlan, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write};
+use crate::engine::{
+    next_ids, row_versions, sort_key, CommitPlan, IndexScan, Replaced, Replacement, Store, StoreMut, TableUpgrade,
+    Write,
+};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::migrate::MigrationRecord;
@@ -14,8 +18,8 @@ use crate::row::{Row, StoredRow};
 use crate::table::Table;
 use crate::value::{IndexKey, Value};
 
-/// Rows in hash maps (get and insert in O(1)), a hash index per unique column,
-/// and an id sequence per table, behind one lock taken only for the length of a call.
+/// Rows in hash maps (get and insert in O(1)), a hash index per unique column, an
+/// ordered index per indexed column, and an id sequence per table, behind one lock taken only for the length of a call.
 ///
 /// Use it through [`plinth::memory()`](crate::memory); it is the backend tests swap in.
 #[derive(Debug, Default)]
@@ -30,12 +34,18 @@ struct MemoryTable {
     last_id: i64,
     /// For each column: its unique index, if the column is unique.
     unique: Vec<Option<HashMap<IndexKey, i64>>>,
+    /// For each column: its index ([`sort_key`], id), if the column is indexed.
+    indexed: Vec<Option<OrderedIndex>>,
 }
+
+/// A non-unique index: ([`sort_key`] of the value, id) for every row with a value.
+type OrderedIndex = BTreeSet<(Vec<u8>, i64)>;
 
 impl MemoryTable {
     fn new(table: &'static Table) -> Self {
         let unique = table.columns().iter().map(|c| c.is_unique().then(HashMap::new)).collect();
-        MemoryTable { table, rows: HashMap::new(), last_id: 0, unique }
+        let indexed = table.columns().iter().map(|c| c.is_indexed().then(BTreeSet::new)).collect();
+        MemoryTable { table, rows: HashMap::new(), last_id: 0, unique, indexed }
     }
 
     /// This table's rows and ids in `upgrade`'s table: each row's values moved to
@@ -71,14 +81,74 @@ impl MemoryTable {
         Ok(data)
     }
 
-    /// Stores `row`, with its unique index entries.
+    /// Stores `row`, with its unique and non-unique index entries.
     fn insert(&mut self, row: StoredRow) {
         for (column, value) in self.table.unique_values(&row.row) {
             if let Some(index) = &mut self.unique[column] {
                 index.insert(IndexKey(value.clone()), row.meta.id);
             }
         }
+        self.index(&row);
         self.rows.insert(row.meta.id, row);
+    }
+
+    /// Adds `row`'s entries to the non-unique indexes: those of this stored table's
+    /// indexed columns, whichever entity writes it.
+    fn index(&mut self, row: &StoredRow) {
+        for (column, value) in self.table.indexed_values(&row.row) {
+            if let (Some(Some(index)), Some(key)) = (self.indexed.get_mut(column), sort_key(value)) {
+                index.insert((key, row.meta.id));
+            }
+        }
+    }
+
+    /// Removes `row`'s entries from the non-unique indexes.
+    fn unindex(&mut self, row: &StoredRow) {
+        for (column, value) in self.table.indexed_values(&row.row) {
+            if let (Some(Some(index)), Some(key)) = (self.indexed.get_mut(column), sort_key(value)) {
+                index.remove(&(key, row.meta.id));
+            }
+        }
+    }
+
+    /// The ids the index of `column` holds for what `scan` admits; `None` if the
+    /// column has no index here.
+    fn scan_index(&self, column: usize, scan: &IndexScan) -> Option<Vec<i64>> {
+        let index = self.indexed.get(column)?.as_ref()?;
+        let ids_between = |lower: Bound<&Vec<u8>>, upper: Bound<&Vec<u8>>| -> Vec<i64> {
+            let empty = match (lower, upper) {
+                (Bound::Included(low), Bound::Included(high)) => low > high,
+                (Bound::Included(low) | Bound::Excluded(low), Bound::Included(high) | Bound::Excluded(high)) => {
+                    low >= high
+                }
+                _ => false,
+            };
+            if empty {
+                return Vec::new();
+            }
+            let lower = match lower {
+                Bound::Included(key) => Bound::Included((key.clone(), i64::MIN)),
+                Bound::Excluded(key) => Bound::Excluded((key.clone(), i64::MAX)),
+                Bound::Unbounded => Bound::Unbounded,
+            };
+            let upper = match upper {
+                Bound::Included(key) => Bound::Included((key.clone(), i64::MAX)),
+                Bound::Excluded(key) => Bound::Excluded((key.clone(), i64::MIN)),
+                Bound::Unbounded => Bound::Unbounded,
+            };
+            index.range((lower, upper)).map(|(_, id)| *id).collect()
+        };
+        Some(match scan {
+            IndexScan::Values(values) => values
+                .iter()
+                .filter_map(sort_key)
+                .flat_map(|key| ids_between(Bound::Included(&key), Bound::Included(&key)))
+                .collect(),
+            IndexScan::Range { lower, upper } => {
+                let (lower, upper) = IndexScan::key_bounds(lower, upper)?;
+                ids_between(lower.as_ref(), upper.as_ref())
+            }
+        })
     }
 }
 
@@ -117,6 +187,19 @@ impl Store for MemoryStore {
 
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>> {
         Ok(table_of(&mut self.lock(), table)?.rows.values().cloned().collect())
+    }
+
+    async fn scan_index(
+        &self,
+        table: &'static Table,
+        column: usize,
+        scan: &IndexScan,
+    ) -> Result<Option<Vec<StoredRow>>> {
+        let mut state = self.lock();
+        let data = table_of(&mut state, table)?;
+        // Positions are the same in every schema the stored one is taken for.
+        let ids = data.scan_index(column, scan);
+        Ok(ids.map(|ids| ids.iter().filter_map(|id| data.rows.get(id).cloned()).collect()))
     }
 
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
@@ -224,7 +307,9 @@ impl StoreMut for MemoryStore {
             let Some(data) = state.get_mut(write.table().name()) else { continue };
             match write {
                 Write::DeleteRow { id, .. } => {
-                    data.rows.remove(&id);
+                    if let Some(row) = data.rows.remove(&id) {
+                        data.unindex(&row);
+                    }
                 }
                 Write::DeleteUnique { column, value, .. } => {
                     if let Some(index) = &mut data.unique[column] {
@@ -232,6 +317,7 @@ impl StoreMut for MemoryStore {
                     }
                 }
                 Write::PutRow { id, row, .. } => {
+                    data.index(row);
                     data.rows.insert(id, row.clone());
                 }
                 Write::PutUnique { column, value, id, .. } => {

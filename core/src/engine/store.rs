@@ -6,14 +6,15 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::backend::{SendOutsideWasm, StoredColumn, SyncOutsideWasm};
-use crate::engine::{CommitPlan, Replaced, Replacement};
+use crate::engine::{CommitPlan, IndexScan, Replaced, Replacement};
 use crate::error::{Error, Result};
 use crate::row::StoredRow;
 use crate::table::Table;
 use crate::value::Value;
 
 /// Committed rows of many tables, keyed by table and id, with a unique index per
-/// unique column: what the record engine reads.
+/// unique column (and, where the store keeps them, an index per indexed column): what
+/// the record engine reads.
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 pub trait Store: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static {
@@ -51,6 +52,22 @@ pub trait Store: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static {
 
     /// Every committed row of `table`, in any order (the engine sorts).
     async fn scan(&self, table: &'static Table) -> Result<Vec<StoredRow>>;
+
+    /// The committed rows of `table` whose value in the indexed column `column` the
+    /// scan admits, in any order, read through the store's index of that column (kept
+    /// by the store for every row, whichever entity wrote it, where the stored table
+    /// has the index); rows the scan does not admit may be among them (the engine
+    /// applies the whole filter). `None` (the default) where the store keeps no such
+    /// index, or not for every row: the engine scans the table instead.
+    async fn scan_index(
+        &self,
+        table: &'static Table,
+        column: usize,
+        scan: &IndexScan,
+    ) -> Result<Option<Vec<StoredRow>>> {
+        let _ = (table, column, scan);
+        Ok(None)
+    }
 
     /// The id of the committed row holding `value` in unique column `column`.
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>>;

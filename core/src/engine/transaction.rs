@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::clock;
 use crate::backend::{RowStream, Transaction};
-use crate::engine::{column_value, run_select, stored_tables, Change, CommitPlan, StoreMut};
+use crate::engine::{column_value, index_scan, run_select, stored_tables, Change, CommitPlan, IndexScan, StoreMut};
 use crate::error::{Error, Result};
 use crate::query::{sorted_values, CompareOp, Predicate, Select};
 use crate::relations::Relations;
@@ -45,7 +45,8 @@ pub(crate) struct EngineTransaction<S> {
     claims: HashMap<ClaimKey, i64>,
 }
 
-/// A query that names one row by id or by a unique column, so no scan is needed.
+/// A query that names its rows by id, by a unique column or through an indexed
+/// column, so no scan of the table is needed.
 enum PointLookup {
     Id(i64),
     /// `id IN (…)`: the rows are read by id (as a relation loads them).
@@ -53,6 +54,8 @@ enum PointLookup {
     /// `id` between two bounds, both included.
     IdRange(i64, i64),
     Unique(usize, Value),
+    /// Through the index of an indexed column, where the store keeps one.
+    Indexed(usize, IndexScan),
 }
 
 impl<S: StoreMut> EngineTransaction<S> {
@@ -184,6 +187,22 @@ impl<S: StoreMut> EngineTransaction<S> {
         }
     }
 
+    /// The narrowest way to read what `predicate` may match: by id or unique value,
+    /// else by values of an indexed column, else by an id range, else by a range of
+    /// an indexed column.
+    fn lookup(table: &'static Table, predicate: &Predicate) -> Option<PointLookup> {
+        let point = Self::point_lookup(table, predicate);
+        if matches!(point, Some(PointLookup::Id(_) | PointLookup::Ids(_) | PointLookup::Unique(..))) {
+            return point;
+        }
+        match (index_scan(table, predicate), point) {
+            (Some((column, scan @ IndexScan::Values(_))), _) | (Some((column, scan)), None) => {
+                Some(PointLookup::Indexed(column, scan))
+            }
+            (_, point) => point,
+        }
+    }
+
     /// `predicate` with every subquery (a filter through a relation) run over this
     /// session's view of its table and replaced by the list of values it selects, so
     /// evaluation reads one table, as SQL's `IN (SELECT …)` does.
@@ -216,10 +235,11 @@ impl<S: StoreMut> EngineTransaction<S> {
         Ok(resolved)
     }
 
-    /// The rows `select` could match: one committed row when the filter names it by id
-    /// or unique column, every committed row otherwise; with the session's own writes.
+    /// The rows `select` could match: those the filter names by id, unique column or
+    /// indexed column ([`Self::lookup`]), every committed row otherwise; with the
+    /// session's own writes.
     async fn candidates(&self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
-        let lookup = select.filter.as_ref().and_then(|f| Self::point_lookup(table, f));
+        let lookup = select.filter.as_ref().and_then(|f| Self::lookup(table, f));
         let mut rows: Vec<StoredRow> = match lookup {
             Some(PointLookup::Id(id)) => self.store.get(table, id).await?.into_iter().collect(),
             Some(PointLookup::Ids(ids)) => self.store.get_many(table, &ids).await?,
@@ -228,6 +248,10 @@ impl<S: StoreMut> EngineTransaction<S> {
             Some(PointLookup::Unique(column, value)) => match self.store.find_unique(table, column, &value).await? {
                 Some(id) => self.store.get(table, id).await?.into_iter().collect(),
                 None => Vec::new(),
+            },
+            Some(PointLookup::Indexed(column, scan)) => match self.store.scan_index(table, column, &scan).await? {
+                Some(rows) => rows,
+                None => self.store.scan(table).await?,
             },
             None => self.store.scan(table).await?,
         };

@@ -155,4 +155,9 @@ pub async fn an_index_more_or_less_is_no_schema_difference(fx: &mut impl Fixture
     session.commit().await.expect("commit");
     let count = db.session().await.expect("session").query::<TagWithoutIndex>().count().await;
     assert_eq!(count.expect("the entity without the index reads the table too"), 2);
+    // A row the entity without the index writes is found through the index too.
+    let unindexed = committed(&db, vec![TagWithoutIndex { label: Some("c".into()), weight: 3 }]).await;
+    let mut session = db.session().await.expect("session");
+    let heavy = session.query::<Tag>().filter(|c| c.weight.ge(3)).all().await.expect("query through the index");
+    assert_eq!(heavy.iter().map(|t| t.id().get()).collect::<Vec<_>>(), [unindexed[0].id().get()]);
 }
