@@ -1,6 +1,7 @@
 //! [`IndexedDbStore`]: the record engine's storage in IndexedDB.
 
 mod connection;
+mod index;
 mod request;
 
 use std::cell::RefCell;
@@ -11,7 +12,8 @@ use async_trait::async_trait;
 use js_sys::Array;
 use plinth::backend::{StoredColumn, StoredRow};
 use plinth::engine::{
-    next_ids, row_versions, CommitPlan, RemovedTable, Replaced, Replacement, Store, StoreMut, TableUpgrade, Write,
+    next_ids, row_versions, CommitPlan, IndexScan, RemovedTable, Replaced, Replacement, Store, StoreMut, TableUpgrade,
+    Write,
 };
 use plinth::migrate::MigrationRecord;
 use plinth::{Entity, Error, Result, Table, Value};
@@ -27,10 +29,12 @@ pub(crate) use request::{completion, Pending};
 
 const BACKEND: &str = "IndexedDB";
 /// The layout's version: bumped, with an upgrade step, only when the layout changes.
-const VERSION: u32 = 1;
+/// Version 2 added the `index` store (see [`index`]).
+const VERSION: u32 = 2;
 const RECORDS: &str = "records";
 const UNIQUE: &str = "unique";
 const META: &str = "meta";
+const INDEX: &str = "index";
 
 /// Tables, rows, unique values and id sequences in one IndexedDB database named
 /// `plinth/NAME`; see the crate docs for the layout and why it is fixed.
@@ -68,7 +72,8 @@ impl IndexedDbStore {
     /// Opens (creating on first use) the database for `indexeddb://NAME`;
     /// [`Error::Connection`] if the browser offers no IndexedDB.
     pub async fn open(name: &str) -> Result<Self> {
-        let database = OpenDatabase::open(BACKEND, database_name(name), VERSION, &[RECORDS, UNIQUE, META]).await?;
+        let database =
+            OpenDatabase::open(BACKEND, database_name(name), VERSION, &[RECORDS, UNIQUE, META, INDEX]).await?;
         Ok(IndexedDbStore { database, name: name.to_owned(), known: RefCell::default() })
     }
 
@@ -171,6 +176,13 @@ impl IndexedDbStore {
         for table in tables {
             schemas.push((table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
         }
+        // Which columns' index entries each written table keeps (see `index`).
+        let mut markers = Vec::new();
+        for change in plan.changes() {
+            if !markers.iter().any(|(table, _): &(&'static Table, _)| table.name() == change.table.name()) {
+                markers.push((change.table, Pending::new(meta.get(&index::marker_key(change.table)).map_err(js)?)));
+            }
+        }
 
         // Every read the checks need, issued at once, in this one transaction. A new
         // row is not read: its `add` below fails if the key is taken (`Write::PutRow`).
@@ -197,6 +209,11 @@ impl IndexedDbStore {
 
         for (table, schema) in schemas {
             self.check_stored_schema(table, &schema.result().await.map_err(js)?)?;
+        }
+        let mut indexed = Vec::with_capacity(markers.len());
+        for (table, marker) in markers {
+            let names = index::marked_columns(&marker.result().await.map_err(js)?);
+            indexed.push((table.name(), index::positions(table, &names)));
         }
         for (change, row) in rows {
             let value = row.result().await.map_err(js)?;
@@ -264,29 +281,49 @@ impl IndexedDbStore {
                 }
             }
         }
+        let entries = store(tx, INDEX)?;
+        for change in plan.changes() {
+            let Some((_, columns)) = indexed.iter().find(|(name, _)| *name == change.table.name()) else { continue };
+            index::move_entries(&entries, change.table, columns, change.before.as_ref(), change.after.as_ref())?;
+        }
         Ok(added)
     }
 
     /// Issues, in `tx`, the schema of each table that is missing, and for each stored
     /// with an earlier schema its upgrade ([`TableUpgrade`]): every row rewritten, the
-    /// new unique index entries, the new schema.
+    /// new unique index entries, every index entry, the new schema. A stored table
+    /// whose index entries are not all there (made by layout version 1) gets them.
     async fn issue_create_tables(&self, tx: &IdbTransaction, tables: &[&'static Table]) -> Result<()> {
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
+        let entries = store(tx, INDEX)?;
         let generation = Pending::new(meta.get(&generation_key()).map_err(js)?);
         let mut lookups = Vec::with_capacity(tables.len());
         for table in tables {
-            lookups.push((*table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
+            let schema = Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?);
+            let marker = Pending::new(meta.get(&index::marker_key(table)).map_err(js)?);
+            lookups.push((*table, schema, marker));
         }
         self.observe(&generation.result().await.map_err(js)?);
         let mut changed = false;
-        for (table, lookup) in lookups {
+        for (table, lookup, marker) in lookups {
             let stored = lookup.result().await.map_err(js)?;
+            let marked = index::marked_columns(&marker.result().await.map_err(js)?);
             if stored.is_undefined() {
                 self.known.borrow().may_create(table)?;
             } else {
                 // Anything but the text of a schema is a schema that cannot be read.
                 let text = stored.as_string().unwrap_or_else(|| format!("{stored:?}"));
-                let Some(upgrade) = TableUpgrade::plan(table, &stored_columns(table.name(), &text)?)? else { continue };
+                let columns = stored_columns(table.name(), &text)?;
+                let Some(upgrade) = TableUpgrade::plan(table, &columns)? else {
+                    // The same schema (but for indexes: the stored ones are kept).
+                    let wanted: Vec<&str> = columns.iter().filter(|c| c.indexed).map(|c| c.name.as_str()).collect();
+                    if !wanted.iter().all(|name| marked.iter().any(|m| m == name)) {
+                        let rows = self.decode_rows(table, &[], self.read_rows(&records, table).await?)?;
+                        let names: Vec<String> = wanted.iter().map(|name| (*name).to_owned()).collect();
+                        self.issue_index_rebuild(&entries, &meta, table, &names, &rows)?;
+                    }
+                    continue;
+                };
                 let rows = self.decode_rows(table, &upgrade.fills(), self.read_rows(&records, table).await?)?;
                 for (column, value, id) in upgrade.unique_entries(&rows)? {
                     unique.put_with_key(&id_value(id), &unique_key(table, column, value)).map_err(js)?;
@@ -295,6 +332,12 @@ impl IndexedDbStore {
                     let text = JsValue::from_str(&encode_row(table, row));
                     records.put_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?;
                 }
+                let names: Vec<String> = index::indexed_names(table).into_iter().map(str::to_owned).collect();
+                self.issue_index_rebuild(&entries, &meta, table, &names, &rows)?;
+            }
+            if stored.is_undefined() {
+                meta.put_with_key(&index::marker(&index::indexed_names(table)), &index::marker_key(table))
+                    .map_err(js)?;
             }
             meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
             changed = true;
@@ -302,6 +345,26 @@ impl IndexedDbStore {
         if changed {
             self.issue_next_generation(&meta).await?;
         }
+        Ok(())
+    }
+
+    /// Issues, in `tx`, the removal of every index entry of `table` and the entries of
+    /// `rows` in the columns named `names`, and records those columns as complete.
+    fn issue_index_rebuild(
+        &self,
+        entries: &IdbObjectStore,
+        meta: &IdbObjectStore,
+        table: &'static Table,
+        names: &[String],
+        rows: &[StoredRow],
+    ) -> Result<()> {
+        entries.delete(&table_range(table)?.into()).map_err(js)?;
+        let columns = index::positions(table, names);
+        for row in rows {
+            index::put_entries(entries, table, &columns, row)?;
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        meta.put_with_key(&index::marker(&names), &index::marker_key(table)).map_err(js)?;
         Ok(())
     }
 
@@ -351,6 +414,7 @@ impl IndexedDbStore {
     /// `false` if its record is there already.
     async fn issue_replace(&self, tx: &IdbTransaction, replacement: &Replacement) -> Result<Replaced> {
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
+        let entries = store(tx, INDEX)?;
         let record_table = MigrationRecord::table();
         let version = &replacement.record.row.values()[0];
         let recorded = Pending::new(unique.get(&unique_key(record_table, 0, version)).map_err(js)?);
@@ -375,13 +439,13 @@ impl IndexedDbStore {
                 return Ok(Replaced::ChangedMeanwhile);
             }
             sequences.insert(table.name(), sequence.result().await.map_err(js)?);
-            let name = JsValue::from_str(table.name());
-            let after = Array::of2(&name, &Array::new());
-            let everything = IdbKeyRange::bound(&Array::of1(&name), &after).map_err(js)?;
+            let everything: JsValue = table_range(table)?.into();
             records.delete(&everything).map_err(js)?;
             unique.delete(&everything).map_err(js)?;
+            entries.delete(&everything).map_err(js)?;
             meta.delete(&meta_key("schema", table)).map_err(js)?;
             meta.delete(&meta_key("seq", table)).map_err(js)?;
+            meta.delete(&index::marker_key(table)).map_err(js)?;
         }
         let added = replacement.added.iter().map(|a| (a.table, a.rows.as_slice(), Some(a.sequence_of)));
         let record = (record_table, std::slice::from_ref(&replacement.record), None);
@@ -394,6 +458,8 @@ impl IndexedDbStore {
                 }
             }
             let Some(sequence_of) = sequence_of else { continue };
+            let names: Vec<String> = index::indexed_names(table).into_iter().map(str::to_owned).collect();
+            self.issue_index_rebuild(&entries, &meta, table, &names, rows)?;
             meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
             if let Some(last) = sequences.get(sequence_of).filter(|last| !last.is_undefined()) {
                 meta.put_with_key(last, &meta_key("seq", table)).map_err(js)?;
@@ -457,6 +523,13 @@ fn newest_ids(plan: &CommitPlan) -> Vec<(&'static Table, i64)> {
         }
     }
     newest
+}
+
+/// Every key of `table` in a store keyed `[table, …]`: after `[table]`, before
+/// `[table, []]` (an array sorts after every other key).
+fn table_range(table: &Table) -> Result<IdbKeyRange> {
+    let name = JsValue::from_str(table.name());
+    IdbKeyRange::bound(&Array::of1(&name), &Array::of2(&name, &Array::new())).map_err(js)
 }
 
 fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
@@ -594,6 +667,55 @@ impl Store for IndexedDbStore {
         self.decode_rows(table, &[], read)
     }
 
+    /// The ids from the `index` store, then the rows, in one readonly transaction;
+    /// `None` where the column's entries are not recorded as complete.
+    async fn scan_index(
+        &self,
+        table: &'static Table,
+        column: usize,
+        scan: &IndexScan,
+    ) -> Result<Option<Vec<StoredRow>>> {
+        self.require(table).await?;
+        let tx = self.transaction(&[RECORDS, META, INDEX], IdbTransactionMode::Readonly).await?;
+        let meta = store(&tx, META)?;
+        let generation = Pending::new(meta.get(&generation_key()).map_err(js)?);
+        let marker = Pending::new(meta.get(&index::marker_key(table)).map_err(js)?);
+        let entries = store(&tx, INDEX)?;
+        let mut reads = Vec::new();
+        for range in index::ranges(table, column, scan)? {
+            reads.push(Pending::new(entries.get_all_with_key(&range).map_err(js)?));
+        }
+        let marked = index::marked_columns(&marker.result().await.map_err(js)?);
+        let complete = table.columns().get(column).is_some_and(|c| marked.iter().any(|m| m == c.name()));
+        let mut ids = Vec::new();
+        for read in reads {
+            let found: Array = read.result().await.map_err(js)?.unchecked_into();
+            if complete {
+                for id in found.iter() {
+                    ids.push(self.decode_id(table, INDEX, &format!("[{:?}, …]", table.name()), &id)?);
+                }
+            }
+        }
+        if !complete {
+            self.recheck(table, &generation.result().await.map_err(js)?).await?;
+            return Ok(None);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let records = store(&tx, RECORDS)?;
+        let mut pending = Vec::with_capacity(ids.len());
+        for &id in &ids {
+            pending.push((id, Pending::new(records.get(&record_key(table, id)).map_err(js)?)));
+        }
+        let mut values = Vec::with_capacity(ids.len());
+        for (id, value) in pending {
+            values.push((id, value.result().await.map_err(js)?));
+        }
+        self.recheck(table, &generation.result().await.map_err(js)?).await?;
+        let found = values.into_iter().filter(|(_, value)| !value.is_undefined());
+        found.map(|(id, value)| self.decode_row(table, &[], id, &value)).collect::<Result<_>>().map(Some)
+    }
+
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
         self.require(table).await?;
         let tx = self.transaction(&[UNIQUE, META], IdbTransactionMode::Readonly).await?;
@@ -611,7 +733,7 @@ impl Store for IndexedDbStore {
 #[async_trait(?Send)]
 impl StoreMut for IndexedDbStore {
     async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META, INDEX], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         // Whatever fails — a schema `create_all` does not upgrade, a unique constraint
         // the stored values violate — aborts the transaction: no table changes.
@@ -649,7 +771,7 @@ impl StoreMut for IndexedDbStore {
     }
 
     async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
-        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META, INDEX], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         let replaced = match self.issue_replace(&tx, &replacement).await {
             Ok(replaced) => replaced,
@@ -726,7 +848,7 @@ impl StoreMut for IndexedDbStore {
     }
 
     async fn apply(&self, plan: CommitPlan) -> Result<()> {
-        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META, INDEX], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         // Whatever fails after the transaction began — a check, a request the browser
         // refuses — aborts it, so none of the requests issued so far is committed.

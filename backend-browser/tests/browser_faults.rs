@@ -15,7 +15,7 @@ use js_sys::{Array, Promise};
 use plinth::engine::EngineBackend;
 use plinth::{Database, Entity, Error, Result, Session};
 use plinth_browser::{GlooKeyValue, KeyValue, WebStorageStore};
-use plinth_conformance::entities::User;
+use plinth_conformance::entities::{Tag, User};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -568,7 +568,7 @@ async fn an_indexeddb_upgrade_by_another_page_goes_through_and_keeps_every_commi
     let mut in_flight = db.session().await.expect("session");
     in_flight.add(User::named("cat")).await.expect("add");
     let in_flight = future_to_promise(async move { Ok(outcome(in_flight.commit().await)) });
-    let (upgraded, blocked) = open_as_another_page(&name, Some(2)).await;
+    let (upgraded, blocked) = open_as_another_page(&name, Some(3)).await;
     // Within five seconds: this page's connection closed itself (after finishing the
     // commit in flight, during which a `blocked` event may come).
     let upgraded = upgraded.expect("the upgrade goes through");
@@ -587,6 +587,78 @@ async fn an_indexeddb_upgrade_by_another_page_goes_through_and_keeps_every_commi
     assert!(matches!(err, Error::Connection { .. }) && err.to_string().contains("reload"), "{err}");
     console_log!("IndexedDB upgraded by another page: done (blocked event on the way: {blocked}); in-flight commit `{in_flight}`, stored: {cat_stored}; next operation: {err}");
     drop(db);
+    delete_database(&name).await;
+}
+
+/// The ids of the tags of at least `weight`, as a new session of `db` sees them.
+async fn tags_from(db: &Database, weight: i32) -> Vec<i64> {
+    let mut session = db.session().await.expect("session");
+    let found = session.query::<Tag>().filter(|c| c.weight.ge(weight)).all().await.expect("query");
+    found.iter().map(|t| t.id().get()).collect()
+}
+
+/// How many entries `store` holds, read by hand.
+async fn count_by_hand(db: &IdbDatabase, store: &str) -> f64 {
+    let tx = db.transaction_with_str(store).expect("transaction");
+    let request = tx.object_store(store).expect("store").count().expect("count");
+    settle(&request).await.expect("count").as_f64().expect("a number")
+}
+
+#[wasm_bindgen_test]
+async fn a_layout_1_database_is_upgraded_and_create_all_fills_its_index_entries() {
+    let name = unique_name("idb-layout-1");
+    // An empty database of layout version 1: before the `index` store.
+    let request = factory().open_with_u32(&format!("plinth/{name}"), 1).expect("open");
+    let on_upgrade = Closure::<dyn FnMut()>::new({
+        let request = request.clone();
+        move || {
+            let db: IdbDatabase = request.result().expect("db").unchecked_into();
+            for store in ["records", "unique", "meta"] {
+                db.create_object_store(store).expect("object store");
+            }
+        }
+    });
+    request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let old: IdbDatabase = settle(&request).await.expect("open at version 1").unchecked_into();
+    old.close();
+
+    let url = format!("indexeddb://{name}");
+    let db = plinth_browser::connect(&url).await.expect("connect upgrades the layout");
+    db.create_all(&[Tag::table()]).await.expect("create_all");
+    let mut session = db.session().await.expect("session");
+    session.add_all((0..6).map(|i| Tag { label: Some(format!("t{i}")), weight: i % 3 })).await.expect("add");
+    session.commit().await.expect("commit");
+    assert_eq!(tags_from(&db, 1).await, [2, 3, 5, 6]);
+
+    // Rows layout 1 wrote have no entries: remove them, and the record that the
+    // column's entries are complete, by hand.
+    let (raw, _) = open_as_another_page(&name, None).await;
+    let raw = raw.expect("open by hand");
+    assert_eq!(count_by_hand(&raw, "index").await, 6.0, "one entry per row");
+    let names: Array = ["index", "meta"].iter().map(|s| JsValue::from_str(s)).collect();
+    let tx = raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite).expect("transaction");
+    tx.object_store("index").expect("store").clear().expect("clear");
+    let marker = js_key(&[JsValue::from_str("indexed"), JsValue::from_str("tags")]);
+    tx.object_store("meta").expect("store").delete(&marker).expect("delete");
+    committed(&tx).await;
+    raw.close();
+
+    // Without entries the table is scanned, and a commit meanwhile is found too.
+    let reopened = plinth_browser::connect(&url).await.expect("reconnect");
+    assert_eq!(tags_from(&reopened, 1).await, [2, 3, 5, 6]);
+    let mut session = reopened.session().await.expect("session");
+    session.add(Tag { label: Some("t6".into()), weight: 2 }).await.expect("add");
+    session.commit().await.expect("commit");
+    assert_eq!(tags_from(&reopened, 2).await, [3, 6, 7]);
+
+    reopened.create_all(&[Tag::table()]).await.expect("create_all fills the entries");
+    let (raw, _) = open_as_another_page(&name, None).await;
+    let raw = raw.expect("open by hand");
+    assert_eq!(count_by_hand(&raw, "index").await, 7.0, "one entry per row again");
+    raw.close();
+    assert_eq!(tags_from(&reopened, 1).await, [2, 3, 5, 6, 7]);
+    assert_eq!(tags_from(&db, 2).await, [3, 6, 7]);
+    drop((db, reopened));
     delete_database(&name).await;
 }
 
