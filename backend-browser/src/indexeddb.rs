@@ -24,17 +24,21 @@ use crate::codec::{check_schema, decode_row, encode_row, encode_schema, index_te
 use crate::id_blocks;
 use crate::js_error::from_js;
 use crate::schemas::KnownSchemas;
-pub(crate) use connection::OpenDatabase;
+pub(crate) use connection::{OpenDatabase, StoreLayout};
 pub(crate) use request::{completion, Pending};
 
 const BACKEND: &str = "IndexedDB";
 /// The layout's version: bumped, with an upgrade step, only when the layout changes.
-/// Version 2 added the `index` store (see [`index`]).
+/// Version 2 added the `records` store's index of indexed columns (see [`index`]).
 const VERSION: u32 = 2;
 const RECORDS: &str = "records";
 const UNIQUE: &str = "unique";
 const META: &str = "meta";
-const INDEX: &str = "index";
+const STORES: &[StoreLayout] = &[
+    StoreLayout { name: RECORDS, multi_entry_indexes: &[(index::INDEX, index::INDEX)] },
+    StoreLayout { name: UNIQUE, multi_entry_indexes: &[] },
+    StoreLayout { name: META, multi_entry_indexes: &[] },
+];
 
 /// Tables, rows, unique values and id sequences in one IndexedDB database named
 /// `plinth/NAME`; see the crate docs for the layout and why it is fixed.
@@ -72,8 +76,7 @@ impl IndexedDbStore {
     /// Opens (creating on first use) the database for `indexeddb://NAME`;
     /// [`Error::Connection`] if the browser offers no IndexedDB.
     pub async fn open(name: &str) -> Result<Self> {
-        let database =
-            OpenDatabase::open(BACKEND, database_name(name), VERSION, &[RECORDS, UNIQUE, META, INDEX]).await?;
+        let database = OpenDatabase::open(BACKEND, database_name(name), VERSION, STORES).await?;
         Ok(IndexedDbStore { database, name: name.to_owned(), known: RefCell::default() })
     }
 
@@ -176,7 +179,7 @@ impl IndexedDbStore {
         for table in tables {
             schemas.push((table, Pending::new(meta.get(&meta_key("schema", table)).map_err(js)?)));
         }
-        // Which columns' index entries each written table keeps (see `index`).
+        // Which columns' index entries each written table's rows carry (see `index`).
         let mut markers = Vec::new();
         for change in plan.changes() {
             if !markers.iter().any(|(table, _): &(&'static Table, _)| table.name() == change.table.name()) {
@@ -213,7 +216,7 @@ impl IndexedDbStore {
         let mut indexed = Vec::with_capacity(markers.len());
         for (table, marker) in markers {
             let names = index::marked_columns(&marker.result().await.map_err(js)?);
-            indexed.push((table.name(), index::positions(table, &names)));
+            indexed.push((table.name(), index::Entries::new(table, &names)));
         }
         for (change, row) in rows {
             let value = row.result().await.map_err(js)?;
@@ -268,34 +271,33 @@ impl IndexedDbStore {
                 Write::DeleteUnique { table, column, value } => {
                     unique.delete(&unique_key(table, column, value)).map_err(js)?;
                 }
-                Write::PutRow { table, id, row, new: true } => {
-                    let text = JsValue::from_str(&encode_row(table, row));
-                    added.push((table, id, records.add_with_key(&text, &record_key(table, id)).map_err(js)?));
-                }
-                Write::PutRow { table, id, row, new: false } => {
-                    let text = JsValue::from_str(&encode_row(table, row));
-                    records.put_with_key(&text, &record_key(table, id)).map_err(js)?;
+                Write::PutRow { table, id, row, new } => {
+                    let entries = indexed.iter().find(|(name, _)| *name == table.name()).map(|(_, entries)| entries);
+                    let text = encode_row(table, row);
+                    let record = match entries {
+                        Some(entries) => entries.record(row, &text)?,
+                        None => JsValue::from_str(&text),
+                    };
+                    if new {
+                        added.push((table, id, records.add_with_key(&record, &record_key(table, id)).map_err(js)?));
+                    } else {
+                        records.put_with_key(&record, &record_key(table, id)).map_err(js)?;
+                    }
                 }
                 Write::PutUnique { table, column, value, id } => {
                     unique.put_with_key(&id_value(id), &unique_key(table, column, value)).map_err(js)?;
                 }
             }
         }
-        let entries = store(tx, INDEX)?;
-        for change in plan.changes() {
-            let Some((_, columns)) = indexed.iter().find(|(name, _)| *name == change.table.name()) else { continue };
-            index::move_entries(&entries, change.table, columns, change.before.as_ref(), change.after.as_ref())?;
-        }
         Ok(added)
     }
 
     /// Issues, in `tx`, the schema of each table that is missing, and for each stored
     /// with an earlier schema its upgrade ([`TableUpgrade`]): every row rewritten, the
-    /// new unique index entries, every index entry, the new schema. A stored table
-    /// whose index entries are not all there (made by layout version 1) gets them.
+    /// new unique index entries, the new schema. A stored table whose rows do not all
+    /// carry their index entries (made by layout version 1) has them rewritten.
     async fn issue_create_tables(&self, tx: &IdbTransaction, tables: &[&'static Table]) -> Result<()> {
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
-        let entries = store(tx, INDEX)?;
         let generation = Pending::new(meta.get(&generation_key()).map_err(js)?);
         let mut lookups = Vec::with_capacity(tables.len());
         for table in tables {
@@ -320,7 +322,7 @@ impl IndexedDbStore {
                     if !wanted.iter().all(|name| marked.iter().any(|m| m == name)) {
                         let rows = self.decode_rows(table, &[], self.read_rows(&records, table).await?)?;
                         let names: Vec<String> = wanted.iter().map(|name| (*name).to_owned()).collect();
-                        self.issue_index_rebuild(&entries, &meta, table, &names, &rows)?;
+                        issue_rows(&records, &meta, table, &names, &rows)?;
                     }
                     continue;
                 };
@@ -328,16 +330,10 @@ impl IndexedDbStore {
                 for (column, value, id) in upgrade.unique_entries(&rows)? {
                     unique.put_with_key(&id_value(id), &unique_key(table, column, value)).map_err(js)?;
                 }
-                for row in &rows {
-                    let text = JsValue::from_str(&encode_row(table, row));
-                    records.put_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?;
-                }
-                let names: Vec<String> = index::indexed_names(table).into_iter().map(str::to_owned).collect();
-                self.issue_index_rebuild(&entries, &meta, table, &names, &rows)?;
+                issue_rows(&records, &meta, table, &index::indexed_names(table), &rows)?;
             }
             if stored.is_undefined() {
-                meta.put_with_key(&index::marker(&index::indexed_names(table)), &index::marker_key(table))
-                    .map_err(js)?;
+                issue_rows(&records, &meta, table, &index::indexed_names(table), &[])?;
             }
             meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
             changed = true;
@@ -345,26 +341,6 @@ impl IndexedDbStore {
         if changed {
             self.issue_next_generation(&meta).await?;
         }
-        Ok(())
-    }
-
-    /// Issues, in `tx`, the removal of every index entry of `table` and the entries of
-    /// `rows` in the columns named `names`, and records those columns as complete.
-    fn issue_index_rebuild(
-        &self,
-        entries: &IdbObjectStore,
-        meta: &IdbObjectStore,
-        table: &'static Table,
-        names: &[String],
-        rows: &[StoredRow],
-    ) -> Result<()> {
-        entries.delete(&table_range(table)?.into()).map_err(js)?;
-        let columns = index::positions(table, names);
-        for row in rows {
-            index::put_entries(entries, table, &columns, row)?;
-        }
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        meta.put_with_key(&index::marker(&names), &index::marker_key(table)).map_err(js)?;
         Ok(())
     }
 
@@ -414,7 +390,6 @@ impl IndexedDbStore {
     /// `false` if its record is there already.
     async fn issue_replace(&self, tx: &IdbTransaction, replacement: &Replacement) -> Result<Replaced> {
         let (records, unique, meta) = (store(tx, RECORDS)?, store(tx, UNIQUE)?, store(tx, META)?);
-        let entries = store(tx, INDEX)?;
         let record_table = MigrationRecord::table();
         let version = &replacement.record.row.values()[0];
         let recorded = Pending::new(unique.get(&unique_key(record_table, 0, version)).map_err(js)?);
@@ -442,7 +417,6 @@ impl IndexedDbStore {
             let everything: JsValue = table_range(table)?.into();
             records.delete(&everything).map_err(js)?;
             unique.delete(&everything).map_err(js)?;
-            entries.delete(&everything).map_err(js)?;
             meta.delete(&meta_key("schema", table)).map_err(js)?;
             meta.delete(&meta_key("seq", table)).map_err(js)?;
             meta.delete(&index::marker_key(table)).map_err(js)?;
@@ -450,16 +424,13 @@ impl IndexedDbStore {
         let added = replacement.added.iter().map(|a| (a.table, a.rows.as_slice(), Some(a.sequence_of)));
         let record = (record_table, std::slice::from_ref(&replacement.record), None);
         for (table, rows, sequence_of) in added.chain([record]) {
+            issue_rows(&records, &meta, table, &index::indexed_names(table), rows)?;
             for row in rows {
-                let text = JsValue::from_str(&encode_row(table, row));
-                records.put_with_key(&text, &record_key(table, row.meta.id)).map_err(js)?;
                 for (column, value) in table.unique_values(&row.row) {
                     unique.put_with_key(&id_value(row.meta.id), &unique_key(table, column, value)).map_err(js)?;
                 }
             }
             let Some(sequence_of) = sequence_of else { continue };
-            let names: Vec<String> = index::indexed_names(table).into_iter().map(str::to_owned).collect();
-            self.issue_index_rebuild(&entries, &meta, table, &names, rows)?;
             meta.put_with_key(&JsValue::from_str(&encode_schema(table)), &meta_key("schema", table)).map_err(js)?;
             if let Some(last) = sequences.get(sequence_of).filter(|last| !last.is_undefined()) {
                 meta.put_with_key(last, &meta_key("seq", table)).map_err(js)?;
@@ -495,7 +466,7 @@ impl IndexedDbStore {
     ) -> Result<StoredRow> {
         // Named only for an error: a scan decodes thousands of rows.
         let record = || self.record_name(RECORDS, &format!("[{:?}, {id}]", table.name()));
-        let text = value.as_string().ok_or_else(|| decode_error(table, &record(), value))?;
+        let text = index::row_text(value).ok_or_else(|| decode_error(table, &record(), value))?;
         let row = decode_row(table, fills, record, &text)?;
         if row.meta.id != id {
             return Err(Error::Decode {
@@ -523,6 +494,25 @@ fn newest_ids(plan: &CommitPlan) -> Vec<(&'static Table, i64)> {
         }
     }
     newest
+}
+
+/// Issues the records of `rows` of `table`, with the index entries of the columns
+/// named `names`, and records those columns as the table's complete ones.
+fn issue_rows(
+    records: &IdbObjectStore,
+    meta: &IdbObjectStore,
+    table: &'static Table,
+    names: &[String],
+    rows: &[StoredRow],
+) -> Result<()> {
+    let entries = index::Entries::new(table, names);
+    for row in rows {
+        let record = entries.record(row, &encode_row(table, row))?;
+        records.put_with_key(&record, &record_key(table, row.meta.id)).map_err(js)?;
+    }
+    let marker: Array = names.iter().map(|name| JsValue::from_str(name)).collect();
+    meta.put_with_key(&marker, &index::marker_key(table)).map_err(js)?;
+    Ok(())
 }
 
 /// Every key of `table` in a store keyed `[table, …]`: after `[table]`, before
@@ -667,8 +657,8 @@ impl Store for IndexedDbStore {
         self.decode_rows(table, &[], read)
     }
 
-    /// The ids from the `index` store, then the rows, in one readonly transaction;
-    /// `None` where the column's entries are not recorded as complete.
+    /// The rows from the `records` store's index, keys and values, in one readonly
+    /// transaction; `None` where the column's entries are not recorded as complete.
     async fn scan_index(
         &self,
         table: &'static Table,
@@ -676,44 +666,33 @@ impl Store for IndexedDbStore {
         scan: &IndexScan,
     ) -> Result<Option<Vec<StoredRow>>> {
         self.require(table).await?;
-        let tx = self.transaction(&[RECORDS, META, INDEX], IdbTransactionMode::Readonly).await?;
+        let tx = self.transaction(&[RECORDS, META], IdbTransactionMode::Readonly).await?;
         let meta = store(&tx, META)?;
         let generation = Pending::new(meta.get(&generation_key()).map_err(js)?);
         let marker = Pending::new(meta.get(&index::marker_key(table)).map_err(js)?);
-        let entries = store(&tx, INDEX)?;
+        let entries = store(&tx, RECORDS)?.index(index::INDEX).map_err(js)?;
         let mut reads = Vec::new();
         for range in index::ranges(table, column, scan)? {
-            reads.push(Pending::new(entries.get_all_with_key(&range).map_err(js)?));
+            let keys = Pending::new(entries.get_all_keys_with_key(&range).map_err(js)?);
+            let values = Pending::new(entries.get_all_with_key(&range).map_err(js)?);
+            reads.push((keys, values));
         }
         let marked = index::marked_columns(&marker.result().await.map_err(js)?);
-        let complete = table.columns().get(column).is_some_and(|c| marked.iter().any(|m| m == c.name()));
-        let mut ids = Vec::new();
-        for read in reads {
-            let found: Array = read.result().await.map_err(js)?.unchecked_into();
-            if complete {
-                for id in found.iter() {
-                    ids.push(self.decode_id(table, INDEX, &format!("[{:?}, …]", table.name()), &id)?);
-                }
-            }
-        }
-        if !complete {
-            self.recheck(table, &generation.result().await.map_err(js)?).await?;
-            return Ok(None);
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        let records = store(&tx, RECORDS)?;
-        let mut pending = Vec::with_capacity(ids.len());
-        for &id in &ids {
-            pending.push((id, Pending::new(records.get(&record_key(table, id)).map_err(js)?)));
-        }
-        let mut values = Vec::with_capacity(ids.len());
-        for (id, value) in pending {
-            values.push((id, value.result().await.map_err(js)?));
+        let mut found = Vec::with_capacity(reads.len());
+        for (keys, values) in reads {
+            let keys: Array = keys.result().await.map_err(js)?.unchecked_into();
+            let values: Array = values.result().await.map_err(js)?.unchecked_into();
+            found.push((keys, values));
         }
         self.recheck(table, &generation.result().await.map_err(js)?).await?;
-        let found = values.into_iter().filter(|(_, value)| !value.is_undefined());
-        found.map(|(id, value)| self.decode_row(table, &[], id, &value)).collect::<Result<_>>().map(Some)
+        if !table.columns().get(column).is_some_and(|c| marked.iter().any(|m| m == c.name())) {
+            return Ok(None);
+        }
+        let mut rows = Vec::new();
+        for read in found {
+            rows.extend(self.decode_rows(table, &[], read)?);
+        }
+        Ok(Some(rows))
     }
 
     async fn find_unique(&self, table: &'static Table, column: usize, value: &Value) -> Result<Option<i64>> {
@@ -733,7 +712,7 @@ impl Store for IndexedDbStore {
 #[async_trait(?Send)]
 impl StoreMut for IndexedDbStore {
     async fn create_tables(&self, tables: &[&'static Table]) -> Result<()> {
-        let tx = self.transaction(&[RECORDS, UNIQUE, META, INDEX], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         // Whatever fails — a schema `create_all` does not upgrade, a unique constraint
         // the stored values violate — aborts the transaction: no table changes.
@@ -771,7 +750,7 @@ impl StoreMut for IndexedDbStore {
     }
 
     async fn replace(&self, replacement: Replacement) -> Result<Replaced> {
-        let tx = self.transaction(&[RECORDS, UNIQUE, META, INDEX], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         let replaced = match self.issue_replace(&tx, &replacement).await {
             Ok(replaced) => replaced,
@@ -848,7 +827,7 @@ impl StoreMut for IndexedDbStore {
     }
 
     async fn apply(&self, plan: CommitPlan) -> Result<()> {
-        let tx = self.transaction(&[RECORDS, UNIQUE, META, INDEX], IdbTransactionMode::Readwrite).await?;
+        let tx = self.transaction(&[RECORDS, UNIQUE, META], IdbTransactionMode::Readwrite).await?;
         let done = completion(&tx);
         // Whatever fails after the transaction began — a check, a request the browser
         // refuses — aborts it, so none of the requests issued so far is committed.

@@ -36,6 +36,7 @@ const QUICK: bool = option_env!("PLINTH_BENCH_QUICK").is_some();
 #[entity(table = "bench_rows")]
 struct BenchRow {
     name: String,
+    #[entity(index)]
     score: i64,
     note: Option<String>,
     active: bool,
@@ -646,6 +647,101 @@ async fn run_backend(db: &Database, raw: &Raw, plan: Plan) {
     report(backend, workload, insert_large, "Plinth at 1000 rows", insert_small, Some(1.5));
 }
 
+// ---------------------------------------------------------------- the scale curve
+
+/// A row of the scale curve: every `score` distinct, so a filter on it matches one row
+/// whatever the table's size (the native benchmark's `StreamRow`).
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "scale_rows")]
+struct ScaleRow {
+    name: String,
+    #[entity(index)]
+    score: i64,
+}
+
+/// Per round, in µs per operation: a get by id, a query filtered on the indexed `score`
+/// (one row), an insert + commit (scored -1, which no filter matches), on a table of
+/// `rows` rows.
+async fn scale_costs(db: &Database, plan: Plan, rows: usize) -> (Timing, Timing, Timing) {
+    const OPS: u32 = 100;
+    let ids: Vec<i64> = (1..=i64::try_from(rows).unwrap_or_default()).collect();
+    let (mut gets, mut filters, mut inserts) = (Vec::new(), Vec::new(), Vec::new());
+    let per_op = |ms: f64| ms * 1000.0 / f64::from(OPS);
+    for round in 0..=plan.rounds {
+        let picked = picks(round, &ids, OPS);
+        let started = now_ms();
+        for id in &picked {
+            let found = db.session().await.expect("session").get::<ScaleRow>(*id).await.expect("get");
+            assert!(found.is_some(), "row {id}");
+        }
+        let get = per_op(now_ms() - started);
+        let started = now_ms();
+        for id in &picked {
+            let mut session = db.session().await.expect("session");
+            let found = session.query::<ScaleRow>().filter(|c| c.score.eq(*id)).all().await.expect("query");
+            assert_eq!(found.len(), 1, "score {id}");
+        }
+        let filter = per_op(now_ms() - started);
+        let started = now_ms();
+        for i in 0..OPS {
+            let mut session = db.session().await.expect("session");
+            session.add(ScaleRow { name: format!("added {i}"), score: -1 }).await.expect("add");
+            session.commit().await.expect("commit");
+        }
+        let insert = per_op(now_ms() - started);
+        // Round 0 warms up.
+        if round > 0 {
+            gets.push(get);
+            filters.push(filter);
+            inserts.push(insert);
+        }
+    }
+    (Timing::of(gets), Timing::of(filters), Timing::of(inserts))
+}
+
+/// Get, a filter on an indexed column and insert at 10,000 and at 100,000 rows.
+async fn scale_workload(plan: Plan, stamp: f64) {
+    let db = plinth_browser::connect(&format!("indexeddb://bench-scale-{stamp}")).await.expect("connect");
+    db.create_all(&[ScaleRow::table()]).await.expect("create_all");
+    let grow = |from: usize, to: usize| {
+        let db = &db;
+        async move {
+            for start in (from..to).step_by(5_000) {
+                let mut session = db.session().await.expect("session");
+                let batch = (start..to.min(start + 5_000)).map(|i| {
+                    let score = i64::try_from(i).unwrap_or_default() + 1;
+                    ScaleRow { name: format!("row {i:06}"), score }
+                });
+                session.add_all(batch).await.expect("add_all");
+                session.commit().await.expect("commit");
+            }
+        }
+    };
+    let (small, large) = (10_000, 100_000);
+    grow(0, small).await;
+    let at_small = scale_costs(&db, plan, small).await;
+    grow(small, large).await;
+    let at_large = scale_costs(&db, plan, large).await;
+    let baseline = format!("Plinth at {small} rows");
+    for (workload, cost_large, cost_small) in [
+        ("get by id", at_large.0, at_small.0),
+        ("filter on an indexed column", at_large.1, at_small.1),
+        ("insert one row", at_large.2, at_small.2),
+    ] {
+        report(
+            "IndexedDB",
+            &format!("{workload}: {large} rows vs {small}"),
+            cost_large,
+            &baseline,
+            cost_small,
+            Some(1.5),
+        );
+    }
+    drop(db);
+    let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).expect("IndexedDB");
+    let _ = factory.delete_database(&format!("plinth/bench-scale-{stamp}"));
+}
+
 // ------------------------------------------------- loading records with their parents
 
 /// An author, the parent of [`BenchNote`]s.
@@ -811,4 +907,5 @@ async fn browser_benchmarks() {
     let _ = factory.delete_database(&format!("plinth/bench-{stamp}"));
     let _ = factory.delete_database(&format!("raw-bench-{stamp}"));
     relation_workload(plan, stamp).await;
+    scale_workload(plan, stamp).await;
 }

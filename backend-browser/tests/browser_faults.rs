@@ -597,11 +597,11 @@ async fn tags_from(db: &Database, weight: i32) -> Vec<i64> {
     found.iter().map(|t| t.id().get()).collect()
 }
 
-/// How many entries `store` holds, read by hand.
-async fn count_by_hand(db: &IdbDatabase, store: &str) -> f64 {
-    let tx = db.transaction_with_str(store).expect("transaction");
-    let request = tx.object_store(store).expect("store").count().expect("count");
-    settle(&request).await.expect("count").as_f64().expect("a number")
+/// How many entries the `records` store's index of indexed columns holds, read by hand.
+async fn index_entries_by_hand(db: &IdbDatabase) -> f64 {
+    let tx = db.transaction_with_str("records").expect("transaction");
+    let index = tx.object_store("records").expect("store").index("ix").expect("the index");
+    settle(&index.count().expect("count")).await.expect("count").as_f64().expect("a number")
 }
 
 #[wasm_bindgen_test]
@@ -630,17 +630,25 @@ async fn a_layout_1_database_is_upgraded_and_create_all_fills_its_index_entries(
     session.commit().await.expect("commit");
     assert_eq!(tags_from(&db, 1).await, [2, 3, 5, 6]);
 
-    // Rows layout 1 wrote have no entries: remove them, and the record that the
-    // column's entries are complete, by hand.
+    // Layout 1 stored a row as its text alone, with no entries: rewrite the rows so,
+    // and remove the record that the column's entries are complete, by hand.
     let (raw, _) = open_as_another_page(&name, None).await;
     let raw = raw.expect("open by hand");
-    assert_eq!(count_by_hand(&raw, "index").await, 6.0, "one entry per row");
-    let names: Array = ["index", "meta"].iter().map(|s| JsValue::from_str(s)).collect();
+    assert_eq!(index_entries_by_hand(&raw).await, 6.0, "one entry per row");
+    let names: Array = ["records", "meta"].iter().map(|s| JsValue::from_str(s)).collect();
     let tx = raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite).expect("transaction");
-    tx.object_store("index").expect("store").clear().expect("clear");
+    let records = tx.object_store("records").expect("store");
+    let keys: Array = settle(&records.get_all_keys().expect("keys")).await.expect("keys").unchecked_into();
+    let values: Array = settle(&records.get_all().expect("values")).await.expect("values").unchecked_into();
+    for (key, value) in keys.iter().zip(values.iter()) {
+        let text = js_sys::Reflect::get(&value, &JsValue::from_str("row")).expect("row");
+        assert!(text.is_string(), "a row of an indexed table is stored with its entries: {value:?}");
+        records.put_with_key(&text, &key).expect("put");
+    }
     let marker = js_key(&[JsValue::from_str("indexed"), JsValue::from_str("tags")]);
     tx.object_store("meta").expect("store").delete(&marker).expect("delete");
     committed(&tx).await;
+    assert_eq!(index_entries_by_hand(&raw).await, 0.0);
     raw.close();
 
     // Without entries the table is scanned, and a commit meanwhile is found too.
@@ -654,7 +662,7 @@ async fn a_layout_1_database_is_upgraded_and_create_all_fills_its_index_entries(
     reopened.create_all(&[Tag::table()]).await.expect("create_all fills the entries");
     let (raw, _) = open_as_another_page(&name, None).await;
     let raw = raw.expect("open by hand");
-    assert_eq!(count_by_hand(&raw, "index").await, 7.0, "one entry per row again");
+    assert_eq!(index_entries_by_hand(&raw).await, 7.0, "one entry per row again");
     raw.close();
     assert_eq!(tags_from(&reopened, 1).await, [2, 3, 5, 6, 7]);
     assert_eq!(tags_from(&db, 2).await, [3, 6, 7]);

@@ -7,10 +7,19 @@ use std::rc::Rc;
 use plinth::{Error, Result};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{DomException, IdbDatabase, IdbOpenDbRequest};
+use web_sys::{DomException, IdbDatabase, IdbIndexParameters, IdbObjectStore, IdbOpenDbRequest};
 
 use super::Pending;
 use crate::js_error::from_js;
+
+/// An object store of the layout, and its indexes.
+pub(crate) struct StoreLayout {
+    /// The store's name.
+    pub(crate) name: &'static str,
+    /// Its indexes: name and key path, each `multiEntry` (an array at the key path
+    /// gives one entry per element).
+    pub(crate) multi_entry_indexes: &'static [(&'static str, &'static str)],
+}
 
 /// A database of fixed object stores at a fixed version, open in this page.
 ///
@@ -23,7 +32,7 @@ pub(crate) struct OpenDatabase {
     backend: &'static str,
     name: String,
     version: u32,
-    stores: &'static [&'static str],
+    stores: &'static [StoreLayout],
     connection: RefCell<Connection>,
 }
 
@@ -47,13 +56,13 @@ impl Drop for Connection {
 }
 
 impl OpenDatabase {
-    /// Opens database `name` at `version`, creating `stores` where they are missing;
-    /// errors are reported as `backend`'s.
+    /// Opens database `name` at `version`, creating the `stores` and indexes that are
+    /// missing; errors are reported as `backend`'s.
     pub(crate) async fn open(
         backend: &'static str,
         name: String,
         version: u32,
-        stores: &'static [&'static str],
+        stores: &'static [StoreLayout],
     ) -> Result<Self> {
         let connection = Connection::open(backend, &name, version, stores).await?;
         Ok(OpenDatabase { backend, name, version, stores, connection: RefCell::new(connection) })
@@ -76,7 +85,7 @@ impl OpenDatabase {
 }
 
 impl Connection {
-    async fn open(backend: &'static str, name: &str, version: u32, stores: &'static [&'static str]) -> Result<Self> {
+    async fn open(backend: &'static str, name: &str, version: u32, stores: &'static [StoreLayout]) -> Result<Self> {
         let js = |exception: JsValue| from_js(backend, &exception);
         let unavailable = |why: String| {
             Error::Connection {
@@ -117,14 +126,25 @@ impl Connection {
     }
 }
 
-/// Runs in `onupgradeneeded`: creates the object stores a database lacks.
-fn create_stores(request: &IdbOpenDbRequest, stores: &[&str]) {
+/// Runs in `onupgradeneeded`: creates the object stores and indexes a database lacks.
+/// A failure here aborts the upgrade, and the open request reports it.
+fn create_stores(request: &IdbOpenDbRequest, stores: &[StoreLayout]) {
     let Some(db) = request.result().ok().and_then(|r| r.dyn_into::<IdbDatabase>().ok()) else { return };
     let existing = db.object_store_names();
-    for name in stores {
-        if !existing.contains(name) {
-            // A failure here aborts the upgrade, and the open request reports it.
-            let _ = db.create_object_store(name);
+    for layout in stores {
+        let store: Option<IdbObjectStore> = if existing.contains(layout.name) {
+            request.transaction().and_then(|tx| tx.object_store(layout.name).ok())
+        } else {
+            db.create_object_store(layout.name).ok()
+        };
+        let Some(store) = store else { return };
+        let indexes = store.index_names();
+        for (name, key_path) in layout.multi_entry_indexes {
+            if !indexes.contains(name) {
+                let parameters = IdbIndexParameters::new();
+                parameters.set_multi_entry(true);
+                let _ = store.create_index_with_str_and_optional_parameters(name, key_path, &parameters);
+            }
         }
     }
 }

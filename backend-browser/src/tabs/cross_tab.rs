@@ -14,7 +14,7 @@ use web_sys::IdbTransactionMode;
 use gloo_storage::LocalStorage;
 
 use super::{close_turn, generation_seen, Coordinator, Turn};
-use crate::indexeddb::{completion, OpenDatabase, Pending};
+use crate::indexeddb::{completion, OpenDatabase, Pending, StoreLayout};
 use crate::js_error::from_js;
 use crate::layout::Layout;
 use crate::GlooKeyValue;
@@ -115,7 +115,8 @@ impl CrossTab {
             return Err(unavailable("The Web Locks API (navigator.locks)"));
         }
         let database = format!("plinth/{name}/localStorage");
-        let counter = OpenDatabase::open(BACKEND, database.clone(), 1, &[TURNS]).await?;
+        let stores = &[StoreLayout { name: TURNS, multi_entry_indexes: &[] }];
+        let counter = OpenDatabase::open(BACKEND, database.clone(), 1, stores).await?;
         let shared = Rc::new(Shared {
             locks: locks.unchecked_into(),
             lock_name: database,
