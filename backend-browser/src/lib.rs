@@ -75,9 +75,15 @@
 
 //! # IndexedDB
 //!
-//! Three object stores made in the one `onupgradeneeded` of version 1: `records`
-//! (key `[table, id]`), `unique` (key `[table, column, value]` → id) and `meta` (schemas
-//! and id sequences, key `[kind, table]`). A commit is ONE readwrite transaction that
+//! Three object stores, made in the `onupgradeneeded` of layout version 1: `records`
+//! (key `[table, id]`; a row's JSON text, or, in a table with indexed columns,
+//! `{row: TEXT, ix: [[table, column, sort key], …]}`), `unique` (key
+//! `[table, column, value]` → id) and `meta` (schemas, id sequences and which columns'
+//! index entries are complete, key `[kind, table]`). Version 2 added the `multiEntry`
+//! index `ix` of `records`: one entry per row and indexed column, written by the
+//! browser with the row itself, which a filter on an indexed column reads (sort keys
+//! are binary, so they order as the values compare; see `plinth::engine::sort_key`).
+//! A commit is ONE readwrite transaction that
 //! reads what it must check, then issues every write, then awaits completion: no
 //! transaction is ever held across an `await` of user code, so IndexedDB's auto-commit
 //! cannot cut a session in half, and IndexedDB serialises overlapping readwrite
