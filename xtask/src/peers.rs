@@ -135,8 +135,7 @@ fn section(sh: &Shell, quick: bool, native: &str, browser: &str) -> Result<Strin
          minutes, not interleaved rounds.\n\
          - IndexedDB ({chromium}, headless; release wasm): `peers/browser/tests/dexie.rs` rotates Plinth's \
          IndexedDB backend, Dexie.js 4.4.7 (its ESM build, called from wasm through a small JS module; rows as \
-         plain objects, an index on `score`, which Dexie's query uses: Plinth's IndexedDB store filters by \
-         scanning) and `browser_bench.rs`'s hand-written web-sys code (rows as serde JSON text), each in a \
+         plain objects; Dexie and Plinth both with an index on `score`, which their queries read) and `browser_bench.rs`'s hand-written web-sys code (rows as serde JSON text), each in a \
          database of its own. A sample is 50 inserts, 200 gets, one `add_all` or one query, at 1,000 rows \
          (the query at 10,000).\n\
          - times are per operation, median and interquartile range; ratio = Plinth median / peer median \

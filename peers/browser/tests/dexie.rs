@@ -63,6 +63,7 @@ extern "C" {
 #[entity(table = "peers_rows")]
 struct PeerRow {
     name: String,
+    #[entity(index)]
     score: i64,
     note: Option<String>,
     active: bool,
