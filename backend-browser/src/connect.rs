@@ -32,20 +32,24 @@ pub async fn connect(url: &str) -> Result<Database> {
 async fn open(url: &StorageUrl) -> Result<Database> {
     use plinth::engine::EngineBackend;
 
+    use crate::browser_store::BrowserStore;
     use crate::url::StorageKind;
-    use crate::{CrossTab, GlooKeyValue, IndexedDbStore, WebStorageStore};
+    use crate::{Coordinator, CrossTab, GlooKeyValue, IndexedDbStore, KeyValue, OneTab, WebStorageStore};
 
-    Ok(match url.kind {
+    let store = match url.kind {
         StorageKind::Local => {
-            let tabs = CrossTab::open(&url.name).await?;
-            let store = WebStorageStore::open_with(GlooKeyValue::local()?, &url.name, tabs).await?;
-            Database::new(EngineBackend::new(store))
+            let tabs: Box<dyn Coordinator> = Box::new(CrossTab::open(&url.name).await?);
+            let kv: Box<dyn KeyValue> = Box::new(GlooKeyValue::local()?);
+            BrowserStore::WebStorage(WebStorageStore::open_with(kv, &url.name, tabs).await?)
         }
         StorageKind::Session => {
-            Database::new(EngineBackend::new(WebStorageStore::open(GlooKeyValue::session()?, &url.name)?))
+            let tabs: Box<dyn Coordinator> = Box::new(OneTab);
+            let kv: Box<dyn KeyValue> = Box::new(GlooKeyValue::session()?);
+            BrowserStore::WebStorage(WebStorageStore::open_with(kv, &url.name, tabs).await?)
         }
-        StorageKind::IndexedDb => Database::new(EngineBackend::new(IndexedDbStore::open(&url.name).await?)),
-    })
+        StorageKind::IndexedDb => BrowserStore::IndexedDb(IndexedDbStore::open(&url.name).await?),
+    };
+    Ok(Database::new(EngineBackend::new(store)))
 }
 
 #[cfg(not(target_arch = "wasm32"))]

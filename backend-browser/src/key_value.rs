@@ -32,6 +32,30 @@ pub trait KeyValue: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static {
     fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>>;
 }
 
+/// A boxed store, so one [`WebStorageStore`](crate::WebStorageStore) type serves
+/// `localStorage` and `sessionStorage` alike (one copy of its code in the page's wasm).
+impl<K: KeyValue + ?Sized> KeyValue for Box<K> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        (**self).get(key)
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<()> {
+        (**self).set(key, value)
+    }
+
+    fn remove(&self, key: &str) -> Result<()> {
+        (**self).remove(key)
+    }
+
+    fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        (**self).keys_with_prefix(prefix)
+    }
+}
+
 /// A [`KeyValue`] in process memory, optionally with a quota like a browser's. Clones
 /// share the data, as two handles on one `localStorage` do.
 ///

@@ -138,6 +138,8 @@ mod url;
 mod web_storage;
 
 #[cfg(target_arch = "wasm32")]
+mod browser_store;
+#[cfg(target_arch = "wasm32")]
 mod gloo_key_value;
 #[cfg(target_arch = "wasm32")]
 mod indexeddb;

@@ -82,6 +82,24 @@ pub trait Coordinator: SendOutsideWasm + SyncOutsideWasm + fmt::Debug + 'static 
     fn clock_ms(&self) -> f64;
 }
 
+/// A boxed coordinator, so one [`WebStorageStore`](crate::WebStorageStore) type serves
+/// [`CrossTab`] and [`OneTab`] alike (one copy of its code in the page's wasm).
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+impl<C: Coordinator + ?Sized> Coordinator for Box<C> {
+    async fn enter(&self) -> Result<Turn> {
+        (**self).enter().await
+    }
+
+    async fn pause(&self) {
+        (**self).pause().await;
+    }
+
+    fn clock_ms(&self) -> f64 {
+        (**self).clock_ms()
+    }
+}
+
 /// One writer's turn: while it lives, no other handle of any tab writes the database.
 pub struct Turn {
     wait_for: Option<u64>,
