@@ -16,7 +16,8 @@
 
 mod decode;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::format::{Item, Numeric, Pad, Parsed};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use plinth::backend::{check_engine_schema, engine_storage, reference_words, Row, RowMeta, StoredColumn, StoredRow};
 use plinth::{Error, Result, Table, Value};
 use serde::de::DeserializeSeed;
@@ -110,7 +111,8 @@ pub(crate) fn encode_value(value: &Value) -> Json {
         Value::F32(v) => json!(f64::from(*v)),
         Value::F64(v) => json!(v),
         Value::Text(v) => json!(v),
-        Value::Date(v) => json!(v.format("%Y-%m-%d").to_string()),
+        // `Display` is `%Y-%m-%d` (a test checks), without chrono's strftime machinery.
+        Value::Date(v) => json!(v.to_string()),
         Value::Timestamp(v) => json!(timestamp_text(*v)),
         Value::Json(v) => json!(v.to_string()),
         Value::Bytes(v) => json!(v.iter().map(|b| format!("{b:02x}")).collect::<String>()),
@@ -201,6 +203,23 @@ pub(crate) fn decode_id(table: &Table, record: &str, text: &str) -> Result<i64> 
     })
 }
 
+/// What `StrftimeItems::new("%Y-%m-%d")` yields (a test checks), given as items so
+/// the page's wasm carries no format-string parser.
+const DATE_ITEMS: &[Item<'static>] = &[
+    Item::Numeric(Numeric::Year, Pad::Zero),
+    Item::Literal("-"),
+    Item::Numeric(Numeric::Month, Pad::Zero),
+    Item::Literal("-"),
+    Item::Numeric(Numeric::Day, Pad::Zero),
+];
+
+/// A stored date, as `NaiveDate::parse_from_str(text, "%Y-%m-%d")` reads it.
+fn decode_date(text: &str) -> Option<NaiveDate> {
+    let mut parsed = Parsed::new();
+    chrono::format::parse(&mut parsed, text, DATE_ITEMS.iter()).ok()?;
+    parsed.to_naive_date().ok()
+}
+
 fn timestamp_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -263,6 +282,22 @@ mod tests {
             encode_row(&THINGS, &row(vec![Value::Null, Value::I64(-1), Value::Bytes(vec![0, 255]), Value::F32(0.1)]));
         let expected = r#"{"id":7,"doc":null,"big":-1,"blob":"00ff","ratio":0.10000000149011612,"created_at":"2024-02-29T23:59:59.123456Z","updated_at":"2024-02-29T23:59:59.123456Z"}"#;
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn dates_are_written_and_read_as_y_m_d() {
+        let items: Vec<Item<'_>> = chrono::format::StrftimeItems::new("%Y-%m-%d").collect();
+        assert_eq!(items, DATE_ITEMS);
+        let days = [NaiveDate::MIN, NaiveDate::MAX, NaiveDate::default()];
+        let years = [-10_000, -1, 0, 1, 999, 1000, 2024, 9999, 10_000];
+        let dates = days.into_iter().chain(years.into_iter().filter_map(|y| NaiveDate::from_ymd_opt(y, 2, 29)));
+        for date in dates.chain(years.into_iter().filter_map(|y| NaiveDate::from_ymd_opt(y, 12, 31))) {
+            assert_eq!(date.to_string(), date.format("%Y-%m-%d").to_string());
+            assert_eq!(decode_date(&date.to_string()), Some(date));
+        }
+        for text in ["2024-1-5", " 2024-01-05", "2024-01-05 ", "2024-02-30", "+12345-01-01", "2024/01/05", ""] {
+            assert_eq!(decode_date(text), NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(), "{text:?}");
+        }
     }
 
     #[test]

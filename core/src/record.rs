@@ -144,7 +144,8 @@ pub(crate) fn value_to_json(value: Value) -> Json {
         Value::F32(v) => v.to_string().parse::<f64>().ok().and_then(Number::from_f64).map_or(Json::Null, Json::Number),
         Value::F64(v) => Number::from_f64(v).map_or(Json::Null, Json::Number),
         Value::Text(v) => Json::String(v),
-        Value::Date(v) => Json::String(v.format("%Y-%m-%d").to_string()),
+        // `Display` is `%Y-%m-%d`, without chrono's strftime machinery in the wasm.
+        Value::Date(v) => Json::String(v.to_string()),
         Value::Timestamp(v) => timestamp_to_json(v),
         Value::Json(v) => v,
         Value::Bytes(v) => Json::Array(v.into_iter().map(Json::from).collect()),

@@ -11,14 +11,14 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use plinth::{ColumnType, Table, Value};
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::decode_hex;
+use super::{decode_date, decode_hex};
 
 /// Where a row's values go: one slot per entity column, in order, then `id`,
 /// `created_at` and `updated_at`, so that cutting off the last three leaves the row.
@@ -324,7 +324,7 @@ impl<'de> Raw<'de> {
             }
             ColumnType::F64 => Value::F64(self.as_f64()?),
             ColumnType::Text => Value::Text(self.as_str()?.to_owned()),
-            ColumnType::Date => Value::Date(NaiveDate::parse_from_str(self.as_str()?, "%Y-%m-%d").ok()?),
+            ColumnType::Date => Value::Date(decode_date(self.as_str()?)?),
             ColumnType::Timestamp => {
                 Value::Timestamp(DateTime::parse_from_rfc3339(self.as_str()?).ok()?.with_timezone(&Utc))
             }
@@ -460,7 +460,7 @@ mod tests {
             }
             ColumnType::F64 => Value::F64(json.as_f64()?),
             ColumnType::Text => Value::Text(json.as_str()?.to_owned()),
-            ColumnType::Date => Value::Date(NaiveDate::parse_from_str(json.as_str()?, "%Y-%m-%d").ok()?),
+            ColumnType::Date => Value::Date(super::decode_date(json.as_str()?)?),
             ColumnType::Timestamp => {
                 Value::Timestamp(DateTime::parse_from_rfc3339(json.as_str()?).ok()?.with_timezone(&Utc))
             }
