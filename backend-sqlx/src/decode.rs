@@ -1,32 +1,52 @@
-//! Turning a database row into a [`StoredRow`], naming the column that does not fit.
+//! Turning a database row into a [`StoredRow`], or handing its fields to an entity
+//! ([`Fields`]), naming the column that does not fit.
 
-use chrono::{DateTime, Utc};
-use plinth::backend::{Row, RowMeta, StoredRow};
+use plinth::backend::{Row, RowMeta, StoredFields, StoredRow};
 use plinth::{ColumnType, Error, Table, Value};
 
-/// Builds a stored row from the system columns and `field`, which reads field `i`
-/// (at select position `i + 3`) as `ty`, or says what it found instead.
-pub(crate) fn stored_row(
-    table: &Table,
-    id: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    mut field: impl FnMut(usize, ColumnType) -> Result<Value, String>,
-) -> Result<StoredRow, Error> {
+/// Where a full select list puts the first field: after `id`, `created_at`, `updated_at`.
+const FIRST_FIELD: usize = 3;
+
+/// The fields of a driver row selected with a table's full select list, read off the
+/// row one by one by `value` (a codec's), which reads select position `i` as `ty` or
+/// says what it found instead.
+pub(crate) struct Fields<'r, R, F> {
+    row: &'r R,
+    value: F,
+}
+
+impl<'r, R: sqlx::Row, F: Fn(&'r R, usize, ColumnType) -> Result<Value, String>> Fields<'r, R, F> {
+    pub(crate) fn new(row: &'r R, value: F) -> Self {
+        Fields { row, value }
+    }
+}
+
+impl<'r, R: sqlx::Row, F: Fn(&'r R, usize, ColumnType) -> Result<Value, String>> StoredFields for Fields<'r, R, F> {
+    fn len(&self) -> usize {
+        self.row.len().saturating_sub(FIRST_FIELD)
+    }
+
+    fn take(&mut self, index: usize, ty: ColumnType) -> Result<Value, String> {
+        (self.value)(self.row, index + FIRST_FIELD, ty)
+    }
+}
+
+/// Builds a stored row of `table` from its system columns and its fields.
+pub(crate) fn stored_row(table: &Table, meta: RowMeta, fields: &mut dyn StoredFields) -> Result<StoredRow, Error> {
     let values = table
         .columns()
         .iter()
         .enumerate()
         .map(|(i, column)| {
-            field(i + 3, column.ty()).map_err(|found| Error::Decode {
+            fields.take(i, column.ty()).map_err(|found| Error::Decode {
                 table: table.name(),
-                record: format!("id {id}"),
+                record: format!("id {}", meta.id),
                 column: Some(column.name()),
                 found,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(StoredRow { meta: RowMeta { id, created_at, updated_at }, row: Row::new(values) })
+    Ok(StoredRow { meta, row: Row::new(values) })
 }
 
 /// A decode failure of a system column of the row with this id (`None` when the id

@@ -16,9 +16,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
-use plinth::backend::{Row, RowMeta, RowStream, StoredRow};
+use plinth::backend::{Row, RowMeta, RowSink, RowStream, StoredFields, StoredRow};
 use plinth::{ColumnType, Result, Table, Value};
 
+use crate::decode::stored_row;
 use crate::sql::{Dialect, Statement, Stored, TemporaryList};
 use crate::transaction::SqlTransaction;
 
@@ -44,12 +45,33 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
     /// remember the failure and refuse to commit. SQLite undoes only the statement.
     const FAILED_STATEMENT_ABORTS: bool;
 
+    /// Runs a `SELECT` of rows with `table`'s full select list, handing each to `sink`
+    /// as it arrives, its fields read off the driver's row as the sink takes them, so
+    /// each is read while its bytes are still in cache and nothing is built in between;
+    /// how many rows it handed over.
+    fn fetch_into<'c>(
+        conn: &'c mut Connection<Self>,
+        table: &'static Table,
+        statement: &'c Statement<'_>,
+        sink: &'c mut dyn RowSink,
+    ) -> BoxFuture<'c, Result<u64>>;
+
     /// Runs a `SELECT` of rows and decodes them as they arrive.
     fn fetch_rows<'c>(
         conn: &'c mut Connection<Self>,
         table: &'static Table,
         statement: &'c Statement<'_>,
-    ) -> BoxFuture<'c, Result<Vec<StoredRow>>>;
+    ) -> BoxFuture<'c, Result<Vec<StoredRow>>> {
+        Box::pin(async move {
+            let mut rows = Vec::new();
+            let mut collect = |meta, fields: &mut dyn StoredFields| {
+                rows.push(stored_row(table, meta, fields)?);
+                Ok(())
+            };
+            Self::fetch_into(conn, table, statement, &mut collect).await?;
+            Ok(rows)
+        })
+    }
 
     /// Runs a `SELECT` of rows, handing each out decoded as the stream is polled: only
     /// the driver's read buffer is held, the server's rows wait on the connection.
@@ -133,14 +155,22 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
 }
 
 /// Expands, inside a driver's `impl Driver`, the functions that run statements —
-/// `bind` turns a [`Statement`] into the driver's sqlx query, `decode` reads a row — and
+/// `bind` turns a [`Statement`] into the driver's sqlx query, `meta` reads a row's system
+/// columns, `decode` a whole row and `value` one value — and
 /// [`Driver::insert`] and [`Driver::update`] as boxed calls of the driver's `insert` and
 /// `update` strategies (async functions of the same arguments).
 /// The errors of every shared statement are mapped here, through
 /// [`crate::errors::map_err`]; a driver's own queries map theirs in
 /// [`own_query_functions!`].
 macro_rules! statement_functions {
-    (bind: $bind:path, decode: $decode:path, value: $value:path, insert: $insert:path, update: $update:path) => {
+    (
+        bind: $bind:path,
+        meta: $meta:path,
+        decode: $decode:path,
+        value: $value:path,
+        insert: $insert:path,
+        update: $update:path
+    ) => {
         fn insert<'a>(
             tx: &'a mut $crate::transaction::SqlTransaction<Self>,
             table: &'static plinth::Table,
@@ -159,26 +189,26 @@ macro_rules! statement_functions {
             Box::pin($update(tx, table, id, seen, row))
         }
 
-        fn fetch_rows<'c>(
+        fn fetch_into<'c>(
             conn: &'c mut $crate::driver::Connection<Self>,
             table: &'static plinth::Table,
             statement: &'c $crate::sql::Statement<'_>,
-        ) -> $crate::driver::BoxFuture<'c, plinth::Result<Vec<plinth::backend::StoredRow>>> {
+            sink: &'c mut dyn plinth::backend::RowSink,
+        ) -> $crate::driver::BoxFuture<'c, plinth::Result<u64>> {
             Box::pin($crate::trace::statement(
                 Self::NAME,
                 &statement.sql,
                 &statement.binds,
-                |rows: &Vec<plinth::backend::StoredRow>| rows.len() as u64,
+                |rows: &u64| *rows,
                 async move {
                     use futures_util::TryStreamExt as _;
                     let map = |e| $crate::errors::map_err(Self::NAME, Some(table), e);
                     Self::load_lists(conn, &statement.temporary_lists).await.map_err(map)?;
-                    // Rows are decoded as they arrive, so each is read while its bytes are
-                    // still in cache and freed at once, instead of buffering every driver row.
                     let mut stream = $bind(statement).fetch(&mut *conn);
-                    let mut rows = Vec::new();
+                    let mut rows = 0;
                     while let Some(row) = stream.try_next().await.map_err(map)? {
-                        rows.push($decode(table, &row)?);
+                        sink.row($meta(table, &row)?, &mut $crate::decode::Fields::new(&row, $value))?;
+                        rows += 1;
                     }
                     Ok(rows)
                 },

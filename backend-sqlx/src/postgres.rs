@@ -46,7 +46,14 @@ impl Driver for Pg {
     const DIALECT: Dialect = Dialect::Postgres;
     const FAILED_STATEMENT_ABORTS: bool = true;
 
-    statement_functions!(bind: bind_all, decode: codec::decode, value: codec::value, insert: insert, update: update);
+    statement_functions!(
+        bind: bind_all,
+        meta: codec::meta,
+        decode: codec::decode,
+        value: codec::value,
+        insert: insert,
+        update: update
+    );
 }
 
 type PgTransaction = SqlTransaction<Pg>;

@@ -42,7 +42,14 @@ impl Driver for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
     const FAILED_STATEMENT_ABORTS: bool = false;
 
-    statement_functions!(bind: bind_all, decode: codec::decode, value: codec::value, insert: insert, update: update);
+    statement_functions!(
+        bind: bind_all,
+        meta: codec::meta,
+        decode: codec::decode,
+        value: codec::value,
+        insert: insert,
+        update: update
+    );
 
     fn load_lists<'c>(
         conn: &'c mut SqliteConnection,

@@ -12,7 +12,7 @@ use plinth::backend::Transaction;
 use std::borrow::Cow;
 
 use plinth::backend::{duplicated_values, intern_table, Aggregation, ColumnDef, Group, Select};
-use plinth::backend::{Row, RowMeta, RowStream, RowUpdate, StoredRow};
+use plinth::backend::{Row, RowMeta, RowSink, RowStream, RowUpdate, StoredFields, StoredRow};
 use plinth::migrate::{check_steps, Conversion, MigrationRecord, Shapes, Step};
 use plinth::{ColumnType, Entity, Error, Result, Table, Value};
 use sqlx::Pool;
@@ -505,6 +505,16 @@ impl<D: Driver> SqlTransaction<D> {
         Ok(sql)
     }
 
+    /// [`Transaction::select_into`] on the connection at hand.
+    async fn select_into_once(&mut self, table: &'static Table, select: &Select, sink: &mut dyn RowSink) -> Result<()> {
+        let sql = self.checked(table).await?;
+        let markers = self.check_subquery_tables(select).await?;
+        let mut statement = compile_select(D::DIALECT, table, &sql.columns, select);
+        statement.push(&markers);
+        let read = D::fetch_into(self.reader(table).await?, table, &statement, sink).await;
+        self.read_done(read.map(drop))
+    }
+
     /// Where to read (see [`LazyTransaction::reader`]); pass the read's result to
     /// [`read_done`](Self::read_done).
     pub(crate) async fn reader(&mut self, table: &'static Table) -> Result<&mut Connection<D>> {
@@ -574,6 +584,20 @@ macro_rules! read_retried {
             done => done,
         }
     }};
+}
+
+/// A sink that counts the rows it passes on, for [`Transaction::select_into`] to know
+/// whether a failed read may run again.
+struct Counted<'s> {
+    sink: &'s mut dyn RowSink,
+    rows: u64,
+}
+
+impl RowSink for Counted<'_> {
+    fn row(&mut self, meta: RowMeta, fields: &mut dyn StoredFields) -> Result<()> {
+        self.rows += 1;
+        self.sink.row(meta, fields)
+    }
 }
 
 /// [`Transaction::update_many`]'s savepoint, the same words on both databases.
@@ -714,6 +738,25 @@ impl<D: Driver> Transaction for SqlTransaction<D> {
                 let rows = D::fetch_rows(self.reader(table).await?, table, &statement).await;
                 self.read_done(rows)
             })
+        })
+        .await
+    }
+
+    async fn select_into(&mut self, table: &'static Table, select: &Select, sink: &mut dyn RowSink) -> Result<()> {
+        let span = self.span.clone();
+        span.run(async {
+            // As `read_retried!`, but run again only if no row reached the sink, which
+            // must not see a row twice: a connection that dies after the first row was
+            // alive when the read began, and its error is the read's.
+            let outside = !self.tx.in_transaction();
+            let mut counted = Counted { sink, rows: 0 };
+            match self.select_into_once(table, select, &mut counted).await {
+                Err(Error::Connection { .. }) if outside && counted.rows == 0 => {
+                    self.tx.fresh_reader().await.map_err(|e| map_err(D::NAME, Some(table), e))?;
+                    self.select_into_once(table, select, &mut counted).await
+                }
+                done => done,
+            }
         })
         .await
     }

@@ -2,28 +2,35 @@
 
 use crate::entity::DecodeError;
 use crate::field::Field;
-use crate::value::{ColumnType, Value};
+use crate::row::StoredFields;
+use crate::table::ColumnDef;
+use crate::value::ColumnType;
 
-/// Takes the next value of a row for field `column` of type `T`.
-pub fn decode_field<T: Field>(values: &mut std::vec::IntoIter<Value>, column: &'static str) -> Result<T, DecodeError> {
-    let value = values
-        .next()
-        .ok_or_else(|| DecodeError { column: Some(column), found: "no value (the row is too short)".to_owned() })?;
-    T::from_value(value).map_err(|found| DecodeError {
-        column: Some(column),
-        found: match found.column_type() {
-            Some(ty) => format!("{ty} value {found}, expected {}", T::expected()),
-            None => format!("NULL, expected {}", T::expected()),
-        },
-    })
+/// Checks that a row holds one value per field of an entity with `fields` fields.
+pub fn check_field_count(row: &dyn StoredFields, fields: usize) -> Result<(), DecodeError> {
+    match row.len() {
+        len if len == fields => Ok(()),
+        len => {
+            Err(DecodeError { column: None, found: format!("a row of {len} values, for an entity of {fields} fields") })
+        }
+    }
 }
 
-/// Checks that a row had no values left over.
-pub fn finish_row(values: std::vec::IntoIter<Value>) -> Result<(), DecodeError> {
-    match values.len() {
-        0 => Ok(()),
-        extra => Err(DecodeError { column: None, found: format!("{extra} more values than the entity has fields") }),
+/// Takes field `index` of a row, stored in `column`, as a `T`: read as the column's
+/// type, checked as [`Table::check_stored`](crate::Table::check_stored) checks a stored
+/// value, then converted.
+pub fn read_field<T: Field>(row: &mut dyn StoredFields, index: usize, column: &ColumnDef) -> Result<T, DecodeError> {
+    let error = |found| DecodeError { column: Some(column.name()), found };
+    let value = row.take(index, column.ty()).map_err(error)?;
+    if let Some(found) = column.unreadable(&value) {
+        return Err(error(found));
     }
+    T::from_value(value).map_err(|found| {
+        error(match found.column_type() {
+            Some(ty) => format!("{ty} value {found}, expected {}", T::expected()),
+            None => format!("NULL, expected {}", T::expected()),
+        })
+    })
 }
 
 /// The type of the `created_at` and `updated_at` columns.

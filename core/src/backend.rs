@@ -16,7 +16,7 @@ mod schema;
 
 pub use crate::query::{compute_aggregates, undecodable_aggregate, AggregateFunction, Aggregated, Aggregation, Group};
 pub use crate::query::{CompareOp, LikePattern, LikePiece, Predicate, Select, SortKey, MAX_CONDITIONS, MAX_NESTING};
-pub use crate::row::{Row, RowMeta, RowUpdate, StoredRow};
+pub use crate::row::{Row, RowMeta, RowUpdate, StoredFields, StoredRow};
 pub use crate::table::{ColumnDef, ColumnRef};
 pub use crate::value::IndexKey;
 
@@ -70,6 +70,19 @@ pub type RowStream<'a> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Resul
 /// The rows of [`Transaction::stream`], as they are read.
 #[cfg(target_arch = "wasm32")]
 pub type RowStream<'a> = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<StoredRow>> + 'a>>;
+
+/// What [`Transaction::select_into`] hands each row to: a row's id and timestamps and
+/// its fields, to take. Any `FnMut(RowMeta, &mut dyn StoredFields) -> Result<()>` is one.
+pub trait RowSink: SendOutsideWasm {
+    /// Takes one row; an error ends the read.
+    fn row(&mut self, meta: RowMeta, fields: &mut dyn StoredFields) -> Result<()>;
+}
+
+impl<F: FnMut(RowMeta, &mut dyn StoredFields) -> Result<()> + SendOutsideWasm> RowSink for F {
+    fn row(&mut self, meta: RowMeta, fields: &mut dyn StoredFields) -> Result<()> {
+        self(meta, fields)
+    }
+}
 
 /// A storage engine: creates tables and begins transactions.
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
@@ -179,6 +192,19 @@ pub trait Transaction: SendOutsideWasm {
 
     /// The rows matching `select`, in its order.
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>>;
+
+    /// The rows [`select`](Transaction::select) returns, handed to `sink` one by one as
+    /// they are read, for core to decode each straight into its entity; an error from
+    /// `sink` ends the read with that error. The default hands over `select`'s rows; a
+    /// SQL backend hands over each driver row as it arrives, its fields read when
+    /// [`Entity::from_fields`](crate::Entity::from_fields) takes them, so no
+    /// [`StoredRow`] is built.
+    async fn select_into(&mut self, table: &'static Table, select: &Select, sink: &mut dyn RowSink) -> Result<()> {
+        for mut stored in self.select(table, select).await? {
+            sink.row(stored.meta, &mut stored.row)?;
+        }
+        Ok(())
+    }
 
     /// Deletes the rows `ids` of `table` as one write, references checked at its end
     /// (as SQL's `NO ACTION`: rows that refer to each other may go together); how many

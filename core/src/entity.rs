@@ -1,6 +1,6 @@
 //! The [`Entity`] trait: a Rust struct that is stored as a table.
 
-use crate::row::Row;
+use crate::row::{Row, StoredFields};
 use crate::table::Table;
 
 /// A struct stored as a table, one row per value. Derive it; do not implement it by hand.
@@ -61,8 +61,19 @@ pub trait Entity: Sized + crate::backend::SendOutsideWasm + 'static {
     /// The entity's fields as a row, in column order.
     fn to_row(&self) -> Row;
 
-    /// The entity back from a row, or which column did not fit.
-    fn from_row(row: Row) -> Result<Self, DecodeError>;
+    /// The entity back from a stored row's fields, each taken in column order and
+    /// checked as it is decoded — a value no backend could have been given through
+    /// Plinth or past its column's length limit (see
+    /// [`Table::check_stored`](crate::Table::check_stored)), `NULL` in a non-null
+    /// column, a value of another type — or which column did not fit. A SQL backend
+    /// hands over the driver's row itself, so its values go straight into the entity.
+    fn from_fields(fields: &mut dyn StoredFields) -> Result<Self, DecodeError>;
+
+    /// The entity back from a row, checked as [`from_fields`](Entity::from_fields)
+    /// checks it, or which column did not fit.
+    fn from_row(mut row: Row) -> Result<Self, DecodeError> {
+        Self::from_fields(&mut row)
+    }
 }
 
 /// A stored row that does not fit its entity: which column, and what was found there.

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::value::{ColumnType, Value};
+
 /// An entity's field values in column order, without `id` and the timestamps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row(Vec<crate::Value>);
@@ -35,6 +37,40 @@ impl Row {
     /// Whether the row has no values (an entity without fields).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// A stored row's field values as a backend reads them, one at a time, for
+/// [`Entity::from_fields`](crate::Entity::from_fields) to decode straight into the entity:
+/// a SQL backend reads each value off the driver's row when it is asked for it, so no
+/// [`Row`] is built in between. A [`Row`] is one too, for the backends that hold rows as
+/// values.
+pub trait StoredFields {
+    /// How many field values the row holds (the system columns left out).
+    fn len(&self) -> usize;
+
+    /// Whether the row holds no field values.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Field `index` (in column order), read as column type `ty` (`NULL` as
+    /// [`Value::Null`]), or, in words, what the storage held there instead. Each field is
+    /// taken once.
+    fn take(&mut self, index: usize, ty: ColumnType) -> Result<Value, String>;
+}
+
+impl StoredFields for Row {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The value itself, whatever its type (the entity checks it), left as `NULL` in the row.
+    fn take(&mut self, index: usize, _ty: ColumnType) -> Result<Value, String> {
+        match self.0.get_mut(index) {
+            Some(value) => Ok(std::mem::replace(value, Value::Null)),
+            None => Err("no value (the row is too short)".to_owned()),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::query::{Column, Filter, Query, Select};
 use crate::record::Record;
 use crate::relations::delete::{delete_with_rules, Deleted};
 use crate::relations::Relations;
-use crate::row::{Row, StoredRow};
+use crate::row::{Row, RowMeta, StoredFields, StoredRow};
 use crate::table::{ColumnRef, Table};
 
 /// How often [`Session::upsert`] looks its row up before it reports what another
@@ -332,21 +332,32 @@ fn checked_row<E: Entity>(entity: &E) -> Result<Row> {
     Ok(row)
 }
 
-/// A stored row as a record of `E`: checked as every read row is
-/// ([`Table::check_stored`]), then decoded.
-pub fn record_from_stored<E: Entity>(stored: StoredRow) -> Result<Record<E>> {
-    E::table().check_stored(&stored)?;
-    let entity = decode::<E>(stored.meta.id, stored.row)?;
-    Ok(Record::new(stored.meta, entity))
+/// A stored row as a record of `E`, checked as every read row is
+/// ([`Table::check_stored`]: its timestamps, then each field as it is decoded).
+pub fn record_from_stored<E: Entity>(mut stored: StoredRow) -> Result<Record<E>> {
+    record_from_fields(stored.meta, &mut stored.row)
 }
 
-fn decode<E: Entity>(id: i64, row: Row) -> Result<E> {
-    E::from_row(row).map_err(|DecodeError { column, found }| Error::Decode {
+/// A row just written, back as the entity it came from.
+fn decode<E: Entity>(id: i64, mut row: Row) -> Result<E> {
+    decode_fields(id, &mut row)
+}
+
+/// Row `id`'s fields as an `E`, a field that does not fit as [`Error::Decode`].
+fn decode_fields<E: Entity>(id: i64, fields: &mut dyn StoredFields) -> Result<E> {
+    E::from_fields(fields).map_err(|DecodeError { column, found }| Error::Decode {
         table: E::table().name(),
         record: format!("id {id}"),
         column,
         found,
     })
+}
+
+/// A row a backend hands over field by field ([`Transaction::select_into`]) as a record
+/// of `E`, checked as [`record_from_stored`] checks one.
+pub(crate) fn record_from_fields<E: Entity>(meta: RowMeta, fields: &mut dyn StoredFields) -> Result<Record<E>> {
+    E::table().check_stored_meta(&meta)?;
+    Ok(Record::new(meta, decode_fields(meta.id, fields)?))
 }
 
 fn missing_meta<E: Entity>(expected: usize, got: usize) -> Error {

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::row::{Row, StoredRow};
+use crate::row::{Row, RowMeta, StoredRow};
 use crate::value::{ColumnType, Value};
 
 /// The longest table or column name, in bytes: PostgreSQL cuts longer identifiers
@@ -255,6 +255,17 @@ impl ColumnDef {
     }
 
     /// Why `value` does not fit this column's length limit, if it does not.
+    /// Why a stored `value` of this column is not read, in the words of a decode error:
+    /// one no backend could have been given through Plinth (see
+    /// [`Table::check_stored`]), or text past the column's length limit.
+    pub(crate) fn unreadable(&self, value: &Value) -> Option<String> {
+        let reason = match value.unstorable_reason() {
+            Some(reason) => reason.to_owned(),
+            None => self.too_long(value)?,
+        };
+        Some(format!("{value}, which Plinth does not read: {reason}"))
+    }
+
     fn too_long(&self, value: &Value) -> Option<String> {
         let (Some(limit), Value::Text(text)) = (self.max_length, value) else { return None };
         let chars = text.chars().count();
@@ -477,24 +488,33 @@ impl Table {
     /// NUL in text, written by another program — is [`Error::Decode`] naming the
     /// record and column, so every backend reads it the same way.
     pub fn check_stored(&self, stored: &StoredRow) -> Result<()> {
-        let decode = |column: &'static str, value: &Value, reason: &str| Error::Decode {
-            table: self.name,
-            record: format!("id {}", stored.meta.id),
-            column: Some(column),
-            found: format!("{value}, which Plinth does not read: {reason}"),
-        };
-        for (name, time) in [("created_at", stored.meta.created_at), ("updated_at", stored.meta.updated_at)] {
-            let value = Value::Timestamp(time);
-            if let Some(reason) = value.unstorable_reason() {
-                return Err(decode(name, &value, reason));
+        self.check_stored_meta(&stored.meta)?;
+        for (column, value) in self.columns.iter().zip(stored.row.values()) {
+            if let Some(found) = column.unreadable(value) {
+                return Err(Error::Decode {
+                    table: self.name,
+                    record: format!("id {}", stored.meta.id),
+                    column: Some(column.name),
+                    found,
+                });
             }
         }
-        for (column, value) in self.columns.iter().zip(stored.row.values()) {
+        Ok(())
+    }
+
+    /// The part of [`check_stored`](Table::check_stored) that reads a row's timestamps;
+    /// [`Entity::from_fields`](crate::Entity::from_fields) checks each field value as it
+    /// decodes it ([`ColumnDef::unreadable`]).
+    pub(crate) fn check_stored_meta(&self, meta: &RowMeta) -> Result<()> {
+        for (name, time) in [("created_at", meta.created_at), ("updated_at", meta.updated_at)] {
+            let value = Value::Timestamp(time);
             if let Some(reason) = value.unstorable_reason() {
-                return Err(decode(column.name, value, reason));
-            }
-            if let Some(reason) = column.too_long(value) {
-                return Err(decode(column.name, value, &reason));
+                return Err(Error::Decode {
+                    table: self.name,
+                    record: format!("id {}", meta.id),
+                    column: Some(name),
+                    found: format!("{value}, which Plinth does not read: {reason}"),
+                });
             }
         }
         Ok(())

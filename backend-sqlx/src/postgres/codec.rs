@@ -10,7 +10,7 @@ use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{Postgres, Row as _};
 
-use crate::decode::{found, stored_row, system_column};
+use crate::decode::{found, stored_row, system_column, Fields};
 
 pub(crate) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
@@ -110,8 +110,7 @@ pub(crate) fn version(table: &Table, id: i64, row: &PgRow) -> Result<DateTime<Ut
 
 /// A row selected with the table's full select list.
 pub(crate) fn decode(table: &Table, row: &PgRow) -> Result<StoredRow, Error> {
-    let meta = meta(table, row)?;
-    stored_row(table, meta.id, meta.created_at, meta.updated_at, |i, ty| value(row, i, ty))
+    stored_row(table, meta(table, row)?, &mut Fields::new(row, value))
 }
 
 /// Column `i` of `row` read as `ty` (`NULL` as `Value::Null`), or what it held instead.

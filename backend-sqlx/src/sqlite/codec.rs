@@ -9,7 +9,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row as _, Sqlite};
 
-use crate::decode::{found, stored_row, system_column};
+use crate::decode::{found, stored_row, system_column, Fields};
 
 pub(crate) type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
 
@@ -55,16 +55,15 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
 pub(crate) fn meta(table: &Table, row: &SqliteRow) -> Result<RowMeta, Error> {
     let id: i64 = row.try_get(0).map_err(|e| system_column(table, None, "id", found(e)))?;
     let timestamp = |i: usize, name: &'static str| {
-        let text: String = row.try_get(i).map_err(|e| system_column(table, Some(id), name, found(e)))?;
-        parse_timestamp(&text).map_err(|found| system_column(table, Some(id), name, found))
+        let text: &str = row.try_get(i).map_err(|e| system_column(table, Some(id), name, found(e)))?;
+        parse_timestamp(text).map_err(|found| system_column(table, Some(id), name, found))
     };
     Ok(RowMeta { id, created_at: timestamp(1, "created_at")?, updated_at: timestamp(2, "updated_at")? })
 }
 
 /// A row selected with the table's full select list.
 pub(crate) fn decode(table: &Table, row: &SqliteRow) -> Result<StoredRow, Error> {
-    let meta = meta(table, row)?;
-    stored_row(table, meta.id, meta.created_at, meta.updated_at, |i, ty| value(row, i, ty))
+    stored_row(table, meta(table, row)?, &mut Fields::new(row, value))
 }
 
 /// Column `i` of `row` read as `ty` (`NULL` as `Value::Null`), or what it held instead.
@@ -94,18 +93,18 @@ pub(crate) fn value(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, 
         ColumnType::F32 => get(row, i, |v: f64| Ok(Value::F32(v as f32))),
         ColumnType::F64 => get(row, i, |v: f64| Ok(Value::F64(v))),
         ColumnType::Text => get(row, i, |v: String| Ok(Value::Text(v))),
-        ColumnType::Date => get(row, i, |v: String| {
-            NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+        ColumnType::Date => get(row, i, |v: &str| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
                 .map(Value::Date)
                 .map_err(|_| format!("text {v:?}, expected a YYYY-MM-DD date"))
         }),
-        ColumnType::Timestamp => get(row, i, |v: String| parse_timestamp(&v).map(Value::Timestamp)),
-        ColumnType::Json => get(row, i, |v: String| {
-            serde_json::from_str(&v).map(Value::Json).map_err(|e| format!("text {v:?}, not JSON: {e}"))
+        ColumnType::Timestamp => get(row, i, |v: &str| parse_timestamp(v).map(Value::Timestamp)),
+        ColumnType::Json => get(row, i, |v: &str| {
+            serde_json::from_str(v).map(Value::Json).map_err(|e| format!("text {v:?}, not JSON: {e}"))
         }),
         ColumnType::Bytes => get(row, i, |v: Vec<u8>| Ok(Value::Bytes(v))),
         // Only the form Plinth writes, so text comparisons in SQL agree with the value's.
-        ColumnType::Uuid => get(row, i, |v: String| match uuid::Uuid::parse_str(&v) {
+        ColumnType::Uuid => get(row, i, |v: &str| match uuid::Uuid::parse_str(v) {
             Ok(id) if id.to_string() == v => Ok(Value::Uuid(id)),
             _ => Err(format!("text {v:?}, expected a UUID in lower-case hyphenated form")),
         }),

@@ -98,6 +98,7 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
     let idents: Vec<_> = specs.iter().map(|f| &f.ident).collect();
     let column_names: Vec<_> = specs.iter().map(|f| &f.column).collect();
     let types: Vec<_> = specs.iter().map(|f| &f.ty).collect();
+    let indexes: Vec<_> = (0..column_count).collect();
     let timestamp = quote!(#krate::__private::Timestamp);
     let columns_doc = format!("Typed columns of [`{name}`] (table `{table_name}`), for queries.");
     let field_docs = column_names.iter().map(|c| format!("The `{c}` column."));
@@ -146,13 +147,14 @@ pub(crate) fn expand_entity(input: DeriveInput) -> syn::Result<TokenStream> {
                 #krate::backend::Row::new(::std::vec![#( #krate::Field::to_value(&self.#idents) ),*])
             }
 
-            fn from_row(row: #krate::backend::Row) -> ::std::result::Result<Self, #krate::DecodeError> {
-                let mut values = row.into_values().into_iter();
-                let entity = Self {
-                    #( #idents: #krate::__private::decode_field::<#types>(&mut values, #column_names)?, )*
-                };
-                #krate::__private::finish_row(values)?;
-                ::std::result::Result::Ok(entity)
+            fn from_fields(
+                fields: &mut dyn #krate::backend::StoredFields,
+            ) -> ::std::result::Result<Self, #krate::DecodeError> {
+                let columns = <Self as #krate::Entity>::table().columns();
+                #krate::__private::check_field_count(fields, #column_count)?;
+                ::std::result::Result::Ok(Self {
+                    #( #idents: #krate::__private::read_field::<#types>(fields, #indexes, &columns[#indexes])?, )*
+                })
             }
         }
     })

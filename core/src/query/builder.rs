@@ -9,8 +9,8 @@ use crate::query::{
     Group, GroupKeys, Order, Select,
 };
 use crate::record::Record;
-use crate::row::RowUpdate;
-use crate::session::{record_from_stored, Session};
+use crate::row::{RowUpdate, StoredFields};
+use crate::session::{record_from_fields, record_from_stored, Session};
 
 /// A query on `E`'s table, from [`Session::query`]. Filters are joined with AND; sort
 /// keys apply in the order given, then `id`. Nothing runs until `all`, `first` or
@@ -154,8 +154,13 @@ impl<'s, E: Entity> Query<'s, E> {
     /// Every matching record, in order.
     pub async fn all(self) -> Result<Vec<Record<E>>> {
         let (session, select) = self.bind()?;
-        let rows = session.transaction().select(E::table(), &select).await?;
-        rows.into_iter().map(record_from_stored).collect()
+        let mut records = Vec::new();
+        let mut decode = |meta, fields: &mut dyn StoredFields| {
+            records.push(record_from_fields(meta, fields)?);
+            Ok(())
+        };
+        session.transaction().select_into(E::table(), &select, &mut decode).await?;
+        Ok(records)
     }
 
     /// The matching records, in order, as a stream: each is decoded as it arrives, and
