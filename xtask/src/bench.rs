@@ -56,7 +56,7 @@ pub(crate) fn run(flags: &Bench) -> Result {
          together with `performance.now()` (IndexedDB: 200 gets, 50 inserts; one `add_all` or query); times are per operation, median and interquartile range; the table grows 1,000 → \
          10,000 → 20,000 rows and the point workloads run at 1,000 and at 20,000\n\n\
          {browser_table}\n\
-         - demo page wasm (`wasm-pack build demo-web --profile wasm-release`: opt-level \"z\", fat LTO, one codegen unit, panic = \"abort\"; no wasm-opt): {wasm_bytes} bytes, \
+         - demo page wasm (`wasm-pack build demo-web --profile wasm-release`: opt-level \"z\", fat LTO, one codegen unit, panic = \"abort\"; then binaryen 132's `wasm-opt -O2` without one-caller inlining): {wasm_bytes} bytes, \
          {wasm_gzip_bytes} gzipped (`gzip -9`)\n\n\
          {notes}",
         if flags.quick { " --quick" } else { "" },

@@ -14,6 +14,8 @@ xflags::xflags! {
         cmd demo {
             /// The port to listen on (default 8080).
             optional --port port: u16
+            /// Build the page (printing its size) and the server, then stop.
+            optional --build-only
         }
         /// Plinth against hand-written sqlx (PostgreSQL, SQLite) and hand-written browser
         /// storage (localStorage, IndexedDB in headless Chromium) side by side, the memory

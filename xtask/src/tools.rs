@@ -41,6 +41,28 @@ pub(crate) fn ensure_wasm_tools(sh: &Shell) -> Result {
     Ok(())
 }
 
+/// The binaryen release whose `wasm-opt` optimises the page: the npm package `binaryen`
+/// (reachable here, unlike wasm-pack's download of it; Debian's binaryen 108 writes
+/// wasm that Chromium refuses).
+pub(crate) const BINARYEN_VERSION: &str = "132.0.0";
+
+/// Where [`ensure_wasm_opt`] installs binaryen, under the workspace root.
+const BINARYEN_DIR: &str = "target/binaryen";
+
+/// `wasm-opt` of binaryen [`BINARYEN_VERSION`], installed from npm into
+/// `target/binaryen` if it is not there yet: its path.
+pub(crate) fn ensure_wasm_opt(sh: &Shell) -> Result<std::path::PathBuf> {
+    let wasm_opt = sh.current_dir().join(BINARYEN_DIR).join("node_modules").join(".bin").join("wasm-opt");
+    let installed = cmd!(sh, "{wasm_opt} --version").quiet().ignore_stderr().read().unwrap_or_default();
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    if !installed.contains(&format!("version {major} ")) {
+        println!("xtask: installing binaryen {BINARYEN_VERSION} (wasm-opt) from npm into {BINARYEN_DIR}");
+        let package = format!("binaryen@{BINARYEN_VERSION}");
+        cmd!(sh, "npm install --prefix {BINARYEN_DIR} --no-audit --no-fund --no-save {package}").run()?;
+    }
+    Ok(wasm_opt)
+}
+
 /// The wasm-bindgen version pinned in the workspace's Cargo.toml; the CLI must match.
 pub(crate) const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
