@@ -34,6 +34,8 @@ pub(crate) struct SqlBackend<D: Driver> {
     statements: Arc<StatementCache>,
     /// The tables and references sessions apply delete rules with.
     pub(crate) relations: plinth::backend::Relations,
+    /// Where sessions announce their commits to live queries.
+    pub(crate) changes: plinth::backend::ChangeHub,
     driver: PhantomData<D>,
 }
 
@@ -43,6 +45,7 @@ impl<D: Driver> SqlBackend<D> {
             pool,
             statements: Arc::new(StatementCache::new(D::DIALECT)),
             relations: plinth::backend::Relations::new(),
+            changes: plinth::backend::ChangeHub::new(),
             driver: PhantomData,
         }
     }
@@ -329,6 +332,10 @@ macro_rules! sql_backend {
 
             fn relations(&self) -> plinth::backend::Relations {
                 self.inner.relations.clone()
+            }
+
+            fn changes(&self) -> plinth::backend::ChangeHub {
+                self.inner.changes.clone()
             }
 
             fn column_words(&self, column: &plinth::backend::ColumnDef) -> plinth::backend::StoredColumn {

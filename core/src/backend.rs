@@ -29,6 +29,7 @@ use crate::error::Result;
 use crate::migrate::{Shapes, Step};
 use crate::table::Table;
 
+pub use crate::live::{ChangeHub, Changed};
 pub use crate::relations::{Referrer, Relations};
 pub use crate::session::{record_from_stored, session_transaction};
 pub use intern::{intern_name, intern_table};
@@ -131,6 +132,11 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// This backend's registry of tables and their references, shared by every
     /// `Database` and session over it.
     fn relations(&self) -> Relations;
+
+    /// This backend's hub of committed changes, shared by every `Database` and session
+    /// over it: sessions publish their commits to it, [`Database::watch`](crate::Database::watch)
+    /// listens, and a backend that hears of commits made elsewhere publishes them too.
+    fn changes(&self) -> ChangeHub;
 
     /// A column as this backend would store it, in the words of
     /// [`stored_shapes`](Backend::stored_shapes).

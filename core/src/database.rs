@@ -4,12 +4,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, SendOutsideWasm};
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::id::Id;
+use crate::live::{self, LiveQuery};
 use crate::record::Record;
 use crate::relations::{creation_order, Relations};
+use crate::retry::SessionFuture;
 use crate::session::Session;
 use crate::table::Table;
 
@@ -88,6 +90,41 @@ impl Database {
     pub async fn session(&self) -> Result<Session> {
         self.read_stored_tables().await?;
         Ok(Session::new(self.backend.begin().await?, Arc::clone(&self.backend)))
+    }
+
+    /// A live query: a stream that yields `query`'s result now, then again after every
+    /// commit that changes it. `query` runs in a fresh session (rolled back) each time;
+    /// it runs again after each commit that wrote a table it read (its subqueries' and
+    /// the relations it loaded included), through any `Database` over this backend, and
+    /// a result equal to the last is not yielded again. An error is yielded as it
+    /// comes, and the query runs again at the next change. Dropping the stream stops it.
+    ///
+    /// ```
+    /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
+    /// # pub struct User { #[entity(unique)] pub username: String, pub email_address: String }
+    /// use futures_util::StreamExt;
+    /// use plinth::Entity;
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let db = plinth::memory();
+    /// db.create_all(&[User::table()]).await?;
+    /// let mut names = db.watch(|session| {
+    ///     Box::pin(async move {
+    ///         let users = session.query::<User>().order_by(|c| c.username.asc()).all().await?;
+    ///         Ok(users.into_iter().map(|u| u.username.clone()).collect::<Vec<_>>())
+    ///     })
+    /// });
+    /// assert_eq!(names.next().await.transpose()?, Some(vec![]));
+    /// db.add(User { username: "ada".into(), email_address: "ada@example.com".into() }).await?;
+    /// assert_eq!(names.next().await.transpose()?, Some(vec!["ada".to_owned()]));
+    /// # Ok::<(), plinth::Error>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn watch<'d, T, F>(&'d self, query: F) -> LiveQuery<'d, T>
+    where
+        T: PartialEq + Clone + SendOutsideWasm + 'd,
+        F: for<'s> FnMut(&'s mut Session) -> SessionFuture<'s, T> + SendOutsideWasm + 'd,
+    {
+        live::watch(self, query)
     }
 
     /// The stored tables, read once per backend, so a handle knows what refers to what.

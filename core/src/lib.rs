@@ -81,6 +81,7 @@ mod entity;
 mod error;
 mod field;
 mod id;
+mod live;
 pub mod migrate;
 mod query;
 mod record;
@@ -103,6 +104,7 @@ pub use entity::{DecodeError, Entity};
 pub use error::{BoxError, Error, Result};
 pub use field::{Comparable, Field, Nullable, Ordered};
 pub use id::Id;
+pub use live::LiveQuery;
 pub use plinth_derive::{Entity, Field};
 pub use query::{
     count, like_escape, Aggregate, Aggregates, Assignment, Assignments, Column, Direction, DynColumn, Filter,

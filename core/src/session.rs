@@ -8,6 +8,7 @@ use crate::backend::{Backend, Transaction};
 use crate::entity::{DecodeError, Entity};
 use crate::error::{Error, Result};
 use crate::id::Id;
+use crate::live::Recorded;
 use crate::query::{Column, Filter, Query, Select};
 use crate::record::Record;
 use crate::relations::delete::{delete_with_rules, Deleted};
@@ -54,7 +55,7 @@ const UPSERT_ATTEMPTS: usize = 3;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Session {
-    tx: Box<dyn Transaction>,
+    tx: Recorded,
     /// The backend, to read the stored tables again when one changed meanwhile.
     backend: Arc<dyn Backend>,
     relations: Relations,
@@ -72,11 +73,17 @@ pub struct Session {
 impl Session {
     pub(crate) fn new(tx: Box<dyn Transaction>, backend: Arc<dyn Backend>) -> Self {
         let relations = backend.relations();
+        let tx = Recorded::new(tx, backend.changes());
         Session { tx, backend, relations, half_done: None, upserted: Vec::new() }
     }
 
     pub(crate) fn transaction(&mut self) -> &mut dyn Transaction {
-        self.tx.as_mut()
+        &mut self.tx
+    }
+
+    /// The tables this session has read (see [`Recorded::tables_read`]).
+    pub(crate) fn tables_read(&self) -> Option<std::collections::BTreeSet<&'static str>> {
+        self.tx.tables_read()
     }
 
     /// Marks the session as in the middle of a write of several statements on `table`
@@ -257,7 +264,7 @@ impl Session {
     /// every reference to them (see [`delete_by_id`](Session::delete_by_id)); how many.
     pub(crate) async fn delete_rows(&mut self, table: &'static Table, ids: &[i64]) -> Result<u64> {
         let marked = self.begin_multi_write(table, ids.first().copied().unwrap_or_default());
-        let mut deleted = delete_with_rules(self.tx.as_mut(), &self.relations, table, ids).await;
+        let mut deleted = delete_with_rules(&mut self.tx, &self.relations, table, ids).await;
         // A referring table read from the storage that another handle changed since:
         // read the stored tables again, once, and delete by their rules as they are now.
         if let Deleted::Settled(Err(
@@ -266,7 +273,7 @@ impl Session {
         {
             if *changed != table.name() && !self.relations.is_given(changed) {
                 self.relations.add_stored(&self.backend.stored_tables().await?);
-                deleted = delete_with_rules(self.tx.as_mut(), &self.relations, table, ids).await;
+                deleted = delete_with_rules(&mut self.tx, &self.relations, table, ids).await;
             }
         }
         match deleted {
@@ -291,10 +298,10 @@ impl Session {
     pub async fn commit(self) -> Result<()> {
         match self.half_done {
             Some(err) => {
-                self.tx.rollback().await?;
+                Box::new(self.tx).rollback().await?;
                 Err(err)
             }
-            None => match self.tx.commit().await {
+            None => match Box::new(self.tx).commit().await {
                 Err(Error::UniqueViolation { table, column: Some(column) }) => {
                     let upserted = self.upserted.iter().find(|(t, c, _)| *t == table && *c == column);
                     Err(match upserted {
@@ -309,7 +316,7 @@ impl Session {
 
     /// Discards every write of this session (dropping the session does the same).
     pub async fn rollback(self) -> Result<()> {
-        self.tx.rollback().await
+        Box::new(self.tx).rollback().await
     }
 }
 
@@ -323,7 +330,7 @@ impl fmt::Debug for Session {
 /// (through [`Transaction::as_any_mut`]). What is done through it bypasses the
 /// session's checks.
 pub fn session_transaction(session: &mut Session) -> &mut dyn Transaction {
-    session.tx.as_mut()
+    &mut session.tx
 }
 
 fn checked_row<E: Entity>(entity: &E) -> Result<Row> {

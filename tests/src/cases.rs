@@ -10,6 +10,7 @@ pub mod filters;
 pub mod ids;
 pub mod indexes;
 pub mod isolation;
+pub mod live;
 pub mod migrations;
 pub mod one_shot;
 pub mod ordering;

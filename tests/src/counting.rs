@@ -65,6 +65,10 @@ impl Backend for CountingBackend {
         self.inner.relations()
     }
 
+    fn changes(&self) -> plinth::backend::ChangeHub {
+        self.inner.changes()
+    }
+
     async fn pause(&self, duration: std::time::Duration) {
         self.inner.pause(duration).await;
     }

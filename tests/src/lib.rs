@@ -103,6 +103,8 @@ macro_rules! conformance_suite {
             filters::queries_see_the_sessions_own_writes,
             indexes::filters_on_indexed_columns_match_a_scan,
             indexes::indexed_filters_follow_writes_and_the_sessions_own,
+            live::a_live_query_yields_each_result_a_commit_changes,
+            live::live_queries_watch_counts_and_stop_when_dropped,
             ordering::nulls_sort_last_ascending_and_first_descending,
             ordering::several_keys_then_id_break_ties,
             ordering::text_sorts_by_bytes,

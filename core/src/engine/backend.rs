@@ -9,6 +9,7 @@ use crate::backend::{
 };
 use crate::engine::{apply_migration, EngineTransaction, StoreMut};
 use crate::error::Result;
+use crate::live::ChangeHub;
 use crate::migrate::{Shapes, Step};
 use crate::relations::Relations;
 use crate::table::Table;
@@ -36,18 +37,19 @@ pub struct EngineBackend<S> {
     /// The tables the `Database`s over it were given, and those stored: the references
     /// every session checks.
     relations: Relations,
+    changes: ChangeHub,
 }
 
 impl<S: StoreMut> EngineBackend<S> {
     /// A backend over `store`.
     pub fn new(store: S) -> Self {
-        EngineBackend { store: Arc::new(store), relations: Relations::new() }
+        EngineBackend { store: Arc::new(store), relations: Relations::new(), changes: ChangeHub::new() }
     }
 
     /// A backend over a store shared with other backends: a second handle on the same
     /// storage, as a second connection pool on one database.
     pub fn with_store(store: Arc<S>) -> Self {
-        EngineBackend { store, relations: Relations::new() }
+        EngineBackend { store, relations: Relations::new(), changes: ChangeHub::new() }
     }
 
     /// The store underneath, for backend-specific operations.
@@ -73,6 +75,10 @@ impl<S: StoreMut> Backend for EngineBackend<S> {
 
     fn relations(&self) -> Relations {
         self.relations.clone()
+    }
+
+    fn changes(&self) -> ChangeHub {
+        self.changes.clone()
     }
 
     async fn stored_tables(&self) -> Result<Vec<&'static Table>> {
