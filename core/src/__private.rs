@@ -4,7 +4,7 @@ use crate::entity::DecodeError;
 use crate::field::Field;
 use crate::row::StoredFields;
 use crate::table::ColumnDef;
-use crate::value::ColumnType;
+use crate::value::{ColumnType, Value};
 
 /// Checks that a row holds one value per field of an entity with `fields` fields.
 pub fn check_field_count(row: &dyn StoredFields, fields: usize) -> Result<(), DecodeError> {
@@ -19,18 +19,26 @@ pub fn check_field_count(row: &dyn StoredFields, fields: usize) -> Result<(), De
 /// Takes field `index` of a row, stored in `column`, as a `T`: read as the column's
 /// type, checked as [`Table::check_stored`](crate::Table::check_stored) checks a stored
 /// value, then converted.
+#[inline]
 pub fn read_field<T: Field>(row: &mut dyn StoredFields, index: usize, column: &ColumnDef) -> Result<T, DecodeError> {
-    let error = |found| DecodeError { column: Some(column.name()), found };
-    let value = row.take(index, column.ty()).map_err(error)?;
+    let value = row.take(index, column.ty()).map_err(|found| refused(column, found))?;
     if let Some(found) = column.unreadable(&value) {
-        return Err(error(found));
+        return Err(refused(column, found));
     }
-    T::from_value(value).map_err(|found| {
-        error(match found.column_type() {
-            Some(ty) => format!("{ty} value {found}, expected {}", T::expected()),
-            None => format!("NULL, expected {}", T::expected()),
-        })
-    })
+    T::from_value(value).map_err(|found| refused(column, mismatch::<T>(&found)))
+}
+
+#[cold]
+fn refused(column: &ColumnDef, found: String) -> DecodeError {
+    DecodeError { column: Some(column.name()), found }
+}
+
+#[cold]
+fn mismatch<T: Field>(found: &Value) -> String {
+    match found.column_type() {
+        Some(ty) => format!("{ty} value {found}, expected {}", T::expected()),
+        None => format!("NULL, expected {}", T::expected()),
+    }
 }
 
 /// The type of the `created_at` and `updated_at` columns.

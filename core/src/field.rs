@@ -97,6 +97,9 @@ macro_rules! scalar_field {
                 Value::$variant($to)
             }
 
+            // Inlined into the derived `from_fields` of the user's crate, so the value
+            // is matched where it was read instead of moved through a call.
+            #[inline]
             fn from_value(value: Value) -> Result<Self, Value> {
                 match value {
                     Value::$variant(v) => Ok(v),
@@ -147,6 +150,7 @@ macro_rules! stored_as {
                 Value::$variant($to)
             }
 
+            #[inline]
             fn from_value(value: Value) -> Result<Self, Value> {
                 match value {
                     Value::$variant($s) => $from.ok_or(value),

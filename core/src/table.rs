@@ -258,14 +258,19 @@ impl ColumnDef {
     /// Why a stored `value` of this column is not read, in the words of a decode error:
     /// one no backend could have been given through Plinth (see
     /// [`Table::check_stored`]), or text past the column's length limit.
+    #[inline]
     pub(crate) fn unreadable(&self, value: &Value) -> Option<String> {
-        let reason = match value.unstorable_reason() {
-            Some(reason) => reason.to_owned(),
-            None => self.too_long(value)?,
-        };
-        Some(format!("{value}, which Plinth does not read: {reason}"))
+        #[cold]
+        fn unread(value: &Value, reason: &str) -> String {
+            format!("{value}, which Plinth does not read: {reason}")
+        }
+        match value.unstorable_reason() {
+            Some(reason) => Some(unread(value, reason)),
+            None => self.too_long(value).map(|reason| unread(value, &reason)),
+        }
     }
 
+    #[inline]
     fn too_long(&self, value: &Value) -> Option<String> {
         let (Some(limit), Value::Text(text)) = (self.max_length, value) else { return None };
         let chars = text.chars().count();

@@ -170,6 +170,7 @@ impl Value {
     /// Why no backend can store this value exactly, if it cannot: a NaN or infinite
     /// float, text (or a JSON document) with a NUL character, a date or timestamp
     /// outside the years 1 to 9999.
+    #[inline]
     pub fn unstorable_reason(&self) -> Option<&'static str> {
         const NON_FINITE: &str = "NaN and infinite floats cannot be stored (SQLite turns NaN into NULL and JSON has no form for them); store a finite number or use an Option";
         const NUL: &str = "text with a NUL character (\\0) cannot be stored (PostgreSQL refuses it); remove it or store the data as Vec<u8>";
