@@ -38,8 +38,8 @@ pub(crate) fn build(sh: &Shell) -> Result {
 }
 
 /// The most the page's wasm may weigh gzipped: a guard against growth, about 5% above
-/// its size when set (276 KB, after wasm-opt; issue 16 aims at 200 KB).
-const PAGE_BUDGET_GZIPPED: usize = 290_000;
+/// its size when set (282 KB, after wasm-opt; issue 16 aims at 200 KB).
+const PAGE_BUDGET_GZIPPED: usize = 296_000;
 
 /// Builds the page's wasm, for size (the `wasm-release` profile: `opt-level = "z"`, fat
 /// LTO, one codegen unit, `panic = "abort"`), and its JavaScript glue into
