@@ -30,6 +30,7 @@ pub async fn connect(url: &str) -> Result<Database> {
 
 #[cfg(target_arch = "wasm32")]
 async fn open(url: &StorageUrl) -> Result<Database> {
+    use plinth::backend::Backend;
     use plinth::engine::EngineBackend;
 
     use crate::browser_store::BrowserStore;
@@ -49,7 +50,14 @@ async fn open(url: &StorageUrl) -> Result<Database> {
         }
         StorageKind::IndexedDb => BrowserStore::IndexedDb(IndexedDbStore::open(&url.name).await?),
     };
-    Ok(Database::new(EngineBackend::new(store)))
+    let backend = EngineBackend::new(store);
+    let kind = match url.kind {
+        StorageKind::Local => "local",
+        StorageKind::Session => "session",
+        StorageKind::IndexedDb => "indexeddb",
+    };
+    crate::relay::start(backend.name(), &format!("plinth/{kind}/{}", url.name), &backend.changes())?;
+    Ok(Database::new(backend))
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -145,6 +145,8 @@ mod gloo_key_value;
 mod indexeddb;
 #[cfg(target_arch = "wasm32")]
 mod js_error;
+#[cfg(target_arch = "wasm32")]
+mod relay;
 
 pub use connect::connect;
 pub use key_value::{KeyValue, MemoryKeyValue};

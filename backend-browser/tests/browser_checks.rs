@@ -435,3 +435,48 @@ async fn a_commit_moves_a_sequence_left_behind_past_its_ids() {
     assert_eq!(stored_sequence(&name).await, Some(3.0));
     delete_indexeddb(&name);
 }
+
+/// The next result of `live`, or a panic after five seconds without one.
+async fn next_within<T>(live: &mut plinth::LiveQuery<T>, what: &str) -> T {
+    use futures_util::future::{select, Either};
+    use futures_util::StreamExt;
+    match select(live.next(), Box::pin(sleep(5_000))).await {
+        Either::Left((Some(result), _)) => result.expect(what),
+        Either::Left((None, _)) => panic!("{what}: the live query ended"),
+        Either::Right(_) => panic!("{what}: no result within five seconds"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_live_query_sees_the_commits_of_other_handles_as_of_other_pages() {
+    for scheme in ["local", "session", "indexeddb"] {
+        let name = unique_name("live");
+        let url = format!("{scheme}://{name}");
+        // Each handle has a BroadcastChannel of its own, as each page has.
+        let (watching, writing) = (connect(&url).await, connect(&url).await);
+        let mut live = watching.watch(|session| {
+            Box::pin(async move {
+                let all = session.query::<User>().order_by(|c| c.username.asc()).all().await?;
+                Ok(all.iter().map(|u| u.username.clone()).collect::<Vec<_>>())
+            })
+        });
+        assert_eq!(next_within(&mut live, "first").await, Vec::<String>::new(), "{scheme}");
+        let mut session = writing.session().await.expect("session");
+        session.add(User::named("bob")).await.expect("add");
+        session.commit().await.expect("commit");
+        assert_eq!(next_within(&mut live, "bob").await, ["bob"], "{scheme}");
+        // A third handle, opened after the query began.
+        let third = connect(&url).await;
+        let mut session = third.session().await.expect("session");
+        session.add(User::named("ann")).await.expect("add");
+        session.commit().await.expect("commit");
+        assert_eq!(next_within(&mut live, "ann").await, ["ann", "bob"], "{scheme}");
+        // The watching handle's own commit: seen once, not echoed back as another.
+        let mut session = watching.session().await.expect("session");
+        session.add(User::named("cy")).await.expect("add");
+        session.commit().await.expect("commit");
+        assert_eq!(next_within(&mut live, "cy").await, ["ann", "bob", "cy"], "{scheme}");
+        drop((live, watching, writing, third));
+        clean_up(scheme, &name);
+    }
+}

@@ -29,7 +29,7 @@ use crate::error::Result;
 use crate::migrate::{Shapes, Step};
 use crate::table::Table;
 
-pub use crate::live::{ChangeHub, Changed};
+pub use crate::live::{ChangeHub, Changed, WeakChangeHub};
 pub use crate::relations::{Referrer, Relations};
 pub use crate::session::{record_from_stored, session_transaction};
 pub use intern::{intern_name, intern_table};

@@ -97,7 +97,9 @@ impl Database {
     /// it runs again after each commit that wrote a table it read (its subqueries' and
     /// the relations it loaded included), through any `Database` over this backend, and
     /// a result equal to the last is not yielded again. An error is yielded as it
-    /// comes, and the query runs again at the next change. Dropping the stream stops it.
+    /// comes, and the query runs again at the next change. The stream holds its own
+    /// handle on the database (it may outlive this one, be spawned, or kept in a UI
+    /// component); dropping it stops it.
     ///
     /// ```
     /// # #[derive(plinth::Entity, Clone, Debug, PartialEq)]
@@ -119,12 +121,12 @@ impl Database {
     /// # Ok::<(), plinth::Error>(()) })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn watch<'d, T, F>(&'d self, query: F) -> LiveQuery<'d, T>
+    pub fn watch<T, F>(&self, query: F) -> LiveQuery<T>
     where
-        T: PartialEq + Clone + SendOutsideWasm + 'd,
-        F: for<'s> FnMut(&'s mut Session) -> SessionFuture<'s, T> + SendOutsideWasm + 'd,
+        T: PartialEq + Clone + SendOutsideWasm + 'static,
+        F: for<'s> FnMut(&'s mut Session) -> SessionFuture<'s, T> + SendOutsideWasm + 'static,
     {
-        live::watch(self, query)
+        live::watch(self.clone(), query)
     }
 
     /// The stored tables, read once per backend, so a handle knows what refers to what.

@@ -11,7 +11,7 @@
 mod recorded;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::{Stream, StreamExt};
@@ -45,9 +45,32 @@ impl Changed {
 
 /// Where a backend's commits are announced to its live queries: one per backend, shared
 /// by every [`Database`] over it.
+///
+/// Commits made through this backend are published with [`publish`](Self::publish),
+/// those a backend hears of from elsewhere (another page, another process) with
+/// [`publish_remote`](Self::publish_remote); a relay that tells the others
+/// ([`subscribe_local`](Self::subscribe_local)) sees only the first kind, so nothing
+/// echoes back.
 #[derive(Clone, Debug, Default)]
 pub struct ChangeHub {
-    subscribers: Arc<Mutex<Vec<UnboundedSender<Changed>>>>,
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    sender: UnboundedSender<Changed>,
+    local_only: bool,
+}
+
+/// A [`ChangeHub`] that does not keep it alive: what a relay's listener holds.
+#[derive(Clone, Debug)]
+pub struct WeakChangeHub(Weak<Mutex<Vec<Subscriber>>>);
+
+impl WeakChangeHub {
+    /// The hub, unless its backend is gone.
+    pub fn upgrade(&self) -> Option<ChangeHub> {
+        self.0.upgrade().map(|subscribers| ChangeHub { subscribers })
+    }
 }
 
 impl ChangeHub {
@@ -56,35 +79,61 @@ impl ChangeHub {
         ChangeHub::default()
     }
 
-    /// Tells every live query of a committed change; those dropped since are forgotten.
+    /// Tells every subscriber of a change committed through this backend; those
+    /// dropped since are forgotten.
     pub fn publish(&self, changed: &Changed) {
+        self.send(changed, true);
+    }
+
+    /// Tells every subscriber but the local-only ones of a change committed elsewhere.
+    pub fn publish_remote(&self, changed: &Changed) {
+        self.send(changed, false);
+    }
+
+    fn send(&self, changed: &Changed, local: bool) {
         let mut subscribers = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
-        subscribers.retain(|subscriber| subscriber.unbounded_send(changed.clone()).is_ok());
+        subscribers.retain(|s| (s.local_only && !local) || s.sender.unbounded_send(changed.clone()).is_ok());
     }
 
     /// Every change published from now on.
     pub fn subscribe(&self) -> UnboundedReceiver<Changed> {
+        self.subscribe_with(false)
+    }
+
+    /// Every change committed through this backend from now on, not those from
+    /// elsewhere: what a relay to other pages or processes forwards. The stream ends
+    /// when the backend is dropped.
+    pub fn subscribe_local(&self) -> UnboundedReceiver<Changed> {
+        self.subscribe_with(true)
+    }
+
+    fn subscribe_with(&self, local_only: bool) -> UnboundedReceiver<Changed> {
         let (sender, receiver) = unbounded();
-        self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).push(sender);
+        self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).push(Subscriber { sender, local_only });
         receiver
+    }
+
+    /// A handle that does not keep the hub alive.
+    pub fn downgrade(&self) -> WeakChangeHub {
+        WeakChangeHub(Arc::downgrade(&self.subscribers))
     }
 }
 
 /// The stream of [`Database::watch`]: `Send` where sessions are.
 #[cfg(not(target_arch = "wasm32"))]
-pub type LiveQuery<'d, T> = std::pin::Pin<Box<dyn Stream<Item = Result<T>> + Send + 'd>>;
+pub type LiveQuery<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T>> + Send>>;
 
 /// The stream of [`Database::watch`].
 #[cfg(target_arch = "wasm32")]
-pub type LiveQuery<'d, T> = std::pin::Pin<Box<dyn Stream<Item = Result<T>> + 'd>>;
+pub type LiveQuery<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T>>>>;
 
 /// Runs `query` in a fresh session (rolled back), then again after each change that
 /// touches a table it read, yielding the first result and every one unlike the last;
 /// an error is yielded and the query runs again at the next change.
-pub(crate) fn watch<'d, T, F>(db: &'d Database, mut query: F) -> LiveQuery<'d, T>
+pub(crate) fn watch<T, F>(db: Database, mut query: F) -> LiveQuery<T>
 where
-    T: PartialEq + Clone + crate::backend::SendOutsideWasm + 'd,
-    F: for<'s> FnMut(&'s mut Session) -> SessionFuture<'s, T> + crate::backend::SendOutsideWasm + 'd,
+    T: PartialEq + Clone + crate::backend::SendOutsideWasm + 'static,
+    F: for<'s> FnMut(&'s mut Session) -> SessionFuture<'s, T> + crate::backend::SendOutsideWasm + 'static,
 {
     Box::pin(async_stream::stream! {
         // Subscribed before the first run, so no commit after it goes unseen.
