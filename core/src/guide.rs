@@ -37,6 +37,11 @@ struct TransactionsGuide;
 #[doc = include_str!("../../docs/schema-evolution.md")]
 struct SchemaEvolutionGuide;
 
+/// The guide's live-queries page, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/live-queries.md")]
+struct LiveQueriesGuide;
+
 /// The guide's backends page, whose example runs as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/backends.md")]

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::backend::{schema_changes, Backend, StoredColumn};
+use crate::backend::{schema_changes, Backend, Changed, StoredColumn};
 use crate::database::Database;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
@@ -171,7 +171,8 @@ impl Database {
                 Some(run) => self.apply_data_migration(migration, run).await.map(|()| true),
             };
             match applied {
-                Ok(true) => {}
+                // The steps may rewrite any table: every live query runs again.
+                Ok(true) => self.backend().changes().publish(&Changed::Anything),
                 Ok(false) => return Ok(false),
                 Err(err) => return self.applied_meanwhile(err, Some(migration)).await,
             }
