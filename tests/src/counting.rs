@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plinth::backend::{
-    Aggregation, Backend, ColumnDef, Group, Relations, Row, RowMeta, RowStream, RowUpdate, Select, StoredColumn,
-    StoredRow, Transaction,
+    Aggregation, Backend, ColumnDef, Group, Relations, Row, RowMeta, RowSink, RowStream, RowUpdate, Select,
+    StoredColumn, StoredRow, Transaction,
 };
 use plinth::migrate::{Shapes, Step};
 use plinth::{Database, Result, Table};
@@ -125,6 +125,11 @@ impl Transaction for CountingTransaction {
     async fn select(&mut self, table: &'static Table, select: &Select) -> Result<Vec<StoredRow>> {
         self.tally();
         self.inner.select(table, select).await
+    }
+
+    async fn select_into(&mut self, table: &'static Table, select: &Select, sink: &mut dyn RowSink) -> Result<()> {
+        self.tally();
+        self.inner.select_into(table, select, sink).await
     }
 
     fn stream<'a>(&'a mut self, table: &'static Table, select: Select) -> RowStream<'a> {
