@@ -45,6 +45,18 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
     /// remember the failure and refuse to commit. SQLite undoes only the statement.
     const FAILED_STATEMENT_ABORTS: bool;
 
+    /// Starts telling other processes of the commits `hub` publishes, where the database
+    /// offers a way (PostgreSQL's `NOTIFY`); nothing by default.
+    fn announce_changes(pool: &sqlx::Pool<Self::Db>, hub: &plinth::backend::ChangeHub, instance: &str) {
+        let _ = (pool, hub, instance);
+    }
+
+    /// Starts hearing other processes' commits and publishing them to `hub` (PostgreSQL's
+    /// `LISTEN`); nothing by default.
+    fn hear_changes(pool: &sqlx::Pool<Self::Db>, hub: &plinth::backend::ChangeHub, instance: &str) {
+        let _ = (pool, hub, instance);
+    }
+
     /// Runs a `SELECT` of rows with `table`'s full select list, handing each to `sink`
     /// as it arrives, its fields read off the driver's row as the sink takes them, so
     /// each is read while its bytes are still in cache and nothing is built in between;

@@ -2,6 +2,7 @@
 //! driver's insert and update strategies.
 
 mod codec;
+mod notify;
 
 use std::collections::HashSet;
 
@@ -44,6 +45,14 @@ impl Driver for Pg {
     type Db = sqlx::Postgres;
     const NAME: &'static str = "postgres";
     const DIALECT: Dialect = Dialect::Postgres;
+
+    fn announce_changes(pool: &PgPool, hub: &plinth::backend::ChangeHub, instance: &str) {
+        notify::announce(pool, hub, instance);
+    }
+
+    fn hear_changes(pool: &PgPool, hub: &plinth::backend::ChangeHub, instance: &str) {
+        notify::listen(pool, hub, instance);
+    }
     const FAILED_STATEMENT_ABORTS: bool = true;
 
     statement_functions!(

@@ -36,7 +36,23 @@ pub(crate) struct SqlBackend<D: Driver> {
     pub(crate) relations: plinth::backend::Relations,
     /// Where sessions announce their commits to live queries.
     pub(crate) changes: plinth::backend::ChangeHub,
+    /// This backend's name in announcements to other processes.
+    instance: String,
+    /// Set once the driver announces this backend's commits (at the first session).
+    announcing: std::sync::Once,
+    /// Set once the driver listens for other processes' commits (at the first live query).
+    hearing: std::sync::Once,
     driver: PhantomData<D>,
+}
+
+/// A name for one backend, distinct from every other backend's in this process and,
+/// with the process id and the clock, from those of other processes: what it signs its
+/// announcements to other processes with.
+fn instance_name() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}-{nanos}", std::process::id())
 }
 
 impl<D: Driver> SqlBackend<D> {
@@ -46,6 +62,9 @@ impl<D: Driver> SqlBackend<D> {
             statements: Arc::new(StatementCache::new(D::DIALECT)),
             relations: plinth::backend::Relations::new(),
             changes: plinth::backend::ChangeHub::new(),
+            instance: instance_name(),
+            announcing: std::sync::Once::new(),
+            hearing: std::sync::Once::new(),
             driver: PhantomData,
         }
     }
@@ -178,7 +197,18 @@ impl<D: Driver> SqlBackend<D> {
         Ok(tx)
     }
 
+    /// Starts announcing this backend's commits to other processes, once.
+    fn announce(&self) {
+        self.announcing.call_once(|| D::announce_changes(&self.pool, &self.changes, &self.instance));
+    }
+
+    /// Starts hearing other processes' commits, once (see `Backend::watching`).
+    pub(crate) fn watching(&self) {
+        self.hearing.call_once(|| D::hear_changes(&self.pool, &self.changes, &self.instance));
+    }
+
     pub(crate) fn begin(&self) -> Box<dyn Transaction> {
+        self.announce();
         let tx = LazyTransaction::new(self.pool.clone());
         let span = SessionSpan::begin(D::NAME);
         Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None, span })
@@ -186,6 +216,7 @@ impl<D: Driver> SqlBackend<D> {
 
     /// A transaction for one write, which commits by itself (autocommit).
     pub(crate) fn begin_single_write(&self) -> Box<dyn Transaction> {
+        self.announce();
         let tx = LazyTransaction::autocommit(self.pool.clone());
         let span = SessionSpan::begin(D::NAME);
         Box::new(SqlTransaction::<D> { tx, statements: Arc::clone(&self.statements), aborted: None, span })
@@ -336,6 +367,10 @@ macro_rules! sql_backend {
 
             fn changes(&self) -> plinth::backend::ChangeHub {
                 self.inner.changes.clone()
+            }
+
+            fn watching(&self) {
+                self.inner.watching();
             }
 
             fn column_words(&self, column: &plinth::backend::ColumnDef) -> plinth::backend::StoredColumn {

@@ -138,6 +138,12 @@ pub trait Backend: SendOutsideWasm + SyncOutsideWasm + fmt::Debug {
     /// listens, and a backend that hears of commits made elsewhere publishes them too.
     fn changes(&self) -> ChangeHub;
 
+    /// Called when a live query starts ([`Database::watch`](crate::Database::watch)): a
+    /// backend that can hear of commits made elsewhere (another process) starts
+    /// listening, once, and publishes them to [`changes`](Backend::changes). Nothing by
+    /// default.
+    fn watching(&self) {}
+
     /// A column as this backend would store it, in the words of
     /// [`stored_shapes`](Backend::stored_shapes).
     fn column_words(&self, column: &ColumnDef) -> StoredColumn;

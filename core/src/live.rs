@@ -137,6 +137,7 @@ where
 {
     Box::pin(async_stream::stream! {
         // Subscribed before the first run, so no commit after it goes unseen.
+        db.backend().watching();
         let mut changes = db.backend().changes().subscribe();
         let mut last: Option<T> = None;
         loop {

@@ -69,6 +69,10 @@ impl Backend for CountingBackend {
         self.inner.changes()
     }
 
+    fn watching(&self) {
+        self.inner.watching();
+    }
+
     async fn pause(&self, duration: std::time::Duration) {
         self.inner.pause(duration).await;
     }
