@@ -6,13 +6,13 @@
 //! A notification's payload is JSON, `{"from": INSTANCE, "tables": [NAME, …]}`, with
 //! `"tables": null` where anything may have been written; `from` names the backend that
 //! sent it, so a backend skips its own. Announcing runs after the commit, off the
-//! session's path, on a pool connection: commits that come while one is sent go out
-//! together in the next. A notification is lost if the server is unreachable then, and
+//! session's path, on a pool connection, at most once per 10 ms: commits that come in
+//! between go out together in the next. A notification is lost if the server is unreachable then, and
 //! a listener that lost its connection publishes "anything" when it is back, as what
 //! was sent meanwhile is gone.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use plinth::backend::{ChangeHub, Changed};
@@ -24,6 +24,10 @@ use tokio::runtime::Handle;
 /// The channel every Plinth backend on a database notifies and listens on.
 pub(crate) const CHANNEL: &str = "plinth_changes";
 
+/// The shortest time between two announcements of one backend: what a commit may wait
+/// before other processes hear of it.
+const ANNOUNCE_EVERY: Duration = Duration::from_millis(10);
+
 /// PostgreSQL refuses payloads of 8000 bytes or more; past this, "anything" is sent.
 const MAX_PAYLOAD: usize = 7_900;
 
@@ -33,11 +37,18 @@ pub(crate) fn announce(pool: &PgPool, hub: &ChangeHub, instance: &str) {
     let Ok(runtime) = Handle::try_current() else { return };
     let (pool, mut local, instance) = (pool.clone(), hub.subscribe_local(), instance.to_owned());
     runtime.spawn(async move {
+        let mut last_sent: Option<Instant> = None;
         while let Some(first) = local.next().await {
+            // At most one announcement per `ANNOUNCE_EVERY`: commits in between go out
+            // together, so a stream of commits costs the server one NOTIFY per period.
+            if let Some(wait) = last_sent.and_then(|at| ANNOUNCE_EVERY.checked_sub(at.elapsed())) {
+                tokio::time::sleep(wait).await;
+            }
             let mut changed = first;
             while let Ok(more) = local.try_recv() {
                 changed = merged(changed, more);
             }
+            last_sent = Some(Instant::now());
             let payload = payload(&instance, &changed);
             // An unreachable server loses the notification (see the module docs).
             let _ = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&pool).await;
