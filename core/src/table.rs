@@ -397,21 +397,23 @@ impl Table {
     /// The non-null values of `row` in unique columns, with their column positions:
     /// what a unique index holds for the row.
     pub fn unique_values<'r>(&self, row: &'r Row) -> impl Iterator<Item = (usize, &'r Value)> + 'r {
-        let columns = self.columns;
-        row.values()
-            .iter()
-            .enumerate()
-            .filter(move |(i, v)| columns.get(*i).is_some_and(ColumnDef::is_unique) && !v.is_null())
+        self.non_null_values(row, ColumnDef::is_unique)
     }
 
     /// The non-null values of `row` in indexed (non-unique) columns, with their column
     /// positions: the entries a store's index of each column holds for it.
     pub fn indexed_values<'r>(&self, row: &'r Row) -> impl Iterator<Item = (usize, &'r Value)> + 'r {
+        self.non_null_values(row, ColumnDef::is_indexed)
+    }
+
+    /// The non-null values of `row` in the columns `kind` picks, with their positions.
+    fn non_null_values<'r>(
+        &self,
+        row: &'r Row,
+        kind: fn(&ColumnDef) -> bool,
+    ) -> impl Iterator<Item = (usize, &'r Value)> + 'r {
         let columns = self.columns;
-        row.values()
-            .iter()
-            .enumerate()
-            .filter(move |(i, v)| columns.get(*i).is_some_and(ColumnDef::is_indexed) && !v.is_null())
+        row.values().iter().enumerate().filter(move |(i, v)| columns.get(*i).is_some_and(kind) && !v.is_null())
     }
 
     /// Finds a column by name, system columns included.
