@@ -4,8 +4,15 @@
 use plinth::backend::{Row, RowMeta, StoredFields, StoredRow};
 use plinth::{ColumnType, Error, Table, Value};
 
-/// Where a full select list puts the first field: after `id`, `created_at`, `updated_at`.
-const FIRST_FIELD: usize = 3;
+/// Where a full select list (`sql::select_list`) puts the first field: right after `id`.
+const FIRST_FIELD: usize = 1;
+
+/// Where a full select list of `table` puts `created_at` and `updated_at`: after the
+/// fields.
+pub(crate) fn timestamp_positions(table: &Table) -> [usize; 2] {
+    let after_fields = FIRST_FIELD + table.columns().len();
+    [after_fields, after_fields + 1]
+}
 
 /// The fields of a driver row selected with a table's full select list, read off the
 /// row one by one by `value` (a codec's), which reads select position `i` as `ty` or
@@ -23,7 +30,7 @@ impl<'r, R: sqlx::Row, F: Fn(&'r R, usize, ColumnType) -> Result<Value, String>>
 
 impl<'r, R: sqlx::Row, F: Fn(&'r R, usize, ColumnType) -> Result<Value, String>> StoredFields for Fields<'r, R, F> {
     fn len(&self) -> usize {
-        self.row.len().saturating_sub(FIRST_FIELD)
+        self.row.len().saturating_sub(Table::SYSTEM_COLUMNS.len())
     }
 
     fn take(&mut self, index: usize, ty: ColumnType) -> Result<Value, String> {

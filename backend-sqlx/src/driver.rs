@@ -168,7 +168,8 @@ pub(crate) trait Driver: fmt::Debug + Send + Sync + Sized + 'static {
 
 /// Expands, inside a driver's `impl Driver`, the functions that run statements —
 /// `bind` turns a [`Statement`] into the driver's sqlx query, `meta` reads a row's system
-/// columns, `decode` a whole row and `value` one value — and
+/// columns (of a row selected with the full select list), `decode` a whole row and
+/// `value` one value — and
 /// [`Driver::insert`] and [`Driver::update`] as boxed calls of the driver's `insert` and
 /// `update` strategies (async functions of the same arguments).
 /// The errors of every shared statement are mapped here, through

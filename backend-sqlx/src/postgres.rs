@@ -57,7 +57,7 @@ impl Driver for Pg {
 
     statement_functions!(
         bind: bind_all,
-        meta: codec::meta,
+        meta: codec::stored_meta,
         decode: codec::decode,
         value: codec::value,
         insert: insert,

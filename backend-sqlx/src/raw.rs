@@ -137,8 +137,9 @@ impl RawSql<'_> {
         }
     }
 
-    /// `E`'s columns as [`fetch_records`](RawSql::fetch_records) reads them: `"id",
-    /// "created_at", "updated_at"`, then the fields, quoted.
+    /// `E`'s columns as [`fetch_records`](RawSql::fetch_records) reads them, quoted:
+    /// `"id"`, the fields, then `"created_at", "updated_at"` (the order the table's
+    /// columns are created in).
     pub fn columns<E: Entity>() -> String {
         select_list(E::table(), None)
     }

@@ -44,7 +44,7 @@ impl Driver for Sqlite {
 
     statement_functions!(
         bind: bind_all,
-        meta: codec::meta,
+        meta: codec::stored_meta,
         decode: codec::decode,
         value: codec::value,
         insert: insert,

@@ -2,7 +2,7 @@
 //! PostgreSQL type, `NULL`s included, so prepared statements stay typed.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use plinth::backend::{Row, StoredRow};
+use plinth::backend::{Row, RowMeta, StoredRow};
 use plinth::{ColumnType, Error, Table, Value};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo, PgValueFormat, PgValueRef};
@@ -10,7 +10,7 @@ use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{Postgres, Row as _};
 
-use crate::decode::{found, stored_row, system_column, Fields};
+use crate::decode::{found, stored_row, system_column, timestamp_positions, Fields};
 
 pub(crate) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
@@ -91,15 +91,25 @@ fn bind_array<'q>(query: PgQuery<'q>, values: impl Iterator<Item = &'q Value>, t
 }
 
 /// The id and timestamps a `RETURNING "id", "created_at", "updated_at"` gave back.
-pub(crate) fn meta(table: &Table, row: &PgRow) -> Result<plinth::backend::RowMeta, Error> {
+pub(crate) fn meta(table: &Table, row: &PgRow) -> Result<RowMeta, Error> {
+    meta_at(table, row, [1, 2])
+}
+
+/// The id and timestamps of a row selected with the table's full select list.
+pub(crate) fn stored_meta(table: &Table, row: &PgRow) -> Result<RowMeta, Error> {
+    meta_at(table, row, timestamp_positions(table))
+}
+
+/// The id (first) and the timestamps at `created_at` and `updated_at` of `row`.
+fn meta_at(table: &Table, row: &PgRow, [created_at, updated_at]: [usize; 2]) -> Result<RowMeta, Error> {
     let id: i64 = row.try_get(0).map_err(|e| system_column(table, None, "id", found(e)))?;
     let timestamp = |i: usize, name: &'static str| {
         row.try_get::<Timestamp, _>(i).map(|t| t.0).map_err(|e| system_column(table, Some(id), name, found(e)))
     };
-    Ok(plinth::backend::RowMeta {
+    Ok(RowMeta {
         id,
-        created_at: timestamp(1, "created_at")?,
-        updated_at: timestamp(2, "updated_at")?,
+        created_at: timestamp(created_at, "created_at")?,
+        updated_at: timestamp(updated_at, "updated_at")?,
     })
 }
 
@@ -110,7 +120,7 @@ pub(crate) fn version(table: &Table, id: i64, row: &PgRow) -> Result<DateTime<Ut
 
 /// A row selected with the table's full select list.
 pub(crate) fn decode(table: &Table, row: &PgRow) -> Result<StoredRow, Error> {
-    stored_row(table, meta(table, row)?, &mut Fields::new(row, value))
+    stored_row(table, stored_meta(table, row)?, &mut Fields::new(row, value))
 }
 
 /// Column `i` of `row` read as `ty` (`NULL` as `Value::Null`), or what it held instead.
