@@ -109,7 +109,10 @@ impl ChangeHub {
 
     fn subscribe_with(&self, local_only: bool) -> UnboundedReceiver<Changed> {
         let (sender, receiver) = unbounded();
-        self.subscribers.lock().unwrap_or_else(PoisonError::into_inner).push(Subscriber { sender, local_only });
+        let mut subscribers = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        // Those dropped while nothing was published go now.
+        subscribers.retain(|s| !s.sender.is_closed());
+        subscribers.push(Subscriber { sender, local_only });
         receiver
     }
 
@@ -156,7 +159,11 @@ where
                     last = Some(value.clone());
                     yield Ok(value);
                 }
-                Err(err) => yield Err(err),
+                Err(err) => {
+                    // The next good result is yielded even if it equals the one before.
+                    last = None;
+                    yield Err(err);
+                }
             }
             // The next change that may alter the result; those already queued behind
             // it are seen by the run that follows.
@@ -169,4 +176,84 @@ where
             while changes.try_recv().is_ok() {}
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::{Entity, Error};
+
+    #[derive(Entity)]
+    struct Gauge {
+        level: i32,
+    }
+
+    async fn next_within(
+        live: &mut LiveQuery<bool>,
+    ) -> std::result::Result<Option<Result<bool>>, tokio::time::error::Elapsed> {
+        tokio::time::timeout(Duration::from_secs(5), live.next()).await
+    }
+
+    async fn add_gauge(db: &Database) -> Result<()> {
+        db.add(Gauge { level: 1 }).await.map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn after_an_error_the_next_good_result_is_yielded_even_if_it_is_the_last_one() -> Result<()> {
+        let db = crate::memory();
+        db.create_all(&[Gauge::table()]).await?;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&runs);
+        let mut live = db.watch(move |session| {
+            let run = counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                let many = session.query::<Gauge>().count().await? > 100;
+                match run {
+                    1 => Err(Error::Conflict { table: "gauges", id: 1 }),
+                    _ => Ok(many),
+                }
+            })
+        });
+        assert!(matches!(next_within(&mut live).await, Ok(Some(Ok(false)))));
+        add_gauge(&db).await?;
+        assert!(matches!(next_within(&mut live).await, Ok(Some(Err(Error::Conflict { .. })))));
+        add_gauge(&db).await?;
+        assert!(matches!(next_within(&mut live).await, Ok(Some(Ok(false)))), "the recovery is yielded");
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn subscribers_dropped_while_nothing_is_published_are_forgotten() {
+        let hub = ChangeHub::new();
+        for _ in 0..100 {
+            drop(hub.subscribe());
+        }
+        let kept = hub.subscribe();
+        assert_eq!(hub.subscribers.lock().map(|s| s.len()).unwrap_or_default(), 1);
+        drop(kept);
+    }
+
+    #[test]
+    fn a_relay_hears_local_changes_only_and_others_hear_both() {
+        let hub = ChangeHub::new();
+        let (mut relay, mut query) = (hub.subscribe_local(), hub.subscribe());
+        let here = Changed::Tables(["a".to_owned()].into());
+        hub.publish(&here);
+        hub.publish_remote(&Changed::Anything);
+        assert_eq!(relay.try_recv().ok(), Some(here.clone()));
+        assert!(relay.try_recv().is_err(), "a remote change is not relayed back");
+        assert_eq!(query.try_recv().ok(), Some(here));
+        assert_eq!(query.try_recv().ok(), Some(Changed::Anything));
+        let weak = hub.downgrade();
+        drop(hub);
+        assert!(weak.upgrade().is_none());
+        let ended = futures_util::FutureExt::now_or_never(relay.next());
+        assert_eq!(ended, Some(None), "the stream ends with its hub");
+    }
 }

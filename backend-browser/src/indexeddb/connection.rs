@@ -7,7 +7,7 @@ use std::rc::Rc;
 use plinth::{Error, Result};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{DomException, IdbDatabase, IdbIndexParameters, IdbObjectStore, IdbOpenDbRequest};
+use web_sys::{DomException, IdbDatabase, IdbIndexParameters, IdbOpenDbRequest};
 
 use super::Pending;
 use crate::js_error::from_js;
@@ -127,23 +127,31 @@ impl Connection {
 }
 
 /// Runs in `onupgradeneeded`: creates the object stores and indexes a database lacks.
-/// A failure here aborts the upgrade, and the open request reports it.
+/// A store or index that cannot be made aborts the upgrade, and the open request
+/// reports it.
 fn create_stores(request: &IdbOpenDbRequest, stores: &[StoreLayout]) {
     let Some(db) = request.result().ok().and_then(|r| r.dyn_into::<IdbDatabase>().ok()) else { return };
+    let Some(upgrade) = request.transaction() else { return };
     let existing = db.object_store_names();
     for layout in stores {
-        let store: Option<IdbObjectStore> = if existing.contains(layout.name) {
-            request.transaction().and_then(|tx| tx.object_store(layout.name).ok())
-        } else {
-            db.create_object_store(layout.name).ok()
+        let store = match existing.contains(layout.name) {
+            true => upgrade.object_store(layout.name),
+            false => db.create_object_store(layout.name),
         };
-        let Some(store) = store else { return };
+        let Ok(store) = store else {
+            let _ = upgrade.abort();
+            return;
+        };
         let indexes = store.index_names();
         for (name, key_path) in layout.multi_entry_indexes {
-            if !indexes.contains(name) {
-                let parameters = IdbIndexParameters::new();
-                parameters.set_multi_entry(true);
-                let _ = store.create_index_with_str_and_optional_parameters(name, key_path, &parameters);
+            if indexes.contains(name) {
+                continue;
+            }
+            let parameters = IdbIndexParameters::new();
+            parameters.set_multi_entry(true);
+            if store.create_index_with_str_and_optional_parameters(name, key_path, &parameters).is_err() {
+                let _ = upgrade.abort();
+                return;
             }
         }
     }

@@ -57,14 +57,24 @@ pub(crate) fn announce(pool: &PgPool, hub: &ChangeHub, instance: &str) {
 }
 
 /// Starts listening for other backends' announcements on a connection of its own (made
-/// with `pool`'s options), publishing them to `hub` until the backend is dropped; does nothing outside a
-/// tokio runtime.
+/// with `pool`'s options), publishing them to `hub` until the backend is dropped; does
+/// nothing outside a tokio runtime.
+///
+/// Each time `LISTEN` is in place — the first time, and after a lost connection — it
+/// publishes "anything": what was announced before, or meanwhile, was not heard. When
+/// the backend is dropped, its own pool is closed, which ends a wait for a notification.
 pub(crate) fn listen(pool: &PgPool, hub: &ChangeHub, instance: &str) {
     let Ok(runtime) = Handle::try_current() else { return };
     // A connection of its own, outside the sessions' pool, which it would take one of
     // for good (a pool of one would then serve no session).
     let options = (*pool.connect_options()).clone();
     let pool = PgPoolOptions::new().max_connections(1).min_connections(0).connect_lazy_with(options);
+    // The hub's local changes end when the backend is dropped: then the pool closes.
+    let (mut until_dropped, closing) = (hub.subscribe_local(), pool.clone());
+    runtime.spawn(async move {
+        while until_dropped.next().await.is_some() {}
+        closing.close().await;
+    });
     let (hub, instance) = (hub.downgrade(), instance.to_owned());
     runtime.spawn(async move {
         loop {
@@ -75,12 +85,15 @@ pub(crate) fn listen(pool: &PgPool, hub: &ChangeHub, instance: &str) {
             };
             let mut listener = match listener.await {
                 Ok(listener) => listener,
-                Err(_) if hub.upgrade().is_some() => {
+                Err(_) if hub.upgrade().is_some() && !pool.is_closed() => {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
                 Err(_) => return,
             };
+            let Some(listening) = hub.upgrade() else { return };
+            listening.publish_remote(&Changed::Anything);
+            drop(listening);
             loop {
                 let heard = listener.try_recv().await;
                 let Some(hub) = hub.upgrade() else { return };
@@ -90,12 +103,11 @@ pub(crate) fn listen(pool: &PgPool, hub: &ChangeHub, instance: &str) {
                             hub.publish_remote(&changed);
                         }
                     }
-                    // Reconnected: what was announced meanwhile is gone.
+                    // Lost and already listening again (`eager_reconnect`): what was
+                    // announced meanwhile is gone.
                     Ok(None) => hub.publish_remote(&Changed::Anything),
-                    Err(_) => {
-                        hub.publish_remote(&Changed::Anything);
-                        break;
-                    }
+                    // Listening again in the outer loop publishes "anything".
+                    Err(_) => break,
                 }
             }
         }
