@@ -366,7 +366,7 @@ pub(crate) async fn run(report: &mut Report, plan: Plan, backend: &str, url: &st
         .pair(
             backend,
             "fetch all of 10,000 rows",
-            Some(1.20),
+            Some(1.05),
             rounds,
             1,
             "sqlx `query_as`",
