@@ -102,17 +102,7 @@ pub(super) fn ranges(table: &Table, column: usize, scan: &IndexScan) -> Result<V
             values.iter().filter_map(sort_key).map(|k| IdbKeyRange::only(&key(&k)).map_err(js)).collect()
         }
         IndexScan::Range { lower, upper } => {
-            let Some((lower, upper)) = IndexScan::key_bounds(lower, upper) else { return Ok(Vec::new()) };
-            let empty = match (&lower, &upper) {
-                (Bound::Included(low), Bound::Included(high)) => low > high,
-                (Bound::Included(low) | Bound::Excluded(low), Bound::Included(high) | Bound::Excluded(high)) => {
-                    low >= high
-                }
-                _ => false,
-            };
-            if empty {
-                return Ok(Vec::new());
-            }
+            let Some((lower, upper)) = IndexScan::key_range(lower, upper) else { return Ok(Vec::new()) };
             // `[t, c]` sorts before every entry of the column, `[t, c, []]` after every
             // one (an array sorts after every binary key).
             let (lower, lower_open) = match &lower {

@@ -32,9 +32,17 @@ pub enum IndexScan {
 pub type SortKeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
 impl IndexScan {
-    /// The bounds of a range scan as [`sort_key`]s; `None` where a value has none.
-    pub fn key_bounds(lower: &Bound<Value>, upper: &Bound<Value>) -> Option<SortKeyBounds> {
-        Some((key_bound(lower)?, key_bound(upper)?))
+    /// The bounds of a range scan as [`sort_key`]s; `None` where the range admits no
+    /// key (its lower bound above its upper one, or equal to it with one excluded) or a
+    /// bound has no sort key (which [`index_scan`] never plans).
+    pub fn key_range(lower: &Bound<Value>, upper: &Bound<Value>) -> Option<SortKeyBounds> {
+        let (lower, upper) = (key_bound(lower)?, key_bound(upper)?);
+        let empty = match (&lower, &upper) {
+            (Bound::Included(low), Bound::Included(high)) => low > high,
+            (Bound::Included(low) | Bound::Excluded(low), Bound::Included(high) | Bound::Excluded(high)) => low >= high,
+            _ => false,
+        };
+        (!empty).then_some((lower, upper))
     }
 }
 
@@ -105,7 +113,9 @@ fn single_scan(table: &Table, predicate: &Predicate) -> Option<(usize, IndexScan
 fn sort_key_exists(scan: &IndexScan) -> bool {
     match scan {
         IndexScan::Values(values) => values.iter().all(|v| sort_key(v).is_some()),
-        IndexScan::Range { lower, upper } => IndexScan::key_bounds(lower, upper).is_some(),
+        IndexScan::Range { lower: Bound::Included(v) | Bound::Excluded(v), .. }
+        | IndexScan::Range { upper: Bound::Included(v) | Bound::Excluded(v), .. } => sort_key(v).is_some(),
+        IndexScan::Range { .. } => true,
     }
 }
 
@@ -260,6 +270,18 @@ mod tests {
         assert_eq!(tighter, Some((0, expected)));
         let listed = plan(vec![Filter::column("level").gt(3_i64), Filter::column("level").is_in([5_i64, 4])]);
         assert_eq!(listed, Some((0, IndexScan::Values(vec![Value::I32(4), Value::I32(5)]))));
+    }
+
+    #[test]
+    fn a_range_that_admits_no_key_has_no_key_range() {
+        let (one, two) = (Value::I32(1), Value::I32(2));
+        let range = |lower, upper| IndexScan::key_range(&lower, &upper);
+        assert!(range(Bound::Included(two.clone()), Bound::Included(one.clone())).is_none());
+        assert!(range(Bound::Excluded(one.clone()), Bound::Included(one.clone())).is_none());
+        assert!(range(Bound::Included(one.clone()), Bound::Excluded(one.clone())).is_none());
+        assert!(range(Bound::Included(one.clone()), Bound::Included(one.clone())).is_some());
+        assert!(range(Bound::Excluded(one), Bound::Unbounded).is_some());
+        assert!(range(Bound::Included(Value::Null), Bound::Unbounded).is_none());
     }
 
     #[test]

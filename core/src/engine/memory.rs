@@ -115,17 +115,8 @@ impl MemoryTable {
     /// column has no index here.
     fn scan_index(&self, column: usize, scan: &IndexScan) -> Option<Vec<i64>> {
         let index = self.indexed.get(column)?.as_ref()?;
+        // The entries between two sort-key bounds, which admit at least one key.
         let ids_between = |lower: Bound<&Vec<u8>>, upper: Bound<&Vec<u8>>| -> Vec<i64> {
-            let empty = match (lower, upper) {
-                (Bound::Included(low), Bound::Included(high)) => low > high,
-                (Bound::Included(low) | Bound::Excluded(low), Bound::Included(high) | Bound::Excluded(high)) => {
-                    low >= high
-                }
-                _ => false,
-            };
-            if empty {
-                return Vec::new();
-            }
             let lower = match lower {
                 Bound::Included(key) => Bound::Included((key.clone(), i64::MIN)),
                 Bound::Excluded(key) => Bound::Excluded((key.clone(), i64::MAX)),
@@ -144,10 +135,10 @@ impl MemoryTable {
                 .filter_map(sort_key)
                 .flat_map(|key| ids_between(Bound::Included(&key), Bound::Included(&key)))
                 .collect(),
-            IndexScan::Range { lower, upper } => {
-                let (lower, upper) = IndexScan::key_bounds(lower, upper)?;
-                ids_between(lower.as_ref(), upper.as_ref())
-            }
+            IndexScan::Range { lower, upper } => match IndexScan::key_range(lower, upper) {
+                Some((lower, upper)) => ids_between(lower.as_ref(), upper.as_ref()),
+                None => Vec::new(),
+            },
         })
     }
 }
