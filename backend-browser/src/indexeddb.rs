@@ -318,11 +318,10 @@ impl IndexedDbStore {
                 let columns = stored_columns(table.name(), &text)?;
                 let Some(upgrade) = TableUpgrade::plan(table, &columns)? else {
                     // The same schema (but for indexes: the stored ones are kept).
-                    let wanted: Vec<&str> = columns.iter().filter(|c| c.indexed).map(|c| c.name.as_str()).collect();
-                    if !wanted.iter().all(|name| marked.iter().any(|m| m == name)) {
+                    let wanted: Vec<String> = columns.iter().filter(|c| c.indexed).map(|c| c.name.clone()).collect();
+                    if !wanted.iter().all(|name| marked.contains(name)) {
                         let rows = self.decode_rows(table, &[], self.read_rows(&records, table).await?)?;
-                        let names: Vec<String> = wanted.iter().map(|name| (*name).to_owned()).collect();
-                        issue_rows(&records, &meta, table, &names, &rows)?;
+                        issue_rows(&records, &meta, table, &wanted, &rows)?;
                     }
                     continue;
                 };

@@ -471,7 +471,7 @@ async fn a_live_query_sees_the_commits_of_other_handles_as_of_other_pages() {
         session.add(User::named("ann")).await.expect("add");
         session.commit().await.expect("commit");
         assert_eq!(next_within(&mut live, "ann").await, ["ann", "bob"], "{scheme}");
-        // The watching handle's own commit: seen once, not echoed back as another.
+        // The watching handle's own commit, through its own hub.
         let mut session = watching.session().await.expect("session");
         session.add(User::named("cy")).await.expect("add");
         session.commit().await.expect("commit");
